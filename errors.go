@@ -1,0 +1,36 @@
+package mcpsession
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotFound means no live session has the id: it was never created,
+	// was deleted, or has expired.
+	ErrNotFound = errors.New("mcpsession: session not found")
+
+	// ErrExists means Create was given the id of a live session.
+	ErrExists = errors.New("mcpsession: session already exists")
+
+	// ErrInvalidID means a session id breaks the MCP rule: 1 to 255 bytes,
+	// each a visible ASCII character (0x21 to 0x7E).
+	ErrInvalidID = errors.New("mcpsession: invalid session id")
+
+	// ErrInvalidMetadata means the metadata cannot be stored as a JSON
+	// object: encoding/json cannot encode a value, or a string or key holds
+	// invalid UTF-8 or U+0000.
+	ErrInvalidMetadata = errors.New("mcpsession: invalid metadata")
+
+	// ErrTooLarge means the encoded metadata is over the store's limit. It
+	// wraps ErrInvalidMetadata, so errors.Is(err, ErrInvalidMetadata) holds
+	// for it too.
+	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidMetadata)
+
+	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
+	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
+
+	// ErrCleanupInProgress means another process holds the database's
+	// cleanup lock. A janitor treats it as a skipped sweep, not a failure.
+	ErrCleanupInProgress = errors.New("mcpsession: cleanup in progress elsewhere")
+)

@@ -1,0 +1,66 @@
+package mcpsession
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps MCP sessions by id. Implementations are safe for concurrent
+// use, by several goroutines and, for shared databases, several processes.
+//
+// Metadata is a JSON object: values round-trip as encoding/json decodes them
+// (numbers come back as float64, objects as map[string]any, arrays as []any).
+type Store interface {
+	// Create stores a new session with the given metadata (nil means an
+	// empty object). It returns an error matching ErrExists if a live
+	// session already has the id, and leaves that session untouched.
+	Create(ctx context.Context, id string, metadata map[string]any) error
+
+	// Get returns a copy of the session's metadata that the caller owns. It
+	// returns an error matching ErrNotFound if no live session has the id.
+	// Get never writes.
+	Get(ctx context.Context, id string) (map[string]any, error)
+
+	// Update merges metadata into the session's metadata, shallowly: each
+	// top-level key given replaces the stored value whole (nested objects
+	// and arrays are replaced, not merged; a nil value is stored as JSON
+	// null), and keys not given are kept. It marks the session as used now.
+	// The merge is atomic: concurrent Updates of different keys all land.
+	// It returns an error matching ErrNotFound if no live session has the
+	// id, and then writes nothing.
+	Update(ctx context.Context, id string, metadata map[string]any) error
+
+	// Delete removes the session. It returns nil whether or not the session
+	// existed.
+	Delete(ctx context.Context, id string) error
+}
+
+// Cleaner removes expired sessions. A janitor calls it periodically.
+type Cleaner interface {
+	// Cleanup deletes the sessions that have not been used for more than
+	// ttl, and returns how many it deleted. A ttl under one millisecond is
+	// an error matching ErrInvalidTTL and deletes nothing. When another
+	// process is already cleaning the same database, Cleanup may return an
+	// error matching ErrCleanupInProgress without deleting anything.
+	Cleanup(ctx context.Context, ttl time.Duration) (int64, error)
+}
+
+// Toucher is implemented by stores that can mark a session as used without
+// changing its metadata, which slides its idle expiry.
+type Toucher interface {
+	// Touch marks the session as used now. It returns an error matching
+	// ErrNotFound if no live session has the id.
+	Touch(ctx context.Context, id string) error
+}
+
+// Modifier is implemented by stores that can run a read-modify-write of one
+// session's metadata under the session's lock.
+type Modifier interface {
+	// Modify reads the session's metadata, calls fn with it, and stores
+	// what fn returns as the whole new metadata (so keys can be removed),
+	// marking the session as used now. Concurrent Modify calls on one
+	// session run one after another, from any process. If fn returns an
+	// error, nothing is written and Modify returns that error. It returns
+	// an error matching ErrNotFound if no live session has the id.
+	Modify(ctx context.Context, id string, fn func(metadata map[string]any) (map[string]any, error)) error
+}
