@@ -1,0 +1,111 @@
+package dialects
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Postgres is PostgreSQL through pgx v5. Timestamps are timestamptz from the
+// database clock; metadata is jsonb.
+var Postgres Dialect = postgres{}
+
+type postgres struct{}
+
+func (postgres) Name() string                   { return "postgres" }
+func (postgres) GooseDialect() database.Dialect { return database.DialectPostgres }
+func (postgres) SerializeWrites() bool          { return false }
+func (postgres) Statements() *Statements        { return &postgresStatements }
+
+// pgLive is the predicate for a live row s, given the placeholders of the
+// idle timeout and the max lifetime in milliseconds. A bigint times an
+// interval is computed once per statement, so the comparisons can use the
+// indexes.
+func pgLive(idle, lifetime string) string {
+	return fmt.Sprintf("(%[1]s::bigint = 0 OR s.updated_at >= now() - %[1]s::bigint * interval '1 millisecond')"+
+		" AND (%[2]s::bigint = 0 OR s.created_at >= now() - %[2]s::bigint * interval '1 millisecond')", idle, lifetime)
+}
+
+// pgCleanup deletes one batch of rows whose column is older than the
+// duration in $1, oldest first, at most $2 of them. The rows are locked
+// first, skipping any another transaction holds (it is using them, so they
+// are not idle); a row touched after the statement's snapshot is re-checked
+// against the cutoff before it is locked, so a session used at the last
+// moment is not deleted.
+func pgCleanup(column string) string {
+	return fmt.Sprintf(`DELETE FROM mcp_sessions WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM mcp_sessions
+  WHERE %[1]s < now() - $1::bigint * interval '1 millisecond'
+  ORDER BY %[1]s
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED))`, column)
+}
+
+var postgresStatements = Statements{
+	Create: `INSERT INTO mcp_sessions AS s (id, metadata, created_at, updated_at)
+VALUES ($1, $2::jsonb, now(), now())
+ON CONFLICT (id) DO UPDATE
+SET metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+WHERE NOT (` + pgLive("$3", "$4") + `)`,
+
+	Get: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3"),
+
+	Update: `UPDATE mcp_sessions AS s SET metadata = s.metadata || $2::jsonb, updated_at = now()
+WHERE id = $1 AND ` + pgLive("$3", "$4"),
+
+	Touch: `UPDATE mcp_sessions AS s SET updated_at = now() WHERE id = $1 AND ` + pgLive("$2", "$3"),
+
+	Delete: `DELETE FROM mcp_sessions WHERE id = $1`,
+
+	Lock: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3") + ` FOR UPDATE`,
+
+	Replace: `UPDATE mcp_sessions SET metadata = $2::jsonb, updated_at = now() WHERE id = $1`,
+
+	CleanupIdle:     pgCleanup("updated_at"),
+	CleanupLifetime: pgCleanup("created_at"),
+
+	// A session-level advisory lock: it is held by the connection, not a
+	// transaction, so the batches of one cleanup can each commit while the
+	// lock stays taken.
+	TryCleanupLock: fmt.Sprintf(`SELECT pg_try_advisory_lock(%d)`, CleanupLockKey),
+	CleanupUnlock:  fmt.Sprintf(`SELECT pg_advisory_unlock(%d)`, CleanupLockKey),
+}
+
+// Advisory lock keys, fixed so that every replica agrees. They differ from
+// goose's default key, so an application's own goose migrations neither wait
+// for ours nor block them.
+const (
+	// MigrationLockKey is the advisory lock held while migrating.
+	MigrationLockKey int64 = 0x6d63_7073_6d69_6731 // "mcpsmig1"
+	// CleanupLockKey is the advisory lock held while cleaning up.
+	CleanupLockKey int64 = 0x6d63_7073_636c_6e31 // "mcpscln1"
+)
+
+// MigrationLocker is goose's session-level advisory lock, retried every
+// second for up to ten minutes.
+func (postgres) MigrationLocker() (lock.SessionLocker, error) {
+	return lock.NewPostgresSessionLocker(lock.WithLockID(MigrationLockKey), lock.WithLockTimeout(1, 600))
+}
+
+// Open parses dsn with pgx and opens a database/sql pool over it, sized like
+// pgxpool's default (the larger of 4 and the number of CPUs), with as many
+// idle connections kept as may be open, so a busy store does not reconnect.
+func (postgres) Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx redacts the password in its parse errors; the DSN itself
+		// is not repeated here.
+		return nil, fmt.Errorf("parse postgres DSN: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := max(4, runtime.NumCPU())
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, nil
+}

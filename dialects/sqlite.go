@@ -1,0 +1,165 @@
+package dialects
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+)
+
+// SQLite is SQLite through modernc.org/sqlite (pure Go). Timestamps are
+// INTEGER Unix milliseconds UTC from SQLite's clock; metadata is TEXT holding
+// a JSON object.
+var SQLite Dialect = sqliteDialect{}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) Name() string                   { return "sqlite" }
+func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQLite3 }
+func (sqliteDialect) SerializeWrites() bool          { return true }
+func (sqliteDialect) Statements() *Statements        { return &sqliteStatements }
+
+// MigrationLocker is nil: SQLite's single write lock already serialises
+// migrations, and migrations.Up tolerates a concurrent migrator.
+func (sqliteDialect) MigrationLocker() (lock.SessionLocker, error) { return nil, nil }
+
+// sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
+// whole milliseconds and holds it fixed for the whole of one statement;
+// rounding undoes the float division inside unixepoch.
+const sqliteNow = `CAST(round(unixepoch('subsec') * 1000) AS INTEGER)`
+
+func sqliteLive(idle, lifetime string) string {
+	return fmt.Sprintf("(%[1]s = 0 OR mcp_sessions.updated_at >= %[3]s - %[1]s)"+
+		" AND (%[2]s = 0 OR mcp_sessions.created_at >= %[3]s - %[2]s)",
+		idle, lifetime, sqliteNow)
+}
+
+// sqliteCleanup deletes one batch by rowid: the subquery reads only the
+// index on the column (which holds the rowid), oldest first.
+func sqliteCleanup(column string) string {
+	return fmt.Sprintf(`DELETE FROM mcp_sessions WHERE rowid IN (
+  SELECT rowid FROM mcp_sessions WHERE %[1]s < %[2]s - ?1 ORDER BY %[1]s LIMIT ?2)`, column, sqliteNow)
+}
+
+var sqliteStatements = Statements{
+	Create: `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
+VALUES (?1, ?2, ` + sqliteNow + `, ` + sqliteNow + `)
+ON CONFLICT (id) DO UPDATE
+SET metadata = excluded.metadata, created_at = excluded.created_at, updated_at = excluded.updated_at
+WHERE NOT (` + sqliteLive("?3", "?4") + `)`,
+
+	Get: `SELECT metadata FROM mcp_sessions WHERE id = ?1 AND ` + sqliteLive("?2", "?3"),
+
+	// The shallow merge of jsonb ||: every stored key the patch does not
+	// name, then every key of the patch, each value copied as JSON text
+	// (the -> operator) so numbers keep their exact text and null stays
+	// null. json_patch is not used: it merges nested objects and deletes
+	// keys set to null (RFC 7396).
+	Update: `UPDATE mcp_sessions SET
+  metadata = (
+    SELECT json_group_object(k, json(v)) FROM (
+      SELECT o.key AS k, mcp_sessions.metadata -> o.fullkey AS v
+        FROM json_each(mcp_sessions.metadata) AS o
+        WHERE o.key NOT IN (SELECT key FROM json_each(?2))
+      UNION ALL
+      SELECT p.key, ?2 -> p.fullkey FROM json_each(?2) AS p)),
+  updated_at = ` + sqliteNow + `
+WHERE id = ?1 AND ` + sqliteLive("?3", "?4"),
+
+	Touch: `UPDATE mcp_sessions SET updated_at = ` + sqliteNow + ` WHERE id = ?1 AND ` + sqliteLive("?2", "?3"),
+
+	Delete: `DELETE FROM mcp_sessions WHERE id = ?1`,
+
+	// A write as the transaction's first statement takes SQLite's write
+	// lock at once (waiting under busy_timeout), instead of upgrading a
+	// read lock later, which fails with SQLITE_BUSY without waiting.
+	Lock: `UPDATE mcp_sessions SET updated_at = updated_at WHERE id = ?1 AND ` + sqliteLive("?2", "?3") + ` RETURNING metadata`,
+
+	Replace: `UPDATE mcp_sessions SET metadata = ?2, updated_at = ` + sqliteNow + ` WHERE id = ?1`,
+
+	CleanupIdle:     sqliteCleanup("updated_at"),
+	CleanupLifetime: sqliteCleanup("created_at"),
+}
+
+// sqlitePragmas configure every connection. WAL lets readers run beside the
+// one writer; synchronous=NORMAL in WAL mode loses nothing when a process
+// dies (only, at worst, the last transactions on power loss); busy_timeout
+// makes a connection wait for another process's write lock instead of
+// failing with SQLITE_BUSY.
+var sqlitePragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"}
+
+// Open opens the SQLite database named by a sqlite:PATH or sqlite::memory:
+// DSN. Query parameters after PATH are passed to modernc.org/sqlite.
+//
+// sqlite::memory: is one in-memory database shared by all of the pool's
+// connections (SQLite's memdb VFS), private to this pool, and alive until
+// the pool is closed.
+func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	rest, ok := strings.CutPrefix(dsn, "sqlite:")
+	if !ok || rest == "" {
+		return nil, fmt.Errorf("%w %q: want sqlite:PATH or sqlite::memory:", ErrUnsupportedDSN, Redact(dsn))
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("parse sqlite DSN query: %w", err)
+	}
+	for _, p := range sqlitePragmas {
+		if path == ":memory:" && strings.HasPrefix(p, "journal_mode") {
+			continue // memdb keeps its journal in memory; it has no WAL
+		}
+		params.Add("_pragma", p)
+	}
+	var name string
+	if path == ":memory:" {
+		// A name starting with "/" makes memdb share the database
+		// between connections of this process.
+		name = "file:/mcpsession-" + rand.Text() + "?vfs=memdb&" + params.Encode()
+	} else {
+		name = "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
+	}
+	c := &sqliteConnector{name: name}
+	if path == ":memory:" {
+		// memdb drops the database when its last connection closes; the
+		// connector keeps one open until the pool is closed.
+		keeper, err := c.Connect(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite in-memory database: %w", err)
+		}
+		c.keeper = keeper
+	}
+	db := sql.OpenDB(c)
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return db, nil
+}
+
+// sqliteConnector opens modernc.org/sqlite connections without going
+// through the driver registry; it keeps an in-memory database alive.
+type sqliteConnector struct {
+	name   string
+	keeper driver.Conn
+}
+
+func (c *sqliteConnector) Connect(context.Context) (driver.Conn, error) {
+	return c.Driver().Open(c.name)
+}
+
+func (c *sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+
+// Close is called by sql.DB.Close.
+func (c *sqliteConnector) Close() error {
+	if c.keeper == nil {
+		return nil
+	}
+	return c.keeper.Close()
+}

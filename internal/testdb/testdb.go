@@ -1,0 +1,108 @@
+// Package testdb finds the databases the tests run on: a SQLite file in the
+// test's temporary directory, always, and a Postgres server named by
+// MCPSESSION_TEST_POSTGRES_DSN, when set, with a schema of its own per test.
+package testdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects"
+)
+
+// PostgresEnv names the Postgres server the tests may use.
+const PostgresEnv = "MCPSESSION_TEST_POSTGRES_DSN"
+
+// RequireEnv, set to 1, turns a missing Postgres from a skip into a failure.
+const RequireEnv = "MCPSESSION_REQUIRE_POSTGRES"
+
+// SQLiteFile returns the DSN of a new SQLite file in t's temporary
+// directory.
+func SQLiteFile(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+}
+
+// PostgresAdminDSN returns the server DSN from the environment, or skips t
+// (fails it under MCPSESSION_REQUIRE_POSTGRES=1) when there is none.
+func PostgresAdminDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(PostgresEnv)
+	if dsn == "" {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%s is not set and %s=1", PostgresEnv, RequireEnv)
+		}
+		t.Skipf("Postgres tests skipped: %s is not set", PostgresEnv)
+	}
+	return dsn
+}
+
+// Postgres returns a DSN whose connections use a new schema of their own,
+// dropped when t ends, on the server from the environment. It skips t when
+// there is no server (see PostgresAdminDSN).
+func Postgres(t testing.TB) string {
+	t.Helper()
+	return PostgresSchema(t, PostgresAdminDSN(t))
+}
+
+// PostgresSchema creates a new schema on the server at dsn and returns a
+// DSN whose connections use it; the schema is dropped when t ends.
+func PostgresSchema(t testing.TB, dsn string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := dialects.Postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := "t_" + strings.ToLower(mcpsession.NewID())
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create test schema on %s: %v", dialects.Redact(dsn), err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db, err := dialects.Postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+	})
+	return WithSearchPath(dsn, schema)
+}
+
+// WithSearchPath returns dsn with its connections' search_path set to
+// schema.
+func WithSearchPath(dsn, schema string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err == nil {
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
+	return fmt.Sprintf("%s search_path=%s", dsn, schema)
+}
+
+// Exec runs statements on dsn's database, failing t on error: for tests
+// that arrange rows by hand.
+func Exec(t testing.TB, db *sql.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}

@@ -1,0 +1,84 @@
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/pressly/goose/v3"
+)
+
+// TableName is the goose version table of this schema.
+const TableName = "mcpsession_db_version"
+
+//go:embed postgres/*.sql sqlite/*.sql
+var files embed.FS
+
+// FS returns the migrations of dialect d: the .sql files of its directory.
+func FS(d dialects.Dialect) (fs.FS, error) {
+	if d == nil {
+		return nil, errors.New("migrations: nil dialect")
+	}
+	sub, err := fs.Sub(files, d.Name())
+	if err != nil {
+		return nil, fmt.Errorf("migrations: dialect %q: %w", d.Name(), err)
+	}
+	if m, _ := fs.Glob(sub, "*.sql"); len(m) == 0 {
+		return nil, fmt.Errorf("migrations: no migrations for dialect %q", d.Name())
+	}
+	return sub, nil
+}
+
+// NewProvider returns a goose provider over the embedded migrations of
+// dialect d, recording versions in TableName and, on databases that have
+// one, holding the dialect's migration lock. Use it for what Up does not do
+// (Status, Down, DownTo); opts are passed to goose after ours.
+func NewProvider(db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	fsys, err := FS(d)
+	if err != nil {
+		return nil, err
+	}
+	base := []goose.ProviderOption{
+		goose.WithTableName(TableName),
+		// Go migrations an application registers with goose globally are
+		// the application's, not ours.
+		goose.WithDisableGlobalRegistry(true),
+	}
+	locker, err := d.MigrationLocker()
+	if err != nil {
+		return nil, fmt.Errorf("migrations: lock: %w", err)
+	}
+	if locker != nil {
+		base = append(base, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.GooseDialect(), db, fsys, append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Up applies every pending migration of dialect d to db. Several processes
+// may call it at once on one database: on Postgres they take turns under an
+// advisory lock; on SQLite, a migrator that loses the race to another one
+// succeeds once the schema it wanted is in place.
+func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
+	p, err := NewProvider(db, d)
+	if err != nil {
+		return err
+	}
+	_, upErr := p.Up(ctx)
+	if upErr == nil {
+		return nil
+	}
+	// Another process may have applied the same migrations first; then
+	// our work is done.
+	if pending, err := p.HasPending(ctx); err == nil && !pending {
+		return nil
+	}
+	return fmt.Errorf("migrations: up: %w", upErr)
+}

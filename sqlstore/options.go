@@ -1,0 +1,145 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ErrInvalidOption means an Option was given a value it cannot take. Open
+// and New return it, wrapped with the option's name, before touching the
+// database.
+var ErrInvalidOption = errors.New("sqlstore: invalid option")
+
+// Defaults.
+const (
+	// DefaultMaxMetadataBytes is the largest encoded metadata a call may
+	// send: 1 MiB.
+	DefaultMaxMetadataBytes = 1 << 20
+
+	// DefaultCleanupBatchSize is how many rows one cleanup statement
+	// deletes at most.
+	DefaultCleanupBatchSize = 2000
+)
+
+// Option configures a Store. Options are validated when the Store is built.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	autoMigrate      bool
+	idleTimeout      time.Duration
+	maxLifetime      time.Duration
+	maxMetadataBytes int
+	cleanupBatchSize int
+	logger           *slog.Logger
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		maxMetadataBytes: DefaultMaxMetadataBytes,
+		cleanupBatchSize: DefaultCleanupBatchSize,
+		logger:           slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		if o == nil {
+			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		}
+		if err := o.apply(&c); err != nil {
+			return config{}, err
+		}
+	}
+	return c, nil
+}
+
+// WithAutoMigrate applies the embedded migrations (package migrations) when
+// the Store is built. Without it the schema must already be in place, and
+// the store needs no right beyond SELECT, INSERT, UPDATE and DELETE on
+// mcp_sessions.
+func WithAutoMigrate() Option {
+	return optionFunc(func(c *config) error {
+		c.autoMigrate = true
+		return nil
+	})
+}
+
+// WithIdleTimeout expires a session d after it was last created, updated or
+// touched: Get, Update, Touch and Modify then treat it as missing, and
+// Cleanup, given the same ttl, deletes it. d is at least a millisecond and
+// is counted in whole milliseconds. A janitor built over the store uses it
+// as its default TTL.
+func WithIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkDuration("WithIdleTimeout", d); err != nil {
+			return err
+		}
+		c.idleTimeout = d
+		return nil
+	})
+}
+
+// WithMaxLifetime expires a session d after it was created, however busy it
+// is; Cleanup deletes such sessions too. d is at least a millisecond and is
+// counted in whole milliseconds.
+func WithMaxLifetime(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkDuration("WithMaxLifetime", d); err != nil {
+			return err
+		}
+		c.maxLifetime = d
+		return nil
+	})
+}
+
+// WithMaxMetadataBytes limits the encoded JSON metadata one call may send
+// (Create's, Update's patch, what Modify's function returns) to n bytes.
+// Larger metadata is refused with an error matching mcpsession.ErrTooLarge.
+// The default is DefaultMaxMetadataBytes.
+func WithMaxMetadataBytes(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 2 {
+			return fmt.Errorf("%w: WithMaxMetadataBytes(%d): must be at least 2, the size of {}", ErrInvalidOption, n)
+		}
+		c.maxMetadataBytes = n
+		return nil
+	})
+}
+
+// WithCleanupBatchSize sets how many rows one cleanup statement deletes at
+// most (default DefaultCleanupBatchSize). Smaller batches hold locks for
+// less time; on SQLite a write waits for at most one batch.
+func WithCleanupBatchSize(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 || n > 1_000_000 {
+			return fmt.Errorf("%w: WithCleanupBatchSize(%d): must be between 1 and 1000000", ErrInvalidOption, n)
+		}
+		c.cleanupBatchSize = n
+		return nil
+	})
+}
+
+// WithLogger sets where the store logs: migrations applied and cleanup
+// progress. By default it logs nothing. It never logs metadata or DSN
+// passwords.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+func checkDuration(name string, d time.Duration) error {
+	if d < time.Millisecond {
+		return fmt.Errorf("%w: %s(%v): must be at least 1ms", ErrInvalidOption, name, d)
+	}
+	return nil
+}

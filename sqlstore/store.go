@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/migrations"
+)
+
+// Store is an mcpsession.Store, Cleaner, Toucher and Modifier over a SQL
+// database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect dialects.Dialect
+	q       *dialects.Statements
+	cfg     config
+	ownsDB  bool
+
+	// idle and lifetime are the expiry limits as statement parameters:
+	// whole milliseconds, 0 for none.
+	idle, lifetime int64
+
+	// writer, when the dialect serialises writes, is a one-slot semaphore
+	// held around every write. A channel rather than a mutex, so that a
+	// write waiting its turn still honours its context.
+	writer chan struct{}
+}
+
+var (
+	_ mcpsession.Store    = (*Store)(nil)
+	_ mcpsession.Cleaner  = (*Store)(nil)
+	_ mcpsession.Toucher  = (*Store)(nil)
+	_ mcpsession.Modifier = (*Store)(nil)
+)
+
+// Open opens the database named by dsn and returns a Store over it that
+// Close closes again. DSNs:
+//
+//	postgres://user:password@host:5432/db?sslmode=disable   (also postgresql://)
+//	sqlite:/var/lib/app/sessions.db                          (also a relative path)
+//	sqlite::memory:                                          (one in-memory database for this Store)
+//
+// Query parameters are passed to the driver (pgx, or modernc.org/sqlite).
+// An unsupported DSN is an error matching dialects.ErrUnsupportedDSN, which
+// shows the DSN with its password redacted. Open checks that the database
+// answers before it returns.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dialects.ForDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	db, err := d.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), err)
+	}
+	s, err := newStore(ctx, db, d, cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.ownsDB = true
+	return s, nil
+}
+
+// New returns a Store over a database the caller opened and keeps
+// ownership of: Close leaves db open. d says what database db is.
+//
+// For SQLite, open db with a busy timeout and WAL (the pragmas
+// busy_timeout and journal_mode), as Open does, if other processes use the
+// same file.
+func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOption)
+	}
+	if d == nil {
+		return nil, fmt.Errorf("%w: nil dialects.Dialect", ErrInvalidOption)
+	}
+	return newStore(context.Background(), db, d, cfg)
+}
+
+func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
+	s := &Store{
+		db:       db,
+		dialect:  d,
+		q:        d.Statements(),
+		cfg:      cfg,
+		idle:     cfg.idleTimeout.Milliseconds(),
+		lifetime: cfg.maxLifetime.Milliseconds(),
+	}
+	if d.SerializeWrites() {
+		s.writer = make(chan struct{}, 1)
+	}
+	if cfg.autoMigrate {
+		start := time.Now()
+		if err := migrations.Up(ctx, db, d); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		cfg.logger.LogAttrs(ctx, slogInfo, "sqlstore: schema migrated",
+			attrDialect(d), attrDuration(time.Since(start)))
+	}
+	return s, nil
+}
+
+// Close closes the database if Open opened it; a Store from New leaves the
+// caller's *sql.DB open.
+func (s *Store) Close() error {
+	if !s.ownsDB {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// DB returns the store's database pool, for tuning (SetMaxOpenConns…) and
+// for health checks.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() dialects.Dialect { return s.dialect }
+
+// IdleTimeout returns the idle timeout set with WithIdleTimeout, or 0. A
+// janitor uses it as its default TTL, so reads and cleanup agree.
+func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
+
+// lockWriter takes the process's write slot when the dialect serialises
+// writes. The returned func gives it back.
+func (s *Store) lockWriter(ctx context.Context) (func(), error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// exec runs one write statement and returns the rows it affected.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	unlock, err := s.lockWriter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// opError wraps a database error with the operation that failed. Context
+// errors stay matchable with errors.Is through the wrapping.
+func opError(op string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}

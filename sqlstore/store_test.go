@@ -1,0 +1,63 @@
+package sqlstore_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/sqlstore"
+	"github.com/mcpsession/mcpsession/storetest"
+)
+
+// dsns are the databases every test runs on; each call returns a fresh,
+// empty one.
+var dsns = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite-file", func(t *testing.T) string { return testdb.SQLiteFile(t) }},
+	{"sqlite-memory", func(*testing.T) string { return "sqlite::memory:" }},
+	{"postgres", func(t *testing.T) string { return testdb.Postgres(t) }},
+}
+
+func open(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(t.Context(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Run(t, func(t *testing.T) mcpsession.Store { return open(t, d.dsn(t)) })
+		})
+	}
+}
+
+func TestConformanceExpiry(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunExpiry(t, func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store {
+				var opts []sqlstore.Option
+				if idle > 0 {
+					opts = append(opts, sqlstore.WithIdleTimeout(idle))
+				}
+				if lifetime > 0 {
+					opts = append(opts, sqlstore.WithMaxLifetime(lifetime))
+				}
+				return open(t, d.dsn(t), opts...)
+			})
+		})
+	}
+}

@@ -1,0 +1,197 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+)
+
+// DefaultMaxMetadataBytes is the metadata limit Run expects the stores it
+// is given to have.
+const DefaultMaxMetadataBytes = 1 << 20
+
+// Run checks the contract of mcpsession.Store, and of Cleaner, Toucher and
+// Modifier when the store implements them, on stores returned by open.
+// open is called once per subtest and must return an empty store with
+// default settings (no expiry, a 1 MiB metadata limit), not shared with any
+// other call; it should register its own cleanup with t.Cleanup.
+func Run(t *testing.T, open func(t *testing.T) mcpsession.Store) {
+	t.Helper()
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, func(*testing.T) mcpsession.Store)
+	}{
+		{"CreateGet", testCreateGet},
+		{"CreateExists", testCreateExists},
+		{"GetMissing", testGetMissing},
+		{"GetFreshMap", testGetFreshMap},
+		{"RoundTrip", testRoundTrip},
+		{"HostileKeysAndValues", testHostile},
+		{"UpdateShallowMerge", testUpdateShallowMerge},
+		{"UpdateMissing", testUpdateMissing},
+		{"UpdateConcurrentKeys", testUpdateConcurrentKeys},
+		{"Delete", testDelete},
+		{"InvalidID", testInvalidID},
+		{"InvalidMetadata", testInvalidMetadata},
+		{"TooLarge", testTooLarge},
+		{"Context", testContext},
+		{"ConcurrentCreateSameID", testConcurrentCreateSameID},
+		{"ConcurrentMixed", testConcurrentMixed},
+		{"Cleaner", testCleaner},
+		{"Toucher", testToucher},
+		{"Modifier", testModifier},
+		{"ModifierConcurrent", testModifierConcurrent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, open)
+		})
+	}
+}
+
+// roundTrip is what a value becomes once stored: encoded and decoded by
+// encoding/json.
+func roundTrip(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("test metadata does not encode: %v", err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustCreate(t *testing.T, s mcpsession.Store, id string, m map[string]any) {
+	t.Helper()
+	if err := s.Create(t.Context(), id, m); err != nil {
+		t.Fatalf("Create(%q): %v", id, err)
+	}
+}
+
+func mustGet(t *testing.T, s mcpsession.Store, id string) map[string]any {
+	t.Helper()
+	m, err := s.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", id, err)
+	}
+	if m == nil {
+		t.Fatalf("Get(%q) returned a nil map", id)
+	}
+	return m
+}
+
+// wantMetadata checks the stored metadata of id against want, as
+// encoding/json would decode want.
+func wantMetadata(t *testing.T, s mcpsession.Store, id string, want map[string]any) {
+	t.Helper()
+	got := mustGet(t, s, id)
+	if w := roundTrip(t, want); !reflect.DeepEqual(got, w) {
+		t.Fatalf("metadata of %q:\n got %s\nwant %s", id, show(got), show(w))
+	}
+}
+
+func wantNotFound(t *testing.T, s mcpsession.Store, id string) {
+	t.Helper()
+	m, err := s.Get(t.Context(), id)
+	if !errors.Is(err, mcpsession.ErrNotFound) {
+		t.Fatalf("Get(%q) = %s, %v; want ErrNotFound", id, show(m), err)
+	}
+}
+
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: error %v; want one matching %v", what, err, target)
+	}
+}
+
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%#v", v)
+	}
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// ids returns n distinct valid ids for one test.
+func ids(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = mcpsession.NewID()
+	}
+	return out
+}
+
+// mcpMetadata is what an MCP server typically stores for a session.
+func mcpMetadata() map[string]any {
+	return map[string]any{
+		"protocolVersion": "2025-06-18",
+		"clientInfo":      map[string]any{"name": "claude-code", "version": "1.0.42"},
+		"capabilities": map[string]any{
+			"roots":       map[string]any{"listChanged": true},
+			"sampling":    map[string]any{},
+			"elicitation": map[string]any{},
+		},
+		"logLevel": "info",
+	}
+}
+
+// pace tells a broken timing expectation caused by a stalled machine from
+// one caused by the store.
+type pace struct{ slow bool }
+
+// within records that the step begun at start had to finish within limit
+// for the expectation that follows to hold.
+func (p *pace) within(start time.Time, limit time.Duration) {
+	if time.Since(start) >= limit {
+		p.slow = true
+	}
+}
+
+// timing runs f up to three times. An error from a run that was not too
+// slow fails the test; a slow run is tried again.
+func timing(t *testing.T, f func(p *pace) error) {
+	t.Helper()
+	for attempt := 1; attempt <= 3; attempt++ {
+		p := &pace{}
+		err := f(p)
+		if err == nil {
+			return
+		}
+		if !p.slow {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d ran too slowly to judge (%v); trying again", attempt, err)
+	}
+	t.Fatal("three attempts in a row ran too slowly to judge the timing")
+}
+
+// sleepPast sleeps until more than d has passed since t0, plus a margin for
+// the store's clock resolution.
+func sleepPast(ctx context.Context, t0 time.Time, d time.Duration) {
+	wait := time.Until(t0.Add(d + 25*time.Millisecond))
+	if wait <= 0 {
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+func bigString(n int) string { return strings.Repeat("x", n) }
