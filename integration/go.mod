@@ -1,0 +1,7 @@
+module github.com/mcpsession/mcpsession/integration
+
+go 1.26
+
+require github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
+
+replace github.com/mcpsession/mcpsession => ../
