@@ -1,0 +1,276 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+// backdate makes sessions look idle for d (and created d ago) without
+// waiting, by rewriting their timestamps.
+func backdate(t *testing.T, s *sqlstore.Store, d time.Duration, ids ...string) {
+	t.Helper()
+	var q string
+	switch s.Dialect().Name() {
+	case "postgres":
+		q = `UPDATE mcp_sessions SET updated_at = updated_at - $2 * interval '1 millisecond',
+			created_at = created_at - $2 * interval '1 millisecond' WHERE id = $1`
+	case "sqlite":
+		q = `UPDATE mcp_sessions SET updated_at = updated_at - ?2, created_at = created_at - ?2 WHERE id = ?1`
+	default:
+		t.Fatalf("no backdate for dialect %s", s.Dialect().Name())
+	}
+	for _, id := range ids {
+		if _, err := s.DB().ExecContext(t.Context(), q, id, d.Milliseconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fill inserts n sessions in one statement, updated and created age ago.
+func fill(t *testing.T, s *sqlstore.Store, prefix string, n int, age time.Duration) {
+	t.Helper()
+	var q string
+	switch s.Dialect().Name() {
+	case "postgres":
+		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
+			SELECT $1 || g, '{"k":1}', now() - $3 * interval '1 millisecond', now() - $3 * interval '1 millisecond'
+			FROM generate_series(1, $2::int) AS g`
+	case "sqlite":
+		q = `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?2)
+			INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
+			SELECT ?1 || i, '{"k":1}', CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?3,
+				CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?3 FROM g`
+	}
+	if _, err := s.DB().ExecContext(t.Context(), q, prefix, n, age.Milliseconds()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func count(t *testing.T, s *sqlstore.Store) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), "SELECT count(*) FROM mcp_sessions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Cleanup deletes in batches until nothing expired is left, and counts all
+// of them, whatever the batch size.
+func TestCleanupBatches(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			for _, batch := range []int{1, 7, 250, 5000} {
+				s := open(t, d.dsn(t), sqlstore.WithCleanupBatchSize(batch))
+				fill(t, s, "old-", 500, 2*time.Hour)
+				fill(t, s, "new-", 300, 0)
+				n, err := s.Cleanup(t.Context(), time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != 500 {
+					t.Fatalf("batch %d: Cleanup = %d; want 500", batch, n)
+				}
+				if left := count(t, s); left != 300 {
+					t.Fatalf("batch %d: %d sessions left; want the 300 live ones", batch, left)
+				}
+				if n, err := s.Cleanup(t.Context(), time.Hour); n != 0 || err != nil {
+					t.Fatalf("second Cleanup = %d, %v; want 0, nil", n, err)
+				}
+			}
+		})
+	}
+}
+
+// With a max lifetime, Cleanup also removes sessions created too long ago,
+// however recently they were used, and counts them once.
+func TestCleanupMaxLifetime(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, d.dsn(t), sqlstore.WithMaxLifetime(24*time.Hour), sqlstore.WithCleanupBatchSize(10))
+			fill(t, s, "ancient-", 40, 48*time.Hour) // idle and too old: counted once
+			fill(t, s, "live-", 25, 0)
+			fill(t, s, "busy-", 30, 0)
+			if _, err := s.DB().ExecContext(t.Context(), rewind(s), "busy-%", (30 * time.Hour).Milliseconds()); err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.Cleanup(t.Context(), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 70 {
+				t.Fatalf("Cleanup = %d; want 70 (40 idle, 30 past the max lifetime)", n)
+			}
+			if left := count(t, s); left != 25 {
+				t.Fatalf("%d left; want 25", left)
+			}
+		})
+	}
+}
+
+// rewind moves created_at, only, back by $2 ms for ids LIKE $1.
+func rewind(s *sqlstore.Store) string {
+	if s.Dialect().Name() == "postgres" {
+		return `UPDATE mcp_sessions SET created_at = created_at - $2 * interval '1 millisecond' WHERE id LIKE $1`
+	}
+	return `UPDATE mcp_sessions SET created_at = created_at - ?2 WHERE id LIKE ?1`
+}
+
+// On Postgres, a Cleanup that finds another holding the cleanup lock skips:
+// ErrCleanupInProgress, nothing deleted.
+func TestCleanupSkipsWhileLocked(t *testing.T) {
+	t.Parallel()
+	s := open(t, dsns[2].dsn(t))
+	ctx := t.Context()
+	fill(t, s, "old-", 20, 2*time.Hour)
+
+	other := open(t, dsns[2].dsn(t)) // any connection to the server holds the lock for all
+	conn, err := other.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", dialects.CleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Cleanup(ctx, time.Hour)
+	if !errors.Is(err, mcpsession.ErrCleanupInProgress) || n != 0 {
+		t.Fatalf("Cleanup while locked = %d, %v; want 0, ErrCleanupInProgress", n, err)
+	}
+	if left := count(t, s); left != 20 {
+		t.Fatalf("%d left after a skipped Cleanup; want 20", left)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", dialects.CleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Cleanup(ctx, time.Hour); err != nil || n != 20 {
+		t.Fatalf("Cleanup after unlock = %d, %v; want 20", n, err)
+	}
+	// The lock was released: another Cleanup can take it at once.
+	var free bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", dialects.CleanupLockKey).Scan(&free); err != nil || !free {
+		t.Fatalf("cleanup lock still held after Cleanup returned (%v)", err)
+	}
+	conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", dialects.CleanupLockKey)
+}
+
+// A Cleanup cut short by its context keeps what it deleted, reports it,
+// and releases the lock.
+func TestCleanupContextEnds(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, d.dsn(t), sqlstore.WithCleanupBatchSize(1))
+			fill(t, s, "old-", 200, 2*time.Hour)
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			n, err := s.Cleanup(ctx, time.Hour)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Cleanup with a canceled context = %d, %v", n, err)
+			}
+			if got := 200 - count(t, s); int64(got) != n {
+				t.Fatalf("Cleanup reported %d deleted; %d were", n, got)
+			}
+			rest, err := s.Cleanup(t.Context(), time.Hour)
+			if err != nil || n+rest != 200 || count(t, s) != 0 {
+				t.Fatalf("Cleanup after an interrupted one = %d, %v; want the other %d", rest, err, 200-n)
+			}
+		})
+	}
+}
+
+// Cleanup walks the index: on a table where few rows have expired, the plan
+// of each statement it runs reads the updated_at (or created_at) index.
+func TestCleanupUsesIndex(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, d.dsn(t))
+			ctx := t.Context()
+			fill(t, s, "live-", 20000, 0)
+			fill(t, s, "old-", 50, 48*time.Hour)
+			q := s.Dialect().Statements()
+			var explain string
+			switch s.Dialect().Name() {
+			case "postgres":
+				if _, err := s.DB().ExecContext(ctx, "ANALYZE mcp_sessions"); err != nil {
+					t.Fatal(err)
+				}
+				explain = "EXPLAIN (FORMAT JSON) "
+			case "sqlite":
+				if _, err := s.DB().ExecContext(ctx, "ANALYZE"); err != nil {
+					t.Fatal(err)
+				}
+				explain = "EXPLAIN QUERY PLAN "
+			}
+			for _, c := range []struct{ stmt, index string }{
+				{q.CleanupIdle, "mcp_sessions_updated_at_idx"},
+				{q.CleanupLifetime, "mcp_sessions_created_at_idx"},
+			} {
+				plan := queryPlan(t, s, explain+c.stmt, time.Hour.Milliseconds(), 2000)
+				if !strings.Contains(plan, c.index) {
+					t.Errorf("plan does not use %s:\n%s", c.index, plan)
+				}
+				if strings.Contains(plan, `"Seq Scan"`) || strings.Contains(plan, "SCAN mcp_sessions\n") {
+					t.Errorf("plan scans the whole table:\n%s", plan)
+				}
+			}
+			n, err := s.Cleanup(ctx, time.Hour)
+			if err != nil || n != 50 {
+				t.Fatalf("Cleanup = %d, %v; want 50", n, err)
+			}
+		})
+	}
+}
+
+func queryPlan(t *testing.T, s *sqlstore.Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.DB().QueryContext(t.Context(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			switch v := v.(type) {
+			case []byte:
+				b.Write(v)
+			case string:
+				b.WriteString(v)
+			default:
+				if j, err := json.Marshal(v); err == nil {
+					b.Write(j)
+				} else {
+					fmt.Fprint(&b, v)
+				}
+			}
+			b.WriteByte(' ')
+		}
+		b.WriteByte('\n')
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
