@@ -1,0 +1,70 @@
+// Package sqlstore keeps MCP sessions in PostgreSQL or SQLite, so that every
+// replica of a service can serve every session and sessions survive
+// restarts. Its Store implements mcpsession.Store, Cleaner, Toucher and
+// Modifier.
+//
+// # Getting started
+//
+//	store, err := sqlstore.Open(ctx, "postgres://app:secret@db:5432/app",
+//		sqlstore.WithAutoMigrate(),
+//		sqlstore.WithIdleTimeout(30*time.Minute))
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//
+//	id := mcpsession.NewID()
+//	err = store.Create(ctx, id, map[string]any{"protocolVersion": "2025-06-18"})
+//	err = store.Update(ctx, id, map[string]any{"logLevel": "debug"}) // shallow merge
+//	md, err := store.Get(ctx, id)
+//
+// Open takes postgres:// (or postgresql://) DSNs, served by pgx v5, and
+// sqlite:PATH or sqlite::memory: DSNs, served by modernc.org/sqlite (pure
+// Go, no cgo). [New] wraps a *sql.DB you opened yourself.
+//
+// # Semantics
+//
+// Both databases behave identically; the conformance kit in package
+// storetest checks every rule on both.
+//
+//   - Create stores a new session (nil metadata is {}); a live session with
+//     the same id is left untouched and Create returns ErrExists.
+//   - Get returns a fresh map, or ErrNotFound for a missing or expired
+//     session. It never writes.
+//   - Update merges shallowly in one statement, as jsonb || does: each
+//     top-level key given replaces the stored value whole, null is stored
+//     as null, keys not given stay. Concurrent Updates of different keys
+//     never lose one.
+//   - Delete is nil whether or not the session existed.
+//   - Touch marks a session as used now.
+//   - Modify is a read-modify-write under the session's row lock.
+//   - Cleanup deletes expired sessions in batches, walking an index.
+//
+// Expiry: [WithIdleTimeout] expires sessions not written for a while (reads
+// do not count), [WithMaxLifetime] sessions created too long ago. Both are
+// measured on the database's clock, so replicas whose clocks disagree still
+// agree. Expired sessions read as missing at once; Cleanup, usually from a
+// janitor (package janitor), removes their rows.
+//
+// Bad input is refused before any SQL runs and writes nothing: ids that
+// break the MCP rule (ErrInvalidID), metadata encoding/json cannot encode,
+// or holding U+0000 or invalid UTF-8 (ErrInvalidMetadata), metadata over
+// [WithMaxMetadataBytes] (ErrTooLarge). Database errors are wrapped with the
+// operation ("sqlstore: update session: …"); context errors stay matchable
+// with errors.Is.
+//
+// # Schema
+//
+// The table is mcp_sessions, created by the goose migrations of package
+// migrations, which [WithAutoMigrate] applies at Open (several replicas may
+// do so at once). Without it, apply them with the goose CLI; the store then
+// needs no right beyond SELECT, INSERT, UPDATE and DELETE on mcp_sessions.
+//
+// # SQLite
+//
+// Open enables WAL, synchronous=NORMAL and a 10 s busy timeout. SQLite has
+// one writer per database: the Store lets one write statement run at a time
+// within the process, queueing the others in order (and honouring their
+// contexts) rather than letting them spin on SQLITE_BUSY; other processes
+// on the same file wait on the busy timeout. Reads run in parallel.
+package sqlstore
