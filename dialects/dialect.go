@@ -23,9 +23,8 @@ type Dialect interface {
 	// GooseDialect is the name goose knows the database by.
 	GooseDialect() database.Dialect
 
-	// Statements returns the SQL of every statement the store runs. The
-	// returned value is shared; callers must not change it.
-	Statements() *Statements
+	// Statements returns the SQL of every statement the store runs.
+	Statements() Statements
 
 	// SerializeWrites reports whether the store must let only one write
 	// statement run at a time in the process. SQLite has one writer per

@@ -21,7 +21,7 @@ type postgres struct{}
 func (postgres) Name() string                   { return "postgres" }
 func (postgres) GooseDialect() database.Dialect { return database.DialectPostgres }
 func (postgres) SerializeWrites() bool          { return false }
-func (postgres) Statements() *Statements        { return &postgresStatements }
+func (postgres) Statements() Statements         { return postgresStatements }
 
 // pgLive is the predicate for a live row s, given the placeholders of the
 // idle timeout and the max lifetime in milliseconds. A bigint times an

@@ -25,7 +25,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string                   { return "sqlite" }
 func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQLite3 }
 func (sqliteDialect) SerializeWrites() bool          { return true }
-func (sqliteDialect) Statements() *Statements        { return &sqliteStatements }
+func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
 // MigrationLocker is nil: SQLite's single write lock already serialises
 // migrations, and migrations.Up tolerates a concurrent migrator.

@@ -52,7 +52,7 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if removed > 0 || err != nil {
 		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: cleanup",
 			slog.Int64("removed", removed), slog.Duration("ttl", ttl),
-			attrDuration(time.Since(start)), attrError(err))
+			slog.Duration("duration", time.Since(start)), attrError(err))
 	}
 	return removed, err
 }

@@ -59,9 +59,10 @@ func newConfig(opts []Option) (config, error) {
 }
 
 // WithAutoMigrate applies the embedded migrations (package migrations) when
-// the Store is built. Without it the schema must already be in place, and
-// the store needs no right beyond SELECT, INSERT, UPDATE and DELETE on
-// mcp_sessions.
+// the Store is built: with Open's context, or with none for New (call
+// migrations.Up yourself to bound it). Without it the schema must already be
+// in place, and the store needs no right beyond SELECT, INSERT, UPDATE and
+// DELETE on mcp_sessions.
 func WithAutoMigrate() Option {
 	return optionFunc(func(c *config) error {
 		c.autoMigrate = true

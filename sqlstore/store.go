@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
@@ -16,7 +17,7 @@ import (
 type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
-	q       *dialects.Statements
+	q       dialects.Statements
 	cfg     config
 	ownsDB  bool
 
@@ -111,8 +112,8 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 		if err := migrations.Up(ctx, db, d); err != nil {
 			return nil, fmt.Errorf("sqlstore: %w", err)
 		}
-		cfg.logger.LogAttrs(ctx, slogInfo, "sqlstore: schema migrated",
-			attrDialect(d), attrDuration(time.Since(start)))
+		cfg.logger.LogAttrs(ctx, slog.LevelInfo, "sqlstore: schema migrated",
+			slog.String("dialect", d.Name()), slog.Duration("duration", time.Since(start)))
 	}
 	return s, nil
 }
