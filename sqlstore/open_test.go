@@ -65,22 +65,6 @@ func TestOpenPostgresErrorsHidePassword(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"postgres://u:secret@h:5432/d?sslmode=disable": "postgres://u:xxxxx@h:5432/d?sslmode=disable",
-		"postgres://u@h/d":                   "postgres://u@h/d",
-		"postgres://h/d?password=secret&x=1": "postgres://h/d?password=xxxxx&x=1",
-		"host=h password=secret dbname=d":    "host=h password=xxxxx dbname=d",
-		"host=h password='se cret' dbname=d": "host=h password=xxxxx dbname=d",
-		"sqlite:/tmp/x.db":                   "sqlite:/tmp/x.db",
-	} {
-		if got := dialects.Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q; want %q", in, got, want)
-		}
-	}
-}
-
 func TestOptionsValidated(t *testing.T) {
 	t.Parallel()
 	db, err := dialects.SQLite.Open(t.Context(), "sqlite::memory:")

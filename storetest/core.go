@@ -487,7 +487,7 @@ func testConcurrentMixed(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	s := open(t)
 	shared := mcpsession.NewID()
 	mustCreate(t, s, shared, nil)
-	const workers, rounds = 64, 20
+	const workers, rounds = 64, 8
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
