@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: withpostgres [--] command [args...]")
+		return 2
+	}
+
+	// Registered first, so that an interrupt while the container starts
+	// still terminates it.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	env := os.Environ()
+	var srv *pgtest.Server
+	switch {
+	case os.Getenv(pgtest.DSNEnv) != "":
+		// The caller chose the server.
+	default:
+		if err := pgtest.DockerAvailable(); err != nil {
+			if os.Getenv(pgtest.RequireEnv) == "1" {
+				fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set; not running the command, because %s=1\n",
+					err, pgtest.DSNEnv, pgtest.RequireEnv)
+				return 1
+			}
+			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, pgtest.DSNEnv)
+			break
+		}
+		var code int
+		if srv, code = startServer(sigs); srv == nil {
+			return code
+		}
+		defer terminate(srv)
+		env = append(env, pgtest.DSNEnv+"="+srv.DSN())
+		fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d\n", srv.Image(), srv.HostPort())
+	}
+
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+		return 127
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				_ = cmd.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	return exitCode(cmd.ProcessState, err)
+}
+
+// startServer starts the container, or gives up on an interrupt. It
+// returns the server, or nil and the exit code.
+func startServer(sigs <-chan os.Signal) (*pgtest.Server, int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	type result struct {
+		srv *pgtest.Server
+		err error
+	}
+	started := make(chan result, 1)
+	go func() {
+		srv, err := pgtest.Start(ctx)
+		started <- result{srv, err}
+	}()
+	select {
+	case r := <-started:
+		if r.err != nil {
+			fmt.Fprintf(os.Stderr, "withpostgres: %v\n", r.err)
+			return nil, 1
+		}
+		return r.srv, 0
+	case sig := <-sigs:
+		cancel()
+		if r := <-started; r.srv != nil {
+			terminate(r.srv)
+		}
+		return nil, signalCode(sig)
+	}
+}
+
+func terminate(srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := srv.Terminate(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+	}
+}
+
+// exitCode is the shell's view of how the command ended.
+func exitCode(ps *os.ProcessState, err error) int {
+	if ps == nil {
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+		return 1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+	}
+	return ps.ExitCode()
+}
+
+func signalCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
+}

@@ -1,0 +1,26 @@
+// Package faults breaks the database under a running store and measures
+// what the store does about it:
+//
+//   - Postgres stopped and started (docker stop/start), and paused
+//     (docker pause/unpause), while eight goroutines create and read
+//     sessions through one Store: every call must return by its context
+//     deadline plus a little slack, the same Store must work again within
+//     a few seconds of the server coming back, without being reopened,
+//     every Create it acknowledged must still be there, and no goroutine
+//     may outlive the Store.
+//   - SQLite: a child process creating sessions in a loop is killed with
+//     SIGKILL, again and again; the file must pass PRAGMA integrity_check
+//     and hold every Create the child acknowledged.
+//
+// Each Postgres test starts a container of its own (internal/pgtest's
+// Dedicated, with a fixed host port, so the DSN outlives a restart), so
+// they need Docker even when MCPSESSION_TEST_POSTGRES_DSN is set. They run
+// one at a time, so that the goroutine count of one is not disturbed by
+// another.
+//
+// Each test logs one line that starts with FAULT, with what it measured:
+//
+//	go test -v -run . ./faults | grep FAULT
+//
+// It has tests only.
+package faults

@@ -1,0 +1,17 @@
+package faults_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+)
+
+func TestMain(m *testing.M) {
+	// The test binary doubles as the SQLite writer that TestSQLiteKill
+	// starts and kills.
+	if path := os.Getenv(writerEnv); path != "" {
+		os.Exit(sqliteWriter(path))
+	}
+	pgtest.Main(m)
+}
