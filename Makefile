@@ -76,9 +76,15 @@ test-unit:
 	$(call each_module,$(UNIT_MODULES),go test $(GO_TEST_FLAGS) ./...)
 
 test-integration: goose
+	@rm -f '$(FAULT_REPORT)'
 	$(call each_module,integration,go test $(GO_TEST_FLAGS) ./...)
+	@if [ -s '$(FAULT_REPORT)' ]; then echo "==> what the fault tests measured"; cat '$(FAULT_REPORT)'; fi
+
+# The fault tests append what they measured here; test-integration prints it.
+FAULT_REPORT := $(BIN)/fault-report.txt
 
 test test-unit test-integration: export MCPSESSION_GOOSE = $(GOOSE)
+test test-integration: export MCPSESSION_FAULT_REPORT = $(FAULT_REPORT)
 
 .PHONY: bench
 bench:

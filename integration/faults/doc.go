@@ -22,5 +22,8 @@
 //
 //	go test -v -run . ./faults | grep FAULT
 //
+// and, when MCPSESSION_FAULT_REPORT names a file, appends it there: make
+// test prints that file.
+//
 // It has tests only.
 package faults

@@ -316,6 +316,29 @@ func (l *load) verifyAcked(t *testing.T) (lost int) {
 	return lost
 }
 
+// reportEnv names a file that each fault test appends its FAULT line to,
+// so that a run without -v (make test) can show the measurements.
+const reportEnv = "MCPSESSION_FAULT_REPORT"
+
+// reportFault logs the test's FAULT line and appends it to the report file.
+func reportFault(t *testing.T, format string, args ...any) {
+	t.Helper()
+	line := "FAULT " + fmt.Sprintf(format, args...)
+	t.Log(line)
+	path := os.Getenv(reportEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintln(f, line)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Errorf("%s: %v", reportEnv, err)
+	}
+}
+
 // errorKind names what went wrong in a word, for the FAULT line.
 func errorKind(err error) string {
 	var pgErr *pgconn.PgError

@@ -118,7 +118,7 @@ func testPostgresFault(t *testing.T, f fault) {
 	}
 	// away: from the fault to undoing it; server_ready and store_ok: from
 	// undoing it to a new connection, and to the store's first success.
-	t.Logf("FAULT %s: away=%.2fs server_ready=%.2fs store_ok=%.2fs recovered_after=%.2fs errors=%s calls=%d max_call=%.2fs late=%d acked_before_fault=%d acked=%d lost=%d goroutines_leaked=%s",
+	reportFault(t, "%s: away=%.2fs server_ready=%.2fs store_ok=%.2fs recovered_after=%.2fs errors=%s calls=%d max_call=%.2fs late=%d acked_before_fault=%d acked=%d lost=%d goroutines_leaked=%s",
 		f.name, upAt.Sub(faultAt).Seconds(), readyAt.Sub(upAt).Seconds(), okAt.Sub(upAt).Seconds(), recovered.Seconds(),
 		l.errorSummary(), l.calls, l.maxCall.Seconds(), len(l.late), ackedBefore, acked, lost, leaked)
 	if lost > 0 {

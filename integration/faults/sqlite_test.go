@@ -93,7 +93,7 @@ func TestSQLiteKill(t *testing.T) {
 			t.Fatalf("round %d: integrity_check=%q, %d of %d acknowledged sessions lost", round, integrity, lost, len(all))
 		}
 	}
-	t.Logf("FAULT sqlite-sigkill: rounds=%d writers=%d acked=%d lost=0 integrity_check=ok", rounds, writerGoroutines, len(all))
+	reportFault(t, "sqlite-sigkill: rounds=%d writers=%d acked=%d lost=0 integrity_check=ok", rounds, writerGoroutines, len(all))
 }
 
 // runAndKill starts the writer on path, SIGKILLs it once it has
