@@ -26,10 +26,7 @@ GOOSE         := $(BIN)/goose
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := $(BIN)/staticcheck
-# ST1005 (error strings neither capitalised nor ending in punctuation) is
-# off: our error strings start with method names (Get, Modify, Cleanup)
-# and quote DSN forms that end in a colon (sqlite::memory:).
-STATICCHECK_CHECKS ?= inherit,-ST1005
+STATICCHECK_CHECKS ?= inherit
 
 WITHPOSTGRES := $(BIN)/withpostgres
 

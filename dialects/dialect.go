@@ -107,7 +107,7 @@ func ForDSN(dsn string) (Dialect, error) {
 			return SQLite, nil
 		}
 	}
-	return nil, fmt.Errorf("%w %q: accepted forms are postgres://…, postgresql://…, sqlite:PATH and sqlite::memory:",
+	return nil, fmt.Errorf("%w %q (accepted: postgres://…, postgresql://…, sqlite:PATH, sqlite::memory:)",
 		ErrUnsupportedDSN, Redact(dsn))
 }
 

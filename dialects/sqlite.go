@@ -105,7 +105,7 @@ var sqlitePragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchr
 func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	rest, ok := strings.CutPrefix(dsn, "sqlite:")
 	if !ok || rest == "" {
-		return nil, fmt.Errorf("%w %q: want sqlite:PATH or sqlite::memory:", ErrUnsupportedDSN, Redact(dsn))
+		return nil, fmt.Errorf("%w %q (want sqlite:PATH or sqlite::memory:)", ErrUnsupportedDSN, Redact(dsn))
 	}
 	path, query, _ := strings.Cut(rest, "?")
 	params, err := url.ParseQuery(query)

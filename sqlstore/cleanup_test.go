@@ -14,27 +14,6 @@ import (
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// backdate makes sessions look idle for d (and created d ago) without
-// waiting, by rewriting their timestamps.
-func backdate(t *testing.T, s *sqlstore.Store, d time.Duration, ids ...string) {
-	t.Helper()
-	var q string
-	switch s.Dialect().Name() {
-	case "postgres":
-		q = `UPDATE mcp_sessions SET updated_at = updated_at - $2 * interval '1 millisecond',
-			created_at = created_at - $2 * interval '1 millisecond' WHERE id = $1`
-	case "sqlite":
-		q = `UPDATE mcp_sessions SET updated_at = updated_at - ?2, created_at = created_at - ?2 WHERE id = ?1`
-	default:
-		t.Fatalf("no backdate for dialect %s", s.Dialect().Name())
-	}
-	for _, id := range ids {
-		if _, err := s.DB().ExecContext(t.Context(), q, id, d.Milliseconds()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // fill inserts n sessions in one statement, updated and created age ago.
 func fill(t *testing.T, s *sqlstore.Store, prefix string, n int, age time.Duration) {
 	t.Helper()

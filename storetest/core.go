@@ -257,7 +257,7 @@ func testUpdateConcurrentKeys(t *testing.T, open func(*testing.T) mcpsession.Sto
 			for r := range rounds {
 				key := fmt.Sprintf("w%02d_r%d", w, r)
 				if err := s.Update(t.Context(), id, map[string]any{key: w*100 + r}); err != nil {
-					errs <- fmt.Errorf("Update %s: %w", key, err)
+					errs <- fmt.Errorf("update of %s: %w", key, err)
 				}
 			}
 		})

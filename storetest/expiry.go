@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func testIdleExpiry(t *testing.T, open func(*testing.T, time.Duration, time.Dura
 		_, err := s.Get(ctx, id)
 		p.within(start, ttl)
 		if err != nil {
-			return fmt.Errorf("Get of a new session: %w", err)
+			return fmt.Errorf("reading a new session: %w", err)
 		}
 		sleepPast(ctx, time.Now(), ttl)
 
@@ -57,7 +58,7 @@ func testIdleExpiry(t *testing.T, open func(*testing.T, time.Duration, time.Dura
 			err := mod.Modify(ctx, id, func(m map[string]any) (map[string]any, error) { called = true; return m, nil })
 			wantErr(t, "Modify of an expired session", err, mcpsession.ErrNotFound)
 			if called {
-				return fmt.Errorf("Modify of an expired session called its function")
+				return errors.New("modifying an expired session called the function")
 			}
 		}
 		wantNotFound(t, s, id) // not resurrected by the failed writes
@@ -68,7 +69,7 @@ func testIdleExpiry(t *testing.T, open func(*testing.T, time.Duration, time.Dura
 		got, err := s.Get(ctx, id)
 		p.within(start, ttl)
 		if err != nil {
-			return fmt.Errorf("Get after re-Create of an expired id: %w", err)
+			return fmt.Errorf("reading a session re-created over an expired one: %w", err)
 		}
 		if show(got) != `{"new":true}` {
 			return fmt.Errorf("re-created session = %s; want {\"new\":true}", show(got))
@@ -197,7 +198,7 @@ func testMaxLifetime(t *testing.T, open func(*testing.T, time.Duration, time.Dur
 		for time.Since(created) < lifetime/2 {
 			if err := s.Update(ctx, id, map[string]any{"busy": time.Now().UnixNano()}); err != nil {
 				p.within(created, lifetime)
-				return fmt.Errorf("Update within the lifetime: %w", err)
+				return fmt.Errorf("updating within the lifetime: %w", err)
 			}
 			sleepPast(ctx, time.Now(), lifetime/10)
 		}

@@ -53,7 +53,7 @@ func testCleaner(t *testing.T, open func(*testing.T) mcpsession.Store) {
 		n, err := c.Cleanup(ctx, ttl)
 		p.within(start, ttl)
 		if err != nil {
-			return fmt.Errorf("Cleanup: %w", err)
+			return fmt.Errorf("cleanup: %w", err)
 		}
 		if _, err := s.Get(ctx, fresh); err != nil {
 			return fmt.Errorf("Cleanup(%v) removed a session %v old: Get = %w", ttl, time.Since(start), err)
@@ -132,7 +132,7 @@ func testModifier(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	// metadata, so keys can be removed.
 	err := mod.Modify(ctx, id, func(m map[string]any) (map[string]any, error) {
 		if w := roundTrip(t, mcpMetadata()); show(m) != show(w) {
-			return nil, fmt.Errorf("Modify passed %s; want %s", show(m), show(w))
+			return nil, fmt.Errorf("the function was passed %s; want %s", show(m), show(w))
 		}
 		delete(m, "capabilities")
 		m["counter"] = 1
