@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession/internal/testdb"
+)
+
+// The example as a user runs it: two processes, different -addr, one -db.
+func TestBinaryTwoProcesses(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the example binary")
+	}
+	bin := filepath.Join(t.TempDir(), "mcpserver")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		twoProcesses(t, bin, testdb.SQLiteFile(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		twoProcesses(t, bin, testdb.Postgres(t))
+	})
+}
+
+func twoProcesses(t *testing.T, bin, dsn string) {
+	p1 := startProcess(t, bin, dsn)
+	p2 := startProcess(t, bin, dsn)
+
+	sid := rawInitialize(t, p1.url)
+	if status, body := rawPost(t, p2.url, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != http.StatusAccepted {
+		t.Fatalf("notifications/initialized on p2: %d %s", status, body)
+	}
+	var got []string
+	for _, p := range []*process{p1, p2, p1, p2} {
+		got = append(got, rawTool(t, p.url, sid, "counter"))
+	}
+	if strings.Join(got, " ") != "1 2 3 4" {
+		t.Errorf("counter alternating p1, p2: %v; want 1 2 3 4", got)
+	}
+	if status := rawSend(t, http.MethodDelete, p2.url, sid); status != http.StatusOK {
+		t.Fatalf("DELETE on p2: %d", status)
+	}
+	if status, body := rawPost(t, p1.url, sid, toolsList); status != http.StatusNotFound {
+		t.Errorf("POST on p1 after DELETE on p2: %d %s; want 404", status, body)
+	}
+	if status := rawSend(t, http.MethodGet, p1.url, sid); status != http.StatusNotFound {
+		t.Errorf("GET on p1 after DELETE on p2: %d; want 404", status)
+	}
+
+	// A session lives on when the process that created it stops.
+	sid = rawInitialize(t, p1.url)
+	p1.terminate(t)
+	if n := rawTool(t, p2.url, sid, "counter"); n != "1" {
+		t.Errorf("counter on p2 after p1 stopped: %s; want 1", n)
+	}
+	p2.terminate(t)
+	t.Logf("counter alternating over two processes: %v; DELETE on one, then 404 on the other; both exited 0 on SIGTERM", got)
+}
+
+// process is the example server running as a child process.
+type process struct {
+	cmd    *exec.Cmd
+	url    string
+	mu     sync.Mutex
+	log    strings.Builder
+	exited chan struct{}
+	err    error // from Wait, once exited is closed
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startProcess starts the binary on a free port and waits for the line it
+// logs once it listens.
+func startProcess(t *testing.T, bin, dsn string) *process {
+	t.Helper()
+	p := &process{exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m")
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listening.FindStringSubmatch(line); m != nil {
+				ready <- m[1]
+			}
+		}
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	select {
+	case addr := <-ready:
+		p.url = "http://" + addr + "/mcp"
+	case <-p.exited:
+		t.Fatalf("the server exited before listening: %v\n%s", p.err, p.logText())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not listen within 30s\n%s", p.logText())
+	}
+	return p
+}
+
+func (p *process) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// terminate sends SIGTERM and expects a clean exit.
+func (p *process) terminate(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit within 20s of SIGTERM\n%s", p.logText())
+	}
+	if p.err != nil { // an *exec.ExitError for a non-zero status or a signal
+		t.Errorf("exit after SIGTERM: %v; want status 0\n%s", p.err, p.logText())
+	}
+	if !strings.Contains(p.logText(), "msg=stopped") {
+		t.Errorf("no clean-shutdown line in the log:\n%s", p.logText())
+	}
+}
+
+func rawInitialize(t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	sid := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != http.StatusOK || sid == "" {
+		t.Fatalf("initialize: %d, session %q", resp.StatusCode, sid)
+	}
+	return sid
+}
+
+// rawTool calls a tool and returns its text.
+func rawTool(t *testing.T, url, sid, name string) string {
+	t.Helper()
+	status, body := rawPost(t, url, sid, fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":%q}}`, name))
+	var msg struct {
+		Result struct {
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+			IsError bool `json:"isError"`
+		} `json:"result"`
+	}
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &msg) != nil || len(msg.Result.Content) == 0 || msg.Result.IsError {
+		t.Fatalf("tools/call %s: %d %s", name, status, body)
+	}
+	return msg.Result.Content[0].Text
+}

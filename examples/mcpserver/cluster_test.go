@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+// backends runs fn on a new SQLite file and, when MCPSESSION_TEST_POSTGRES_DSN
+// is set, on a schema of its own on that Postgres server.
+func backends(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, testdb.SQLiteFile(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, testdb.Postgres(t))
+	})
+}
+
+// cluster is two replicas of the example server, each its own MCPServer and
+// Store over one database, behind a reverse proxy that picks a replica per
+// request: round-robin unless the test routes otherwise.
+type cluster struct {
+	t    *testing.T
+	dsn  string
+	idle time.Duration
+
+	mu       sync.Mutex
+	replicas [2]*running
+
+	proxy *httptest.Server
+	url   string // the proxy's MCP endpoint
+	next  atomic.Int64
+	route atomic.Pointer[func(method string) int]
+
+	logMu sync.Mutex
+	log   []hop
+}
+
+// running is a replica serving HTTP.
+type running struct {
+	*replica
+	srv *httptest.Server
+	url string
+}
+
+// hop is one request the proxy forwarded.
+type hop struct {
+	rpcMethod string // the JSON-RPC method, or the HTTP method for GET and DELETE
+	replica   int
+	status    int
+}
+
+var replicaNames = [2]string{"a", "b"}
+
+func newCluster(t *testing.T, dsn string, idle time.Duration) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dsn: dsn, idle: idle}
+	for i := range c.replicas {
+		c.replicas[i] = c.start()
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			target, _ := url.Parse(c.replica(pr.In.Context().Value(pickKey{}).(int)).srv.URL)
+			pr.SetURL(target)
+		},
+		FlushInterval: -1, // SSE
+	}
+	c.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var head struct {
+				Method string `json:"method"`
+			}
+			_ = json.Unmarshal(body, &head)
+			method = head.Method
+		}
+		i := c.pick(method)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pickKey{}, i)))
+		c.logMu.Lock()
+		c.log = append(c.log, hop{method, i, rec.status})
+		c.logMu.Unlock()
+	}))
+	c.url = c.proxy.URL + "/mcp"
+	t.Cleanup(func() {
+		c.proxy.Close()
+		for i := range c.replicas {
+			c.stop(i)
+		}
+	})
+	return c
+}
+
+type pickKey struct{}
+
+func (c *cluster) pick(method string) int {
+	if route := c.route.Load(); route != nil {
+		return (*route)(method)
+	}
+	return int(c.next.Add(1)-1) % 2
+}
+
+// routeBy sends every request where fn says; nil restores round-robin.
+func (c *cluster) routeBy(fn func(method string) int) {
+	if fn == nil {
+		c.route.Store(nil)
+		return
+	}
+	c.route.Store(&fn)
+}
+
+func (c *cluster) replica(i int) *running {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.replicas[i]
+}
+
+// start builds a replica as the example's run does, without the listener
+// and the janitor.
+func (c *cluster) start() *running {
+	c.t.Helper()
+	r, err := newReplica(context.Background(), replicaConfig{
+		dsn:         c.dsn,
+		idleTimeout: c.idle,
+		logger:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.handler)
+	return &running{replica: r, srv: srv, url: srv.URL + "/mcp"}
+}
+
+// stop shuts replica i down as the example does on SIGTERM.
+func (c *cluster) stop(i int) {
+	r := c.replica(i)
+	if r == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.streamable.Shutdown(ctx); err != nil {
+		c.t.Errorf("replica %s: Shutdown: %v", replicaNames[i], err)
+	}
+	r.srv.CloseClientConnections()
+	r.srv.Close()
+	if err := r.store.Close(); err != nil {
+		c.t.Errorf("replica %s: closing the store: %v", replicaNames[i], err)
+	}
+	c.mu.Lock()
+	c.replicas[i] = nil
+	c.mu.Unlock()
+}
+
+// restart stops replica i and starts a new one in its place.
+func (c *cluster) restart(i int) {
+	c.stop(i)
+	r := c.start()
+	c.mu.Lock()
+	c.replicas[i] = r
+	c.mu.Unlock()
+}
+
+// hops returns the requests forwarded so far and forgets them.
+func (c *cluster) hops() []hop {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	h := c.log
+	c.log = nil
+	return h
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// ---- clients ---------------------------------------------------------------------
+
+// newClient returns an mcp-go client for url, pinned to the newest
+// session-based revision (v1.2.1 otherwise speaks the sessionless one), and
+// initialized.
+func newClient(t *testing.T, url, name string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
+	t.Cleanup(func() { c.Close() })
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	initialize(t, c, name)
+	return c
+}
+
+func initialize(t *testing.T, c *client.Client, name string) {
+	t.Helper()
+	if _, err := c.Initialize(context.Background(), mcp.InitializeRequest{Params: mcp.InitializeParams{
+		ClientInfo: mcp.Implementation{Name: name, Version: "1.0.0"},
+	}}); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+}
+
+// callTool returns the tool's text, or the error.
+func callTool(c *client.Client, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: name}})
+	if err != nil {
+		return "", err
+	}
+	if len(res.Content) == 0 {
+		return "", errors.New("empty tool result")
+	}
+	text, _ := res.Content[0].(mcp.TextContent)
+	if res.IsError {
+		return "", errors.New(text.Text)
+	}
+	return text.Text, nil
+}
+
+func mustTool(t *testing.T, c *client.Client, name string) string {
+	t.Helper()
+	text, err := callTool(c, name)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return text
+}
+
+// ---- raw HTTP ----------------------------------------------------------------------
+
+// rawPost sends one JSON-RPC message with the session id and returns the
+// status and body.
+func rawPost(t *testing.T, url, sid string, msg string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if sid != "" {
+		req.Header.Set(server.HeaderKeySessionID, sid)
+		req.Header.Set(mcp.HeaderProtocolVersion, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	}
+	return roundTrip(t, req)
+}
+
+// rawSend sends a GET or DELETE and returns the status (for a GET that is
+// accepted, without reading the endless stream).
+func rawSend(t *testing.T, method, url, sid string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if sid != "" {
+		req.Header.Set(server.HeaderKeySessionID, sid)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func roundTrip(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+const toolsList = `{"jsonrpc":"2.0","id":7,"method":"tools/list"}`
+
+// sessionRows counts the sessions in the database, live or not.
+func sessionRows(t *testing.T, dsn string) int {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	if err := st.DB().QueryRow("SELECT count(*) FROM mcp_sessions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitExpired polls the database, as a replica with idle timeout idle
+// reads it, until the session is gone.
+func waitExpired(t *testing.T, dsn string, idle time.Duration, sid string, within time.Duration) {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithIdleTimeout(idle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(within)
+	for {
+		_, err := st.Get(context.Background(), sid)
+		if errors.Is(err, mcpsession.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session still alive after %v", within)
+		}
+		time.Sleep(idle / 10)
+	}
+}

@@ -1,0 +1,109 @@
+// Package mcpgo keeps the sessions of an mcp-go (github.com/mark3labs/mcp-go)
+// streamable-HTTP server in a [mcpsession.Store], so that several replicas
+// behind a load balancer serve every session, and sessions outlive a
+// replica's restart.
+//
+// Out of the box, mcp-go keeps what a session negotiated (protocol version,
+// client info, client capabilities, log level) in the memory of the replica
+// that served initialize, and accepts any well-formed session id anywhere. A
+// [Sessions] changes that:
+//
+//   - initialize creates the session in the store, with what the server
+//     negotiated; logging/setLevel stores the new level;
+//   - every request that carries an Mcp-Session-Id, on whichever replica it
+//     lands, GET included, is checked against the store: an unknown, expired
+//     or deleted session is HTTP 404, so the client initializes again; a
+//     store that fails is 503, so the client keeps its session and retries;
+//   - before a handler runs, the replica's session object gets the stored
+//     state, so GetClientInfo, GetClientCapabilities, the log level and
+//     server.RequestProtocolVersion read the same on every replica;
+//   - use slides the session's idle expiry, with at most one store write per
+//     touch interval for a busy session ([WithTouchInterval]);
+//   - a client's DELETE ends the session for every replica; a replica's own
+//     Shutdown or idle sweep (for both of which mcp-go calls Terminate) only
+//     drops its memory of it;
+//   - requests of the sessionless revision (2026-07-28) pass through
+//     untouched and never reach the store.
+//
+// Tool handlers keep per-session application state in the same record:
+// [State] reads it, [UpdateState] merges keys, and [ModifyState] runs a
+// read-modify-write that concurrent calls from any replica cannot
+// interleave (it needs a store that implements [mcpsession.Modifier], as
+// sqlstore's does).
+//
+// # Wiring
+//
+// Open a store, make a Sessions, and hand its options to both mcp-go
+// constructors and its middleware to the HTTP server:
+//
+//	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	...
+//	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
+//	...
+//	mcpServer := server.NewMCPServer("name", "1.0.0",
+//		append(sessions.ServerOptions(), server.WithLogging())...)
+//	streamable := server.NewStreamableHTTPServer(mcpServer, sessions.HTTPOptions()...)
+//	mux.Handle("/mcp", sessions.Handler(streamable))
+//
+// All three are needed. [Sessions.ServerOptions] installs mcp-go hooks (use
+// [Sessions.RegisterHooks] instead if you have a server.Hooks of your own).
+// [Sessions.HTTPOptions] installs the session id manager and the context
+// function that restores state; they fill slots of which mcp-go keeps one,
+// so give them after your own options (and your own context function with
+// [WithHTTPContextFunc]). [Sessions.Handler] does what mcp-go does not:
+// checking GET and DELETE, and answering 503 rather than 404 when the store
+// fails. Call the StreamableHTTPServer's Shutdown when the replica stops;
+// the sessions stay in the store.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer than
+// the store's idle timeout.
+//
+// # The record
+//
+// What the adapter negotiated lives in the session's metadata under keys
+// that start with [ReservedPrefix] ("mcp.protocolVersion", "mcp.clientInfo",
+// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt"), each a
+// top-level key so that Store.Update's shallow merge never makes one write
+// undo another. The helpers hide these keys from tool code and refuse to
+// set them ([ErrReservedKey]).
+//
+// # Touches
+//
+// A store's idle expiry slides on every write. Reading a session on every
+// request is unavoidable; writing it on every request is not. The adapter
+// writes "mcp.touchedAt" (with Store.Update) only when no replica has
+// written the session within the touch interval: the stored touchedAt is
+// what every replica sees, and a per-replica record of its own recent
+// writes stops concurrent requests on one replica from all writing. The
+// interval must be below half of the store's idle timeout, and defaults to
+// a minute or a quarter of the idle timeout, whichever is shorter.
+//
+// # What no store can share
+//
+// A store shares a session's state, not its connections. Two things stay on
+// the replica that holds the connection, and need sticky routing (by the
+// Mcp-Session-Id header) if clients use them:
+//
+//   - A live SSE stream: the GET stream on which a server sends
+//     notifications, and a POST response upgraded to SSE. Notifications for
+//     a session must be produced on the replica holding its stream; another
+//     replica has no connection to send them on. (With mcp-go's event store
+//     for resumption, the event store too would have to be shared.)
+//   - Server-to-client requests (sampling, elicitation, roots): the server
+//     waits for the client's reply in the memory of the replica that asked.
+//     A reply POSTed to another replica finds no one waiting there, and
+//     mcp-go answers it with 404, which the client takes as the end of its
+//     session.
+//
+// Per-session tools and resources added with mcp-go's AddSessionTool and
+// AddSessionResource are kept in memory too, on one replica.
+//
+// # Clients
+//
+// mcp-go's own client (v1.2.1) prefers the sessionless revision, for which
+// there is no session to keep; pin it to a session-based revision with
+// client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION) to use
+// sessions. After a 404 it returns transport.ErrSessionTerminated and does
+// not initialize again by itself: the caller must call Initialize.
+package mcpgo

@@ -1,0 +1,82 @@
+package mcpgo
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
+)
+
+// resolver hands mcp-go a SessionIdManager per request. mcp-go calls it with
+// the request being served, and with nil from Shutdown and from its idle
+// sweeper; that nil is how the adapter tells a client's DELETE, which ends
+// the session for every replica, from a replica letting go of its own
+// memory, which must not. (A custom resolver is never cached by mcp-go, so
+// every call comes here.)
+type resolver struct{ s *Sessions }
+
+func (r resolver) ResolveSessionIdManager(req *http.Request) server.SessionIdManager {
+	if req == nil {
+		return localManager{}
+	}
+	return requestManager{s: r.s, ctx: req.Context()}
+}
+
+// requestManager serves one request. Its methods take no context, so it
+// keeps the request's.
+type requestManager struct {
+	s   *Sessions
+	ctx context.Context
+}
+
+func (requestManager) Generate() string { return mcpsession.NewID() }
+
+// Validate is called by mcp-go for every POST of the session-based protocol
+// revisions except initialize (and except empty responses). Any error is a
+// 404 to the client; a store failure is recorded so that Handler answers 503
+// instead, and the client keeps its session.
+func (m requestManager) Validate(id string) (isTerminated bool, err error) {
+	meta, err := m.s.open(m.ctx, id)
+	st := requestStateFrom(m.ctx)
+	switch {
+	case err == nil:
+		if st != nil {
+			st.setRecord(meta)
+		}
+		return false, nil
+	case errors.Is(err, mcpsession.ErrNotFound):
+		return false, err
+	default:
+		if st != nil {
+			st.fail(err)
+		}
+		return false, err
+	}
+}
+
+// Terminate is called for a client's DELETE: the session ends for every
+// replica. mcp-go then drops this replica's state of it.
+func (m requestManager) Terminate(id string) (isNotAllowed bool, err error) {
+	if err := m.s.store.Delete(m.ctx, id); err != nil {
+		if st := requestStateFrom(m.ctx); st != nil {
+			st.fail(err)
+		}
+		return false, err
+	}
+	m.s.touches.forget(id)
+	return false, nil
+}
+
+// localManager is what Shutdown and the idle sweeper get: they terminate
+// the sessions this replica holds in memory, which are shared and live on.
+type localManager struct{}
+
+func (localManager) Generate() string { return mcpsession.NewID() }
+
+func (localManager) Validate(string) (bool, error) {
+	return false, errors.New("mcpgo: no request to validate a session for")
+}
+
+func (localManager) Terminate(string) (bool, error) { return false, nil }

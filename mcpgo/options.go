@@ -1,0 +1,92 @@
+package mcpgo
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// DefaultTouchInterval is the touch interval New uses when WithTouchInterval
+// is not given, unless the store's idle timeout calls for a shorter one (see
+// WithTouchInterval).
+const DefaultTouchInterval = time.Minute
+
+// DefaultLocalIdleTTL is how long a replica keeps mcp-go's in-memory state
+// of a session nobody uses when the store reports no idle timeout (see
+// Sessions.HTTPOptions).
+const DefaultLocalIdleTTL = 30 * time.Minute
+
+// An Option configures a Sessions. Each rejects a bad argument with an
+// error matching ErrInvalidOption, which New returns; for an option given
+// twice, the last one wins.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	touchInterval time.Duration // 0: the default, derived from the idle timeout
+	logger        *slog.Logger
+	contextFunc   server.HTTPContextFunc
+	now           func() time.Time
+}
+
+// WithTouchInterval sets how often, at most, a session in use is written to
+// the store only to slide its idle expiry. Requests in between read the
+// session but write nothing, so a busy session costs one write per interval
+// instead of one per request, and a session stays alive while it is used at
+// least once per (idle timeout - interval).
+//
+// The interval must be positive and, when the store has an idle timeout (an
+// IdleTimeout() time.Duration method returning a positive duration, as
+// sqlstore's Store has), below half of it; otherwise New fails. Without
+// this option the interval is DefaultTouchInterval, or a quarter of the
+// idle timeout if that is shorter.
+func WithTouchInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
+		}
+		c.touchInterval = d
+		return nil
+	})
+}
+
+// WithLogger sets where the adapter logs store failures (Warn and Error).
+// It must not be nil. By default the adapter logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithHTTPContextFunc sets a function that builds each request's context,
+// as mcp-go's server.WithHTTPContextFunc does. mcp-go has one slot for such
+// a function and Sessions.HTTPOptions fills it, so pass yours here: it runs
+// after the session's state has been restored. It must not be nil.
+func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return fmt.Errorf("%w: WithHTTPContextFunc(nil)", ErrInvalidOption)
+		}
+		c.contextFunc = fn
+		return nil
+	})
+}
+
+// withClock replaces the clock; tests use it to step past touch intervals.
+func withClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		c.now = now
+		return nil
+	})
+}

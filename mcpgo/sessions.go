@@ -1,0 +1,297 @@
+package mcpgo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
+)
+
+// idleTimeouter is implemented by stores that expire idle sessions on read,
+// as sqlstore's Store does.
+type idleTimeouter interface {
+	IdleTimeout() time.Duration
+}
+
+// Sessions keeps the sessions of an mcp-go streamable-HTTP server in a
+// mcpsession.Store, so that every replica over the same store serves every
+// session. Wire it with ServerOptions (or RegisterHooks), HTTPOptions and
+// Handler; see the package documentation. It is safe for concurrent use.
+type Sessions struct {
+	store         mcpsession.Store
+	touchInterval time.Duration
+	localTTL      time.Duration
+	logger        *slog.Logger
+	contextFunc   server.HTTPContextFunc
+	now           func() time.Time
+	touches       *touchGate
+}
+
+// New returns a Sessions over store. A bad option, or a touch interval that
+// is not below half of the store's idle timeout, is an error matching
+// ErrInvalidOption.
+func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil Store", ErrInvalidOption)
+	}
+	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+		}
+		if err := o.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	var idle time.Duration
+	if it, ok := store.(idleTimeouter); ok {
+		idle = it.IdleTimeout()
+	}
+	switch {
+	case cfg.touchInterval == 0:
+		cfg.touchInterval = DefaultTouchInterval
+		if idle > 0 {
+			cfg.touchInterval = min(DefaultTouchInterval, idle/4)
+		}
+		if cfg.touchInterval <= 0 {
+			return nil, fmt.Errorf("%w: the store's idle timeout %v is too short for a touch interval", ErrInvalidOption, idle)
+		}
+	case idle > 0 && cfg.touchInterval >= idle/2:
+		return nil, fmt.Errorf("%w: WithTouchInterval(%v): must be below half of the store's idle timeout %v, or sessions in use expire",
+			ErrInvalidOption, cfg.touchInterval, idle)
+	}
+	localTTL := DefaultLocalIdleTTL
+	if idle > 0 {
+		localTTL = idle
+	}
+	return &Sessions{
+		store:         store,
+		touchInterval: cfg.touchInterval,
+		localTTL:      localTTL,
+		logger:        cfg.logger,
+		contextFunc:   cfg.contextFunc,
+		now:           cfg.now,
+		touches:       newTouchGate(cfg.touchInterval),
+	}, nil
+}
+
+// TouchInterval returns the touch interval in effect (see WithTouchInterval).
+func (s *Sessions) TouchInterval() time.Duration { return s.touchInterval }
+
+// ServerOptions returns the options to pass to server.NewMCPServer:
+// server.WithHooks with the adapter's hooks, which create the session in the
+// store on initialize and store the log level on logging/setLevel.
+//
+// mcp-go keeps one Hooks per server, so if you have hooks of your own, do
+// not use ServerOptions: call RegisterHooks on your Hooks instead.
+func (s *Sessions) ServerOptions() []server.ServerOption {
+	hooks := &server.Hooks{}
+	s.RegisterHooks(hooks)
+	return []server.ServerOption{server.WithHooks(hooks)}
+}
+
+// RegisterHooks adds the adapter's hooks to h, which must be the Hooks given
+// to server.NewMCPServer with server.WithHooks. Use it instead of
+// ServerOptions, not as well.
+func (s *Sessions) RegisterHooks(h *server.Hooks) {
+	h.AddOnRequestInitialization(s.onRequestInitialization)
+	h.AddAfterSetLevel(s.afterSetLevel)
+	h.AddOnRegisterSession(s.onRegisterSession)
+	h.AddOnUnregisterSession(s.onUnregisterSession)
+}
+
+// HTTPOptions returns the options to pass to
+// server.NewStreamableHTTPServer, after any of your own:
+//
+//   - server.WithSessionIdManagerResolver: session ids are minted with
+//     mcpsession.NewID, checked against the store on every request that
+//     carries one, and deleted from the store on a client's DELETE, but not
+//     when the replica shuts down or sweeps idle sessions from its memory.
+//   - server.WithHTTPContextFunc: before each handler runs, the session's
+//     client info, capabilities, protocol version and log level are set on
+//     the replica's session object from the store. To add a context function
+//     of your own, use WithHTTPContextFunc.
+//   - server.WithSessionIdleTTL, set to the store's idle timeout (or
+//     DefaultLocalIdleTTL when it has none): mcp-go keeps some state of every
+//     session a replica served in memory and, without this, never drops
+//     that of sessions ended on another replica or abandoned. The sweep is
+//     local; the store's sessions are not touched. Give your own
+//     WithSessionIdleTTL after these options to change it. mcp-go judges
+//     idleness by this replica's traffic only, and a GET stream counts only
+//     when it sends something: if clients keep quiet GET streams open for
+//     longer, also give server.WithHeartbeatInterval below it.
+//
+// mcp-go keeps one value for each of these, and the last option given
+// wins: do not give server.WithStateLess, WithStateful,
+// WithSessionIdManager, WithSessionIdManagerResolver or
+// WithHTTPContextFunc after these.
+func (s *Sessions) HTTPOptions() []server.StreamableHTTPOption {
+	return []server.StreamableHTTPOption{
+		server.WithSessionIdManagerResolver(resolver{s}),
+		server.WithHTTPContextFunc(s.httpContext),
+		server.WithSessionIdleTTL(s.localTTL),
+	}
+}
+
+// open reads the session id names and slides its expiry (at most once per
+// touch interval). It returns an error matching mcpsession.ErrNotFound if
+// there is no such live session, or a store error.
+func (s *Sessions) open(ctx context.Context, id string) (map[string]any, error) {
+	meta, err := s.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.touch(ctx, id, meta); errors.Is(err, mcpsession.ErrNotFound) {
+		return nil, err // expired or deleted since the read
+	}
+	return meta, nil
+}
+
+// lookup reads the session id names. An id no session could have is not
+// found rather than invalid: to a client both mean "initialize again".
+func (s *Sessions) lookup(ctx context.Context, id string) (map[string]any, error) {
+	if err := mcpsession.ValidateID(id); err != nil {
+		return nil, fmt.Errorf("%w: %w", mcpsession.ErrNotFound, err)
+	}
+	return s.store.Get(ctx, id)
+}
+
+// touch writes the session's touchedAt if no replica has written the session
+// within the touch interval. A failed write is logged and returned; the
+// caller serves the request anyway unless the session is gone.
+func (s *Sessions) touch(ctx context.Context, id string, meta map[string]any) error {
+	now := s.now()
+	if !s.touches.claim(id, touchedAt(meta), now) {
+		return nil
+	}
+	err := s.store.Update(ctx, id, map[string]any{keyTouchedAt: now.UnixMilli()})
+	if err != nil {
+		s.touches.release(id, now)
+		if !errors.Is(err, mcpsession.ErrNotFound) {
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: touching a session failed", slog.String("error", err.Error()))
+		}
+	}
+	return err
+}
+
+// httpContext is the HTTPContextFunc: it runs on every POST that mcp-go
+// dispatches, after the session object is in ctx and before any hook or
+// handler, and restores the session's state on it.
+func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Context {
+	ctx = context.WithValue(ctx, sessionsKey{}, s)
+	cs := server.ClientSessionFromContext(ctx)
+	if cs != nil && cs.SessionID() != "" { // "": the sessionless revision
+		var meta map[string]any
+		if st := requestStateFrom(ctx); st != nil {
+			meta = st.record()
+		} else if !isInitialize(r) {
+			// Handler is not in front of mcp-go, so Validate had nowhere
+			// to leave the record: read it again.
+			meta, _ = s.store.Get(ctx, cs.SessionID())
+		}
+		if meta != nil { // nil on initialize: nothing stored yet
+			restore(cs, meta)
+		}
+	}
+	if s.contextFunc != nil {
+		ctx = s.contextFunc(ctx, r)
+	}
+	return ctx
+}
+
+// isInitialize is a cheap guess used only on the path without Handler; a
+// wrong guess costs one read.
+func isInitialize(r *http.Request) bool {
+	return r != nil && r.Header.Get(server.HeaderKeySessionID) == ""
+}
+
+// errNotCreated is what the client reads in the JSON-RPC error when
+// initialize could not create the session; the store's error is logged,
+// not sent.
+var errNotCreated = errors.New("session store unavailable: the session was not created")
+
+// onRequestInitialization creates the store record on initialize. It runs
+// before the handler and, unlike the After hooks, can fail the request, so a
+// client never receives a session id the store does not know.
+func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message any) error {
+	raw, ok := message.(json.RawMessage)
+	if !ok {
+		return nil
+	}
+	var head struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(raw, &head) != nil || head.Method != string(mcp.MethodInitialize) {
+		return nil
+	}
+	cs := server.ClientSessionFromContext(ctx)
+	if cs == nil || cs.SessionID() == "" {
+		return nil
+	}
+	var req mcp.InitializeRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil // mcp-go answers the malformed request itself
+	}
+	st := requestStateFrom(ctx)
+	if st != nil && !st.markCreated() {
+		return nil // hooks registered twice
+	}
+	now := s.now()
+	if err := s.store.Create(ctx, cs.SessionID(), negotiated(&req, now)); err != nil {
+		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: creating a session failed", slog.String("error", err.Error()))
+		if st != nil {
+			st.fail(err)
+		}
+		return errNotCreated
+	}
+	s.touches.note(cs.SessionID(), now)
+	return nil
+}
+
+// afterSetLevel stores the level mcp-go accepted. It runs only when
+// logging/setLevel succeeded; if the write fails, Handler turns the
+// response into a 503 so the client knows the level did not stick.
+func (s *Sessions) afterSetLevel(ctx context.Context, _ any, msg *mcp.SetLevelRequest, _ *mcp.EmptyResult) {
+	cs := server.ClientSessionFromContext(ctx)
+	if cs == nil || cs.SessionID() == "" || msg == nil {
+		return
+	}
+	now := s.now()
+	err := s.store.Update(ctx, cs.SessionID(), map[string]any{
+		keyLogLevel:  string(msg.Params.Level),
+		keyTouchedAt: now.UnixMilli(),
+	})
+	if err != nil {
+		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: storing the log level failed", slog.String("error", err.Error()))
+		if st := requestStateFrom(ctx); st != nil {
+			st.fail(err)
+		}
+		return
+	}
+	s.touches.note(cs.SessionID(), now)
+}
+
+// onRegisterSession restores state on a session mcp-go registers for a GET
+// stream on a replica that did not serve initialize, so notifications sent
+// on that stream see the right log level.
+func (s *Sessions) onRegisterSession(ctx context.Context, cs server.ClientSession) {
+	if st := requestStateFrom(ctx); st != nil {
+		if meta := st.record(); meta != nil {
+			restore(cs, meta)
+		}
+	}
+}
+
+// onUnregisterSession fires whenever mcp-go drops a session from this
+// replica's memory: a DELETE, an idle sweep, a shutdown, the end of a GET
+// stream. It forgets local bookkeeping only, never the stored session.
+func (s *Sessions) onUnregisterSession(_ context.Context, cs server.ClientSession) {
+	s.touches.forget(cs.SessionID())
+}

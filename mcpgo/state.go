@@ -1,0 +1,133 @@
+package mcpgo
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
+)
+
+type sessionsKey struct{}
+
+// current returns the Sessions serving ctx's request and the session id, or
+// ErrNoSession.
+func current(ctx context.Context) (*Sessions, string, error) {
+	s, _ := ctx.Value(sessionsKey{}).(*Sessions)
+	cs := server.ClientSessionFromContext(ctx)
+	if s == nil || cs == nil || cs.SessionID() == "" {
+		return nil, "", ErrNoSession
+	}
+	return s, cs.SessionID(), nil
+}
+
+// SessionID returns the id of the session ctx's request belongs to, or an
+// error matching ErrNoSession.
+func SessionID(ctx context.Context) (string, error) {
+	_, id, err := current(ctx)
+	return id, err
+}
+
+// State returns the application state of the session ctx's request belongs
+// to, read from the store now: every key but the reserved ones (see
+// ReservedPrefix). The map is the caller's. It returns an error matching
+// ErrNoSession outside a session, mcpsession.ErrNotFound if the session has
+// ended, or a store error.
+func State(ctx context.Context) (map[string]any, error) {
+	s, id, err := current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	app, _ := split(meta)
+	return app, nil
+}
+
+// UpdateState merges keys into the session's application state with
+// Store.Update: each key given replaces its value whole, the others are
+// kept, and concurrent updates of different keys all land. A key with the
+// reserved prefix is an error matching ErrReservedKey, and nothing is
+// written. Errors are otherwise as for State.
+//
+// For a change that depends on the current value (a counter), use
+// ModifyState: two UpdateStates that each read and then write lose one of
+// the writes.
+func UpdateState(ctx context.Context, keys map[string]any) error {
+	s, id, err := current(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkKeys(keys); err != nil {
+		return err
+	}
+	now := s.now()
+	patch := make(map[string]any, len(keys)+1)
+	maps.Copy(patch, keys)
+	patch[keyTouchedAt] = now.UnixMilli() // the write slides the expiry anyway
+	if err := s.store.Update(ctx, id, patch); err != nil {
+		return err
+	}
+	s.touches.note(id, now)
+	return nil
+}
+
+// ModifyState runs a read-modify-write of the session's application state
+// with mcpsession.Modifier.Modify: fn receives the current state (its own
+// copy, without the reserved keys) and returns the whole new state, so it
+// can remove keys; the reserved keys are kept as they were. Concurrent
+// ModifyStates of one session, on any replica, run one after another, so
+// fn always sees the previous one's result. fn should be quick and must not
+// call the store: on SQL stores it runs inside the transaction that holds
+// the session's lock.
+//
+// If fn returns an error, nothing is written and ModifyState returns that
+// error. A returned key with the reserved prefix is an error matching
+// ErrReservedKey, and nothing is written. A store without Modify gives an
+// error matching ErrModifyUnsupported. Errors are otherwise as for State.
+func ModifyState(ctx context.Context, fn func(state map[string]any) (map[string]any, error)) error {
+	s, id, err := current(ctx)
+	if err != nil {
+		return err
+	}
+	mod, ok := s.store.(mcpsession.Modifier)
+	if !ok {
+		return ErrModifyUnsupported
+	}
+	if fn == nil {
+		return fmt.Errorf("%w: ModifyState with a nil function", ErrInvalidArgument)
+	}
+	now := s.now()
+	err = mod.Modify(ctx, id, func(meta map[string]any) (map[string]any, error) {
+		app, reserved := split(meta)
+		out, err := fn(app)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkKeys(out); err != nil {
+			return nil, err
+		}
+		next := make(map[string]any, len(out)+len(reserved)+1)
+		maps.Copy(next, out)
+		maps.Copy(next, reserved)
+		next[keyTouchedAt] = now.UnixMilli()
+		return next, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.touches.note(id, now)
+	return nil
+}
+
+func checkKeys(m map[string]any) error {
+	for k := range m {
+		if isReserved(k) {
+			return fmt.Errorf("%w: %q (keys starting with %q belong to the adapter)", ErrReservedKey, k, ReservedPrefix)
+		}
+	}
+	return nil
+}
