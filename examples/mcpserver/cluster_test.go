@@ -100,11 +100,8 @@ func newCluster(t *testing.T, dsn string, idle time.Duration) *cluster {
 			method = head.Method
 		}
 		i := c.pick(method)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &hopRecorder{ResponseWriter: w, c: c, hop: hop{rpcMethod: method, replica: i}}
 		rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pickKey{}, i)))
-		c.logMu.Lock()
-		c.log = append(c.log, hop{method, i, rec.status})
-		c.logMu.Unlock()
 	}))
 	c.url = c.proxy.URL + "/mcp"
 	t.Cleanup(func() {
@@ -195,21 +192,38 @@ func (c *cluster) hops() []hop {
 	return h
 }
 
-type statusRecorder struct {
+// hopRecorder logs the hop when the status is written, before the client
+// can see any of the response.
+type hopRecorder struct {
 	http.ResponseWriter
-	status int
+	c      *cluster
+	hop    hop
+	logged bool
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+func (r *hopRecorder) WriteHeader(code int) {
+	if !r.logged {
+		r.logged = true
+		r.hop.status = code
+		r.c.logMu.Lock()
+		r.c.log = append(r.c.log, r.hop)
+		r.c.logMu.Unlock()
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *statusRecorder) Flush() {
+func (r *hopRecorder) Write(p []byte) (int, error) {
+	if !r.logged {
+		r.WriteHeader(http.StatusOK)
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *hopRecorder) Flush() {
 	_ = http.NewResponseController(r.ResponseWriter).Flush()
 }
 
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *hopRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // ---- clients ---------------------------------------------------------------------
 
