@@ -126,8 +126,12 @@ func TestCloseOwnership(t *testing.T) {
 	if err := db.PingContext(ctx); err != nil {
 		t.Fatalf("the caller's db after Store.Close: %v", err)
 	}
-	if _, err := s.Get(ctx, "a"); err != nil {
-		t.Fatalf("a Store from New still works on the caller's db: %v", err)
+	again, err := sqlstore.New(db, dialects.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Get(ctx, "a"); err != nil {
+		t.Fatalf("a new Store on the caller's db after Close: %v", err)
 	}
 
 	opened, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())

@@ -42,7 +42,11 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.Get, id, s.idle, s.lifetime)
+	st, err := s.stmts.get(ctx, s.q.Get)
+	if err != nil {
+		return nil, opError("get session", err)
+	}
+	rows, err := st.QueryContext(ctx, id, s.idle, s.lifetime)
 	if err != nil {
 		return nil, opError("get session", err)
 	}
@@ -137,6 +141,16 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	if fn == nil {
 		return fmt.Errorf("%w: Modify with a nil function", ErrInvalidArgument)
 	}
+	// Prepared before the transaction takes a connection: preparing needs
+	// one of its own, and a pool full of waiting transactions has none.
+	lock, err := s.stmts.get(ctx, s.q.Lock)
+	if err != nil {
+		return opError("modify session: lock", err)
+	}
+	replace, err := s.stmts.get(ctx, s.q.Replace)
+	if err != nil {
+		return opError("modify session: write", err)
+	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
 		return opError("modify session", err)
@@ -150,7 +164,7 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	var doc []byte
-	if err := tx.QueryRowContext(ctx, s.q.Lock, id, s.idle, s.lifetime).Scan(&doc); err != nil {
+	if err := tx.StmtContext(ctx, lock).QueryRowContext(ctx, id, s.idle, s.lifetime).Scan(&doc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return mcpsession.ErrNotFound
 		}
@@ -168,7 +182,7 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.q.Replace, id, newDoc); err != nil {
+	if _, err := tx.StmtContext(ctx, replace).ExecContext(ctx, id, newDoc); err != nil {
 		return opError("modify session: write", err)
 	}
 	if err := tx.Commit(); err != nil {

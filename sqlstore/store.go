@@ -18,6 +18,7 @@ type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
 	q       dialects.Statements
+	stmts   statements
 	cfg     config
 	ownsDB  bool
 
@@ -100,6 +101,7 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 		db:       db,
 		dialect:  d,
 		q:        d.Statements(),
+		stmts:    statements{db: db},
 		cfg:      cfg,
 		idle:     cfg.idleTimeout.Milliseconds(),
 		lifetime: cfg.maxLifetime.Milliseconds(),
@@ -118,9 +120,11 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 	return s, nil
 }
 
-// Close closes the database if Open opened it; a Store from New leaves the
-// caller's *sql.DB open.
+// Close releases the Store's prepared statements and closes the database if
+// Open opened it; a Store from New leaves the caller's *sql.DB open. The
+// Store must not be used after Close.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if !s.ownsDB {
 		return nil
 	}
@@ -162,7 +166,11 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 		return 0, err
 	}
 	defer unlock()
-	res, err := s.db.ExecContext(ctx, query, args...)
+	st, err := s.stmts.get(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
