@@ -32,10 +32,10 @@ type Dialect interface {
 	// and fairer than letting them spin on SQLITE_BUSY.
 	SerializeWrites() bool
 
-	// MigrationLocker returns the lock goose holds while it migrates, so
-	// that replicas migrating at once take turns, or nil when the database
-	// needs none.
-	MigrationLocker() (lock.SessionLocker, error)
+	// MigrationLocker returns the lock goose holds while it migrates db,
+	// so that replicas migrating at once take turns, or nil when the
+	// database needs none.
+	MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLocker, error)
 
 	// Open opens a connection pool for a DSN that ForDSN matched to this
 	// dialect, configured as the store needs it.
@@ -82,12 +82,15 @@ type Statements struct {
 	// created_at is more than lifetime ago, walking the created_at index.
 	CleanupLifetime string
 
-	// TryCleanupLock and CleanupUnlock take and release a lock,
-	// held by the connection, that lets one process at a time clean up.
-	// TryCleanupLock returns one boolean row: whether the lock was taken.
-	// Both are empty when the database serialises cleanups by itself.
+	// TryCleanupLock and CleanupUnlock take and release a lock, held by
+	// the connection, that lets one process at a time clean up one store's
+	// table. TryCleanupLock returns one boolean row: whether the lock was
+	// taken. CleanupLockKey returns the lock's key, for finding its holder
+	// (pg_locks on Postgres). All three are empty when the database
+	// serialises cleanups by itself.
 	TryCleanupLock string
 	CleanupUnlock  string
+	CleanupLockKey string
 }
 
 // ErrUnsupportedDSN means a DSN names no database this package can open.

@@ -73,24 +73,30 @@ WHERE id = $1 AND ` + pgLive("$3", "$4"),
 	// A session-level advisory lock: it is held by the connection, not a
 	// transaction, so the batches of one cleanup can each commit while the
 	// lock stays taken.
-	TryCleanupLock: fmt.Sprintf(`SELECT pg_try_advisory_lock(%d)`, CleanupLockKey),
-	CleanupUnlock:  fmt.Sprintf(`SELECT pg_advisory_unlock(%d)`, CleanupLockKey),
+	TryCleanupLock: `SELECT pg_try_advisory_lock(` + pgCleanupLockKey + `)`,
+	CleanupUnlock:  `SELECT pg_advisory_unlock(` + pgCleanupLockKey + `)`,
+	CleanupLockKey: `SELECT ` + pgCleanupLockKey,
 }
 
-// Advisory lock keys, fixed so that every replica agrees. They differ from
-// goose's default key, so an application's own goose migrations neither wait
-// for ours nor block them.
+// The advisory lock keys are derived from the schema the store works in
+// (the first of the search_path, where its table is), so every replica of
+// one store agrees on them, while stores in different schemas of one
+// database neither wait for each other's migrations nor skip each other's
+// cleanups. They are 64-bit hashes of a text naming this package, so they
+// do not collide with goose's default key or an application's own locks.
 const (
-	// MigrationLockKey is the advisory lock held while migrating.
-	MigrationLockKey int64 = 0x6d63_7073_6d69_6731 // "mcpsmig1"
-	// CleanupLockKey is the advisory lock held while cleaning up.
-	CleanupLockKey int64 = 0x6d63_7073_636c_6e31 // "mcpscln1"
+	pgCleanupLockKey   = `hashtextextended('mcpsession cleanup ' || current_schema(), 0)`
+	pgMigrationLockKey = `hashtextextended('mcpsession migrate ' || current_schema(), 0)`
 )
 
 // MigrationLocker is goose's session-level advisory lock, retried every
-// second for up to ten minutes.
-func (postgres) MigrationLocker() (lock.SessionLocker, error) {
-	return lock.NewPostgresSessionLocker(lock.WithLockID(MigrationLockKey), lock.WithLockTimeout(1, 600))
+// second for up to ten minutes, keyed by the schema db's connections use.
+func (postgres) MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLocker, error) {
+	var key int64
+	if err := db.QueryRowContext(ctx, `SELECT `+pgMigrationLockKey).Scan(&key); err != nil {
+		return nil, fmt.Errorf("migration lock key: %w", err)
+	}
+	return lock.NewPostgresSessionLocker(lock.WithLockID(key), lock.WithLockTimeout(1, 600))
 }
 
 // Open parses dsn with pgx and opens a database/sql pool over it, sized like

@@ -29,7 +29,9 @@ func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
 // MigrationLocker is nil: SQLite's single write lock already serialises
 // migrations, and migrations.Up tolerates a concurrent migrator.
-func (sqliteDialect) MigrationLocker() (lock.SessionLocker, error) { return nil, nil }
+func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.SessionLocker, error) {
+	return nil, nil
+}
 
 // sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
 // whole milliseconds and holds it fixed for the whole of one statement;

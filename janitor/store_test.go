@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -225,8 +224,8 @@ func waitForCleanupLock(t *testing.T, s *sqlstore.Store) {
 	for {
 		var held bool
 		err := s.DB().QueryRowContext(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks
-			WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1)`,
-			dialects.CleanupLockKey).Scan(&held)
+			WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = (`+
+			s.Dialect().Statements().CleanupLockKey+`))`).Scan(&held)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,9 +35,9 @@ func FS(d dialects.Dialect) (fs.FS, error) {
 
 // NewProvider returns a goose provider over the embedded migrations of
 // dialect d, recording versions in TableName and, on databases that have
-// one, holding the dialect's migration lock. Use it for what Up does not do
+// one, holding the dialect's migration lock (ctx bounds finding its key). Use it for what Up does not do
 // (Status, Down, DownTo); opts are passed to goose after ours.
-func NewProvider(db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
+func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
 	fsys, err := FS(d)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func NewProvider(db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (
 		// the application's, not ours.
 		goose.WithDisableGlobalRegistry(true),
 	}
-	locker, err := d.MigrationLocker()
+	locker, err := d.MigrationLocker(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: lock: %w", err)
 	}
@@ -67,7 +67,7 @@ func NewProvider(db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (
 // advisory lock; on SQLite, a migrator that loses the race to another one
 // succeeds once the schema it wanted is in place.
 func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
-	p, err := NewProvider(db, d)
+	p, err := NewProvider(ctx, db, d)
 	if err != nil {
 		return err
 	}

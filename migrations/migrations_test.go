@@ -106,7 +106,7 @@ func TestProviderDown(t *testing.T) {
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
 			}
-			p, err := migrations.NewProvider(db, d.dialect)
+			p, err := migrations.NewProvider(t.Context(), db, d.dialect)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestGooseCLI(t *testing.T) {
 					t.Fatalf("round %d: tables after goose up: %v", round, got)
 				}
 				// What the CLI applied, Up sees as done.
-				p, err := migrations.NewProvider(db, d.dialect)
+				p, err := migrations.NewProvider(t.Context(), db, d.dialect)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -24,10 +24,11 @@ import (
 // with the table, and no statement holds locks for long. On SQLite a write
 // issued during a long cleanup waits for one batch at most.
 //
-// On Postgres one process at a time cleans up: Cleanup holds a
-// session-level advisory lock (pg_try_advisory_lock) while it runs, and a
-// Cleanup that finds it taken returns at once with an error matching
-// mcpsession.ErrCleanupInProgress, having deleted nothing.
+// On Postgres one process at a time cleans up a store's table: Cleanup
+// holds a session-level advisory lock (pg_try_advisory_lock), keyed by the
+// store's schema, while it runs, and a Cleanup that finds it taken returns
+// at once with an error matching mcpsession.ErrCleanupInProgress, having
+// deleted nothing.
 //
 // If ctx ends or a batch fails, Cleanup returns the rows deleted so far
 // with the error; they stay deleted.
@@ -44,9 +45,9 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	}
 	start := time.Now()
 	removed, err := s.deleteExpired(ctx, s.q.CleanupIdle, ttl.Milliseconds())
-	if err == nil && s.lifetime > 0 {
+	if err == nil && s.lifetimeMs > 0 {
 		var n int64
-		n, err = s.deleteExpired(ctx, s.q.CleanupLifetime, s.lifetime)
+		n, err = s.deleteExpired(ctx, s.q.CleanupLifetime, s.lifetimeMs)
 		removed += n
 	}
 	if removed > 0 || err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -110,17 +109,22 @@ func rewind(s *sqlstore.Store) string {
 // ErrCleanupInProgress, nothing deleted.
 func TestCleanupSkipsWhileLocked(t *testing.T) {
 	t.Parallel()
-	s := open(t, dsns[2].dsn(t))
+	dsn := dsns[2].dsn(t)
+	s := open(t, dsn)
 	ctx := t.Context()
 	fill(t, s, "old-", 20, 2*time.Hour)
 
-	other := open(t, dsns[2].dsn(t)) // any connection to the server holds the lock for all
+	other := open(t, dsn) // another replica of the same store
 	conn, err := other.DB().Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", dialects.CleanupLockKey); err != nil {
+	var key int64
+	if err := conn.QueryRowContext(ctx, s.Dialect().Statements().CleanupLockKey).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Cleanup(ctx, time.Hour)
@@ -130,7 +134,7 @@ func TestCleanupSkipsWhileLocked(t *testing.T) {
 	if left := count(t, s); left != 20 {
 		t.Fatalf("%d left after a skipped Cleanup; want 20", left)
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", dialects.CleanupLockKey); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Cleanup(ctx, time.Hour); err != nil || n != 20 {
@@ -138,10 +142,10 @@ func TestCleanupSkipsWhileLocked(t *testing.T) {
 	}
 	// The lock was released: another Cleanup can take it at once.
 	var free bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", dialects.CleanupLockKey).Scan(&free); err != nil || !free {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&free); err != nil || !free {
 		t.Fatalf("cleanup lock still held after Cleanup returned (%v)", err)
 	}
-	conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", dialects.CleanupLockKey)
+	conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key)
 }
 
 // A Cleanup cut short by its context keeps what it deleted, reports it,
@@ -252,4 +256,30 @@ func queryPlan(t *testing.T, s *sqlstore.Store, q string, args ...any) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// Stores in different schemas of one Postgres database clean up
+// independently: one's cleanup lock does not make the other skip.
+func TestCleanupLockPerSchema(t *testing.T) {
+	t.Parallel()
+	a := open(t, dsns[2].dsn(t))
+	b := open(t, dsns[2].dsn(t)) // a schema of its own
+	ctx := t.Context()
+	fill(t, b, "old-", 5, 2*time.Hour)
+	conn, err := a.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var key int64
+	if err := conn.QueryRowContext(ctx, a.Dialect().Statements().CleanupLockKey).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+	if n, err := b.Cleanup(ctx, time.Hour); err != nil || n != 5 {
+		t.Fatalf("Cleanup in another schema while the first is locked = %d, %v; want 5, nil", n, err)
+	}
 }

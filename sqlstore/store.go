@@ -23,8 +23,10 @@ type Store struct {
 	ownsDB  bool
 
 	// idle and lifetime are the expiry limits as statement parameters:
-	// whole milliseconds, 0 for none.
-	idle, lifetime int64
+	// whole milliseconds, 0 for none. They are boxed once here rather than
+	// on every call.
+	idle, lifetime any
+	lifetimeMs     int64
 
 	// writer, when the dialect serialises writes, is a one-slot semaphore
 	// held around every write. A channel rather than a mutex, so that a
@@ -98,13 +100,14 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 
 func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
 	s := &Store{
-		db:       db,
-		dialect:  d,
-		q:        d.Statements(),
-		stmts:    statements{db: db},
-		cfg:      cfg,
-		idle:     cfg.idleTimeout.Milliseconds(),
-		lifetime: cfg.maxLifetime.Milliseconds(),
+		db:         db,
+		dialect:    d,
+		q:          d.Statements(),
+		stmts:      statements{db: db},
+		cfg:        cfg,
+		idle:       cfg.idleTimeout.Milliseconds(),
+		lifetime:   cfg.maxLifetime.Milliseconds(),
+		lifetimeMs: cfg.maxLifetime.Milliseconds(),
 	}
 	if d.SerializeWrites() {
 		s.writer = make(chan struct{}, 1)

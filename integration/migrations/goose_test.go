@@ -153,7 +153,7 @@ func migrationsDir(t *testing.T, d dialects.Dialect) (string, int64) {
 // library's own provider, which reads mcpsession_db_version.
 func wantVersion(t *testing.T, db *sql.DB, d dialects.Dialect, want int64) {
 	t.Helper()
-	p, err := migrations.NewProvider(db, d)
+	p, err := migrations.NewProvider(t.Context(), db, d)
 	if err != nil {
 		t.Fatal(err)
 	}
