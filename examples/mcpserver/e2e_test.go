@@ -32,6 +32,7 @@ func TestE2EStateFollowsSession(t *testing.T) {
 			return b
 		})
 		cl := newClient(t, c.url, "e2e-client")
+		//lint:ignore SA1019 logging/setLevel is deprecated only from the sessionless revision on; sessions must keep the level.
 		if err := cl.SetLevel(t.Context(), mcp.SetLevelRequest{Params: mcp.SetLevelParams{Level: mcp.LoggingLevelDebug}}); err != nil {
 			t.Fatalf("setLevel: %v", err)
 		}
@@ -132,6 +133,7 @@ func TestE2ERestartKeepsSessions(t *testing.T) {
 		cl := newClient(t, c.url, "e2e-client")
 		sid := cl.GetSessionId()
 		c.routeBy(func(string) int { return 0 })
+		//lint:ignore SA1019 logging/setLevel is deprecated only from the sessionless revision on; sessions must keep the level.
 		if err := cl.SetLevel(t.Context(), mcp.SetLevelRequest{Params: mcp.SetLevelParams{Level: mcp.LoggingLevelNotice}}); err != nil {
 			t.Fatal(err)
 		}
