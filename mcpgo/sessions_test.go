@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"io"
 	"log/slog"
 	"net/http"
@@ -71,7 +72,7 @@ func TestNewValidatesOptions(t *testing.T) {
 // and the answer and the record agree on the protocol version.
 func TestInitializeStoresNegotiated(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
 		for _, tc := range []struct{ asked, want string }{
@@ -106,7 +107,7 @@ func TestInitializeStoresNegotiated(t *testing.T) {
 // capabilities, protocol version, log level.
 func TestStateRestoredOnEveryReplica(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
 		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "alice", "2025-06-18")
@@ -137,7 +138,7 @@ func TestStateRestoredOnEveryReplica(t *testing.T) {
 
 func TestUnknownSessionIs404(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
 		for _, sid := range []string{mcpsession.NewID(), "has space", strings.Repeat("x", 300)} {
 			if status, _ := call(t, a.url, sid, "tools/list", nil); status != http.StatusNotFound {
@@ -165,7 +166,7 @@ func TestUnknownSessionIs404(t *testing.T) {
 // and ends a GET stream open there.
 func TestDeleteEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{opts: []Option{WithTouchInterval(50 * time.Millisecond)}})
 		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{opts: []Option{WithTouchInterval(50 * time.Millisecond)}})
@@ -218,7 +219,7 @@ func TestDeleteEndsSessionEverywhere(t *testing.T) {
 // (mcp-go calls Terminate for both) but not from the store.
 func TestShutdownAndSweepKeepSessions(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
 		swept := make(chan string, 10)
@@ -264,7 +265,7 @@ func TestShutdownAndSweepKeepSessions(t *testing.T) {
 // replicas, including when many requests arrive at once.
 func TestTouchThrottled(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		clock := newFakeClock()
 		const interval = time.Minute
 		opts := []Option{WithTouchInterval(interval), withClock(clock.Now)}
@@ -317,7 +318,7 @@ func TestTouchThrottled(t *testing.T) {
 // timeout lives on past it, and expires once left alone.
 func TestIdleExpirySlides(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		const idle = 300 * time.Millisecond
 		st := openStore(t, dsn, sqlstore.WithIdleTimeout(idle))
 		a := newReplica(t, "a", st, replicaConfig{})
@@ -345,7 +346,7 @@ func TestIdleExpirySlides(t *testing.T) {
 // discard its session, and no session id it could not store.
 func TestStoreOutageIs503(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 
@@ -389,7 +390,7 @@ func TestStoreOutageIs503(t *testing.T) {
 // no call at all.
 func TestSessionlessNeverTouchesStore(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		cs := &countingStore{Store: openStore(t, dsn)}
 		a := newReplica(t, "a", cs, replicaConfig{})
 
@@ -445,7 +446,7 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 // out of their reach.
 func TestStateHelpers(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		st := openStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
 		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
@@ -497,7 +498,7 @@ func TestStateHelpers(t *testing.T) {
 // Concurrent read-modify-writes from both replicas all land.
 func TestModifyStateSerialised(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
 		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
@@ -543,7 +544,7 @@ func TestHelpersOutsideSession(t *testing.T) {
 // ErrSessionTerminated until it initializes again.
 func TestClientAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
 		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
 		tr, err := transport.NewStreamableHTTP(a.url)

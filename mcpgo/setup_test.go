@@ -19,23 +19,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
-
-// backends runs fn on a new SQLite file and, when MCPSESSION_TEST_POSTGRES_DSN
-// is set, on a schema of its own on that Postgres server.
-func backends(t *testing.T, fn func(t *testing.T, dsn string)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, testdb.SQLiteFile(t))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		fn(t, testdb.Postgres(t))
-	})
-}
 
 // openStore opens a store on dsn, migrated, closed when t ends.
 func openStore(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {

@@ -21,23 +21,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
-
-// backends runs fn on a new SQLite file and, when MCPSESSION_TEST_POSTGRES_DSN
-// is set, on a schema of its own on that Postgres server.
-func backends(t *testing.T, fn func(t *testing.T, dsn string)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, testdb.SQLiteFile(t))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		fn(t, testdb.Postgres(t))
-	})
-}
 
 // cluster is two replicas of the example server, each its own MCPServer and
 // Store over one database, behind a reverse proxy that picks a replica per

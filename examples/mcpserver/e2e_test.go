@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,7 +23,7 @@ const testIdle = 30 * time.Minute
 // whoami and counter on the other; the answers match on both.
 func TestE2EStateFollowsSession(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		const a, b = 0, 1
 		c.routeBy(func(method string) int {
@@ -67,7 +68,7 @@ func TestE2EStateFollowsSession(t *testing.T) {
 // An unknown session is 404 on both replicas, for POST, GET and DELETE.
 func TestE2EUnknownSession(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
@@ -88,7 +89,7 @@ func TestE2EUnknownSession(t *testing.T) {
 // gets ErrSessionTerminated there and initializes again.
 func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client") // initialize on a, initialized on b
 		sid := cl.GetSessionId()
@@ -128,7 +129,7 @@ func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 // does the other while it is down.
 func TestE2ERestartKeepsSessions(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		sid := cl.GetSessionId()
@@ -168,7 +169,7 @@ func TestE2ERestartKeepsSessions(t *testing.T) {
 // 404 and the client initializes again.
 func TestE2EIdleExpiry(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		const idle = 300 * time.Millisecond
 		c := newCluster(t, dsn, idle)
 		cl := newClient(t, c.url, "e2e-client")
@@ -206,7 +207,7 @@ func TestE2EIdleExpiry(t *testing.T) {
 // 50 counter calls at once, spread over both replicas, all land.
 func TestE2EParallelCounter(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		for range 3 {
@@ -251,7 +252,7 @@ func TestE2EParallelCounter(t *testing.T) {
 // database alone.
 func TestE2ESessionless(t *testing.T) {
 	t.Parallel()
-	backends(t, func(t *testing.T, dsn string) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
 		c := newCluster(t, dsn, testIdle)
 		cl, err := client.NewStreamableHttpClient(c.url)
 		if err != nil {

@@ -106,3 +106,18 @@ func Exec(t testing.TB, db *sql.DB, query string, args ...any) {
 		t.Fatalf("%s: %v", query, err)
 	}
 }
+
+// Each runs fn, in parallel subtests, on a new SQLite file ("sqlite") and
+// on a schema of its own on the Postgres server from the environment
+// ("postgres", skipped as Postgres says when there is none).
+func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, SQLiteFile(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, Postgres(t))
+	})
+}
