@@ -21,16 +21,6 @@ var dsns = []struct {
 	{"postgres", func(t *testing.T) string { return testdb.Postgres(t) }},
 }
 
-func openStore(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(t.Context(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // seed creates live sessions and sessions idle for two hours (their
 // timestamps rewritten, so nothing waits), and returns both sets of ids.
 func seed(t *testing.T, s *sqlstore.Store, live, expired int) (liveIDs, expiredIDs []string) {
@@ -81,7 +71,7 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			dsn := d.dsn(t)
-			s := openStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour), sqlstore.WithCleanupBatchSize(7))
+			s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour), sqlstore.WithCleanupBatchSize(7))
 			live, expired := seed(t, s, 30, 45)
 			j, err := janitor.New(s) // ttl: the store's idle timeout
 			if err != nil {
@@ -91,7 +81,7 @@ func TestSweepRemovesExactlyTheExpired(t *testing.T) {
 			if err != nil || n != int64(len(expired)) {
 				t.Fatalf("Sweep = %d, %v; want %d", n, err, len(expired))
 			}
-			raw := openStore(t, dsn) // no expiry: sees rows, not liveness
+			raw := testdb.OpenStore(t, dsn) // no expiry: sees rows, not liveness
 			if got := present(t, raw, expired); got != 0 {
 				t.Fatalf("%d expired sessions left", got)
 			}
@@ -107,7 +97,7 @@ func TestRunRemovesExactlyTheExpired(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			dsn := d.dsn(t)
-			s := openStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+			s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
 			live, expired := seed(t, s, 20, 33)
 			results := make(chan janitor.SweepResult, 16)
 			j, err := janitor.New(s, janitor.WithInterval(10*time.Millisecond),
@@ -130,7 +120,7 @@ func TestRunRemovesExactlyTheExpired(t *testing.T) {
 			if second.Err != nil || second.Removed != 0 {
 				t.Fatalf("second sweep = %+v; want nothing left to remove", second)
 			}
-			raw := openStore(t, dsn)
+			raw := testdb.OpenStore(t, dsn)
 			if present(t, raw, expired) != 0 || present(t, raw, live) != len(live) {
 				t.Fatal("Run did not remove exactly the expired sessions")
 			}
@@ -143,8 +133,8 @@ func TestRunRemovesExactlyTheExpired(t *testing.T) {
 func TestTwoJanitorsOnePostgres(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.Postgres(t)
-	a := openStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
-	b := openStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+	a := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+	b := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
 	live, expired := seed(t, a, 10, 60)
 	ctx := t.Context()
 
@@ -210,7 +200,7 @@ func TestTwoJanitorsOnePostgres(t *testing.T) {
 	if skipped != 1 || removed != len(expired) {
 		t.Fatalf("results %+v: want one skipped and %d removed in all", results, len(expired))
 	}
-	raw := openStore(t, dsn)
+	raw := testdb.OpenStore(t, dsn)
 	if present(t, raw, expired) != 0 || present(t, raw, live) != len(live) {
 		t.Fatal("the two janitors did not remove exactly the expired sessions")
 	}

@@ -23,8 +23,8 @@ import (
 
 func TestNewValidatesOptions(t *testing.T) {
 	t.Parallel()
-	withIdle := openStore(t, "sqlite::memory:", sqlstore.WithIdleTimeout(time.Minute))
-	noIdle := openStore(t, "sqlite::memory:")
+	withIdle := testdb.OpenStore(t, "sqlite::memory:", sqlstore.WithIdleTimeout(time.Minute))
+	noIdle := testdb.OpenStore(t, "sqlite::memory:")
 	for name, tc := range map[string]struct {
 		store mcpsession.Store
 		opt   Option
@@ -56,7 +56,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	} {
 		st := noIdle
 		if tc.idle > 0 {
-			st = openStore(t, "sqlite::memory:", sqlstore.WithIdleTimeout(tc.idle))
+			st = testdb.OpenStore(t, "sqlite::memory:", sqlstore.WithIdleTimeout(tc.idle))
 		}
 		s, err := New(st, tc.opts...)
 		if err != nil {
@@ -73,7 +73,7 @@ func TestNewValidatesOptions(t *testing.T) {
 func TestInitializeStoresNegotiated(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := openStore(t, dsn)
+		st := testdb.OpenStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
 		for _, tc := range []struct{ asked, want string }{
 			{"2025-06-18", "2025-06-18"},
@@ -108,8 +108,8 @@ func TestInitializeStoresNegotiated(t *testing.T) {
 func TestStateRestoredOnEveryReplica(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
-		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn), replicaConfig{})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "alice", "2025-06-18")
 
 		onB := probeOn(t, b.url, sid)
@@ -139,7 +139,7 @@ func TestStateRestoredOnEveryReplica(t *testing.T) {
 func TestUnknownSessionIs404(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn), replicaConfig{})
 		for _, sid := range []string{mcpsession.NewID(), "has space", strings.Repeat("x", 300)} {
 			if status, _ := call(t, a.url, sid, "tools/list", nil); status != http.StatusNotFound {
 				t.Errorf("POST with session %q: %d; want 404", sid, status)
@@ -167,9 +167,9 @@ func TestUnknownSessionIs404(t *testing.T) {
 func TestDeleteEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := openStore(t, dsn)
+		st := testdb.OpenStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{opts: []Option{WithTouchInterval(50 * time.Millisecond)}})
-		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{opts: []Option{WithTouchInterval(50 * time.Millisecond)}})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn), replicaConfig{opts: []Option{WithTouchInterval(50 * time.Millisecond)}})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 
 		// A GET stream on a, the replica that will not see the DELETE.
@@ -220,7 +220,7 @@ func TestDeleteEndsSessionEverywhere(t *testing.T) {
 func TestShutdownAndSweepKeepSessions(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := openStore(t, dsn)
+		st := testdb.OpenStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
 		swept := make(chan string, 10)
 		hooks := &server.Hooks{}
@@ -269,8 +269,8 @@ func TestTouchThrottled(t *testing.T) {
 		clock := newFakeClock()
 		const interval = time.Minute
 		opts := []Option{WithTouchInterval(interval), withClock(clock.Now)}
-		sa := &countingStore{Store: openStore(t, dsn)}
-		sb := &countingStore{Store: openStore(t, dsn)}
+		sa := &countingStore{Store: testdb.OpenStore(t, dsn)}
+		sb := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		a := newReplica(t, "a", sa, replicaConfig{opts: opts})
 		b := newReplica(t, "b", sb, replicaConfig{opts: opts})
 		touches := func() int64 { return sa.touches.Load() + sb.touches.Load() }
@@ -320,9 +320,9 @@ func TestIdleExpirySlides(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		const idle = 300 * time.Millisecond
-		st := openStore(t, dsn, sqlstore.WithIdleTimeout(idle))
+		st := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(idle))
 		a := newReplica(t, "a", st, replicaConfig{})
-		b := newReplica(t, "b", openStore(t, dsn, sqlstore.WithIdleTimeout(idle)), replicaConfig{})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(idle)), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 		start := time.Now()
 		for i := 0; time.Since(start) < 4*idle; i++ {
@@ -347,11 +347,11 @@ func TestIdleExpirySlides(t *testing.T) {
 func TestStoreOutageIs503(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 
 		// b's database is closed: every call fails as in an outage.
-		down := openStore(t, dsn)
+		down := testdb.OpenStore(t, dsn)
 		b := newReplica(t, "b", down, replicaConfig{})
 		down.Close()
 		if status, body := call(t, b.url, sid, "tools/list", nil); status != http.StatusServiceUnavailable {
@@ -374,7 +374,7 @@ func TestStoreOutageIs503(t *testing.T) {
 		}
 
 		// c reads but cannot write: logging/setLevel must not look applied.
-		cs := &countingStore{Store: openStore(t, dsn)}
+		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		c := newReplica(t, "c", cs, replicaConfig{})
 		cs.failUpdates.Store(true)
 		if status, _ := call(t, c.url, sid, "logging/setLevel", map[string]any{"level": "debug"}); status != http.StatusServiceUnavailable {
@@ -391,7 +391,7 @@ func TestStoreOutageIs503(t *testing.T) {
 func TestSessionlessNeverTouchesStore(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		cs := &countingStore{Store: openStore(t, dsn)}
+		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		a := newReplica(t, "a", cs, replicaConfig{})
 
 		c, err := client.NewStreamableHttpClient(a.url) // v1.2.1 defaults to 2026-07-28
@@ -447,9 +447,9 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 func TestStateHelpers(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := openStore(t, dsn)
+		st := testdb.OpenStore(t, dsn)
 		a := newReplica(t, "a", st, replicaConfig{})
-		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 		state := func(r *replica, args map[string]any) string { return tool(t, r.url, sid, "state", args) }
 
@@ -499,8 +499,8 @@ func TestStateHelpers(t *testing.T) {
 func TestModifyStateSerialised(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
-		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn), replicaConfig{})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn), replicaConfig{})
 		sid := initialize(t, a.url, "c", "2025-06-18")
 		const n = 30
 		seen := make([]string, n)
@@ -545,8 +545,8 @@ func TestHelpersOutsideSession(t *testing.T) {
 func TestClientAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", openStore(t, dsn), replicaConfig{})
-		b := newReplica(t, "b", openStore(t, dsn), replicaConfig{})
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn), replicaConfig{})
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn), replicaConfig{})
 		tr, err := transport.NewStreamableHTTP(a.url)
 		if err != nil {
 			t.Fatal(err)

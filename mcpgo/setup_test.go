@@ -22,18 +22,6 @@ import (
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// openStore opens a store on dsn, migrated, closed when t ends.
-func openStore(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
-	t.Helper()
-	opts = append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)
-	st, err := sqlstore.Open(context.Background(), dsn, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 // replica is one MCP server process in miniature: its own MCPServer,
 // StreamableHTTPServer and Sessions over a store of its own.
 type replica struct {

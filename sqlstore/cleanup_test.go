@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestCleanupBatches(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			for _, batch := range []int{1, 7, 250, 5000} {
-				s := open(t, d.dsn(t), sqlstore.WithCleanupBatchSize(batch))
+				s := testdb.OpenStore(t, d.dsn(t), sqlstore.WithCleanupBatchSize(batch))
 				fill(t, s, "old-", 500, 2*time.Hour)
 				fill(t, s, "new-", 300, 0)
 				n, err := s.Cleanup(t.Context(), time.Hour)
@@ -76,7 +77,7 @@ func TestCleanupMaxLifetime(t *testing.T) {
 	for _, d := range dsns {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, d.dsn(t), sqlstore.WithMaxLifetime(24*time.Hour), sqlstore.WithCleanupBatchSize(10))
+			s := testdb.OpenStore(t, d.dsn(t), sqlstore.WithMaxLifetime(24*time.Hour), sqlstore.WithCleanupBatchSize(10))
 			fill(t, s, "ancient-", 40, 48*time.Hour) // idle and too old: counted once
 			fill(t, s, "live-", 25, 0)
 			fill(t, s, "busy-", 30, 0)
@@ -110,11 +111,11 @@ func rewind(s *sqlstore.Store) string {
 func TestCleanupSkipsWhileLocked(t *testing.T) {
 	t.Parallel()
 	dsn := dsns[2].dsn(t)
-	s := open(t, dsn)
+	s := testdb.OpenStore(t, dsn)
 	ctx := t.Context()
 	fill(t, s, "old-", 20, 2*time.Hour)
 
-	other := open(t, dsn) // another replica of the same store
+	other := testdb.OpenStore(t, dsn) // another replica of the same store
 	conn, err := other.DB().Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestCleanupContextEnds(t *testing.T) {
 	for _, d := range dsns {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, d.dsn(t), sqlstore.WithCleanupBatchSize(1))
+			s := testdb.OpenStore(t, d.dsn(t), sqlstore.WithCleanupBatchSize(1))
 			fill(t, s, "old-", 200, 2*time.Hour)
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
@@ -179,7 +180,7 @@ func TestCleanupUsesIndex(t *testing.T) {
 	for _, d := range dsns {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, d.dsn(t))
+			s := testdb.OpenStore(t, d.dsn(t))
 			ctx := t.Context()
 			fill(t, s, "live-", 5000, 0)
 			fill(t, s, "old-", 20, 48*time.Hour)
@@ -262,8 +263,8 @@ func queryPlan(t *testing.T, s *sqlstore.Store, q string, args ...any) string {
 // independently: one's cleanup lock does not make the other skip.
 func TestCleanupLockPerSchema(t *testing.T) {
 	t.Parallel()
-	a := open(t, dsns[2].dsn(t))
-	b := open(t, dsns[2].dsn(t)) // a schema of its own
+	a := testdb.OpenStore(t, dsns[2].dsn(t))
+	b := testdb.OpenStore(t, dsns[2].dsn(t)) // a schema of its own
 	ctx := t.Context()
 	fill(t, b, "old-", 5, 2*time.Hour)
 	conn, err := a.DB().Conn(ctx)

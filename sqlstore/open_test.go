@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -151,8 +152,8 @@ func TestCloseOwnership(t *testing.T) {
 func TestSQLiteMemoryShared(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	a := open(t, "sqlite::memory:")
-	b := open(t, "sqlite::memory:")
+	a := testdb.OpenStore(t, "sqlite::memory:")
+	b := testdb.OpenStore(t, "sqlite::memory:")
 	if err := a.Create(ctx, "x", map[string]any{"store": "a"}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestAutoMigrateLogs(t *testing.T) {
 	t.Parallel()
 	var buf strings.Builder
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
-	open(t, "sqlite::memory:", sqlstore.WithLogger(logger))
+	testdb.OpenStore(t, "sqlite::memory:", sqlstore.WithLogger(logger))
 	if !strings.Contains(buf.String(), "schema migrated") {
 		t.Fatalf("log = %q; want a line saying the schema was migrated", buf.String())
 	}

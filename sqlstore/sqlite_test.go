@@ -70,7 +70,7 @@ func sqliteWriterProcess(dsn string) int {
 func TestSQLiteTwoProcesses(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.SQLiteFile(t)
-	s := open(t, dsn)
+	s := testdb.OpenStore(t, dsn)
 	if err := s.Create(t.Context(), "shared", nil); err != nil {
 		t.Fatal(err)
 	}

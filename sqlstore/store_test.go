@@ -21,25 +21,11 @@ var dsns = []struct {
 	{"postgres", func(t *testing.T) string { return testdb.Postgres(t) }},
 }
 
-func open(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(t.Context(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 func TestConformance(t *testing.T) {
 	for _, d := range dsns {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			storetest.Run(t, func(t *testing.T) mcpsession.Store { return open(t, d.dsn(t)) })
+			storetest.Run(t, func(t *testing.T) mcpsession.Store { return testdb.OpenStore(t, d.dsn(t)) })
 		})
 	}
 }
@@ -56,7 +42,7 @@ func TestConformanceExpiry(t *testing.T) {
 				if lifetime > 0 {
 					opts = append(opts, sqlstore.WithMaxLifetime(lifetime))
 				}
-				return open(t, d.dsn(t), opts...)
+				return testdb.OpenStore(t, d.dsn(t), opts...)
 			})
 		})
 	}

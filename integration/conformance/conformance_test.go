@@ -23,26 +23,11 @@ var databases = []struct {
 	{"sqlite-file", func(t *testing.T) string { return testdb.SQLiteFile(t) }},
 }
 
-// open opens a migrated store on dsn, closed when t ends.
-func open(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(t.Context(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 func TestConformance(t *testing.T) {
 	for _, d := range databases {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			storetest.Run(t, func(t *testing.T) mcpsession.Store { return open(t, d.dsn(t)) })
+			storetest.Run(t, func(t *testing.T) mcpsession.Store { return testdb.OpenStore(t, d.dsn(t)) })
 		})
 	}
 }
@@ -52,7 +37,7 @@ func TestConformanceExpiry(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			storetest.RunExpiry(t, func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store {
-				return open(t, d.dsn(t), expiryOptions(idle, lifetime)...)
+				return testdb.OpenStore(t, d.dsn(t), expiryOptions(idle, lifetime)...)
 			})
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"math"
 	"reflect"
 	"strings"
@@ -43,7 +44,7 @@ func TestHostileInput(t *testing.T) {
 	for _, d := range databases {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, d.dsn(t))
+			s := testdb.OpenStore(t, d.dsn(t))
 			bystanders := createBystanders(t, s, 50)
 			before := snapshot(t, s, bystanders)
 

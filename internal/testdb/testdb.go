@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
 // PostgresEnv names the Postgres server the tests may use.
@@ -120,4 +121,20 @@ func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 		t.Parallel()
 		fn(t, Postgres(t))
 	})
+}
+
+// OpenStore opens a store on dsn with the migrations applied (and opts
+// after), closed when t ends.
+func OpenStore(t testing.TB, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
 }
