@@ -27,6 +27,10 @@ var (
 	// for it too.
 	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalidMetadata)
 
+	// ErrInvalidPrincipal means a handle's principal cannot be stored: it
+	// is over MaxPrincipalLength bytes, or holds invalid UTF-8 or U+0000.
+	ErrInvalidPrincipal = errors.New("mcpsession: invalid principal")
+
 	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
 	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
 

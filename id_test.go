@@ -60,3 +60,17 @@ func TestErrTooLargeIsInvalidMetadata(t *testing.T) {
 		t.Fatal("ErrInvalidMetadata matches ErrTooLarge")
 	}
 }
+
+func TestValidatePrincipal(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"", "alice", "user:42", "日本語", strings.Repeat("p", mcpsession.MaxPrincipalLength), "sp ace\ttab"} {
+		if err := mcpsession.ValidatePrincipal(p); err != nil {
+			t.Errorf("ValidatePrincipal(%q) = %v; want nil", p, err)
+		}
+	}
+	for _, p := range []string{"\xff", "a\x00b", strings.Repeat("p", mcpsession.MaxPrincipalLength+1)} {
+		if err := mcpsession.ValidatePrincipal(p); !errors.Is(err, mcpsession.ErrInvalidPrincipal) {
+			t.Errorf("ValidatePrincipal(%q) = %v; want ErrInvalidPrincipal", p, err)
+		}
+	}
+}

@@ -64,3 +64,59 @@ type Modifier interface {
 	// an error matching ErrNotFound if no live session has the id.
 	Modify(ctx context.Context, id string, fn func(metadata map[string]any) (map[string]any, error)) error
 }
+
+// IdleTimeouter is implemented by stores that expire idle sessions on read,
+// as sqlstore's Store does. A janitor takes its default ttl from it, and an
+// adapter its touch interval, so that reads, touches and sweeps agree on
+// when a session is dead.
+type IdleTimeouter interface {
+	// IdleTimeout returns how long a session may go unused before it
+	// reads as missing, or 0 when sessions do not expire when idle.
+	IdleTimeout() time.Duration
+}
+
+// HandleStore keeps explicit state handles, the sessionless revision's
+// replacement for session state (MCP 2026-07-28, SEP-2567): a tool creates a
+// piece of state, returns its opaque handle to the client, and later calls
+// pass the handle back as an argument, to any replica.
+//
+// Each handle belongs to one principal, an opaque string the application
+// derives from its authenticated user ("" is the anonymous principal). Every
+// call names the principal, and a handle used with any other principal
+// behaves exactly as an unknown one: an error matching ErrNotFound, nothing
+// revealed and nothing changed. An anonymous handle is a bearer token: the
+// store mints it from crypto/rand with at least 128 bits.
+//
+// State is a JSON object under the same rules as session metadata, and a
+// handle expires when it goes unused for the store's handle idle timeout.
+// Implementations are safe for concurrent use, by several goroutines and,
+// for shared databases, several processes.
+type HandleStore interface {
+	// CreateHandle stores state (nil means an empty object) under a new
+	// handle owned by principal, and returns the handle, a valid MCP id.
+	CreateHandle(ctx context.Context, principal string, state map[string]any) (string, error)
+
+	// GetHandle returns a copy of the handle's state that the caller owns.
+	// It returns an error matching ErrNotFound if principal has no live
+	// handle of that name. GetHandle never writes.
+	GetHandle(ctx context.Context, handle, principal string) (map[string]any, error)
+
+	// UpdateHandle merges patch into the handle's state as Store.Update
+	// merges metadata (shallowly, atomically) and marks the handle as used
+	// now. It returns an error matching ErrNotFound, and writes nothing,
+	// if principal has no live handle of that name.
+	UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error
+
+	// ModifyHandle runs a read-modify-write of the handle's state under
+	// the handle's lock, as Modifier.Modify does for sessions.
+	ModifyHandle(ctx context.Context, handle, principal string, fn func(state map[string]any) (map[string]any, error)) error
+
+	// TouchHandle marks the handle as used now, which slides its idle
+	// expiry. It returns an error matching ErrNotFound if principal has
+	// no live handle of that name.
+	TouchHandle(ctx context.Context, handle, principal string) error
+
+	// DeleteHandle removes the handle if principal owns it. It returns nil
+	// whether or not there was such a handle.
+	DeleteHandle(ctx context.Context, handle, principal string) error
+}

@@ -16,13 +16,6 @@ import (
 // interval * 2^maxBackoffShift, that is 8 intervals.
 const maxBackoffShift = 3
 
-// idleTimeouter is implemented by stores that expire idle sessions on read
-// (sqlstore's Store does). Its ttl is the Janitor's default, so that reads
-// and sweeps agree on when a session is dead. Zero means none is set.
-type idleTimeouter interface {
-	IdleTimeout() time.Duration
-}
-
 // A Janitor removes expired sessions from a Cleaner: periodically while Run
 // runs, and on demand with Sweep. Sweeps of one Janitor never overlap. A
 // Janitor is safe for concurrent use.
@@ -62,7 +55,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		}
 	}
 	if cfg.ttl == 0 {
-		if it, ok := c.(idleTimeouter); ok {
+		if it, ok := c.(mcpsession.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
 					return nil, fmt.Errorf("janitor: the cleaner's idle timeout %v is under one millisecond: %w", d, mcpsession.ErrInvalidTTL)

@@ -14,12 +14,6 @@ import (
 	"github.com/mcpsession/mcpsession"
 )
 
-// idleTimeouter is implemented by stores that expire idle sessions on read,
-// as sqlstore's Store does.
-type idleTimeouter interface {
-	IdleTimeout() time.Duration
-}
-
 // Sessions keeps the sessions of an mcp-go streamable-HTTP server in a
 // mcpsession.Store, so that every replica over the same store serves every
 // session. Wire it with ServerOptions (or RegisterHooks), HTTPOptions and
@@ -51,7 +45,7 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 		}
 	}
 	var idle time.Duration
-	if it, ok := store.(idleTimeouter); ok {
+	if it, ok := store.(mcpsession.IdleTimeouter); ok {
 		idle = it.IdleTimeout()
 	}
 	switch {
