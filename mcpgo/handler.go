@@ -56,9 +56,9 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	var meta map[string]any
 	var err error
 	if r.Method == http.MethodGet {
-		meta, err = s.open(ctx, id)
+		meta, err = s.core.Open(ctx, id)
 	} else {
-		meta, err = s.lookup(ctx, id) // no touch for a session about to end
+		meta, err = s.core.Lookup(ctx, id) // no touch for a session about to end
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
@@ -89,7 +89,7 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 // the context mcp-go's stream loop watches) when the session is gone.
 func (s *Sessions) keepAlive(ctx context.Context, endStream context.CancelFunc, id string, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(s.touchInterval)
+	t := time.NewTicker(s.core.TouchInterval())
 	defer t.Stop()
 	for {
 		select {
@@ -97,7 +97,7 @@ func (s *Sessions) keepAlive(ctx context.Context, endStream context.CancelFunc, 
 			return
 		case <-t.C:
 		}
-		_, err := s.open(ctx, id)
+		_, err := s.core.Open(ctx, id)
 		switch {
 		case errors.Is(err, mcpsession.ErrNotFound):
 			endStream()

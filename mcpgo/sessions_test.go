@@ -582,27 +582,3 @@ func TestClientAcrossReplicas(t *testing.T) {
 		}
 	})
 }
-
-func TestTouchGateBounded(t *testing.T) {
-	t.Parallel()
-	g := newTouchGate(time.Second)
-	now := time.Now()
-	for i := range 1000 {
-		if !g.claim(mcpsession.NewID(), time.Time{}, now) {
-			t.Fatalf("claim %d refused", i)
-		}
-	}
-	if !g.claim("x", now.Add(-2*time.Second), now) || g.claim("x", time.Time{}, now.Add(time.Millisecond)) {
-		t.Error("a second claim within the interval was granted")
-	}
-	if g.claim("y", now, now) {
-		t.Error("a claim just after another replica's touch was granted")
-	}
-	if !g.claim("z", now.Add(time.Hour), now) {
-		t.Error("a touchedAt far in the future held the touch back")
-	}
-	g.claim("late", time.Time{}, now.Add(2*time.Second))
-	if n := g.size(); n != 1 {
-		t.Errorf("after an interval the gate holds %d claims; want 1", n)
-	}
-}
