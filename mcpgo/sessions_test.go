@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"io"
 	"log/slog"
@@ -145,19 +146,19 @@ func TestUnknownSessionIs404(t *testing.T) {
 				t.Errorf("POST with session %q: %d; want 404", sid, status)
 			}
 			for _, m := range []string{http.MethodGet, http.MethodDelete} {
-				if r := send(t, m, a.url, sid); r.status != http.StatusNotFound {
-					t.Errorf("%s with session %q: %d; want 404", m, sid, r.status)
+				if r := send(t, m, a.url, sid); r.Status != http.StatusNotFound {
+					t.Errorf("%s with session %q: %d; want 404", m, sid, r.Status)
 				}
 			}
 		}
 		for _, m := range []string{http.MethodGet, http.MethodDelete} {
-			if r := send(t, m, a.url, ""); r.status != http.StatusBadRequest {
-				t.Errorf("%s without a session: %d; want 400", m, r.status)
+			if r := send(t, m, a.url, ""); r.Status != http.StatusBadRequest {
+				t.Errorf("%s without a session: %d; want 400", m, r.Status)
 			}
 		}
 		sid := initialize(t, a.url, "c", "2025-06-18")
-		if r := send(t, http.MethodGet, a.url, sid); r.status != http.StatusOK || r.header.Get("Content-Type") != "text/event-stream" {
-			t.Errorf("GET of a live session: %d %q; want 200 text/event-stream", r.status, r.header.Get("Content-Type"))
+		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/event-stream" {
+			t.Errorf("GET of a live session: %d %q; want 200 text/event-stream", r.Status, r.Header.Get("Content-Type"))
 		}
 	})
 }
@@ -189,8 +190,8 @@ func TestDeleteEndsSessionEverywhere(t *testing.T) {
 			streamEnded <- err
 		}()
 
-		if r := send(t, http.MethodDelete, b.url, sid); r.status != http.StatusOK {
-			t.Fatalf("DELETE on b: %d %s", r.status, r.body)
+		if r := send(t, http.MethodDelete, b.url, sid); r.Status != http.StatusOK {
+			t.Fatalf("DELETE on b: %d %s", r.Status, r.Body)
 		}
 		if _, err := st.Get(t.Context(), sid); !errors.Is(err, mcpsession.ErrNotFound) {
 			t.Fatalf("store after DELETE: %v; want ErrNotFound", err)
@@ -198,11 +199,11 @@ func TestDeleteEndsSessionEverywhere(t *testing.T) {
 		if status, _ := call(t, a.url, sid, "tools/list", nil); status != http.StatusNotFound {
 			t.Errorf("POST on a after DELETE on b: %d; want 404", status)
 		}
-		if r := send(t, http.MethodGet, a.url, sid); r.status != http.StatusNotFound {
-			t.Errorf("GET on a after DELETE on b: %d; want 404", r.status)
+		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusNotFound {
+			t.Errorf("GET on a after DELETE on b: %d; want 404", r.Status)
 		}
-		if r := send(t, http.MethodDelete, a.url, sid); r.status != http.StatusNotFound {
-			t.Errorf("second DELETE: %d; want 404", r.status)
+		if r := send(t, http.MethodDelete, a.url, sid); r.Status != http.StatusNotFound {
+			t.Errorf("second DELETE: %d; want 404", r.Status)
 		}
 		select {
 		case err := <-streamEnded:
@@ -266,14 +267,14 @@ func TestShutdownAndSweepKeepSessions(t *testing.T) {
 func TestTouchThrottled(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		clock := newFakeClock()
+		clock := adaptertest.NewClock()
 		const interval = time.Minute
 		opts := []Option{WithTouchInterval(interval), withClock(clock.Now)}
 		sa := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		sb := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		a := newReplica(t, "a", sa, replicaConfig{opts: opts})
 		b := newReplica(t, "b", sb, replicaConfig{opts: opts})
-		touches := func() int64 { return sa.touches.Load() + sb.touches.Load() }
+		touches := func() int64 { return sa.Touches.Load() + sb.Touches.Load() }
 
 		sid := initialize(t, a.url, "c", "2025-06-18")
 		for i := range 10 {
@@ -336,8 +337,8 @@ func TestIdleExpirySlides(t *testing.T) {
 		if status, _ := call(t, b.url, sid, "tools/list", nil); status != http.StatusNotFound {
 			t.Errorf("POST after idle expiry: %d; want 404", status)
 		}
-		if r := send(t, http.MethodGet, a.url, sid); r.status != http.StatusNotFound {
-			t.Errorf("GET after idle expiry: %d; want 404", r.status)
+		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusNotFound {
+			t.Errorf("GET after idle expiry: %d; want 404", r.Status)
 		}
 	})
 }
@@ -358,16 +359,16 @@ func TestStoreOutageIs503(t *testing.T) {
 			t.Errorf("POST on b: %d %s; want 503", status, body)
 		}
 		for _, m := range []string{http.MethodGet, http.MethodDelete} {
-			if r := send(t, m, b.url, sid); r.status != http.StatusServiceUnavailable {
-				t.Errorf("%s on b: %d; want 503", m, r.status)
+			if r := send(t, m, b.url, sid); r.Status != http.StatusServiceUnavailable {
+				t.Errorf("%s on b: %d; want 503", m, r.Status)
 			}
 		}
 		r := post(t, b.url, "", map[string]any{
 			"jsonrpc": "2.0", "id": 1, "method": "initialize",
 			"params": map[string]any{"protocolVersion": "2025-06-18", "clientInfo": map[string]any{"name": "x", "version": "1"}, "capabilities": map[string]any{}},
 		})
-		if r.status != http.StatusServiceUnavailable || r.header.Get(server.HeaderKeySessionID) != "" {
-			t.Errorf("initialize on b: %d, session %q; want 503 and none", r.status, r.header.Get(server.HeaderKeySessionID))
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get(server.HeaderKeySessionID) != "" {
+			t.Errorf("initialize on b: %d, session %q; want 503 and none", r.Status, r.Header.Get(server.HeaderKeySessionID))
 		}
 		if got := probeOn(t, a.url, sid).Client; got != "c" {
 			t.Errorf("on a: client %q", got)
@@ -376,7 +377,7 @@ func TestStoreOutageIs503(t *testing.T) {
 		// c reads but cannot write: logging/setLevel must not look applied.
 		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
 		c := newReplica(t, "c", cs, replicaConfig{})
-		cs.failUpdates.Store(true)
+		cs.FailUpdates.Store(true)
 		if status, _ := call(t, c.url, sid, "logging/setLevel", map[string]any{"level": "debug"}); status != http.StatusServiceUnavailable {
 			t.Errorf("setLevel whose write failed: %d; want 503", status)
 		}
@@ -432,11 +433,11 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 			req, _ := http.NewRequest(m, a.url, nil)
 			req.Header.Set(mcp.HeaderProtocolVersion, mcp.ProtocolVersion20260728)
 			req.Header.Set(server.HeaderKeySessionID, mcpsession.NewID())
-			if r := do(t, req); r.status != http.StatusMethodNotAllowed {
-				t.Errorf("sessionless %s: %d; want 405", m, r.status)
+			if r := do(t, req); r.Status != http.StatusMethodNotAllowed {
+				t.Errorf("sessionless %s: %d; want 405", m, r.Status)
 			}
 		}
-		if n := cs.total(); n != 0 {
+		if n := cs.Total(); n != 0 {
 			t.Errorf("the store saw %d calls; want 0", n)
 		}
 	})
@@ -564,8 +565,8 @@ func TestClientAcrossReplicas(t *testing.T) {
 		if got := probeOn(t, b.url, sid); got.Client != "go-client" || got.ProtocolVersion != mcp.LATEST_LEGACY_PROTOCOL_VERSION {
 			t.Errorf("on b: %+v", got)
 		}
-		if r := send(t, http.MethodDelete, b.url, sid); r.status != http.StatusOK {
-			t.Fatalf("DELETE on b: %d", r.status)
+		if r := send(t, http.MethodDelete, b.url, sid); r.Status != http.StatusOK {
+			t.Fatalf("DELETE on b: %d", r.Status)
 		}
 		_, err = c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "probe"}})
 		if !errors.Is(err, transport.ErrSessionTerminated) {
