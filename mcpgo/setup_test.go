@@ -166,8 +166,6 @@ func classify(err error) string {
 
 // ---- raw HTTP ----------------------------------------------------------------
 
-type response = adaptertest.Response
-
 var (
 	post       = adaptertest.Post
 	do         = adaptertest.Do
