@@ -175,9 +175,12 @@ func CallAll(t testing.TB, url, sid, method string, params any) (int, json.RawMe
 }
 
 // Tool calls a tool and returns its first text, failing t unless the
-// answer is 200 with content.
+// answer is 200 with content and no error.
 func Tool(t testing.TB, url, sid, name string, args map[string]any) string {
 	t.Helper()
+	if args == nil {
+		args = map[string]any{}
+	}
 	status, res := Call(t, url, sid, "tools/call", map[string]any{"name": name, "arguments": args})
 	if status != http.StatusOK {
 		t.Fatalf("tools/call %s: %d %s", name, status, res)
@@ -186,8 +189,9 @@ func Tool(t testing.TB, url, sid, name string, args map[string]any) string {
 		Content []struct {
 			Text string `json:"text"`
 		} `json:"content"`
+		IsError bool `json:"isError"`
 	}
-	if err := json.Unmarshal(res, &out); err != nil || len(out.Content) == 0 {
+	if err := json.Unmarshal(res, &out); err != nil || len(out.Content) == 0 || out.IsError {
 		t.Fatalf("tools/call %s: %s (%v)", name, res, err)
 	}
 	return out.Content[0].Text
