@@ -108,7 +108,7 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 	if st.isRegistered() {
 		s.release(l)
 	} else {
-		s.closeAsync(l) // initialize failed: nothing was stored
+		s.closeUnlisted(l) // initialize failed: nothing was stored
 	}
 }
 
@@ -153,7 +153,12 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	defer s.release(l)
 	ctx, cancel := context.WithCancel(r.Context())
 	var wg sync.WaitGroup
-	wg.Go(func() { s.core.KeepAlive(ctx, id, cancel) })
+	wg.Go(func() {
+		s.core.KeepAlive(ctx, id, func() {
+			cancel()
+			s.drop(id) // ended on another replica, or expired
+		})
+	})
 	defer func() {
 		cancel()
 		wg.Wait()

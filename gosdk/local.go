@@ -85,8 +85,8 @@ func (s *Sessions) acquire(ctx context.Context, id string, meta map[string]any) 
 		s.mu.Lock()
 		if s.closed || s.locals[id] != nil {
 			// Shut down, or another request made one first: use that.
+			s.closeLocked(l)
 			s.mu.Unlock()
-			s.closeAsync(l)
 			continue
 		}
 		l.refs = 1
@@ -103,7 +103,7 @@ func (s *Sessions) register(l *local) {
 	defer s.mu.Unlock()
 	l.refs = 1
 	if s.closed {
-		s.closeAsync(l)
+		s.closeLocked(l)
 		return
 	}
 	s.insertLocked(l)
@@ -181,13 +181,28 @@ func (s *Sessions) dropLocked(l *local) {
 		l.timer = nil
 	}
 	s.core.Forget(l.id)
-	s.closeAsync(l)
+	s.closeLocked(l)
 }
 
-// closeAsync closes l's go-sdk session in the background: Close waits for
-// the session's handlers, which may be slow.
-func (s *Sessions) closeAsync(l *local) {
+// closeLocked closes l's go-sdk session in the background: Close waits for
+// the session's handlers, which may be slow. Until Shutdown, closes are
+// counted for Shutdown to wait on; once it has begun (closed is set, under
+// the same lock), no more are counted, so that Shutdown's Wait never meets
+// an Add.
+func (s *Sessions) closeLocked(l *local) {
+	if s.closed {
+		go func() { _ = l.session.Close() }()
+		return
+	}
 	s.closing.Go(func() { _ = l.session.Close() })
+}
+
+// closeUnlisted closes a go-sdk session that never joined this replica's
+// sessions (its initialize failed).
+func (s *Sessions) closeUnlisted(l *local) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeLocked(l)
 }
 
 // localCount is the number of go-sdk sessions held, for tests.

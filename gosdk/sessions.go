@@ -190,7 +190,6 @@ func isLoopback(addr string) bool {
 // Shutdown, requests are answered 503.
 func (s *Sessions) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closed = true
 	all := make([]*local, 0, len(s.locals))
 	for _, l := range s.locals {
 		all = append(all, l)
@@ -198,6 +197,7 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	for _, l := range all {
 		s.dropLocked(l)
 	}
+	s.closed = true // after the drops: their closes are the ones waited on
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

@@ -2,8 +2,8 @@ package gosdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -98,7 +98,7 @@ func TestInitializeStoresNegotiated(t *testing.T) {
 				t.Errorf("record %v has a log level before logging/setLevel", meta)
 			}
 			onA, onB := probeOn(t, a.url, sid), probeOn(t, b.url, sid)
-			want := probeResult{Replica: "a", Session: sid, Client: "raw", Requested: tc.asked, Roots: true, Sampling: true}
+			want := probeResult{Replica: "a", Session: sid, Client: "raw", ProtocolVersion: tc.asked, Roots: true}
 			if onA != want {
 				t.Errorf("on a: %+v; want %+v", onA, want)
 			}
@@ -148,103 +148,22 @@ func TestLogLevelOnEveryReplica(t *testing.T) {
 		if na, nb := a.sessions.localCount(), b.sessions.localCount(); na != 1 || nb != 1 {
 			t.Errorf("go-sdk sessions held: a %d, b %d; want 1 each", na, nb)
 		}
-	})
-}
 
-func TestUnknownSessionIs404(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", testdb.OpenStore(t, dsn))
-		for _, sid := range []string{mcpsession.NewID(), "has space", strings.Repeat("x", 300)} {
-			if status, _ := call(t, a.url, sid, "tools/list", nil); status != http.StatusNotFound {
-				t.Errorf("POST with session %q: %d; want 404", sid, status)
-			}
-			for _, m := range []string{http.MethodGet, http.MethodDelete} {
-				if r := send(t, m, a.url, sid); r.Status != http.StatusNotFound {
-					t.Errorf("%s with session %q: %d; want 404", m, sid, r.Status)
-				}
-			}
+		// A setLevel whose store write fails never reaches go-sdk: the
+		// level go-sdk applies stays the stored one, there and elsewhere.
+		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
+		c := newReplica(t, "c", cs)
+		logged(t, c.url, sid) // c holds a go-sdk session of it
+		cs.FailUpdates.Store(true)
+		if status, _ := call(t, c.url, sid, "logging/setLevel", map[string]any{"level": "emergency"}); status != http.StatusServiceUnavailable {
+			t.Errorf("setLevel whose write failed: %d; want 503", status)
 		}
-		for _, m := range []string{http.MethodGet, http.MethodDelete} {
-			if r := send(t, m, a.url, ""); r.Status != http.StatusBadRequest {
-				t.Errorf("%s without a session: %d; want 400", m, r.Status)
+		for _, r := range []*replica{a, c} {
+			if got := logged(t, r.url, sid); !slices.Equal(got, []string{"info", "debug"}) {
+				t.Errorf("log messages on %s after a failed setLevel: %v; want info and debug, as before", r.name, got)
 			}
-		}
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/event-stream" {
-			t.Errorf("GET of a live session: %d %q; want 200 text/event-stream", r.Status, r.Header.Get("Content-Type"))
-		}
-		if n := a.sessions.localCount(); n != 1 {
-			t.Errorf("go-sdk sessions held after 404s: %d; want 1 (no session for an unknown id)", n)
 		}
 	})
-}
-
-// A DELETE on one replica ends the session on the other, for POST and GET,
-// and ends a GET stream open there.
-func TestDeleteEndsSessionEverywhere(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := testdb.OpenStore(t, dsn)
-		a := newReplica(t, "a", st, WithTouchInterval(50*time.Millisecond))
-		b := newReplica(t, "b", testdb.OpenStore(t, dsn), WithTouchInterval(50*time.Millisecond))
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		probeOn(t, b.url, sid) // b holds a go-sdk session of it too
-
-		streamEnded := openStream(t, a.url, sid) // on a, which will not see the DELETE
-
-		if r := send(t, http.MethodDelete, b.url, sid); r.Status != http.StatusNoContent {
-			t.Fatalf("DELETE on b: %d %s", r.Status, r.Body)
-		}
-		if _, err := st.Get(t.Context(), sid); !errors.Is(err, mcpsession.ErrNotFound) {
-			t.Fatalf("store after DELETE: %v; want ErrNotFound", err)
-		}
-		if n := b.sessions.localCount(); n != 0 {
-			t.Errorf("b holds %d go-sdk sessions after the DELETE; want 0", n)
-		}
-		if status, _ := call(t, a.url, sid, "tools/list", nil); status != http.StatusNotFound {
-			t.Errorf("POST on a after DELETE on b: %d; want 404", status)
-		}
-		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusNotFound {
-			t.Errorf("GET on a after DELETE on b: %d; want 404", r.Status)
-		}
-		if r := send(t, http.MethodDelete, a.url, sid); r.Status != http.StatusNotFound {
-			t.Errorf("second DELETE: %d; want 404", r.Status)
-		}
-		select {
-		case err := <-streamEnded:
-			if err != nil {
-				t.Errorf("GET stream ended with %v; want a clean end", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("the GET stream on a stayed open after the session was deleted")
-		}
-		if n := a.sessions.localCount(); n != 0 {
-			t.Errorf("a holds %d go-sdk sessions after the 404; want 0", n)
-		}
-	})
-}
-
-// openStream opens a GET stream of sid on url; the channel yields once the
-// stream has ended.
-func openStream(t *testing.T, url, sid string) <-chan error {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	req.Header.Set(adapterstate.HeaderSessionID, sid)
-	req.Header.Set("Accept", "text/event-stream")
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	t.Cleanup(cancel)
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET: %v %v", resp, err)
-	}
-	ended := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		ended <- err
-	}()
-	return ended
 }
 
 // A replica's shutdown, its idle close and its bound on sessions in memory
@@ -302,137 +221,6 @@ func TestShutdownAndEvictionKeepSessions(t *testing.T) {
 	})
 }
 
-// A busy session writes its touch at most once per touch interval, across
-// replicas, including when many requests arrive at once.
-func TestTouchThrottled(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		clock := adaptertest.NewClock()
-		const interval = time.Minute
-		opts := []Option{WithTouchInterval(interval), withClock(clock.Now)}
-		sa := &countingStore{Store: testdb.OpenStore(t, dsn)}
-		sb := &countingStore{Store: testdb.OpenStore(t, dsn)}
-		a := newReplica(t, "a", sa, opts...)
-		b := newReplica(t, "b", sb, opts...)
-		touches := func() int64 { return sa.Touches.Load() + sb.Touches.Load() }
-
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		for i := range 10 {
-			probeOn(t, []*replica{a, b}[i%2].url, sid)
-		}
-		if n := touches(); n != 0 {
-			t.Errorf("within the interval after initialize: %d touches; want 0", n)
-		}
-
-		clock.Advance(interval)
-		var wg sync.WaitGroup
-		for range 20 {
-			wg.Go(func() { probeOn(t, a.url, sid) })
-		}
-		wg.Wait()
-		if n := touches(); n != 1 {
-			t.Errorf("20 concurrent requests on a after one interval: %d touches; want 1", n)
-		}
-		for i := range 10 {
-			probeOn(t, []*replica{b, a}[i%2].url, sid)
-		}
-		if n := touches(); n != 1 {
-			t.Errorf("requests on both replicas in the same interval: %d touches; want 1", n)
-		}
-
-		clock.Advance(interval / 2)
-		call(t, b.url, sid, "logging/setLevel", map[string]any{"level": "info"}) // a write, which counts as a touch
-		clock.Advance(interval / 2)
-		probeOn(t, a.url, sid)
-		if n := touches(); n != 1 {
-			t.Errorf("one interval after the last touch but half an interval after setLevel: %d touches; want 1", n)
-		}
-		clock.Advance(interval / 2)
-		probeOn(t, a.url, sid)
-		if n := touches(); n != 2 {
-			t.Errorf("one interval after setLevel: %d touches; want 2", n)
-		}
-	})
-}
-
-// Idle expiry slides with use: a session used more often than its idle
-// timeout lives on past it, and expires once left alone.
-func TestIdleExpirySlides(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		const idle = 300 * time.Millisecond
-		st := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(idle))
-		a := newReplica(t, "a", st)
-		b := newReplica(t, "b", testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(idle)))
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		start := time.Now()
-		for i := 0; time.Since(start) < 4*idle; i++ {
-			probeOn(t, []*replica{a, b}[i%2].url, sid)
-			time.Sleep(idle / 6)
-		}
-		eventually(t, 10*time.Second, "idle expiry", func() bool {
-			_, err := st.Get(t.Context(), sid)
-			return errors.Is(err, mcpsession.ErrNotFound)
-		})
-		if status, _ := call(t, b.url, sid, "tools/list", nil); status != http.StatusNotFound {
-			t.Errorf("POST after idle expiry: %d; want 404", status)
-		}
-		if r := send(t, http.MethodGet, a.url, sid); r.Status != http.StatusNotFound {
-			t.Errorf("GET after idle expiry: %d; want 404", r.Status)
-		}
-	})
-}
-
-// A store that fails gives 503, never the 404 that would make the client
-// discard its session, and no session id it could not store.
-func TestStoreOutageIs503(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", testdb.OpenStore(t, dsn))
-		sid := initialize(t, a.url, "c", "2025-11-25")
-
-		// b's database is closed: every call fails as in an outage.
-		down := testdb.OpenStore(t, dsn)
-		b := newReplica(t, "b", down)
-		down.Close()
-		if status, body := call(t, b.url, sid, "tools/list", nil); status != http.StatusServiceUnavailable {
-			t.Errorf("POST on b: %d %s; want 503", status, body)
-		}
-		for _, m := range []string{http.MethodGet, http.MethodDelete} {
-			if r := send(t, m, b.url, sid); r.Status != http.StatusServiceUnavailable {
-				t.Errorf("%s on b: %d; want 503", m, r.Status)
-			}
-		}
-		r := rawPost(t, b.url, "", map[string]any{
-			"jsonrpc": "2.0", "id": 1, "method": "initialize",
-			"params": map[string]any{"protocolVersion": "2025-11-25", "clientInfo": map[string]any{"name": "x", "version": "1"}, "capabilities": map[string]any{}},
-		})
-		if r.Status != http.StatusServiceUnavailable || r.Header.Get(adapterstate.HeaderSessionID) != "" {
-			t.Errorf("initialize on b: %d, session %q; want 503 and none", r.Status, r.Header.Get(adapterstate.HeaderSessionID))
-		}
-		if n := b.sessions.localCount(); n != 0 {
-			t.Errorf("b holds %d go-sdk sessions after a failed initialize; want 0", n)
-		}
-		if got := probeOn(t, a.url, sid).Client; got != "c" {
-			t.Errorf("on a: client %q", got)
-		}
-
-		// c reads but cannot write: logging/setLevel must not look applied,
-		// on c or anywhere.
-		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
-		c := newReplica(t, "c", cs)
-		cs.FailUpdates.Store(true)
-		if status, _ := call(t, c.url, sid, "logging/setLevel", map[string]any{"level": "debug"}); status != http.StatusServiceUnavailable {
-			t.Errorf("setLevel whose write failed: %d; want 503", status)
-		}
-		for _, r := range []*replica{a, c} {
-			if got := logged(t, r.url, sid); len(got) != 0 {
-				t.Errorf("log messages on %s after a failed setLevel: %v; want none", r.name, got)
-			}
-		}
-	})
-}
-
 // Requests of the sessionless revision, from go-sdk's own client at its
 // defaults, are served on the same endpoint and never reach the store.
 func TestSessionlessNeverTouchesStore(t *testing.T) {
@@ -451,7 +239,7 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 			t.Fatalf("negotiated %q with session %q; want sessionless %s", v, session.ID(), sessionless)
 		}
 		p := probeVia(t, session)
-		if p.Client != "modern" || p.Session != "" || p.Requested != sessionless {
+		if p.Client != "modern" || p.Session != "" || p.ProtocolVersion != sessionless {
 			t.Errorf("probe: %+v", p)
 		}
 		if text := toolVia(t, session, "state", map[string]any{"op": "get"}); text != "error: "+ErrNoSession.Error() {
@@ -471,91 +259,6 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 		}
 		if n := a.sessions.localCount(); n != 0 {
 			t.Errorf("%d go-sdk sessions held for sessionless requests; want 0", n)
-		}
-	})
-}
-
-// Tool handlers read and change application state; the adapter's keys stay
-// out of their reach.
-func TestStateHelpers(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		st := testdb.OpenStore(t, dsn)
-		a := newReplica(t, "a", st)
-		b := newReplica(t, "b", testdb.OpenStore(t, dsn))
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		state := func(r *replica, args map[string]any) string { return callTool(t, r.url, sid, "state", args) }
-
-		if got := state(a, map[string]any{"op": "get"}); got != `{}` {
-			t.Errorf("new session's state: %s; want {}", got)
-		}
-		if got := state(a, map[string]any{"op": "update", "keys": map[string]any{"x": 1, "y": "two"}}); got != `{"x":1,"y":"two"}` {
-			t.Errorf("after UpdateState: %s", got)
-		}
-		if got := state(b, map[string]any{"op": "update", "keys": map[string]any{"mcp.logLevel": "debug"}}); !strings.Contains(got, ErrReservedKey.Error()) {
-			t.Errorf("UpdateState of a reserved key: %s; want ErrReservedKey", got)
-		}
-		if got := state(b, map[string]any{"op": "modify", "set": map[string]any{"z": true}, "delete": []any{"x"}}); got != `{"y":"two","z":true}` {
-			t.Errorf("after ModifyState: %s", got)
-		}
-		if got := state(a, map[string]any{"op": "modify", "fail": true}); !strings.Contains(got, "fn failed") {
-			t.Errorf("ModifyState whose fn fails: %s", got)
-		}
-		if got := state(a, map[string]any{"op": "modify", "set": map[string]any{"mcp.clientInfo": nil}}); !strings.Contains(got, ErrReservedKey.Error()) {
-			t.Errorf("ModifyState returning a reserved key: %s; want ErrReservedKey", got)
-		}
-		if got := state(a, map[string]any{"op": "get"}); got != `{"y":"two","z":true}` {
-			t.Errorf("after the failed ModifyStates: %s", got)
-		}
-		meta, err := st.Get(t.Context(), sid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if meta[adapterstate.KeyProtocolVersion] != "2025-11-25" || meta[adapterstate.KeyClientInfo] == nil || meta[adapterstate.KeyInitialized] != true {
-			t.Errorf("reserved keys after the helpers: %v", meta)
-		}
-		if got := probeOn(t, b.url, sid).Client; got != "c" {
-			t.Errorf("client after the helpers: %q", got)
-		}
-
-		plain := newReplica(t, "plain", plainStore{st})
-		if got := state(plain, map[string]any{"op": "modify"}); !strings.Contains(got, ErrModifyUnsupported.Error()) {
-			t.Errorf("ModifyState on a store without Modify: %s", got)
-		}
-		if got := state(plain, map[string]any{"op": "update", "keys": map[string]any{"w": 1}}); got != `{"w":1,"y":"two","z":true}` {
-			t.Errorf("UpdateState on a plain store: %s", got)
-		}
-	})
-}
-
-// Concurrent read-modify-writes from both replicas all land, while both
-// replicas make their go-sdk session of it at once.
-func TestModifyStateSerialised(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		a := newReplica(t, "a", testdb.OpenStore(t, dsn))
-		b := newReplica(t, "b", testdb.OpenStore(t, dsn))
-		sid := initialize(t, a.url, "c", "2025-11-25")
-		a.sessions.drop(sid) // neither replica holds it: both make one, concurrently
-		const n = 30
-		seen := make([]string, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { seen[i] = callTool(t, []*replica{a, b}[i%2].url, sid, "counter", nil) })
-		}
-		wg.Wait()
-		got := map[string]bool{}
-		for _, s := range seen {
-			got[s] = true
-		}
-		if len(got) != n {
-			t.Errorf("counter values %v; want %d distinct", seen, n)
-		}
-		if v := callTool(t, a.url, sid, "counter", nil); v != "31" {
-			t.Errorf("after %d increments the next is %s; want 31", n, v)
-		}
-		if na, nb := a.sessions.localCount(), b.sessions.localCount(); na != 1 || nb != 1 {
-			t.Errorf("go-sdk sessions held: a %d, b %d; want 1 each", na, nb)
 		}
 	})
 }
@@ -597,7 +300,7 @@ func TestClientAcrossReplicas(t *testing.T) {
 		if sid == "" || session.InitializeResult().ProtocolVersion != "2025-11-25" {
 			t.Fatalf("session %q, version %q", sid, session.InitializeResult().ProtocolVersion)
 		}
-		if got := probeOn(t, b.url, sid); got.Client != "go-client" || got.Requested != "2025-11-25" || !got.Roots {
+		if got := probeOn(t, b.url, sid); got.Client != "go-client" || got.ProtocolVersion != "2025-11-25" || !got.Roots {
 			t.Errorf("on b: %+v", got)
 		}
 		if got := toolVia(t, session, "counter", nil); got != "1" {
@@ -640,8 +343,51 @@ func toolVia(t *testing.T, s *mcp.ClientSession, name string, args map[string]an
 func probeVia(t *testing.T, s *mcp.ClientSession) probeResult {
 	t.Helper()
 	var p probeResult
-	if err := jsonUnmarshal(toolVia(t, s, "probe", nil), &p); err != nil {
+	if err := json.Unmarshal([]byte(toolVia(t, s, "probe", nil)), &p); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Each replica holds at most one go-sdk session per stored session, and
+// none for a session that ended or never was.
+func TestOneGoSDKSessionPerReplica(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		a := newReplica(t, "a", testdb.OpenStore(t, dsn))
+		b := newReplica(t, "b", testdb.OpenStore(t, dsn))
+		counts := func() [2]int { return [2]int{a.sessions.localCount(), b.sessions.localCount()} }
+
+		for _, sid := range []string{mcpsession.NewID(), "has space"} {
+			call(t, a.url, sid, "tools/list", nil)
+			send(t, http.MethodGet, b.url, sid)
+		}
+		if got := counts(); got != [2]int{} {
+			t.Errorf("go-sdk sessions after requests for unknown ids: %v; want none", got)
+		}
+
+		sid := initialize(t, a.url, "c", "2025-11-25")
+		a.sessions.drop(sid) // neither replica holds it: both make one, concurrently
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() { callTool(t, []*replica{a, b}[i%2].url, sid, "counter", nil) })
+		}
+		wg.Wait()
+		if got := counts(); got != [2]int{1, 1} {
+			t.Errorf("go-sdk sessions after 20 concurrent first requests: %v; want 1 each", got)
+		}
+
+		if r := send(t, http.MethodDelete, a.url, sid); r.Status != http.StatusNoContent {
+			t.Fatalf("DELETE: %d", r.Status)
+		}
+		if got := counts(); got != [2]int{0, 1} {
+			t.Errorf("go-sdk sessions right after a DELETE on a: %v; want a none, b its own", got)
+		}
+		if status, _ := call(t, b.url, sid, "tools/list", nil); status != http.StatusNotFound {
+			t.Errorf("POST on b after the DELETE: %d; want 404", status)
+		}
+		if got := counts(); got != [2]int{} {
+			t.Errorf("go-sdk sessions after b's 404: %v; want none", got)
+		}
+	})
 }

@@ -5,8 +5,8 @@ package gosdk
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -77,102 +77,63 @@ func addTestTools(server *mcp.Server, name string) {
 	})
 	server.AddTool(tool("counter"), func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var n float64
-		err := ModifyState(ctx, func(st map[string]any) (map[string]any, error) {
-			n, _ = st["counter"].(float64)
-			n++
-			st["counter"] = n
-			return st, nil
-		})
-		if err != nil {
+		if err := ModifyState(ctx, adaptertest.Counter(&n)); err != nil {
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
 		}
 		return text(fmt.Sprint(n)), nil
 	})
-	server.AddTool(tool("state"), stateTool)
+	server.AddTool(tool("state"), func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args map[string]any
+		if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
+			return nil, err
+		}
+		return text(helpers.StateTool(ctx, args)), nil
+	})
 }
 
-// probeResult is what the probe tool answers.
-type probeResult struct {
-	Replica   string `json:"replica"`
-	Session   string `json:"session"`
-	Client    string `json:"client"`
-	Requested string `json:"requested"`
-	LogLevel  string `json:"logLevel"`
-	Roots     bool   `json:"roots"`
-	Sampling  bool   `json:"sampling"`
+// helpers are this package's, for the suite's state tool.
+var helpers = adaptertest.Helpers{
+	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
+	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
 }
+
+// TestAdapter runs what every adapter does alike (adaptertest.Run).
+func TestAdapter(t *testing.T) {
+	t.Parallel()
+	adaptertest.Run(t, adaptertest.Adapter{
+		Serve: func(t *testing.T, name string, store mcpsession.Store, cfg adaptertest.ReplicaConfig) string {
+			var opts []Option
+			if cfg.TouchInterval > 0 {
+				opts = append(opts, WithTouchInterval(cfg.TouchInterval))
+			}
+			if cfg.Clock != nil {
+				opts = append(opts, withClock(cfg.Clock))
+			}
+			return newReplica(t, name, store, opts...).url
+		},
+		DeleteStatus: http.StatusNoContent,
+		Helpers:      helpers,
+	})
+}
+
+// probeResult is what the probe tool answers; ProtocolVersion is the one
+// InitializeParams holds, which go-sdk hands handlers: the version the
+// client asked for.
+type probeResult = adaptertest.Probe
 
 func probe(ctx context.Context, req *mcp.CallToolRequest, name string) string {
 	p := probeResult{Replica: name, Session: req.Session.ID()}
 	if ip := req.Session.InitializeParams(); ip != nil {
-		p.Requested = ip.ProtocolVersion
+		p.ProtocolVersion = ip.ProtocolVersion
 		if ip.ClientInfo != nil {
 			p.Client = ip.ClientInfo.Name
 		}
 		if ip.Capabilities != nil {
 			p.Roots = ip.Capabilities.RootsV2 != nil
-			p.Sampling = ip.Capabilities.Sampling != nil
 		}
 	}
-	level, _ := LogLevel(ctx)
-	p.LogLevel = string(level)
-	b, _ := json.Marshal(p)
-	return string(b)
-}
-
-// stateTool runs one helper, named by the "op" argument, and answers with
-// the error (as text, after "error: ") or the state as JSON.
-func stateTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	var args struct {
-		Op     string         `json:"op"`
-		Keys   map[string]any `json:"keys"`
-		Set    map[string]any `json:"set"`
-		Delete []string       `json:"delete"`
-		Fail   bool           `json:"fail"`
-	}
-	if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
-		return nil, err
-	}
-	var err error
-	switch args.Op {
-	case "get":
-	case "update":
-		err = UpdateState(ctx, args.Keys)
-	case "modify":
-		err = ModifyState(ctx, func(st map[string]any) (map[string]any, error) {
-			if args.Fail {
-				st["written"] = true
-				return st, errors.New("fn failed")
-			}
-			for k, v := range args.Set {
-				st[k] = v
-			}
-			for _, k := range args.Delete {
-				delete(st, k)
-			}
-			return st, nil
-		})
-	default:
-		err = fmt.Errorf("unknown op %q", args.Op)
-	}
-	if err != nil {
-		return text("error: " + classify(err)), nil
-	}
-	st, err := State(ctx)
-	if err != nil {
-		return text("error: " + classify(err)), nil
-	}
-	b, _ := json.Marshal(st)
-	return text(string(b)), nil
-}
-
-func classify(err error) string {
-	for _, e := range []error{ErrNoSession, ErrReservedKey, ErrModifyUnsupported, mcpsession.ErrNotFound} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return err.Error()
+	p.LogLevel, _ = LogLevel(ctx)
+	return p.Text()
 }
 
 var (
@@ -183,21 +144,11 @@ var (
 	callAll    = adaptertest.CallAll
 	callTool   = adaptertest.Tool
 	eventually = adaptertest.Eventually
+	probeOn    = adaptertest.ProbeOn
+	openStream = adaptertest.OpenStream
 )
 
 type countingStore = adaptertest.CountingStore
-
-// plainStore hides every method but the four of mcpsession.Store.
-type plainStore struct{ mcpsession.Store }
-
-func probeOn(t *testing.T, url, sid string) probeResult {
-	t.Helper()
-	var p probeResult
-	if err := json.Unmarshal([]byte(callTool(t, url, sid, "probe", nil)), &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // logged calls the log tool and returns the levels of the log messages the
 // session sent with the answer.
@@ -221,5 +172,3 @@ func logged(t *testing.T, url, sid string) []string {
 	}
 	return levels
 }
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

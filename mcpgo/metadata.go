@@ -40,8 +40,10 @@ func negotiated(req *mcp.InitializeRequest) map[string]any {
 
 // restore sets what the session negotiated on the replica's session object,
 // which on any replica but the one that served initialize starts empty. The
-// log level is set only when one was stored: until logging/setLevel, mcp-go's
-// own default applies everywhere.
+// log level is set every time, to mcp-go's own default (error) until a
+// logging/setLevel is stored: mcp-go applies a setLevel to its session
+// object before the adapter's hook stores it, so a replica whose write
+// failed would otherwise keep a level no other replica has.
 func restore(cs server.ClientSession, meta map[string]any) {
 	if s, ok := cs.(server.SessionWithClientInfo); ok {
 		var info mcp.Implementation
@@ -59,8 +61,10 @@ func restore(cs server.ClientSession, meta map[string]any) {
 		}
 	}
 	if s, ok := cs.(server.SessionWithLogging); ok {
+		level := mcp.LoggingLevelError
 		if v, _ := meta[keyLogLevel].(string); v != "" {
-			s.SetLogLevel(mcp.LoggingLevel(v))
+			level = mcp.LoggingLevel(v)
 		}
+		s.SetLogLevel(level)
 	}
 }

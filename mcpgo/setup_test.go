@@ -2,10 +2,9 @@ package mcpgo
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -56,18 +55,14 @@ func newReplica(t *testing.T, name string, store mcpsession.Store, cfg replicaCo
 	})
 	ms.AddTool(mcp.NewTool("counter"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var n float64
-		err := ModifyState(ctx, func(st map[string]any) (map[string]any, error) {
-			n, _ = st["counter"].(float64)
-			n++
-			st["counter"] = n
-			return st, nil
-		})
-		if err != nil {
+		if err := ModifyState(ctx, adaptertest.Counter(&n)); err != nil {
 			return mcp.NewToolResultError(err.Error()), nil
 		}
 		return mcp.NewToolResultText(fmt.Sprint(n)), nil
 	})
-	ms.AddTool(mcp.NewTool("state"), stateTool)
+	ms.AddTool(mcp.NewTool("state"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(helpers.StateTool(ctx, req.GetArguments())), nil
+	})
 	httpOpts := append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)
 	httpOpts = append(httpOpts, cfg.httpAfter...)
 	h := server.NewStreamableHTTPServer(ms, httpOpts...)
@@ -88,14 +83,7 @@ func (r *replica) close() {
 var quiet = slog.New(slog.DiscardHandler)
 
 // probeResult is what the probe tool answers.
-type probeResult struct {
-	Replica         string `json:"replica"`
-	Session         string `json:"session"`
-	Client          string `json:"client"`
-	ProtocolVersion string `json:"protocolVersion"`
-	LogLevel        string `json:"logLevel"`
-	Roots           bool   `json:"roots"`
-}
+type probeResult = adaptertest.Probe
 
 func probe(ctx context.Context, name string) string {
 	p := probeResult{Replica: name, ProtocolVersion: server.RequestProtocolVersion(ctx)}
@@ -110,84 +98,42 @@ func probe(ctx context.Context, name string) string {
 	if s, ok := cs.(server.SessionWithLogging); ok {
 		p.LogLevel = string(s.GetLogLevel())
 	}
-	b, _ := json.Marshal(p)
-	return string(b)
+	return p.Text()
 }
 
-// stateTool runs one helper, named by the "op" argument, and answers with
-// the error (as text, after "error: ") or the state as JSON.
-func stateTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	args := req.GetArguments()
-	var err error
-	switch args["op"] {
-	case "get":
-	case "update":
-		keys, _ := args["keys"].(map[string]any)
-		err = UpdateState(ctx, keys)
-	case "modify":
-		set, _ := args["set"].(map[string]any)
-		del, _ := args["delete"].([]any)
-		fail, _ := args["fail"].(bool)
-		err = ModifyState(ctx, func(st map[string]any) (map[string]any, error) {
-			if fail {
-				st["written"] = true
-				return st, errors.New("fn failed")
-			}
-			for k, v := range set {
-				st[k] = v
-			}
-			for _, k := range del {
-				delete(st, k.(string))
-			}
-			return st, nil
-		})
-	default:
-		err = fmt.Errorf("unknown op %v", args["op"])
-	}
-	if err != nil {
-		return mcp.NewToolResultText("error: " + classify(err)), nil
-	}
-	st, err := State(ctx)
-	if err != nil {
-		return mcp.NewToolResultText("error: " + classify(err)), nil
-	}
-	b, _ := json.Marshal(st)
-	return mcp.NewToolResultText(string(b)), nil
+// helpers are this package's, for the suite's state tool.
+var helpers = adaptertest.Helpers{
+	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
+	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
 }
 
-func classify(err error) string {
-	for _, e := range []error{ErrNoSession, ErrReservedKey, ErrModifyUnsupported, mcpsession.ErrNotFound} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return err.Error()
+// TestAdapter runs what every adapter does alike (adaptertest.Run).
+func TestAdapter(t *testing.T) {
+	t.Parallel()
+	adaptertest.Run(t, adaptertest.Adapter{
+		Serve: func(t *testing.T, name string, store mcpsession.Store, cfg adaptertest.ReplicaConfig) string {
+			var opts []Option
+			if cfg.TouchInterval > 0 {
+				opts = append(opts, WithTouchInterval(cfg.TouchInterval))
+			}
+			if cfg.Clock != nil {
+				opts = append(opts, withClock(cfg.Clock))
+			}
+			return newReplica(t, name, store, replicaConfig{opts: opts}).url
+		},
+		DeleteStatus: http.StatusOK,
+		Helpers:      helpers,
+	})
 }
 
 // ---- raw HTTP ----------------------------------------------------------------
 
 var (
-	post       = adaptertest.Post
 	do         = adaptertest.Do
 	send       = adaptertest.Send
 	initialize = adaptertest.Initialize
 	call       = adaptertest.Call
-	tool       = adaptertest.Tool
-	eventually = adaptertest.Eventually
+	probeOn    = adaptertest.ProbeOn
 )
 
-func probeOn(t *testing.T, url, sid string) probeResult {
-	t.Helper()
-	var p probeResult
-	if err := json.Unmarshal([]byte(tool(t, url, sid, "probe", nil)), &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// ---- store wrappers ------------------------------------------------------------
-
 type countingStore = adaptertest.CountingStore
-
-// plainStore hides every method but the four of mcpsession.Store.
-type plainStore struct{ mcpsession.Store }
