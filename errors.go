@@ -31,6 +31,14 @@ var (
 	// is over MaxPrincipalLength bytes, or holds invalid UTF-8 or U+0000.
 	ErrInvalidPrincipal = errors.New("mcpsession: invalid principal")
 
+	// ErrCallInModify means a store method was called from inside the
+	// function given to Modify (or ModifyHandle). That function runs while
+	// Modify holds a lock which the call could wait for until the function
+	// returns (SQLite's one write lock, a row lock), so the call is refused
+	// at once, whatever session it names, and writes nothing. Read what the
+	// function needs before Modify, and write what it decides after.
+	ErrCallInModify = errors.New("mcpsession: store called from inside a Modify function")
+
 	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
 	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
 

@@ -47,25 +47,32 @@ func pgCleanup(column string) string {
   FOR UPDATE SKIP LOCKED))`, column)
 }
 
+// Writes stamp rows with clock_timestamp(), the time the row is written,
+// not now(), the time the transaction (or a statement run on its own)
+// started: a write that waited for a row lock, or Modify's write after its
+// function ran, would otherwise stamp a time from before the wait, making
+// the session older than it is and letting updated_at move backwards under
+// contention. Liveness checks keep now(): a statement's snapshot is taken at
+// its start, so that is the instant they judge.
 var postgresStatements = Statements{
 	Create: `INSERT INTO mcp_sessions AS s (id, metadata, created_at, updated_at)
-VALUES ($1, $2::jsonb, now(), now())
+SELECT $1, $2::jsonb, t, t FROM (SELECT clock_timestamp() AS t) AS c
 ON CONFLICT (id) DO UPDATE
 SET metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
 WHERE NOT (` + pgLive("$3", "$4") + `)`,
 
 	Get: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3"),
 
-	Update: `UPDATE mcp_sessions AS s SET metadata = s.metadata || $2::jsonb, updated_at = now()
+	Update: `UPDATE mcp_sessions AS s SET metadata = s.metadata || $2::jsonb, updated_at = clock_timestamp()
 WHERE id = $1 AND ` + pgLive("$3", "$4"),
 
-	Touch: `UPDATE mcp_sessions AS s SET updated_at = now() WHERE id = $1 AND ` + pgLive("$2", "$3"),
+	Touch: `UPDATE mcp_sessions AS s SET updated_at = clock_timestamp() WHERE id = $1 AND ` + pgLive("$2", "$3"),
 
 	Delete: `DELETE FROM mcp_sessions WHERE id = $1`,
 
 	Lock: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3") + ` FOR UPDATE`,
 
-	Replace: `UPDATE mcp_sessions SET metadata = $2::jsonb, updated_at = now() WHERE id = $1`,
+	Replace: `UPDATE mcp_sessions SET metadata = $2::jsonb, updated_at = clock_timestamp() WHERE id = $1`,
 
 	CleanupIdle:     pgCleanup("updated_at"),
 	CleanupLifetime: pgCleanup("created_at"),
@@ -99,15 +106,30 @@ func (postgres) MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLo
 	return lock.NewPostgresSessionLocker(lock.WithLockID(key), lock.WithLockTimeout(1, 600))
 }
 
+// CheckDatabase refuses a database whose server encoding is not UTF8
+// (SQL_ASCII, LATIN1, ...): such a database cannot hold every string a
+// session may hold, and refuses some at the first write, with a conversion
+// error, long after Open succeeded.
+func (postgres) CheckDatabase(ctx context.Context, db *sql.DB) error {
+	var enc string
+	if err := db.QueryRowContext(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err != nil {
+		return fmt.Errorf("read server_encoding: %w", err)
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("%w: the database's encoding is %s; create it with ENCODING 'UTF8'", ErrUnsupportedDatabase, enc)
+	}
+	return nil
+}
+
 // Open parses dsn with pgx and opens a database/sql pool over it, sized like
 // pgxpool's default (the larger of 4 and the number of CPUs), with as many
 // idle connections kept as may be open, so a busy store does not reconnect.
 func (postgres) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx redacts the password in its parse errors; the DSN itself
-		// is not repeated here.
-		return nil, fmt.Errorf("parse postgres DSN: %w", err)
+		// pgx redacts the password in its parse errors, but not
+		// sslpassword.
+		return nil, fmt.Errorf("parse postgres DSN: %w", RedactError(err, dsn))
 	}
 	db := stdlib.OpenDB(*cfg)
 	n := max(4, runtime.NumCPU())

@@ -33,6 +33,10 @@ func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.SessionLock
 	return nil, nil
 }
 
+// CheckDatabase accepts every SQLite database: the driver exchanges text as
+// UTF-8 whatever the file's encoding.
+func (sqliteDialect) CheckDatabase(context.Context, *sql.DB) error { return nil }
+
 // sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
 // whole milliseconds and holds it fixed for the whole of one statement;
 // rounding undoes the float division inside unixepoch.

@@ -58,7 +58,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		if it, ok := c.(mcpsession.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
-					return nil, fmt.Errorf("janitor: the cleaner's idle timeout %v is under one millisecond: %w", d, mcpsession.ErrInvalidTTL)
+					return nil, fmt.Errorf("%w: the cleaner's idle timeout %v is under one millisecond: %w", ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
 				}
 				cfg.ttl = d
 			}

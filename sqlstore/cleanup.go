@@ -64,10 +64,10 @@ func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int
 	var total int64
 	batch := int64(s.cfg.cleanupBatchSize)
 	for {
-		n, err := s.exec(ctx, query, olderThanMs, batch)
+		n, err := s.exec(ctx, "cleanup", query, olderThanMs, batch)
 		total += n
 		if err != nil {
-			return total, opError("cleanup", err)
+			return total, opError(ctx, "cleanup", err)
 		}
 		if n < batch {
 			return total, nil
@@ -82,12 +82,12 @@ func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int
 func (s *Store) lockCleanup(ctx context.Context) (release func(), err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, opError("cleanup: lock", err)
+		return nil, opError(ctx, "cleanup: lock", err)
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, s.q.TryCleanupLock).Scan(&got); err != nil {
 		discard(conn)
-		return nil, opError("cleanup: lock", err)
+		return nil, opError(ctx, "cleanup: lock", err)
 	}
 	if !got {
 		_ = conn.Close()

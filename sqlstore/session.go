@@ -25,9 +25,9 @@ func (s *Store) Create(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Create, id, doc, s.idle, s.lifetime)
+	n, err := s.exec(ctx, "create session", s.q.Create, id, doc, s.idle, s.lifetime)
 	if err != nil {
-		return opError("create session", err)
+		return opError(ctx, "create session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrExists
@@ -42,18 +42,21 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, err
 	}
+	if err := checkNotInModify("get session"); err != nil {
+		return nil, err
+	}
 	st, err := s.stmts.get(ctx, s.q.Get)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, opError(ctx, "get session", err)
 	}
 	rows, err := st.QueryContext(ctx, id, s.idle, s.lifetime)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, opError(ctx, "get session", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, opError("get session", err)
+			return nil, opError(ctx, "get session", err)
 		}
 		return nil, mcpsession.ErrNotFound
 	}
@@ -61,11 +64,11 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	// saves copying the document.
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {
-		return nil, opError("get session", err)
+		return nil, opError(ctx, "get session", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, opError(ctx, "get session", err)
 	}
 	return m, nil
 }
@@ -83,9 +86,9 @@ func (s *Store) Update(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Update, id, patch, s.idle, s.lifetime)
+	n, err := s.exec(ctx, "update session", s.q.Update, id, patch, s.idle, s.lifetime)
 	if err != nil {
-		return opError("update session", err)
+		return opError(ctx, "update session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrNotFound
@@ -100,9 +103,9 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Touch, id, s.idle, s.lifetime)
+	n, err := s.exec(ctx, "touch session", s.q.Touch, id, s.idle, s.lifetime)
 	if err != nil {
-		return opError("touch session", err)
+		return opError(ctx, "touch session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrNotFound
@@ -116,8 +119,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.q.Delete, id); err != nil {
-		return opError("delete session", err)
+	if _, err := s.exec(ctx, "delete session", s.q.Delete, id); err != nil {
+		return opError(ctx, "delete session", err)
 	}
 	return nil
 }
@@ -141,25 +144,28 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	if fn == nil {
 		return fmt.Errorf("%w: Modify with a nil function", ErrInvalidArgument)
 	}
+	if err := checkNotInModify("modify session"); err != nil {
+		return err
+	}
 	// Prepared before the transaction takes a connection: preparing needs
 	// one of its own, and a pool full of waiting transactions has none.
 	lock, err := s.stmts.get(ctx, s.q.Lock)
 	if err != nil {
-		return opError("modify session: lock", err)
+		return opError(ctx, "modify session: lock", err)
 	}
 	replace, err := s.stmts.get(ctx, s.q.Replace)
 	if err != nil {
-		return opError("modify session: write", err)
+		return opError(ctx, "modify session: write", err)
 	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
-		return opError("modify session", err)
+		return opError(ctx, "modify session", err)
 	}
 	defer unlock()
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return opError("modify session: begin", err)
+		return opError(ctx, "modify session: begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
@@ -168,13 +174,13 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 		if errors.Is(err, sql.ErrNoRows) {
 			return mcpsession.ErrNotFound
 		}
-		return opError("modify session: lock", err)
+		return opError(ctx, "modify session: lock", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return opError("modify session", err)
+		return opError(ctx, "modify session", err)
 	}
-	out, err := fn(m)
+	out, err := runModifyFn(fn, m)
 	if err != nil {
 		return err
 	}
@@ -183,10 +189,10 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 		return err
 	}
 	if _, err := tx.StmtContext(ctx, replace).ExecContext(ctx, id, newDoc); err != nil {
-		return opError("modify session: write", err)
+		return opError(ctx, "modify session: write", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return opError("modify session: commit", err)
+		return opError(ctx, "modify session: commit", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -51,7 +52,9 @@ var (
 // Query parameters are passed to the driver (pgx, or modernc.org/sqlite).
 // An unsupported DSN is an error matching dialects.ErrUnsupportedDSN, which
 // shows the DSN with its password redacted. Open checks that the database
-// answers before it returns.
+// answers before it returns, and that the store can work on it: a Postgres
+// database whose encoding is not UTF8 is an error matching
+// dialects.ErrUnsupportedDatabase.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -67,7 +70,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), err)
+		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), dialects.RedactError(err, dsn))
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -80,6 +83,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a Store over a database the caller opened and keeps
 // ownership of: Close leaves db open. d says what database db is.
+//
+// New queries db once, without a deadline, to check that the store can
+// work on it (on Postgres, that its encoding is UTF8: an error matching
+// dialects.ErrUnsupportedDatabase otherwise), and migrates it with
+// WithAutoMigrate. To bound that, use Open, which takes a context.
 //
 // For SQLite, open db with a busy timeout and WAL (the pragmas
 // busy_timeout and journal_mode), as Open does, if other processes use the
@@ -111,6 +119,9 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 	}
 	if d.SerializeWrites() {
 		s.writer = make(chan struct{}, 1)
+	}
+	if err := d.CheckDatabase(ctx, db); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	if cfg.autoMigrate {
 		start := time.Now()
@@ -148,6 +159,20 @@ func (s *Store) Dialect() dialects.Dialect { return s.dialect }
 // janitor uses it as its default TTL, so reads and cleanup agree.
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
 
+// ended returns ctx.Err(), or context.DeadlineExceeded once ctx's deadline
+// has passed even if ctx has not noticed yet: a driver that set its own
+// timer from the deadline (a dial, a socket read) can fail a moment before
+// ctx's timer fires.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // lockWriter takes the process's write slot when the dialect serialises
 // writes. The returned func gives it back.
 func (s *Store) lockWriter(ctx context.Context) (func(), error) {
@@ -162,8 +187,12 @@ func (s *Store) lockWriter(ctx context.Context) (func(), error) {
 	}
 }
 
-// exec runs one write statement and returns the rows it affected.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+// exec runs one write statement and returns the rows it affected. Errors
+// are the database's, unwrapped, or ErrCallInModify, wrapped with op.
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
+	if err := checkNotInModify(op); err != nil {
+		return 0, err
+	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
 		return 0, err
@@ -181,7 +210,17 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 }
 
 // opError wraps a database error with the operation that failed. Context
-// errors stay matchable with errors.Is through the wrapping.
-func opError(op string, err error) error {
+// errors stay matchable with errors.Is through the wrapping, and when ctx
+// has ended the error matches ctx.Err() too: a call cut short by its
+// deadline may fail inside the driver first ("bad connection", "transaction
+// has already been committed or rolled back"), and the caller must still be
+// able to tell that its deadline was the cause.
+func opError(ctx context.Context, op string, err error) error {
+	if errors.Is(err, mcpsession.ErrCallInModify) {
+		return err // already says which operation
+	}
+	if cerr := ended(ctx); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, cerr, err)
+	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
