@@ -7,8 +7,14 @@ import (
 
 var (
 	// ErrNotFound means no live session has the id: it was never created,
-	// was deleted, or has expired.
+	// was deleted, or has expired. ErrHandleNotFound matches it too.
 	ErrNotFound = errors.New("mcpsession: session not found")
+
+	// ErrHandleNotFound means the principal has no live handle of that
+	// name: it was never created, was deleted, has expired, or belongs to
+	// another principal (which is not revealed). It wraps ErrNotFound, so
+	// errors.Is(err, ErrNotFound) holds for it too.
+	ErrHandleNotFound error = &childError{"mcpsession: handle not found", ErrNotFound}
 
 	// ErrExists means Create was given the id of a live session.
 	ErrExists = errors.New("mcpsession: session already exists")
@@ -46,3 +52,12 @@ var (
 	// cleanup lock. A janitor treats it as a skipped sweep, not a failure.
 	ErrCleanupInProgress = errors.New("mcpsession: cleanup in progress elsewhere")
 )
+
+// childError is a sentinel that also matches its parent sentinel.
+type childError struct {
+	msg    string
+	parent error
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error { return e.parent }

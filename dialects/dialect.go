@@ -48,55 +48,92 @@ type Dialect interface {
 	CheckDatabase(ctx context.Context, db *sql.DB) error
 }
 
-// Statements is the SQL the store runs, in the dialect's placeholder syntax.
-// Durations are bigint milliseconds, 0 meaning no limit; "live" below means
-// updated_at within the idle timeout and created_at within the max lifetime,
-// both measured on the database's clock.
+// Statements is the SQL the store runs, in the dialect's placeholder syntax:
+// one set of Records for the sessions table (embedded, so Statements.Create
+// is a session's), one for the handles table, and the cleanup lock.
 type Statements struct {
-	// Create(id, metadata, idle, lifetime) inserts a session with
-	// created_at = updated_at = now. If the id exists and is not live, it
-	// is replaced; if it is live, no row is affected.
-	Create string
+	Records
 
-	// Get(id, idle, lifetime) selects the metadata of a live session.
-	Get string
-
-	// Update(id, patch, idle, lifetime) merges patch into a live
-	// session's metadata, shallowly, and sets updated_at = now.
-	Update string
-
-	// Touch(id, idle, lifetime) sets updated_at = now on a live session.
-	Touch string
-
-	// Delete(id) deletes the session.
-	Delete string
-
-	// Lock(id, idle, lifetime), run first in a transaction, selects a
-	// live session's metadata and holds the row's write lock until the
-	// transaction ends.
-	Lock string
-
-	// Replace(id, metadata), run after Lock in the same transaction, sets
-	// the metadata whole and updated_at = now.
-	Replace string
-
-	// CleanupIdle(idle, limit) deletes up to limit sessions whose
-	// updated_at is more than idle ago, walking the updated_at index.
-	CleanupIdle string
-
-	// CleanupLifetime(lifetime, limit) deletes up to limit sessions whose
-	// created_at is more than lifetime ago, walking the created_at index.
-	CleanupLifetime string
+	// Handles are the statements on mcp_handles, whose key is (handle,
+	// principal): every KEY below is those two parameters, and a row
+	// whose principal differs is no row at all.
+	Handles Records
 
 	// TryCleanupLock and CleanupUnlock take and release a lock, held by
 	// the connection, that lets one process at a time clean up one store's
-	// table. TryCleanupLock returns one boolean row: whether the lock was
+	// tables. TryCleanupLock returns one boolean row: whether the lock was
 	// taken. CleanupLockKey returns the lock's key, for finding its holder
 	// (pg_locks on Postgres). All three are empty when the database
 	// serialises cleanups by itself.
 	TryCleanupLock string
 	CleanupUnlock  string
 	CleanupLockKey string
+}
+
+// Records is the SQL of one table of records (sessions, handles), each a
+// JSON object with created_at and updated_at. KEY stands for the key's
+// parameters, first in every statement: (id) for sessions, (handle,
+// principal) for handles; the parameters after it are numbered on from
+// there. Durations are bigint milliseconds, 0 meaning no limit; "live"
+// means updated_at within the idle timeout and created_at within the max
+// lifetime, both measured on the database's clock.
+type Records struct {
+	// Create(KEY, doc, idle, lifetime) inserts a record with created_at =
+	// updated_at = now. If the key exists and is not live, it is replaced;
+	// if it is live, no row is affected.
+	Create string
+
+	// Get(KEY, idle, lifetime) selects the document of a live record.
+	Get string
+
+	// Update(KEY, patch, idle, lifetime) merges patch into a live
+	// record's document, shallowly, and sets updated_at = now.
+	Update string
+
+	// Touch(KEY, idle, lifetime) sets updated_at = now on a live record.
+	Touch string
+
+	// Delete(KEY) deletes the record.
+	Delete string
+
+	// Lock(KEY, idle, lifetime), run first in a transaction, selects a
+	// live record's document and holds the row's write lock until the
+	// transaction ends.
+	Lock string
+
+	// Replace(KEY, doc), run after Lock in the same transaction, sets the
+	// document whole and updated_at = now.
+	Replace string
+
+	// CleanupIdle(idle, limit) deletes up to limit records whose
+	// updated_at is more than idle ago, walking the updated_at index.
+	CleanupIdle string
+
+	// CleanupLifetime(lifetime, limit) deletes up to limit records whose
+	// created_at is more than lifetime ago, walking the created_at index.
+	CleanupLifetime string
+}
+
+// table describes one table of records for the statement builders.
+type table struct {
+	name string   // mcp_sessions, mcp_handles
+	key  []string // key columns, in parameter order; the first is the primary key
+	doc  string   // the JSON object column
+}
+
+var (
+	sessionsTable = table{name: "mcp_sessions", key: []string{"id"}, doc: "metadata"}
+	handlesTable  = table{name: "mcp_handles", key: []string{"handle", "principal"}, doc: "state"}
+)
+
+// keyMatch is "k1 = p(1) AND k2 = p(2)…" for t's key columns, qualified by
+// alias.
+func (t table) keyMatch(alias string, p func(int) string) string {
+	parts := make([]string, len(t.key))
+	for i, k := range t.key {
+		parts[i] = alias + k + " = " + p(i+1)
+	}
+	return strings.Join(parts, " AND ")
 }
 
 var (

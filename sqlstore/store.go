@@ -13,8 +13,10 @@ import (
 	"github.com/mcpsession/mcpsession/migrations"
 )
 
-// Store is an mcpsession.Store, Cleaner, Toucher and Modifier over a SQL
-// database. It is safe for concurrent use.
+// Store keeps MCP sessions and state handles in a SQL database: it is an
+// mcpsession.Store, Cleaner, Toucher, Modifier and IdleTimeouter for
+// sessions, and an mcpsession.HandleStore and HandleCleaner for handles. It
+// is safe for concurrent use.
 type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
@@ -23,11 +25,8 @@ type Store struct {
 	cfg     config
 	ownsDB  bool
 
-	// idle and lifetime are the expiry limits as statement parameters:
-	// whole milliseconds, 0 for none. They are boxed once here rather than
-	// on every call.
-	idle, lifetime any
-	lifetimeMs     int64
+	// sessions and handles are the two tables of records.
+	sessions, handles *records
 
 	// writer, when the dialect serialises writes, is a one-slot semaphore
 	// held around every write. A channel rather than a mutex, so that a
@@ -36,10 +35,13 @@ type Store struct {
 }
 
 var (
-	_ mcpsession.Store    = (*Store)(nil)
-	_ mcpsession.Cleaner  = (*Store)(nil)
-	_ mcpsession.Toucher  = (*Store)(nil)
-	_ mcpsession.Modifier = (*Store)(nil)
+	_ mcpsession.Store         = (*Store)(nil)
+	_ mcpsession.Cleaner       = (*Store)(nil)
+	_ mcpsession.Toucher       = (*Store)(nil)
+	_ mcpsession.Modifier      = (*Store)(nil)
+	_ mcpsession.IdleTimeouter = (*Store)(nil)
+	_ mcpsession.HandleStore   = (*Store)(nil)
+	_ mcpsession.HandleCleaner = (*Store)(nil)
 )
 
 // Open opens the database named by dsn and returns a Store over it that
@@ -108,15 +110,14 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 
 func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
 	s := &Store{
-		db:         db,
-		dialect:    d,
-		q:          d.Statements(),
-		stmts:      statements{db: db},
-		cfg:        cfg,
-		idle:       cfg.idleTimeout.Milliseconds(),
-		lifetime:   cfg.maxLifetime.Milliseconds(),
-		lifetimeMs: cfg.maxLifetime.Milliseconds(),
+		db:      db,
+		dialect: d,
+		q:       d.Statements(),
+		stmts:   statements{db: db},
+		cfg:     cfg,
 	}
+	s.sessions = newRecords(s, s.q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
+	s.handles = newRecords(s, s.q.Handles, "handle", mcpsession.ErrHandleNotFound, cfg.handleIdleTimeout, cfg.handleMaxLifetime)
 	if d.SerializeWrites() {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -158,6 +159,10 @@ func (s *Store) Dialect() dialects.Dialect { return s.dialect }
 // IdleTimeout returns the idle timeout set with WithIdleTimeout, or 0. A
 // janitor uses it as its default TTL, so reads and cleanup agree.
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
+
+// HandleIdleTimeout returns the handles' idle timeout: the one set with
+// WithHandleIdleTimeout, or DefaultHandleIdleTimeout.
+func (s *Store) HandleIdleTimeout() time.Duration { return s.cfg.handleIdleTimeout }
 
 // ended returns ctx.Err(), or context.DeadlineExceeded once ctx's deadline
 // has passed even if ctx has not noticed yet: a driver that set its own

@@ -15,6 +15,11 @@ import (
 // than lifetime ago (0: never). Like Run, it runs its subtests in parallel.
 func RunExpiry(t *testing.T, open func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store) {
 	t.Helper()
+	runExpiryRules(t, open)
+}
+
+func runExpiryRules(t *testing.T, open func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store) {
+	t.Helper()
 	for _, c := range []struct {
 		name string
 		run  func(*testing.T, func(*testing.T, time.Duration, time.Duration) mcpsession.Store)

@@ -53,6 +53,41 @@ func newKit(t *testing.T, open func(*testing.T) mcpsession.Store, opts []Option)
 	return k
 }
 
+// A rule is one check of the kit. Rules marked forHandles state a rule that
+// handles share with sessions (values, merges, locks, expiry), and
+// RunHandles and RunHandleExpiry check them on handles too.
+type rule struct {
+	name       string
+	run        func(*testing.T, *kit)
+	forHandles bool
+}
+
+var storeRules = []rule{
+	{"CreateGet", testCreateGet, true},
+	{"CreateExists", testCreateExists, false},
+	{"GetMissing", testGetMissing, true},
+	{"GetFreshMap", testGetFreshMap, true},
+	{"RoundTrip", testRoundTrip, true},
+	{"Numbers", testNumbers, true},
+	{"Depth", testDepth, true},
+	{"HostileKeysAndValues", testHostile, true},
+	{"UpdateShallowMerge", testUpdateShallowMerge, true},
+	{"UpdateMissing", testUpdateMissing, true},
+	{"UpdateConcurrentKeys", testUpdateConcurrentKeys, true},
+	{"Delete", testDelete, true},
+	{"InvalidID", testInvalidID, false},
+	{"InvalidMetadata", testInvalidMetadata, true},
+	{"TooLarge", testTooLarge, true},
+	{"Context", testContext, true},
+	{"ConcurrentCreateSameID", testConcurrentCreateSameID, false},
+	{"ConcurrentMixed", testConcurrentMixed, true},
+	{"Cleaner", testCleaner, false},
+	{"Toucher", testToucher, true},
+	{"Modifier", testModifier, true},
+	{"ModifierConcurrent", testModifierConcurrent, true},
+	{"CallInModify", testCallInModify, true},
+}
+
 // Run checks the contract of mcpsession.Store, and of Cleaner, Toucher and
 // Modifier when the store implements them, on stores returned by open.
 // open is called once per subtest and must return an empty store that does
@@ -61,38 +96,18 @@ func newKit(t *testing.T, open func(*testing.T) mcpsession.Store, opts []Option)
 // they differ from sqlstore's defaults.
 func Run(t *testing.T, open func(t *testing.T) mcpsession.Store, opts ...Option) {
 	t.Helper()
-	k := newKit(t, open, opts)
-	for _, c := range []struct {
-		name string
-		run  func(*testing.T, *kit)
-	}{
-		{"CreateGet", testCreateGet},
-		{"CreateExists", testCreateExists},
-		{"GetMissing", testGetMissing},
-		{"GetFreshMap", testGetFreshMap},
-		{"RoundTrip", testRoundTrip},
-		{"Numbers", testNumbers},
-		{"Depth", testDepth},
-		{"HostileKeysAndValues", testHostile},
-		{"UpdateShallowMerge", testUpdateShallowMerge},
-		{"UpdateMissing", testUpdateMissing},
-		{"UpdateConcurrentKeys", testUpdateConcurrentKeys},
-		{"Delete", testDelete},
-		{"InvalidID", testInvalidID},
-		{"InvalidMetadata", testInvalidMetadata},
-		{"TooLarge", testTooLarge},
-		{"Context", testContext},
-		{"ConcurrentCreateSameID", testConcurrentCreateSameID},
-		{"ConcurrentMixed", testConcurrentMixed},
-		{"Cleaner", testCleaner},
-		{"Toucher", testToucher},
-		{"Modifier", testModifier},
-		{"ModifierConcurrent", testModifierConcurrent},
-		{"CallInModify", testCallInModify},
-	} {
-		t.Run(c.name, func(t *testing.T) {
+	runRules(t, newKit(t, open, opts), storeRules, false)
+}
+
+func runRules(t *testing.T, k *kit, rules []rule, handlesOnly bool) {
+	t.Helper()
+	for _, r := range rules {
+		if handlesOnly && !r.forHandles {
+			continue
+		}
+		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, k)
+			r.run(t, k)
 		})
 	}
 }
