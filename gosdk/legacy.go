@@ -129,8 +129,9 @@ func (s *Sessions) serveEphemeral(w http.ResponseWriter, r *http.Request) {
 
 // serveGET opens the session's standalone SSE stream (or resumes one, as
 // far as go-sdk's transport can without an event store). While it is open,
-// the session's expiry slides and its log level follows the store; it ends
-// within one touch interval of the session's end on any replica.
+// the session's expiry slides and, within one touch interval, its log
+// level follows one set on another replica; it ends within one touch
+// interval of the session's end on any replica.
 func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	if _, streamOK := accepts(r.Header.Values("Accept")); !streamOK {
 		http.Error(w, "Accept must contain 'text/event-stream' for GET requests", http.StatusBadRequest)
@@ -154,10 +155,12 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		s.core.KeepAlive(ctx, id, func() {
-			cancel()
-			s.drop(id) // ended on another replica, or expired
-		})
+		s.core.KeepAlive(ctx, id,
+			func(meta map[string]any) { s.sync(ctx, l, meta) }, // a level set elsewhere reaches this stream's session
+			func() {
+				cancel()
+				s.drop(id) // ended on another replica, or expired
+			})
 	})
 	defer func() {
 		cancel()

@@ -53,7 +53,27 @@ func (s *Sessions) connect(ctx context.Context, id string, state *mcp.ServerSess
 		return nil, fmt.Errorf("gosdk: connect a go-sdk session: %w", err)
 	}
 	l.session = ss
+	go s.watch(l)
 	return l, nil
+}
+
+// watch forgets l once its go-sdk session has ended, whoever ended it:
+// go-sdk closes a session itself too, when ServerOptions.KeepAlive pings
+// fail (as they do on a replica that holds no GET stream of the session).
+// The stored session lives on; the next request makes a new go-sdk session.
+func (s *Sessions) watch(l *local) {
+	_ = l.session.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locals[l.id] == l {
+		s.lru.Remove(l.elem)
+		l.elem = nil
+		delete(s.locals, l.id)
+		if l.timer != nil {
+			l.timer.Stop()
+			l.timer = nil
+		}
+	}
 }
 
 // acquire returns this replica's go-sdk session for the stored session

@@ -77,7 +77,7 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			s.core.KeepAlive(ctx, id, cancel)
+			s.core.KeepAlive(ctx, id, nil, cancel)
 		}()
 		defer func() {
 			cancel()

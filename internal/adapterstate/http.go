@@ -22,11 +22,12 @@ func Unavailable(w http.ResponseWriter) {
 }
 
 // KeepAlive runs beside an open GET stream until ctx ends: once per touch
-// interval it reads the session and slides its expiry, and when the
-// session is gone (deleted on any replica, or expired) it calls endStream
-// and returns. An SDK whose stream loop watches the request's context ends
-// the stream when endStream cancels it.
-func (c *Core) KeepAlive(ctx context.Context, id string, endStream func()) {
+// interval it reads the session and slides its expiry, hands the record to
+// seen (when not nil), and when the session is gone (deleted on any
+// replica, or expired) it calls endStream and returns. An SDK whose stream
+// loop watches the request's context ends the stream when endStream
+// cancels it.
+func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[string]any), endStream func()) {
 	t := time.NewTicker(c.touchInterval)
 	defer t.Stop()
 	for {
@@ -35,13 +36,15 @@ func (c *Core) KeepAlive(ctx context.Context, id string, endStream func()) {
 			return
 		case <-t.C:
 		}
-		_, err := c.Open(ctx, id)
+		meta, err := c.Open(ctx, id)
 		switch {
 		case errors.Is(err, mcpsession.ErrNotFound):
 			endStream()
 			return
 		case err != nil && ctx.Err() == nil:
 			c.logger.LogAttrs(ctx, slog.LevelWarn, c.name+": reading a session failed", slog.String("error", err.Error()))
+		case err == nil && seen != nil:
+			seen(meta)
 		}
 	}
 }
