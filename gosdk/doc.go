@@ -90,10 +90,14 @@
 // most one go-sdk session per stored session, made from the record the
 // first time a request for it lands there, and closed (locally) when no
 // request has used it for the local idle timeout or when room is needed
-// for newer ones. When another replica changes the log level, the replica's
-// go-sdk session is handed the same logging/setLevel request at its next
-// request (your receiving middleware sees it, with a JSON-RPC id starting
-// "mcpsession-sync-"), so that its streams and waiting requests are kept.
+// for newer ones, and forgotten when go-sdk closes it itself (as
+// ServerOptions.KeepAlive does when pings fail, which they do on a replica
+// that holds no GET stream of the session). When another replica changes
+// the log level, the replica's go-sdk session is handed the same
+// logging/setLevel request at its next request, or within a touch interval
+// while it holds a GET stream (your receiving middleware sees it, with a
+// JSON-RPC id starting "mcpsession-sync-"), so that its streams and
+// waiting requests are kept.
 //
 // As with go-sdk's own handler, a session's handlers get the context of
 // the request that made the session on this replica (initialize, or the
