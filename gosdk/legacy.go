@@ -42,7 +42,7 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	p := parsePost(body)
 	if p.sessionless() {
-		s.stateless.ServeHTTP(w, r)
+		s.serveSessionless(w, r)
 		return
 	}
 	if !s.versionOK(w, r, p) {

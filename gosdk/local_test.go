@@ -104,3 +104,42 @@ func TestGETStreamFollowsLevel(t *testing.T) {
 		}
 	}
 }
+
+// Shutdown ends the sessionless requests in flight too: go-sdk's client at
+// its defaults, with a list-changed handler, holds a subscriptions/listen
+// stream open, which would hold the HTTP server's shutdown.
+func TestShutdownEndsListenStreams(t *testing.T) {
+	t.Parallel()
+	st := testdb.OpenStore(t, testdb.SQLiteFile(t))
+	server := mcp.NewServer(&mcp.Implementation{Name: "listening", Version: "1"}, nil)
+	addTestTools(server, "listening")
+	sessions, err := New(st, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sessions)
+	c := mcp.NewClient(&mcp.Implementation{Name: "modern", Version: "1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {},
+	})
+	session, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+	if session.ID() != "" {
+		t.Fatalf("session %q; want the sessionless revision", session.ID())
+	}
+	if err := sessions.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		srv.Close() // waits for the requests in flight
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the HTTP server's shutdown waited on a subscriptions/listen stream")
+	}
+}

@@ -39,6 +39,10 @@ type Sessions struct {
 	closed bool
 	// closing counts the go-sdk sessions being closed in the background.
 	closing sync.WaitGroup
+	// down ends with Shutdown, and with it the sessionless requests in
+	// flight (a subscriptions/listen stream lasts until it ends).
+	down     context.Context
+	shutDown context.CancelFunc
 }
 
 // New returns the MCP endpoint for server, with sessions in store. It adds
@@ -89,6 +93,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		locals:   make(map[string]*local),
 		lru:      list.New(),
 	}
+	s.down, s.shutDown = context.WithCancel(context.Background())
 	s.stateless = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &statelessOpts)
 	server.AddReceivingMiddleware(s.middleware)
 	return s, nil
@@ -128,7 +133,7 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), sessionsKey{}, s)
 	r = r.WithContext(ctx)
 	if isSessionless(r.Header.Get(headerProtocolVersion)) {
-		s.stateless.ServeHTTP(w, r)
+		s.serveSessionless(w, r)
 		return
 	}
 	switch r.Method {
@@ -145,6 +150,18 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 const headerProtocolVersion = "Mcp-Protocol-Version"
+
+// serveSessionless hands a request of the sessionless revision to go-sdk's
+// stateless handler, with a context that Shutdown ends too: nothing of it
+// is kept, but a subscriptions/listen stream would otherwise hold the HTTP
+// server's shutdown open until its timeout.
+func (s *Sessions) serveSessionless(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.down, cancel)
+	defer stop()
+	s.stateless.ServeHTTP(w, r.WithContext(ctx))
+}
 
 // allowed applies the request checks go-sdk's handler makes before any
 // other: DNS rebinding protection (a request that reached a loopback
@@ -185,7 +202,8 @@ func isLoopback(addr string) bool {
 
 // Shutdown closes every go-sdk session this replica holds in memory, which
 // ends their GET streams (an http.Server's Shutdown would otherwise wait on
-// them), and waits until they are closed or ctx ends. The sessions stay in
+// them), ends the sessionless requests in flight (subscriptions/listen
+// streams among them), and waits until the sessions are closed or ctx ends. The sessions stay in
 // the store, for the other replicas and for this one's successor. After
 // Shutdown, requests are answered 503.
 func (s *Sessions) Shutdown(ctx context.Context) error {
@@ -199,6 +217,7 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true // after the drops: their closes are the ones waited on
 	s.mu.Unlock()
+	s.shutDown()
 	done := make(chan struct{})
 	go func() {
 		s.closing.Wait()
