@@ -36,6 +36,13 @@
 //   - [ErrInvalidTTL]: Cleanup was given a ttl under one millisecond.
 //   - [ErrCleanupInProgress]: another process holds the database's cleanup
 //     lock; the caller should skip this sweep rather than fail.
+//   - [ErrUnavailable]: the database could not serve the call now
+//     (unreachable, connection lost, shutting down, failing over); the
+//     same call may succeed a moment later.
+//   - [ErrReadOnly]: the database accepts no writes (a hot standby, or a
+//     store opened read-only).
 //
-// A call that fails with one of these writes nothing.
+// A call that fails with one of these writes nothing, except
+// ErrUnavailable, which cannot tell: a write cut off by a broken
+// connection may have been committed.
 package mcpsession

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -27,10 +28,54 @@ func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQ
 func (sqliteDialect) SerializeWrites() bool          { return true }
 func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
+// PrepareStatements is true: modernc.org/sqlite compiles a statement run by
+// its text on every call, and a prepared statement lives in the process,
+// not on a server.
+func (sqliteDialect) PrepareStatements() bool { return true }
+
 // MigrationLocker is nil: SQLite's single write lock already serialises
 // migrations, and migrations.Up tolerates a concurrent migrator.
-func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.SessionLocker, error) {
+func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.Locker, error) {
 	return nil, nil
+}
+
+// SQLite's primary result codes that ClassifyError looks at
+// (https://sqlite.org/rescode.html); extended codes carry them in their
+// low byte.
+const (
+	sqliteBusy     = 5
+	sqliteReadOnly = 8
+)
+
+// ClassifyError: SQLITE_BUSY (another process held the write lock for the
+// whole busy timeout) is ErrorUnavailable; SQLITE_READONLY (a read-only
+// file or connection) is ErrorReadOnly.
+func (sqliteDialect) ClassifyError(err error) ErrorKind {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqliteBusy:
+			return ErrorUnavailable
+		case sqliteReadOnly:
+			return ErrorReadOnly
+		}
+		return ErrorOther
+	}
+	return classifyTransport(err)
+}
+
+// ReadOnly reports PRAGMA query_only. A file opened read-only is not seen
+// here; its first write fails with SQLITE_READONLY, which ClassifyError
+// reports as ErrorReadOnly.
+func (sqliteDialect) ReadOnly(ctx context.Context, db *sql.DB) (string, error) {
+	var queryOnly bool
+	if err := db.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly); err != nil {
+		return "", err
+	}
+	if queryOnly {
+		return "the database is query_only", nil
+	}
+	return "", nil
 }
 
 // sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
@@ -89,6 +134,12 @@ WHERE id = ?1 AND ` + sqliteLive("?3", "?4"),
 
 	CleanupIdle:     sqliteCleanup("updated_at"),
 	CleanupLifetime: sqliteCleanup("created_at"),
+
+	TakeLease: `INSERT INTO ` + LeasesTable + ` (name, holder, expires_at)
+VALUES (?1, ?2, ` + sqliteNow + ` + ?3)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE ` + LeasesTable + `.holder = excluded.holder OR ` + LeasesTable + `.expires_at < ` + sqliteNow,
+	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = ?1 AND holder = ?2`,
 }
 
 // sqlitePragmas configure every connection. WAL lets readers run beside the

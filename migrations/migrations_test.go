@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,13 +87,18 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 				t.Fatalf("Up on a migrated database: %v", err)
 			}
 			got := tables(t, d.dialect, db)
-			if !got["mcp_sessions"] || !got[migrations.TableName] || got["goose_db_version"] {
-				t.Fatalf("tables after Up: %v; want mcp_sessions and %s, not goose_db_version", got, migrations.TableName)
+			if !got["mcp_sessions"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
+				t.Fatalf("tables after Up: %v; want mcp_sessions, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
 			}
+			fsys, err := migrations.FS(d.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, _ := fs.Glob(fsys, "*.sql")
 			var applied int
 			q := "SELECT count(*) FROM " + migrations.TableName + " WHERE version_id > 0"
-			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != 1 {
-				t.Fatalf("%d migrations recorded (%v); want 1", applied, err)
+			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != len(files) {
+				t.Fatalf("%d migrations recorded (%v); want %d, one per file", applied, err, len(files))
 			}
 		})
 	}
@@ -113,8 +119,8 @@ func TestProviderDown(t *testing.T) {
 			if _, err := p.DownTo(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
-			if tables(t, d.dialect, db)["mcp_sessions"] {
-				t.Fatal("mcp_sessions still there after DownTo(0)")
+			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcpsession_leases"] {
+				t.Fatalf("tables after DownTo(0): %v; want neither mcp_sessions nor mcpsession_leases", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
@@ -201,9 +207,9 @@ func TestGooseCLI(t *testing.T) {
 				if pending, err := p.HasPending(context.Background()); err != nil || pending {
 					t.Fatalf("round %d: migrations pending after goose up (%v)", round, err)
 				}
-				goose("down")
-				if tables(t, d.dialect, db)["mcp_sessions"] {
-					t.Fatalf("round %d: mcp_sessions still there after goose down", round)
+				goose("down-to", "0")
+				if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcpsession_leases"] {
+					t.Fatalf("round %d: tables after goose down-to 0: %v", round, got)
 				}
 			}
 			// And what Up applied, the CLI sees as done.

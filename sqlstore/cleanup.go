@@ -2,9 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,11 +23,16 @@ import (
 // with the table, and no statement holds locks for long. On SQLite a write
 // issued during a long cleanup waits for one batch at most.
 //
-// On Postgres one process at a time cleans up a store's table: Cleanup
-// holds a session-level advisory lock (pg_try_advisory_lock), keyed by the
-// store's schema, while it runs, and a Cleanup that finds it taken returns
-// at once with an error matching mcpsession.ErrCleanupInProgress, having
-// deleted nothing.
+// One process at a time cleans up a store's table: Cleanup holds the
+// lease "cleanup" (a row of the table mcpsession_leases, beside
+// mcp_sessions) while it runs, and a Cleanup that finds it taken returns at
+// once with an error matching mcpsession.ErrCleanupInProgress, having
+// deleted nothing. A lease is a row, not a lock that a connection or a
+// transaction holds: it keeps one sweeper at a time behind PgBouncer in
+// transaction mode too, needs no connection of its own (a pool of one
+// connection works), and outlives a failover. It lasts 30 s and is renewed
+// between batches; a process that dies sweeping holds up the others' sweeps
+// for 30 s at most.
 //
 // If ctx ends or a batch fails, Cleanup returns the rows deleted so far
 // with the error; they stay deleted.
@@ -36,18 +40,16 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
 		return 0, fmt.Errorf("%w: %v: must be at least 1ms", mcpsession.ErrInvalidTTL, ttl)
 	}
-	if s.q.TryCleanupLock != "" {
-		release, err := s.lockCleanup(ctx)
-		if err != nil {
-			return 0, err
-		}
-		defer release()
+	l := &lease{s: s, name: cleanupLease, holder: rand.Text()}
+	if err := l.take(ctx); err != nil {
+		return 0, err
 	}
+	defer l.release(ctx)
 	start := time.Now()
-	removed, err := s.deleteExpired(ctx, s.q.CleanupIdle, ttl.Milliseconds())
+	removed, err := s.deleteExpired(ctx, l, s.q.CleanupIdle, ttl.Milliseconds())
 	if err == nil && s.lifetimeMs > 0 {
 		var n int64
-		n, err = s.deleteExpired(ctx, s.q.CleanupLifetime, s.lifetimeMs)
+		n, err = s.deleteExpired(ctx, l, s.q.CleanupLifetime, s.lifetimeMs)
 		removed += n
 	}
 	if removed > 0 || err != nil {
@@ -59,15 +61,18 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 }
 
 // deleteExpired runs one cleanup statement in batches until one comes back
-// short.
-func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int64) (int64, error) {
+// short, renewing the lease between batches.
+func (s *Store) deleteExpired(ctx context.Context, l *lease, query string, olderThanMs int64) (int64, error) {
 	var total int64
 	batch := int64(s.cfg.cleanupBatchSize)
 	for {
+		if err := l.renew(ctx); err != nil {
+			return total, err
+		}
 		n, err := s.exec(ctx, query, olderThanMs, batch)
 		total += n
 		if err != nil {
-			return total, opError("cleanup", err)
+			return total, s.opError(ctx, "cleanup", err)
 		}
 		if n < batch {
 			return total, nil
@@ -75,43 +80,62 @@ func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int
 	}
 }
 
-// lockCleanup takes the database's cleanup lock on a connection of its own
-// and returns the func that releases it. The lock belongs to the
-// connection, so if releasing fails the connection is discarded rather than
-// returned to the pool still holding it.
-func (s *Store) lockCleanup(ctx context.Context) (release func(), err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, opError("cleanup: lock", err)
-	}
-	var got bool
-	if err := conn.QueryRowContext(ctx, s.q.TryCleanupLock).Scan(&got); err != nil {
-		discard(conn)
-		return nil, opError("cleanup: lock", err)
-	}
-	if !got {
-		_ = conn.Close()
-		return nil, mcpsession.ErrCleanupInProgress
-	}
-	return func() {
-		// Unlock even when ctx has ended, but not forever.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		var released bool
-		if err := conn.QueryRowContext(uctx, s.q.CleanupUnlock).Scan(&released); err != nil || !released {
-			s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lock not released; dropping its connection",
-				attrError(err))
-			discard(conn)
-			return
-		}
-		_ = conn.Close()
-	}, nil
+// The cleanup lease: its name, how long it lasts unless renewed, and how
+// old it may get before a sweep renews it between batches.
+const (
+	cleanupLease      = "cleanup"
+	leaseDuration     = 30 * time.Second
+	leaseRenewalAfter = leaseDuration / 3
+)
+
+// lease is one holding of a lease in mcpsession_leases (see
+// dialects.Statements.TakeLease).
+type lease struct {
+	s      *Store
+	name   string
+	holder string    // random, new for every holding
+	taken  time.Time // when it was last taken or renewed
 }
 
-// discard closes conn for good instead of returning it to the pool.
-func discard(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
+// take takes the lease, or returns an error matching
+// mcpsession.ErrCleanupInProgress if somebody else holds it.
+func (l *lease) take(ctx context.Context) error {
+	n, err := l.s.exec(ctx, l.s.q.TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
+	if err != nil {
+		return l.s.opError(ctx, "cleanup: take lease", err)
+	}
+	if n == 0 {
+		return mcpsession.ErrCleanupInProgress
+	}
+	l.taken = time.Now()
+	return nil
+}
+
+// renew takes the lease again once it is a third through its time. If it
+// ran out and another process took it meanwhile, the sweep stops with an
+// error matching mcpsession.ErrCleanupInProgress.
+func (l *lease) renew(ctx context.Context) error {
+	if time.Since(l.taken) < leaseRenewalAfter {
+		return nil
+	}
+	if err := l.take(ctx); err != nil {
+		if errors.Is(err, mcpsession.ErrCleanupInProgress) {
+			return fmt.Errorf("%w: another process took over the sweep", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// release gives the lease back, even when ctx has ended, but not waiting
+// forever: a lease not given back runs out by itself.
+func (l *lease) release(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := l.s.exec(rctx, l.s.q.ReleaseLease, l.name, l.holder); err != nil {
+		l.s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lease not given back; it runs out by itself",
+			slog.Duration("after", leaseDuration), attrError(err))
+	}
 }
 
 func attrError(err error) slog.Attr {

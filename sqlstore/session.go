@@ -27,7 +27,7 @@ func (s *Store) Create(ctx context.Context, id string, metadata map[string]any) 
 	}
 	n, err := s.exec(ctx, s.q.Create, id, doc, s.idle, s.lifetime)
 	if err != nil {
-		return opError("create session", err)
+		return s.opError(ctx, "create session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrExists
@@ -44,16 +44,16 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	}
 	st, err := s.stmts.get(ctx, s.q.Get)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, s.opError(ctx, "get session", err)
 	}
-	rows, err := st.QueryContext(ctx, id, s.idle, s.lifetime)
+	rows, err := s.queryRetry(ctx, st, id, s.idle, s.lifetime)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, s.opError(ctx, "get session", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, opError("get session", err)
+			return nil, s.opError(ctx, "get session", err)
 		}
 		return nil, mcpsession.ErrNotFound
 	}
@@ -61,11 +61,11 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	// saves copying the document.
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {
-		return nil, opError("get session", err)
+		return nil, s.opError(ctx, "get session", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return nil, opError("get session", err)
+		return nil, s.opError(ctx, "get session", err)
 	}
 	return m, nil
 }
@@ -83,9 +83,9 @@ func (s *Store) Update(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Update, id, patch, s.idle, s.lifetime)
+	n, err := s.execRetry(ctx, s.q.Update, id, patch, s.idle, s.lifetime)
 	if err != nil {
-		return opError("update session", err)
+		return s.opError(ctx, "update session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrNotFound
@@ -100,9 +100,9 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Touch, id, s.idle, s.lifetime)
+	n, err := s.execRetry(ctx, s.q.Touch, id, s.idle, s.lifetime)
 	if err != nil {
-		return opError("touch session", err)
+		return s.opError(ctx, "touch session", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrNotFound
@@ -116,8 +116,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.q.Delete, id); err != nil {
-		return opError("delete session", err)
+	if _, err := s.execRetry(ctx, s.q.Delete, id); err != nil {
+		return s.opError(ctx, "delete session", err)
 	}
 	return nil
 }
@@ -145,34 +145,34 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	// one of its own, and a pool full of waiting transactions has none.
 	lock, err := s.stmts.get(ctx, s.q.Lock)
 	if err != nil {
-		return opError("modify session: lock", err)
+		return s.opError(ctx, "modify session: lock", err)
 	}
 	replace, err := s.stmts.get(ctx, s.q.Replace)
 	if err != nil {
-		return opError("modify session: write", err)
+		return s.opError(ctx, "modify session: write", err)
 	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
-		return opError("modify session", err)
+		return s.opError(ctx, "modify session", err)
 	}
 	defer unlock()
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return opError("modify session: begin", err)
+		return s.opError(ctx, "modify session: begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	var doc []byte
-	if err := tx.StmtContext(ctx, lock).QueryRowContext(ctx, id, s.idle, s.lifetime).Scan(&doc); err != nil {
+	if err := lock.inTx(ctx, tx).QueryRowContext(ctx, id, s.idle, s.lifetime).Scan(&doc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return mcpsession.ErrNotFound
 		}
-		return opError("modify session: lock", err)
+		return s.opError(ctx, "modify session: lock", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return opError("modify session", err)
+		return s.opError(ctx, "modify session", err)
 	}
 	out, err := fn(m)
 	if err != nil {
@@ -182,11 +182,11 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	if err != nil {
 		return err
 	}
-	if _, err := tx.StmtContext(ctx, replace).ExecContext(ctx, id, newDoc); err != nil {
-		return opError("modify session: write", err)
+	if _, err := replace.inTx(ctx, tx).ExecContext(ctx, id, newDoc); err != nil {
+		return s.opError(ctx, "modify session: write", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return opError("modify session: commit", err)
+		return s.opError(ctx, "modify session: commit", err)
 	}
 	return nil
 }

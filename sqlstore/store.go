@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,7 +19,7 @@ type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
 	q       dialects.Statements
-	stmts   statements
+	stmts   *statements
 	cfg     config
 	ownsDB  bool
 
@@ -51,7 +52,14 @@ var (
 // Query parameters are passed to the driver (pgx, or modernc.org/sqlite).
 // An unsupported DSN is an error matching dialects.ErrUnsupportedDSN, which
 // shows the DSN with its password redacted. Open checks that the database
-// answers before it returns.
+// answers before it returns, and refuses, with an error matching
+// mcpsession.ErrReadOnly, a server that accepts no writes (a hot standby)
+// unless the store is opened WithReadOnly.
+//
+// Postgres DSNs may name several hosts for failover, and pgx's own
+// parameters, such as target_session_attrs=read-write (connect to the host
+// that accepts writes), connect_timeout, and default_query_exec_mode=exec
+// for PgBouncer in transaction mode: see the package documentation.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -67,7 +75,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), err)
+		return nil, classified(ctx, d, "open: ping "+dialects.Redact(dsn), err)
+	}
+	if err := checkWritable(ctx, db, d, dsn, cfg); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -103,7 +115,7 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 		db:         db,
 		dialect:    d,
 		q:          d.Statements(),
-		stmts:      statements{db: db},
+		stmts:      newStatements(db, d.PrepareStatements()),
 		cfg:        cfg,
 		idle:       cfg.idleTimeout.Milliseconds(),
 		lifetime:   cfg.maxLifetime.Milliseconds(),
@@ -149,8 +161,12 @@ func (s *Store) Dialect() dialects.Dialect { return s.dialect }
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
 
 // lockWriter takes the process's write slot when the dialect serialises
-// writes. The returned func gives it back.
+// writes. The returned func gives it back. Every write takes it, so a store
+// opened WithReadOnly refuses writes here.
 func (s *Store) lockWriter(ctx context.Context) (func(), error) {
+	if s.cfg.readOnly {
+		return nil, errReadOnlyStore
+	}
 	if s.writer == nil {
 		return func() {}, nil
 	}
@@ -180,8 +196,50 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 	return res.RowsAffected()
 }
 
-// opError wraps a database error with the operation that failed. Context
-// errors stay matchable with errors.Is through the wrapping.
-func opError(op string, err error) error {
+// opError wraps a database error with the operation that failed and with
+// what it means to the caller (see classified).
+func (s *Store) opError(ctx context.Context, op string, err error) error {
+	return classified(ctx, s.dialect, op, err)
+}
+
+// classified wraps err, from the database or its driver, as
+// "sqlstore: op: …". If ctx has ended, the error matches ctx.Err() (the
+// driver may have reported the cancellation as a broken connection); else
+// it matches mcpsession.ErrUnavailable or mcpsession.ErrReadOnly when the
+// dialect says it means that. The driver's error stays in the chain.
+func classified(ctx context.Context, d dialects.Dialect, op string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(err, ctxErr) {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, ctxErr, err)
+	}
+	switch d.ClassifyError(err) {
+	case dialects.ErrorUnavailable:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrUnavailable, err)
+	case dialects.ErrorReadOnly:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrReadOnly, err)
+	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// errReadOnlyStore is what a store opened WithReadOnly returns for every
+// write, before any SQL runs.
+var errReadOnlyStore = fmt.Errorf("%w: the store was opened WithReadOnly", mcpsession.ErrReadOnly)
+
+// checkWritable refuses a server that accepts no writes, unless the store
+// is read-only by choice.
+func checkWritable(ctx context.Context, db *sql.DB, d dialects.Dialect, dsn string, cfg config) error {
+	if cfg.readOnly {
+		return nil
+	}
+	reason, err := d.ReadOnly(ctx, db)
+	if err != nil {
+		return classified(ctx, d, "open: is the server writable", err)
+	}
+	if reason == "" {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: open %s: %w: %s; to reach the primary of several hosts, add target_session_attrs=read-write to the DSN, or open the store WithReadOnly to only read",
+		dialects.Redact(dsn), mcpsession.ErrReadOnly, reason)
 }
