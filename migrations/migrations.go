@@ -53,7 +53,7 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 		return nil, fmt.Errorf("migrations: lock: %w", err)
 	}
 	if locker != nil {
-		base = append(base, goose.WithSessionLocker(locker))
+		base = append(base, goose.WithLocker(locker))
 	}
 	p, err := goose.NewProvider(d.GooseDialect(), db, fsys, append(base, opts...)...)
 	if err != nil {
@@ -63,22 +63,29 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 }
 
 // Up applies every pending migration of dialect d to db. Several processes
-// may call it at once on one database: on Postgres they take turns under an
-// advisory lock; on SQLite, a migrator that loses the race to another one
-// succeeds once the schema it wanted is in place.
+// may call it at once on one database: on Postgres they take turns under
+// goose's table lock; on SQLite, a migrator that loses the race to another
+// one carries on from where that one got to.
 func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	p, err := NewProvider(ctx, db, d)
 	if err != nil {
 		return err
 	}
-	_, upErr := p.Up(ctx)
-	if upErr == nil {
-		return nil
-	}
-	// Another process may have applied the same migrations first; then
-	// our work is done.
-	if pending, err := p.HasPending(ctx); err == nil && !pending {
-		return nil
+	// A migration that fails because another process applied it first
+	// (on SQLite, which has no migration lock) means that process made
+	// progress: try again from where it got to, at most once per
+	// migration.
+	var upErr error
+	for range len(p.ListSources()) + 1 {
+		if _, upErr = p.Up(ctx); upErr == nil {
+			return nil
+		}
+		if pending, err := p.HasPending(ctx); err == nil && !pending {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	return fmt.Errorf("migrations: up: %w", upErr)
 }

@@ -47,6 +47,8 @@ type config struct {
 	handleMaxLifetime time.Duration
 	cleanupBatchSize  int
 	logger            *slog.Logger
+	readOnly          bool
+	retry             retryPolicy
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -64,6 +66,9 @@ func newConfig(opts []Option) (config, error) {
 		if err := o.apply(&c); err != nil {
 			return config{}, err
 		}
+	}
+	if c.readOnly && c.autoMigrate {
+		return config{}, fmt.Errorf("%w: WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", ErrInvalidOption)
 	}
 	return c, nil
 }
@@ -175,6 +180,22 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
 		}
 		c.logger = l
+		return nil
+	})
+}
+
+// WithReadOnly opens a store that only reads: Open then accepts a server
+// that accepts no writes, such as a hot standby serving reads beside the
+// primary, and every write of the store (Create, Update, Touch, Delete,
+// Modify, Cleanup) fails at once with an error matching
+// mcpsession.ErrReadOnly, before any SQL runs. Without it, Open refuses
+// such a server, since every write would fail there. A standby may lag
+// behind the primary: a read-only store may read a session as it was a
+// moment ago, or miss one just created. It cannot be combined with
+// WithAutoMigrate.
+func WithReadOnly() Option {
+	return optionFunc(func(c *config) error {
+		c.readOnly = true
 		return nil
 	})
 }
