@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
 // The example as a user runs it: two processes, different -addr, one -db.
@@ -22,12 +23,49 @@ func TestBinaryTwoProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary")
 	}
+	bin := buildBinary(t)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) { twoProcesses(t, bin, sdk, dsn) })
+}
+
+// Two processes started at the same moment on a database neither has seen
+// (a new SQLite file, an empty Postgres schema) both migrate it, listen and
+// serve one service, round after round.
+func TestBinarySimultaneousStart(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the example binary")
+	}
+	bin := buildBinary(t)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		for round := range 3 {
+			if round > 0 { // a database of its own each round
+				if strings.HasPrefix(dsn, "sqlite:") {
+					dsn = testdb.SQLiteFile(t)
+				} else {
+					dsn = testdb.Postgres(t)
+				}
+			}
+			p1, p2 := launch(t, bin, sdk, dsn), launch(t, bin, sdk, dsn)
+			p1.awaitListening(t, sdk)
+			p2.awaitListening(t, sdk)
+			sid := rawInitialize(t, p1.url)
+			if n := rawTool(t, p2.url, sid, "counter"); n != "1" {
+				t.Errorf("round %d: counter on p2 of a session of p1: %s; want 1", round, n)
+			}
+			p1.terminate(t)
+			p2.terminate(t)
+		}
+	})
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mcpserver")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	eachSDK(t, func(t *testing.T, sdk, dsn string) { twoProcesses(t, bin, sdk, dsn) })
+	return bin
 }
 
 func twoProcesses(t *testing.T, bin, sdk, dsn string) {
@@ -72,7 +110,8 @@ type process struct {
 	mu     sync.Mutex
 	log    strings.Builder
 	exited chan struct{}
-	err    error // from Wait, once exited is closed
+	err    error         // from Wait, once exited is closed
+	ready  chan []string // the address and SDK of the listening line
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+) .* sdk=(\S+)`)
@@ -81,7 +120,15 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+) .* sdk=(\S+)`)
 // for the line it logs once it listens, which must name that SDK.
 func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 	t.Helper()
-	p := &process{exited: make(chan struct{})}
+	p := launch(t, bin, sdk, dsn)
+	p.awaitListening(t, sdk)
+	return p
+}
+
+// launch starts the binary with -sdk sdk on a free port.
+func launch(t *testing.T, bin, sdk, dsn string) *process {
+	t.Helper()
+	p := &process{exited: make(chan struct{}), ready: make(chan []string, 1)}
 	args := []string{"-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m"}
 	if sdk != "mcp-go" {
 		args = append(args, "-sdk", sdk) // mcp-go: the default, as a user runs it
@@ -94,7 +141,6 @@ func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -103,7 +149,7 @@ func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
 			if m := listening.FindStringSubmatch(line); m != nil {
-				ready <- m[1:]
+				p.ready <- m[1:]
 			}
 		}
 		p.err = p.cmd.Wait()
@@ -117,8 +163,15 @@ func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 			<-p.exited
 		}
 	})
+	return p
+}
+
+// awaitListening waits for the line the process logs once it listens,
+// which must name sdk.
+func (p *process) awaitListening(t *testing.T, sdk string) {
+	t.Helper()
 	select {
-	case m := <-ready:
+	case m := <-p.ready:
 		p.url = "http://" + m[0] + "/mcp"
 		if m[1] != sdk {
 			t.Fatalf("the server serves with %s; want %s", m[1], sdk)
@@ -128,7 +181,6 @@ func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the server did not listen within 30s\n%s", p.logText())
 	}
-	return p
 }
 
 func (p *process) logText() string {
