@@ -239,7 +239,7 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 			t.Fatalf("negotiated %q with session %q; want sessionless %s", v, session.ID(), sessionless)
 		}
 		p := probeVia(t, session)
-		if p.Client != "modern" || p.Session != "" || p.ProtocolVersion != sessionless {
+		if p.Client != "modern" || p.Session != "" || p.ProtocolVersion != sessionless || p.Replica != "a" {
 			t.Errorf("probe: %+v", p)
 		}
 		if text := toolVia(t, session, "state", map[string]any{"op": "get"}); text != "error: "+ErrNoSession.Error() {

@@ -8,10 +8,18 @@ type (
 	initKey     struct{}
 )
 
+// fromContext returns the Sessions serving ctx's request, or nil. It is in
+// the context of every request ServeHTTP serves, those of the sessionless
+// revision included (which have no session, but may have state handles).
+func fromContext(ctx context.Context) *Sessions {
+	s, _ := ctx.Value(sessionsKey{}).(*Sessions)
+	return s
+}
+
 // current returns the Sessions serving ctx's request and its session, or
 // ErrNoSession.
 func current(ctx context.Context) (*Sessions, *local, error) {
-	s, _ := ctx.Value(sessionsKey{}).(*Sessions)
+	s := fromContext(ctx)
 	l, _ := ctx.Value(localKey{}).(*local)
 	if s == nil || l == nil {
 		return nil, nil, ErrNoSession
