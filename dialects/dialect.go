@@ -62,6 +62,11 @@ type Dialect interface {
 	// dialect, configured as the store needs it.
 	Open(ctx context.Context, dsn string) (*sql.DB, error)
 
+	// Listen returns a Listener for the wake-ups of the schema db's
+	// connections use, or an error matching ErrNoListen when the database
+	// has no such thing.
+	Listen(ctx context.Context, db *sql.DB) (Listener, error)
+
 	// CheckDatabase returns an error matching ErrUnsupportedDatabase when
 	// db cannot hold what the store writes faithfully (on Postgres: a
 	// server encoding other than UTF8), or the error that kept it from
@@ -79,6 +84,10 @@ type Statements struct {
 	// principal): every KEY below is those two parameters, and a row
 	// whose principal differs is no row at all.
 	Handles Records
+
+	// Bus is package bus's SQL; Events is package eventstore's.
+	Bus    BusStatements
+	Events EventStatements
 
 	// TakeLease(name, holder, duration) takes the lease called name in
 	// mcpsession_leases for holder until duration milliseconds from now,

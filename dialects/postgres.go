@@ -108,6 +108,8 @@ WHERE %[4]s AND %[5]s`, t.name, t.doc, p(1), key, pgLive(p(2), p(3))),
 var postgresStatements = Statements{
 	Records: pgRecords(sessionsTable),
 	Handles: pgRecords(handlesTable),
+	Bus:     postgresBus,
+	Events:  postgresEvents,
 
 	TakeLease: `INSERT INTO ` + LeasesTable + ` AS l (name, holder, expires_at)
 VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')

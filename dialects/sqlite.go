@@ -163,6 +163,8 @@ WHERE %[5]s AND %[6]s`, t.name, t.doc, p(1), sqliteNow, key, sqliteLive(t.name, 
 var sqliteStatements = Statements{
 	Records: sqliteRecords(sessionsTable),
 	Handles: sqliteRecords(handlesTable),
+	Bus:     sqliteBus,
+	Events:  sqliteEvents,
 
 	TakeLease: `INSERT INTO ` + LeasesTable + ` (name, holder, expires_at)
 VALUES (?1, ?2, ` + sqliteNow + ` + ?3)

@@ -49,6 +49,8 @@ type config struct {
 	logger            *slog.Logger
 	readOnly          bool
 	retry             retryPolicy
+
+	transactionPooling bool
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -139,6 +141,17 @@ func WithHandleMaxLifetime(d time.Duration) Option {
 			return err
 		}
 		c.handleMaxLifetime = d
+		return nil
+	})
+}
+
+// WithTransactionPooling says the store's connections go through a pooler
+// in transaction mode (PgBouncer's pool_mode=transaction), for a store from
+// New; Open tells it from the DSN (default_query_exec_mode=exec or
+// simple_protocol). See Store.TransactionPooled.
+func WithTransactionPooling() Option {
+	return optionFunc(func(c *config) error {
+		c.transactionPooling = true
 		return nil
 	})
 }

@@ -73,6 +73,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
+	if d == dialects.Postgres && transactionPooledDSN(dsn) {
+		cfg.transactionPooling = true
+	}
 	db, err := d.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
