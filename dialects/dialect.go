@@ -62,6 +62,10 @@ type Dialect interface {
 	// dialect, configured as the store needs it.
 	Open(ctx context.Context, dsn string) (*sql.DB, error)
 
+	// Listens reports whether the database can wake listeners (Listen
+	// works): true for Postgres, false for SQLite.
+	Listens() bool
+
 	// Listen returns a Listener for the wake-ups of the schema db's
 	// connections use, or an error matching ErrNoListen when the database
 	// has no such thing.
@@ -104,6 +108,9 @@ type Statements struct {
 	ReleaseLease string
 }
 
+// NoExpiry is what GetTTL selects for a record that never expires.
+const NoExpiry = int64(1<<63 - 1)
+
 // LeasesTable is the table of leases (see Statements.TakeLease).
 const LeasesTable = "mcpsession_leases"
 
@@ -122,6 +129,12 @@ type Records struct {
 
 	// Get(KEY, idle, lifetime) selects the document of a live record.
 	Get string
+
+	// GetTTL(KEY, idle, lifetime) selects the document of a live record
+	// and how many milliseconds it has left to live, as the database's
+	// clock measures it: the sooner of its idle and its lifetime expiry,
+	// or NoExpiry when it has neither.
+	GetTTL string
 
 	// Update(KEY, patch, idle, lifetime) merges patch into a live
 	// record's document, shallowly, and sets updated_at = now.
