@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"regexp"
 	"strings"
@@ -22,6 +23,11 @@ type Dialect interface {
 
 	// GooseDialect is the name goose knows the database by.
 	GooseDialect() database.Dialect
+
+	// Migrations returns the dialect's goose migrations: the SQL files of
+	// migrations/NAME in the repository, which the goose CLI also runs as
+	// they stand.
+	Migrations() fs.FS
 
 	// Statements returns the SQL of every statement the store runs.
 	Statements() Statements

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	postgresmigrations "github.com/mcpsession/mcpsession/migrations/postgres"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -24,6 +26,7 @@ type postgres struct{}
 func (postgres) Name() string                   { return "postgres" }
 func (postgres) GooseDialect() database.Dialect { return database.DialectPostgres }
 func (postgres) SerializeWrites() bool          { return false }
+func (postgres) Migrations() fs.FS              { return postgresmigrations.FS }
 func (postgres) Statements() Statements         { return postgresStatements }
 
 // pgParam is Postgres's placeholder for parameter n.

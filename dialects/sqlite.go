@@ -7,10 +7,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"runtime"
 	"strings"
 
+	sqlitemigrations "github.com/mcpsession/mcpsession/migrations/sqlite"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
@@ -26,6 +28,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string                   { return "sqlite" }
 func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQLite3 }
 func (sqliteDialect) SerializeWrites() bool          { return true }
+func (sqliteDialect) Migrations() fs.FS              { return sqlitemigrations.FS }
 func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
 // PrepareStatements is true: modernc.org/sqlite compiles a statement run by
