@@ -68,10 +68,11 @@
 // but go-sdk's ServerOptions.Logger does, at Info, whenever a go-sdk
 // session disconnects, which a replica's sessions in memory do more often
 // than go-sdk's own (see below): give that logger a handler at Warn or
-// above if ids must stay out of your logs. Run a janitor (package janitor)
-// over the store so that
-// sessions nobody ended are deleted; reads already treat them as gone once
-// idle longer than the store's idle timeout.
+// above if ids must stay out of your logs.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer
+// than the store's idle timeout.
 //
 // # The record
 //
