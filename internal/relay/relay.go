@@ -82,7 +82,7 @@ type Relay struct {
 	calls atomic.Int64
 
 	mu        sync.Mutex
-	pending   map[string]*call                   // by wire id value
+	pending   map[string]*call                  // by wire id value
 	followers map[string]map[*follower]struct{} // by session id
 	listens   map[*listenTap]struct{}
 
