@@ -26,3 +26,7 @@ var (
 	// does not implement mcpsession.Modifier.
 	ErrModifyUnsupported = errors.New("gosdk: store does not implement mcpsession.Modifier")
 )
+
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithBus and WithEventStore).
+var ErrNoStreams = errors.New("gosdk: no streams across replicas (WithBus and WithEventStore)")

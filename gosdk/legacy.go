@@ -63,6 +63,9 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.streams != nil && !s.streams.route(s, w, r, id, body) {
+		return // answers to other replicas' requests, forwarded
+	}
 	l, err := s.acquire(ctx, id, meta)
 	if err != nil {
 		s.unavailable(ctx, w, err)
@@ -146,6 +149,19 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.streams != nil {
+		// From the event store, whoever writes it; the session's end on
+		// any replica ends it.
+		ctx, cancel := context.WithCancel(r.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { s.core.KeepAlive(ctx, id, nil, func() { cancel(); s.drop(id) }) })
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+		s.streams.relay.ServeGET(w, r.WithContext(ctx), id)
+		return
+	}
 	l, err := s.acquire(r.Context(), id, meta)
 	if err != nil {
 		s.unavailable(r.Context(), w, err)
@@ -188,6 +204,7 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.drop(id)
+	s.sessionEnded(r.Context(), id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -28,15 +28,28 @@ import (
 //     2026-07-28 or later) pass through untouched; so do other methods
 //     (OPTIONS, HEAD).
 func (s *Sessions) Handler(next http.Handler) http.Handler {
+	if s.streams != nil {
+		s.streams.next.Store(&next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+			if s.streams != nil {
+				s.streams.serveModern(w, r, next)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		switch r.Method {
 		case http.MethodPost:
 			st := &requestState{}
-			sw := &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}
+			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}
+			if s.streams != nil {
+				var ok bool
+				if sw, r, ok = s.streams.post(s, sw, r); !ok {
+					return
+				}
+			}
 			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
 		case http.MethodGet, http.MethodDelete:
 			s.serveSession(w, r, next)
@@ -83,6 +96,10 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 			cancel()
 			<-done
 		}()
+	}
+	if r.Method == http.MethodGet && s.streams != nil {
+		s.streams.relay.ServeGET(w, r.WithContext(ctx), id) // from the event store, whoever writes it
+		return
 	}
 	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}, r.WithContext(ctx))
 }

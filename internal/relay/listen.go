@@ -25,6 +25,16 @@ const (
 	methodResourceUpdated  = "notifications/resources/updated"
 )
 
+// IsListen reports whether body, a POST's, is a subscriptions/listen
+// request.
+func IsListen(body []byte) bool {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	return json.Unmarshal(body, &m) == nil && m.Method == MethodListen && len(m.ID) > 0
+}
+
 // listenQueue bounds the notifications waiting for a slow listen stream;
 // past it, new ones are dropped (and logged).
 const listenQueue = 64

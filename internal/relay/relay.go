@@ -138,8 +138,8 @@ func (r *Relay) Replica() string { return r.replica }
 // for the injections in flight or ctx's end. The sessions and their
 // events stay in the database.
 func (r *Relay) Shutdown(ctx context.Context) error {
-	r.shutDown()
 	r.mu.Lock()
+	r.shutDown()
 	unsub := r.unsub
 	r.unsub = nil
 	for _, c := range r.pending {
@@ -162,8 +162,15 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	}
 }
 
-// goWork runs fn on a goroutine of its own, counted for Shutdown.
+// goWork runs fn on a goroutine of its own, counted for Shutdown; after
+// Shutdown, not at all. The count grows only under mu while not shut down,
+// so that Shutdown's Wait never meets an Add.
 func (r *Relay) goWork(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down.Err() != nil {
+		return
+	}
 	r.work.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -200,7 +207,7 @@ func (r *Relay) onEnded(m bus.Message) {
 		return
 	}
 	r.endLocal(session)
-	if r.cfg.Ended != nil && r.down.Err() == nil {
+	if r.cfg.Ended != nil {
 		r.goWork(func() { r.cfg.Ended(session) })
 	}
 }

@@ -47,6 +47,27 @@ func (a answer) isResponse() bool {
 	return a.Method == "" && len(a.ID) > 0 && (a.Result != nil || a.Error != nil)
 }
 
+// Responses reports whether body, a POST's, holds JSON-RPC responses
+// only: answers to server-to-client requests, for RouteResponses.
+func Responses(body []byte) bool {
+	trimmed := bytes.TrimSpace(body)
+	var raws []json.RawMessage
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if json.Unmarshal(trimmed, &raws) != nil || len(raws) == 0 {
+			return false
+		}
+	} else {
+		raws = []json.RawMessage{trimmed}
+	}
+	for _, raw := range raws {
+		var a answer
+		if json.Unmarshal(raw, &a) != nil || !a.isResponse() {
+			return false
+		}
+	}
+	return true
+}
+
 // RouteResponses takes the body of a client's POST to the session. If it
 // holds anything but JSON-RPC responses, it is not the relay's business:
 // the body comes back as it is. Otherwise each answer goes where its
@@ -118,9 +139,7 @@ func (r *Relay) deliverLocal(session string, msg json.RawMessage) {
 		return
 	}
 	restored := withID(msg, id.original())
-	if r.down.Err() == nil {
-		r.goWork(func() { r.cfg.Inject(session, restored) })
-	}
+	r.goWork(func() { r.cfg.Inject(session, restored) })
 }
 
 // answerCall hands a Call its answer, if it still waits, and if it is the
