@@ -2,13 +2,16 @@ package mcpgo
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
 // TestStreams runs the streams across replicas every adapter serves alike
@@ -59,4 +62,42 @@ func serveStreams(t *testing.T, name string, st adaptertest.Streams) adaptertest
 		srv.Close()
 	})
 	return adaptertest.StreamsReplica{URL: srv.URL + "/mcp", Broadcast: sessions.Broadcast}
+}
+
+// The streams need both options; without them, Notify and Broadcast say
+// so.
+func TestStreamsOptions(t *testing.T) {
+	t.Parallel()
+	st := adaptertest.NewStreams(t, testdb.SQLiteFile(t))
+	for _, opts := range [][]Option{{WithBus(st.Bus)}, {WithEventStore(st.Events)}, {WithBus(nil)}, {WithEventStore(nil)}} {
+		if _, err := New(st.Store, opts...); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("New with %d options: %v; want ErrInvalidOption", len(opts), err)
+		}
+	}
+	plain, err := New(st.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, ErrNoStreams) {
+		t.Errorf("Notify without streams: %v", err)
+	}
+	if err := plain.Broadcast(t.Context(), "notifications/tools/list_changed", nil); !errors.Is(err, ErrNoStreams) {
+		t.Errorf("Broadcast without streams: %v", err)
+	}
+	s, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify(t.Context(), mcpsession.NewID(), "", nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Notify without a method: %v", err)
+	}
+	if err := s.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNotFound) {
+		t.Errorf("Notify to no session: %v", err)
+	}
+	if err := s.Broadcast(t.Context(), "notifications/message", nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Broadcast of what no listen stream opts in to: %v", err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
