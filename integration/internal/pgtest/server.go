@@ -384,5 +384,6 @@ func TerminateAll(ctx context.Context) error {
 	for _, s := range servers {
 		errs = append(errs, s.Terminate(ctx))
 	}
+	errs = append(errs, terminateNodes(ctx)) // cluster.go
 	return errors.Join(errs...)
 }
