@@ -18,6 +18,12 @@
 //   - BenchmarkLostKeys: 32 goroutines updating different keys of one
 //     session at once, and the keys missing afterwards.
 //   - BenchmarkRoundTrips: the round trips each operation makes.
+//   - BenchmarkExecMode: Get and Update in each pgx query exec mode a DSN
+//     selects (the prepared default, exec, simple_protocol), straight to
+//     the server and through PgBouncer in session and transaction mode:
+//     what running behind a transaction pooler costs. It runs on nodes of
+//     the production-Postgres image (internal/pgtest's HAImage, built by
+//     `make ha-image`), and is left out with one line without it.
 //
 // Sub-benchmarks are named key=value, so that benchstat and benchreport
 // group them: BenchmarkGet/dialect=postgres/impl=store/size=500B/par=1.

@@ -292,7 +292,9 @@ type ranPass struct {
 	Took time.Duration
 }
 
-func passNames() []string { return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips"} }
+func passNames() []string {
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "execmode"}
+}
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
 func plan(cfg config) []pass {
@@ -311,6 +313,8 @@ func plan(cfg config) []pass {
 			What: "rounds of 32 concurrent Updates of different keys of one session"},
 		{Name: "roundtrips", Bench: "^BenchmarkRoundTrips$", Benchtime: rtTime, Count: 1, Reps: 1,
 			What: "round trips per operation, counted on the client's sockets"},
+		{Name: "execmode", Bench: "^BenchmarkExecMode$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
+			What: "Get and Update in each pgx query exec mode, straight to the server and through PgBouncer in session and transaction mode"},
 	}
 	var out []pass
 	for _, p := range all {

@@ -66,6 +66,7 @@ func report(in reportInput) string {
 	writeGrowth(&b, res)
 	writeLostKeys(&b, res)
 	writeRoundTrips(&b, res)
+	writeExecModes(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
 	return b.String()

@@ -111,8 +111,12 @@ func StartStandby(t testing.TB, nw *Network, alias string, primary *PGNode, sett
 // DSN returns the node's DSN on its published port, its database, with
 // params (k=v&k=v) added. It holds the password: show it only through
 // dialects.Redact.
-func (p *PGNode) DSN(params string) string {
-	return nodeDSN(p.password, []string{p.Addr("5432/tcp")}, nodeDatabase, params)
+func (p *PGNode) DSN(params string) string { return p.DatabaseDSN(nodeDatabase, params) }
+
+// DatabaseDSN is DSN for another database of the node, such as one
+// CreateDatabase made.
+func (p *PGNode) DatabaseDSN(database, params string) string {
+	return nodeDSN(p.password, []string{p.Addr("5432/tcp")}, database, params)
 }
 
 // HostPort is the node's published address, as host:port, for a
