@@ -52,6 +52,7 @@ help:
 	@echo 'make lint            gofmt, go vet and staticcheck on all modules'
 	@echo 'make bench           benchmarks, written to BENCHMARKS.md'
 	@echo 'make postgres-image  build $(IMAGE) from Debian packages, for hosts without a registry'
+	@echo 'make ha-image        build $(HA_IMAGE): the same with PgBouncer, Patroni, etcd and HAProxy'
 	@echo 'make migrate-up   DSN=postgres://…|sqlite:PATH   apply the migrations with the goose CLI'
 	@echo 'make migrate-down DSN=postgres://…|sqlite:PATH   roll the latest one back'
 
@@ -125,6 +126,17 @@ lint: staticcheck
 .PHONY: postgres-image
 postgres-image:
 	$(SUDO) integration/postgres-image/build.sh '$(IMAGE)'
+
+# The production-Postgres tests (integration/pgbouncer, the failover and
+# Patroni tests of integration/faults, BenchmarkExecMode) run PgBouncer,
+# streaming standbys, Patroni, etcd and HAProxy: the same image with those
+# Debian packages added.
+HA_IMAGE ?= mcpsession-postgres-ha:local
+HA_PACKAGES := pgbouncer,patroni,etcd-server,haproxy,python3-psycopg2,python3-urllib3,python3-yaml
+
+.PHONY: ha-image
+ha-image:
+	$(SUDO) env PG_IMAGE_EXTRA_PACKAGES='$(HA_PACKAGES)' integration/postgres-image/build.sh '$(HA_IMAGE)'
 
 # --- migrations with the goose CLI ----------------------------------------------
 
