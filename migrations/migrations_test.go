@@ -87,8 +87,8 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 				t.Fatalf("Up on a migrated database: %v", err)
 			}
 			got := tables(t, d.dialect, db)
-			if !got["mcp_sessions"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
-				t.Fatalf("tables after Up: %v; want mcp_sessions, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
+			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
+				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
 			}
 			fsys, err := migrations.FS(d.dialect)
 			if err != nil {
@@ -119,8 +119,8 @@ func TestProviderDown(t *testing.T) {
 			if _, err := p.DownTo(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
-			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcpsession_leases"] {
-				t.Fatalf("tables after DownTo(0): %v; want neither mcp_sessions nor mcpsession_leases", got)
+			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+				t.Fatalf("tables after DownTo(0): %v; want none of the store's", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
@@ -194,11 +194,19 @@ func TestGooseCLI(t *testing.T) {
 			}
 			db := openDB(t, d.dialect, dsn)
 			for round := range 2 {
+				// A database from before handles, holding a session.
+				goose("up-to", "1")
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] {
+					t.Fatalf("round %d: tables after goose up-to 1: %v", round, got)
+				}
+				insertSession(t, d.dialect, db, "kept")
+				// Upgraded in place: the session stays.
 				goose("up")
 				got := tables(t, d.dialect, db)
-				if !got["mcp_sessions"] || !got[migrations.TableName] || got["goose_db_version"] {
+				if !got["mcp_sessions"] || !got["mcp_handles"] || !got[migrations.TableName] || got["goose_db_version"] {
 					t.Fatalf("round %d: tables after goose up: %v", round, got)
 				}
+				wantSessions(t, db, 1)
 				// What the CLI applied, Up sees as done.
 				p, err := migrations.NewProvider(t.Context(), db, d.dialect)
 				if err != nil {
@@ -207,6 +215,13 @@ func TestGooseCLI(t *testing.T) {
 				if pending, err := p.HasPending(context.Background()); err != nil || pending {
 					t.Fatalf("round %d: migrations pending after goose up (%v)", round, err)
 				}
+				// The later migrations' Downs undo only themselves: the
+				// sessions stay.
+				goose("down-to", "1")
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+					t.Fatalf("round %d: tables after goose down-to 1: %v", round, got)
+				}
+				wantSessions(t, db, 1)
 				goose("down-to", "0")
 				if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcpsession_leases"] {
 					t.Fatalf("round %d: tables after goose down-to 0: %v", round, got)
@@ -216,9 +231,30 @@ func TestGooseCLI(t *testing.T) {
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
 			}
-			if out := goose("status"); !strings.Contains(out, "00001_create_mcp_sessions.sql") || strings.Contains(out, "Pending") {
+			if out := goose("status"); !strings.Contains(out, "00001_create_mcp_sessions.sql") ||
+				!strings.Contains(out, "00002_create_mcp_handles.sql") || strings.Contains(out, "Pending") {
 				t.Fatalf("goose status after migrations.Up:\n%s", out)
 			}
 		})
+	}
+}
+
+// insertSession writes a session row by hand, as a store would have.
+func insertSession(t *testing.T, d dialects.Dialect, db *sql.DB, id string) {
+	t.Helper()
+	q := `INSERT INTO mcp_sessions VALUES (?1, '{"kept":true}', 0, 0)`
+	if d.Name() == "postgres" {
+		q = `INSERT INTO mcp_sessions VALUES ($1, '{"kept":true}', now(), now())`
+	}
+	if _, err := db.ExecContext(t.Context(), q, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantSessions(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	var got int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM mcp_sessions WHERE metadata IS NOT NULL`).Scan(&got); err != nil || got != n {
+		t.Fatalf("%d sessions (%v); want %d", got, err, n)
 	}
 }

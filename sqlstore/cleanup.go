@@ -40,44 +40,37 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
 		return 0, fmt.Errorf("%w: %v: must be at least 1ms", mcpsession.ErrInvalidTTL, ttl)
 	}
+	return s.sweep(ctx, s.sessions, ttl)
+}
+
+// CleanupHandles deletes the state handles idle for longer than the
+// handle idle timeout (WithHandleIdleTimeout) and, with
+// WithHandleMaxLifetime, those created longer ago than that, and returns
+// how many it deleted. It works as Cleanup does, under the same lease: in
+// batches walking an index, one process at a time (ErrCleanupInProgress).
+func (s *Store) CleanupHandles(ctx context.Context) (int64, error) {
+	return s.sweep(ctx, s.handles, s.cfg.handleIdleTimeout)
+}
+
+// sweep deletes r's records idle for longer than ttl (and past r's max
+// lifetime) under the cleanup lease.
+func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64, error) {
+	if err := checkNotInModify(r.opCleanup); err != nil {
+		return 0, err
+	}
 	l := &lease{s: s, name: cleanupLease, holder: rand.Text()}
 	if err := l.take(ctx); err != nil {
 		return 0, err
 	}
 	defer l.release(ctx)
 	start := time.Now()
-	removed, err := s.deleteExpired(ctx, l, s.q.CleanupIdle, ttl.Milliseconds())
-	if err == nil && s.lifetimeMs > 0 {
-		var n int64
-		n, err = s.deleteExpired(ctx, l, s.q.CleanupLifetime, s.lifetimeMs)
-		removed += n
-	}
+	removed, err := r.sweep(ctx, ttl.Milliseconds(), l.renew)
 	if removed > 0 || err != nil {
-		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: cleanup",
+		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: "+r.opCleanup,
 			slog.Int64("removed", removed), slog.Duration("ttl", ttl),
 			slog.Duration("duration", time.Since(start)), attrError(err))
 	}
 	return removed, err
-}
-
-// deleteExpired runs one cleanup statement in batches until one comes back
-// short, renewing the lease between batches.
-func (s *Store) deleteExpired(ctx context.Context, l *lease, query string, olderThanMs int64) (int64, error) {
-	var total int64
-	batch := int64(s.cfg.cleanupBatchSize)
-	for {
-		if err := l.renew(ctx); err != nil {
-			return total, err
-		}
-		n, err := s.exec(ctx, query, olderThanMs, batch)
-		total += n
-		if err != nil {
-			return total, s.opError(ctx, "cleanup", err)
-		}
-		if n < batch {
-			return total, nil
-		}
-	}
 }
 
 // The cleanup lease: its name, how long it lasts unless renewed, and how
@@ -100,7 +93,7 @@ type lease struct {
 // take takes the lease, or returns an error matching
 // mcpsession.ErrCleanupInProgress if somebody else holds it.
 func (l *lease) take(ctx context.Context) error {
-	n, err := l.s.exec(ctx, l.s.q.TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
+	n, err := l.s.exec(ctx, "cleanup: take lease", l.s.q.TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
 	if err != nil {
 		return l.s.opError(ctx, "cleanup: take lease", err)
 	}
@@ -132,7 +125,7 @@ func (l *lease) renew(ctx context.Context) error {
 func (l *lease) release(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := l.s.exec(rctx, l.s.q.ReleaseLease, l.name, l.holder); err != nil {
+	if _, err := l.s.exec(rctx, "cleanup: release lease", l.s.q.ReleaseLease, l.name, l.holder); err != nil {
 		l.s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lease not given back; it runs out by itself",
 			slog.Duration("after", leaseDuration), attrError(err))
 	}

@@ -69,10 +69,10 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 
 // execRetry is exec for an idempotent statement, retried as the store's
 // retry policy says. The error is the last attempt's, as exec returns it.
-func (s *Store) execRetry(ctx context.Context, query string, args ...any) (int64, error) {
+func (s *Store) execRetry(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
 	err := s.withRetry(ctx, func() (err error) {
-		n, err = s.exec(ctx, query, args...)
+		n, err = s.exec(ctx, op, query, args...)
 		return err
 	})
 	return n, err
