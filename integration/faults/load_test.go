@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 )
 
 // Limits every call under load is held to.
@@ -400,27 +401,11 @@ func (l *load) countLost(t *testing.T, must bool) (lost int) {
 	return lost
 }
 
-// reportEnv names a file that each fault test appends its FAULT line to,
-// so that a run without -v (make test) can show the measurements.
-const reportEnv = "MCPSESSION_FAULT_REPORT"
-
-// reportFault logs the test's FAULT line and appends it to the report file.
+// reportFault logs the test's FAULT line and appends it to the report
+// file that make test prints.
 func reportFault(t *testing.T, format string, args ...any) {
 	t.Helper()
-	line := "FAULT " + fmt.Sprintf(format, args...)
-	t.Log(line)
-	path := os.Getenv(reportEnv)
-	if path == "" {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err == nil {
-		_, err = fmt.Fprintln(f, line)
-		err = errors.Join(err, f.Close())
-	}
-	if err != nil {
-		t.Errorf("%s: %v", reportEnv, err)
-	}
+	pgtest.Report(t, format, args...)
 }
 
 // errorKind names what went wrong in a word, for the FAULT line.

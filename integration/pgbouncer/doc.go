@@ -11,5 +11,9 @@
 // prepared on one server connection does not exist on the next one the
 // pooler hands out.
 //
+// TestTransactionPooling logs one FAULT line with what the bouncers passed
+// (transactions, queries) and appends it to MCPSESSION_FAULT_REPORT, which
+// make test prints with the fault tests' lines.
+//
 // It has tests only: go test ./pgbouncer from the integration module.
 package pgbouncer

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +88,7 @@ func (c *cluster) openDSN(t *testing.T, dsn string, opts ...sqlstore.Option) *sq
 // it.
 func TestTransactionPooling(t *testing.T) {
 	c := newCluster(t)
+	start := time.Now()
 	for _, mode := range modes {
 		t.Run("mode="+mode, func(t *testing.T) {
 			t.Run("Conformance", func(t *testing.T) {
@@ -116,6 +118,21 @@ func TestTransactionPooling(t *testing.T) {
 			})
 		})
 	}
+	if t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	xacts, queries, _, err := c.kit.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sxacts, squeries, _, err := c.sweepers.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Report(t, "pgbouncer-transaction: modes=%s parallel=%s server_conns_per_db=2 (janitors' 3) kit=pass expiry=pass two_janitors=pass concurrent_migrations=pass transactions=%d queries=%d took=%.1fs",
+		strings.Join(modes, ","), flag.Lookup("test.parallel").Value, xacts+sxacts, queries+squeries, time.Since(start).Seconds())
 }
 
 // Replicas starting at once on a new database all migrate it through the
