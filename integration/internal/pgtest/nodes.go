@@ -279,7 +279,6 @@ max_db_connections = 0
 server_login_retry = 1
 log_connections = 0
 log_disconnections = 0
-stats_users = %s
 `
 
 // StartBouncer starts PgBouncer on nw in front of backend, in pool mode
@@ -292,7 +291,7 @@ func StartBouncer(t testing.TB, nw *Network, alias string, backend *PGNode, mode
 		Cmd: []string{"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
 			"pgbouncer", "/etc/pgbouncer/mcpsession.ini"},
 		Files: map[string]string{
-			"/etc/pgbouncer/mcpsession.ini": fmt.Sprintf(bouncerConfig, backend.Alias, mode, poolSize, nodeUser),
+			"/etc/pgbouncer/mcpsession.ini": fmt.Sprintf(bouncerConfig, backend.Alias, mode, poolSize),
 			"/etc/pgbouncer/userlist.txt":   fmt.Sprintf("%q %q\n", nodeUser, backend.password),
 		},
 		Ports: []string{"6432/tcp"},
@@ -308,59 +307,4 @@ func StartBouncer(t testing.TB, nw *Network, alias string, backend *PGNode, mode
 // DSN returns the DSN of database through the bouncer, with params added.
 func (b *Bouncer) DSN(database, params string) string {
 	return nodeDSN(b.backend.password, []string{b.Addr("6432/tcp")}, database, params)
-}
-
-// Stats returns how many transactions and queries the bouncer has passed
-// to its servers, and the most server connections any one database's pool
-// has open now, from its admin console (SHOW STATS, SHOW POOLS).
-func (b *Bouncer) Stats(ctx context.Context) (xacts, queries int64, maxServers int, err error) {
-	// The console speaks the simple query protocol only.
-	conn, err := pgx.Connect(ctx, b.DSN("pgbouncer", "default_query_exec_mode=simple_protocol"))
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := conn.Query(ctx, "SHOW STATS")
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	for rows.Next() {
-		m, err := pgx.RowToMap(rows)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		xacts += asInt64(m["total_xact_count"])
-		queries += asInt64(m["total_query_count"])
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, 0, err
-	}
-	rows, err = conn.Query(ctx, "SHOW POOLS")
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	for rows.Next() {
-		m, err := pgx.RowToMap(rows)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		n := asInt64(m["sv_active"]) + asInt64(m["sv_idle"]) + asInt64(m["sv_used"]) + asInt64(m["sv_tested"]) + asInt64(m["sv_login"])
-		maxServers = max(maxServers, int(n))
-	}
-	return xacts, queries, maxServers, rows.Err()
-}
-
-// asInt64 reads a number the admin console returned, in whichever type
-// the simple protocol decoded it to.
-func asInt64(v any) int64 {
-	switch v := v.(type) {
-	case int64:
-		return v
-	case int32:
-		return int64(v)
-	case string:
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
-	}
-	return 0
 }
