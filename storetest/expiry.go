@@ -200,6 +200,10 @@ func testMaxLifetime(t *testing.T, open func(*testing.T, time.Duration, time.Dur
 		id := mcpsession.NewID()
 		created := time.Now()
 		mustCreate(t, s, id, nil)
+		// The store stamped created_at before Create returned: the
+		// lifetime is over by then plus the lifetime, however slow the
+		// call was.
+		createdBy := time.Now()
 		// Busy: written every few milliseconds until the lifetime is over.
 		for time.Since(created) < lifetime/2 {
 			if err := s.Update(ctx, id, map[string]any{"busy": time.Now().UnixNano()}); err != nil {
@@ -208,7 +212,7 @@ func testMaxLifetime(t *testing.T, open func(*testing.T, time.Duration, time.Dur
 			}
 			sleepPast(ctx, time.Now(), lifetime/10)
 		}
-		sleepPast(ctx, created, lifetime)
+		sleepPast(ctx, createdBy, lifetime)
 		wantNotFound(t, s, id)
 		wantErr(t, "Update past the max lifetime", s.Update(ctx, id, nil), mcpsession.ErrNotFound)
 		if c == nil {

@@ -2,10 +2,12 @@ package faults_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -72,6 +74,7 @@ func testFailover(t *testing.T, f failover) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	checkHotStandby(t, primary, standby, store)
 	l := startLoad(store)
 	defer l.cancel()
 	l.await(t, "300 acknowledged Creates", time.Minute, func(l *load) bool { return len(l.acked) >= 300 })
@@ -129,5 +132,49 @@ func testFailover(t *testing.T, f failover) {
 	}
 	if !f.sync && lost > 0 {
 		t.Logf("%d acknowledged sessions lost under asynchronous replication: they were committed on the primary and not yet streamed", lost)
+	}
+}
+
+// checkHotStandby checks what Open does on a hot standby: it refuses it,
+// alone or first of several hosts under target_session_attrs=any, with an
+// error matching ErrReadOnly; a store opened WithReadOnly reads from it
+// what the primary wrote.
+func checkHotStandby(t *testing.T, primary, standby *pgtest.PGNode, onPrimary *sqlstore.Store) {
+	t.Helper()
+	ctx := t.Context()
+	for name, dsn := range map[string]string{
+		"the standby": standby.DSN(""),
+		"standby first, target_session_attrs=any": pgtest.MultiHostDSN("target_session_attrs=any", standby, primary),
+	} {
+		if s, err := sqlstore.Open(ctx, dsn); !errors.Is(err, mcpsession.ErrReadOnly) {
+			if err == nil {
+				s.Close()
+			}
+			t.Errorf("Open on %s = %v; want ErrReadOnly", name, err)
+		}
+	}
+	id := mcpsession.NewID()
+	if err := onPrimary.Create(ctx, id, map[string]any{"v": 1}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := sqlstore.Open(ctx, standby.DSN(""), sqlstore.WithReadOnly())
+	if err != nil {
+		t.Fatalf("Open WithReadOnly on the standby: %v", err)
+	}
+	defer ro.Close()
+	// The standby replays the Create a moment later; nothing signals it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := ro.Get(ctx, id)
+		if err == nil && m["v"] == float64(1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Get on the standby, WithReadOnly = %v, %v; want v=1 within 10s", m, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := ro.Update(ctx, id, nil); !errors.Is(err, mcpsession.ErrReadOnly) {
+		t.Errorf("Update through a read-only store = %v; want ErrReadOnly", err)
 	}
 }
