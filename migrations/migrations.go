@@ -70,16 +70,18 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	// A migration that fails because another process applied it first
 	// (on SQLite, which has no migration lock) means that process made
 	// progress: try again from where it got to, at most once per
-	// migration.
+	// migration. A failure that leaves the versions unreadable (no right
+	// to create the version table) is no race: it is reported as it was.
 	var upErr error
 	for range len(p.ListSources()) + 1 {
 		if _, upErr = p.Up(ctx); upErr == nil {
 			return nil
 		}
-		if pending, err := p.HasPending(ctx); err == nil && !pending {
+		pending, err := p.HasPending(ctx)
+		if err == nil && !pending {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if err != nil || ctx.Err() != nil {
 			break
 		}
 	}
