@@ -1,7 +1,7 @@
 # mcpsession: the commands CI and a newcomer run. `make help` lists them.
 #
-# The repository is a Go workspace of four modules: the library (.), mcpgo,
-# examples, and integration (which alone depends on Docker's client
+# The repository is a Go workspace of five modules: the library (.), mcpgo,
+# gosdk, examples, and integration (which alone depends on Docker's client
 # libraries, through testcontainers-go). Targets that go over modules skip
 # a module that has no packages yet.
 
@@ -9,7 +9,7 @@ SHELL := /bin/bash
 
 # Modules whose tests use internal/testdb: they get a Postgres container
 # from cmd/withpostgres. The integration module starts its own.
-UNIT_MODULES := . mcpgo examples
+UNIT_MODULES := . mcpgo gosdk examples
 MODULES      := $(UNIT_MODULES) integration
 
 BIN := $(CURDIR)/bin

@@ -71,10 +71,16 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	// (on SQLite, which has no migration lock) means that process made
 	// progress: try again from where it got to, at most once per
 	// migration.
-	var upErr error
+	// The first failure is the one reported: a retry that fails too (on a
+	// version table the first attempt could not even create) says less.
+	var firstErr error
 	for range len(p.ListSources()) + 1 {
-		if _, upErr = p.Up(ctx); upErr == nil {
+		_, err := p.Up(ctx)
+		if err == nil {
 			return nil
+		}
+		if firstErr == nil {
+			firstErr = err
 		}
 		if pending, err := p.HasPending(ctx); err == nil && !pending {
 			return nil
@@ -83,5 +89,5 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 			break
 		}
 	}
-	return fmt.Errorf("migrations: up: %w", upErr)
+	return fmt.Errorf("migrations: up: %w", firstErr)
 }
