@@ -3,8 +3,8 @@ module github.com/mcpsession/mcpsession/examples
 go 1.26.0
 
 require (
-	github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/mcpgo v0.0.0-00010101000000-000000000000
+	github.com/mcpsession/mcpsession v0.1.0
+	github.com/mcpsession/mcpsession/mcpgo v0.1.0
 )
 
 require (
@@ -34,7 +34,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../
-
-replace github.com/mcpsession/mcpsession/mcpgo => ../mcpgo
