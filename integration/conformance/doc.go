@@ -5,5 +5,6 @@
 // and DELETE on mcp_sessions.
 //
 // It has tests only. Run them with `go test ./conformance` from the
-// integration module; the Postgres server comes from internal/pgtest.
+// integration module; the Postgres server comes from internal/pgtest (the test kit
+// mcpsessiontest).
 package conformance

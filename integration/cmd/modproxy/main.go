@@ -44,9 +44,13 @@ func main() {
 	out := flag.String("out", "", "the proxy's directory (created; what it held is replaced)")
 	repo := flag.String("repo", "..", "the repository's root directory")
 	flag.Parse()
-	if err := run(*repo, *version, *out); err != nil {
+	mods, err := run(*repo, *version, *out)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "modproxy:", err)
 		os.Exit(1)
+	}
+	for _, m := range mods {
+		fmt.Println(m.path, *version)
 	}
 }
 
@@ -57,41 +61,41 @@ type repoModule struct {
 	mod  []byte // go.mod as it is
 }
 
-func run(repo, version, out string) error {
+// run writes the proxy and returns the modules it serves.
+func run(repo, version, out string) ([]repoModule, error) {
 	if !semver.IsValid(version) || semver.Canonical(version) != version || semver.Build(version) != "" {
-		return fmt.Errorf("-version %q: want a canonical semantic version such as v0.1.0", version)
+		return nil, fmt.Errorf("-version %q: want a canonical semantic version such as v0.1.0", version)
 	}
 	if out == "" {
-		return errors.New("-out: want a directory")
+		return nil, errors.New("-out: want a directory")
 	}
 	files, err := gitFiles(repo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mods, err := findModules(repo, files)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkReleasable(mods, version); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.RemoveAll(out); err != nil {
-		return err
+		return nil, err
 	}
 	info, err := json.Marshal(struct {
 		Version string
 		Time    time.Time
 	}{version, time.Now().UTC().Truncate(time.Second)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, m := range mods {
 		if err := writeModule(repo, out, m, version, info, files); err != nil {
-			return fmt.Errorf("%s: %w", m.path, err)
+			return nil, fmt.Errorf("%s: %w", m.path, err)
 		}
-		fmt.Printf("%s %s\n", m.path, version)
 	}
-	return nil
+	return mods, nil
 }
 
 // gitFiles lists, relative to the repository, the files git would commit
@@ -156,7 +160,8 @@ func checkReleasable(mods []repoModule, version string) error {
 	var problems []string
 	for _, m := range mods {
 		file := path.Join(m.dir, "go.mod")
-		f, err := modfile.ParseLax(file, m.mod, nil)
+		// Parse, not ParseLax: ParseLax drops replace directives.
+		f, err := modfile.Parse(file, m.mod, nil)
 		if err != nil {
 			return err
 		}
