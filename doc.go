@@ -30,12 +30,18 @@
 //   - [ErrInvalidID]: the id breaks the MCP rule for session ids (1 to 255
 //     bytes, each a visible ASCII character, 0x21 to 0x7E).
 //   - [ErrInvalidMetadata]: the metadata cannot be stored as a JSON object
-//     (a value encoding/json cannot encode, invalid UTF-8, or U+0000).
+//     that reads back as it was: a value encoding/json cannot encode,
+//     invalid UTF-8, U+0000, nesting deeper than [MaxMetadataDepth], or a
+//     number beyond float64's range.
 //   - [ErrTooLarge]: the encoded metadata is over the store's limit. It also
 //     matches ErrInvalidMetadata.
 //   - [ErrInvalidTTL]: Cleanup was given a ttl under one millisecond.
 //   - [ErrCleanupInProgress]: another process holds the database's cleanup
 //     lock; the caller should skip this sweep rather than fail.
+//   - [ErrCallInModify]: the store was called from inside a Modify
+//     function, where the call could wait forever for Modify's own lock.
+//   - [ErrInvalidPrincipal]: a handle's principal is too long, or holds
+//     invalid UTF-8 or U+0000.
 //
 // A call that fails with one of these writes nothing.
 package mcpsession

@@ -7,8 +7,14 @@ import (
 
 var (
 	// ErrNotFound means no live session has the id: it was never created,
-	// was deleted, or has expired.
+	// was deleted, or has expired. ErrHandleNotFound matches it too.
 	ErrNotFound = errors.New("mcpsession: session not found")
+
+	// ErrHandleNotFound means the principal has no live handle of that
+	// name: it was never created, was deleted, has expired, or belongs to
+	// another principal (which is not revealed). It wraps ErrNotFound, so
+	// errors.Is(err, ErrNotFound) holds for it too.
+	ErrHandleNotFound error = &childError{"mcpsession: handle not found", ErrNotFound}
 
 	// ErrExists means Create was given the id of a live session.
 	ErrExists = errors.New("mcpsession: session already exists")
@@ -31,6 +37,14 @@ var (
 	// is over MaxPrincipalLength bytes, or holds invalid UTF-8 or U+0000.
 	ErrInvalidPrincipal = errors.New("mcpsession: invalid principal")
 
+	// ErrCallInModify means a store method was called from inside the
+	// function given to Modify (or ModifyHandle). That function runs while
+	// Modify holds a lock which the call could wait for until the function
+	// returns (SQLite's one write lock, a row lock), so the call is refused
+	// at once, whatever session it names, and writes nothing. Read what the
+	// function needs before Modify, and write what it decides after.
+	ErrCallInModify = errors.New("mcpsession: store called from inside a Modify function")
+
 	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
 	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
 
@@ -38,3 +52,12 @@ var (
 	// cleanup lock. A janitor treats it as a skipped sweep, not a failure.
 	ErrCleanupInProgress = errors.New("mcpsession: cleanup in progress elsewhere")
 )
+
+// childError is a sentinel that also matches its parent sentinel.
+type childError struct {
+	msg    string
+	parent error
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error { return e.parent }

@@ -10,6 +10,13 @@ import (
 // MaxIDLength is the longest session id, in bytes, that ValidateID accepts.
 const MaxIDLength = 255
 
+// MaxMetadataDepth is how deeply session metadata and handle state may nest:
+// the top-level object counts as one level, and each object or array inside
+// it as one more. Deeper documents are refused with ErrInvalidMetadata:
+// SQLite's JSON functions stop at 1000 levels, and jsonb and encoding/json
+// give up further on.
+const MaxMetadataDepth = 1000
+
 // MaxPrincipalLength is the longest principal, in bytes, that
 // ValidatePrincipal accepts.
 const MaxPrincipalLength = 1024

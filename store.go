@@ -65,6 +65,16 @@ type Modifier interface {
 	Modify(ctx context.Context, id string, fn func(metadata map[string]any) (map[string]any, error)) error
 }
 
+// HandleCleaner is implemented by stores that keep handles (HandleStore).
+// A janitor calls it after Cleaner.Cleanup.
+type HandleCleaner interface {
+	// CleanupHandles deletes the handles past the store's own handle idle
+	// timeout (or max lifetime) and returns how many it deleted. When
+	// another process is already cleaning the same database, it may return
+	// an error matching ErrCleanupInProgress without deleting anything.
+	CleanupHandles(ctx context.Context) (int64, error)
+}
+
 // IdleTimeouter is implemented by stores that expire idle sessions on read,
 // as sqlstore's Store does. A janitor takes its default ttl from it, and an
 // adapter its touch interval, so that reads, touches and sweeps agree on

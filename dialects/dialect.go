@@ -40,51 +40,28 @@ type Dialect interface {
 	// Open opens a connection pool for a DSN that ForDSN matched to this
 	// dialect, configured as the store needs it.
 	Open(ctx context.Context, dsn string) (*sql.DB, error)
+
+	// CheckDatabase returns an error matching ErrUnsupportedDatabase when
+	// db cannot hold what the store writes faithfully (on Postgres: a
+	// server encoding other than UTF8), or the error that kept it from
+	// finding out.
+	CheckDatabase(ctx context.Context, db *sql.DB) error
 }
 
-// Statements is the SQL the store runs, in the dialect's placeholder syntax.
-// Durations are bigint milliseconds, 0 meaning no limit; "live" below means
-// updated_at within the idle timeout and created_at within the max lifetime,
-// both measured on the database's clock.
+// Statements is the SQL the store runs, in the dialect's placeholder syntax:
+// one set of Records for the sessions table (embedded, so Statements.Create
+// is a session's), one for the handles table, and the cleanup lock.
 type Statements struct {
-	// Create(id, metadata, idle, lifetime) inserts a session with
-	// created_at = updated_at = now. If the id exists and is not live, it
-	// is replaced; if it is live, no row is affected.
-	Create string
+	Records
 
-	// Get(id, idle, lifetime) selects the metadata of a live session.
-	Get string
-
-	// Update(id, patch, idle, lifetime) merges patch into a live
-	// session's metadata, shallowly, and sets updated_at = now.
-	Update string
-
-	// Touch(id, idle, lifetime) sets updated_at = now on a live session.
-	Touch string
-
-	// Delete(id) deletes the session.
-	Delete string
-
-	// Lock(id, idle, lifetime), run first in a transaction, selects a
-	// live session's metadata and holds the row's write lock until the
-	// transaction ends.
-	Lock string
-
-	// Replace(id, metadata), run after Lock in the same transaction, sets
-	// the metadata whole and updated_at = now.
-	Replace string
-
-	// CleanupIdle(idle, limit) deletes up to limit sessions whose
-	// updated_at is more than idle ago, walking the updated_at index.
-	CleanupIdle string
-
-	// CleanupLifetime(lifetime, limit) deletes up to limit sessions whose
-	// created_at is more than lifetime ago, walking the created_at index.
-	CleanupLifetime string
+	// Handles are the statements on mcp_handles, whose key is (handle,
+	// principal): every KEY below is those two parameters, and a row
+	// whose principal differs is no row at all.
+	Handles Records
 
 	// TryCleanupLock and CleanupUnlock take and release a lock, held by
 	// the connection, that lets one process at a time clean up one store's
-	// table. TryCleanupLock returns one boolean row: whether the lock was
+	// tables. TryCleanupLock returns one boolean row: whether the lock was
 	// taken. CleanupLockKey returns the lock's key, for finding its holder
 	// (pg_locks on Postgres). All three are empty when the database
 	// serialises cleanups by itself.
@@ -93,8 +70,82 @@ type Statements struct {
 	CleanupLockKey string
 }
 
-// ErrUnsupportedDSN means a DSN names no database this package can open.
-var ErrUnsupportedDSN = errors.New("dialects: unsupported DSN")
+// Records is the SQL of one table of records (sessions, handles), each a
+// JSON object with created_at and updated_at. KEY stands for the key's
+// parameters, first in every statement: (id) for sessions, (handle,
+// principal) for handles; the parameters after it are numbered on from
+// there. Durations are bigint milliseconds, 0 meaning no limit; "live"
+// means updated_at within the idle timeout and created_at within the max
+// lifetime, both measured on the database's clock.
+type Records struct {
+	// Create(KEY, doc, idle, lifetime) inserts a record with created_at =
+	// updated_at = now. If the key exists and is not live, it is replaced;
+	// if it is live, no row is affected.
+	Create string
+
+	// Get(KEY, idle, lifetime) selects the document of a live record.
+	Get string
+
+	// Update(KEY, patch, idle, lifetime) merges patch into a live
+	// record's document, shallowly, and sets updated_at = now.
+	Update string
+
+	// Touch(KEY, idle, lifetime) sets updated_at = now on a live record.
+	Touch string
+
+	// Delete(KEY) deletes the record.
+	Delete string
+
+	// Lock(KEY, idle, lifetime), run first in a transaction, selects a
+	// live record's document and holds the row's write lock until the
+	// transaction ends.
+	Lock string
+
+	// Replace(KEY, doc), run after Lock in the same transaction, sets the
+	// document whole and updated_at = now.
+	Replace string
+
+	// CleanupIdle(idle, limit) deletes up to limit records whose
+	// updated_at is more than idle ago, walking the updated_at index.
+	CleanupIdle string
+
+	// CleanupLifetime(lifetime, limit) deletes up to limit records whose
+	// created_at is more than lifetime ago, walking the created_at index.
+	CleanupLifetime string
+}
+
+// table describes one table of records for the statement builders.
+type table struct {
+	name string   // mcp_sessions, mcp_handles
+	key  []string // key columns, in parameter order; the first is the primary key
+	doc  string   // the JSON object column
+}
+
+var (
+	sessionsTable = table{name: "mcp_sessions", key: []string{"id"}, doc: "metadata"}
+	handlesTable  = table{name: "mcp_handles", key: []string{"handle", "principal"}, doc: "state"}
+)
+
+// keyMatch is "k1 = p(1) AND k2 = p(2)…" for t's key columns, qualified by
+// alias.
+func (t table) keyMatch(alias string, p func(int) string) string {
+	parts := make([]string, len(t.key))
+	for i, k := range t.key {
+		parts[i] = alias + k + " = " + p(i+1)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+var (
+	// ErrUnsupportedDSN means a DSN names no database this package can
+	// open.
+	ErrUnsupportedDSN = errors.New("dialects: unsupported DSN")
+
+	// ErrUnsupportedDatabase means the database answers but cannot hold
+	// what the store writes faithfully, such as a Postgres database whose
+	// encoding is not UTF8.
+	ErrUnsupportedDatabase = errors.New("dialects: unsupported database")
+)
 
 // ForDSN returns the dialect for dsn: [Postgres] for postgres:// and
 // postgresql://, [SQLite] for sqlite:PATH and sqlite::memory:. Any other DSN
@@ -114,9 +165,11 @@ func ForDSN(dsn string) (Dialect, error) {
 		ErrUnsupportedDSN, Redact(dsn))
 }
 
-// Redact returns dsn with any password replaced by "xxxxx", for errors and
-// logs. It handles URLs (user:password@host) and key=value DSNs
-// (password=…). A DSN it cannot parse is replaced by its scheme alone.
+// Redact returns dsn with every secret replaced by "xxxxx", for errors and
+// logs: the password of a URL's user (user:password@host), and the value of
+// every parameter whose name contains "password" (password, sslpassword),
+// in URLs and in key=value DSNs alike. A DSN it cannot parse is replaced by
+// its scheme alone.
 func Redact(dsn string) string {
 	if strings.Contains(dsn, "://") {
 		u, err := url.Parse(dsn)
@@ -130,17 +183,93 @@ func Redact(dsn string) string {
 			}
 		}
 		q := u.Query()
+		changed := false
 		for k := range q {
-			if strings.EqualFold(k, "password") {
+			if isSecretParam(k) {
 				q.Set(k, "xxxxx")
-				u.RawQuery = q.Encode()
+				changed = true
 			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
 		}
 		return u.String()
 	}
-	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	return kvSecret.ReplaceAllString(dsn, "${1}xxxxx")
 }
 
-// kvPassword matches password=VALUE in a key=value DSN, VALUE being a
-// single-quoted string (with backslash escapes) or a run of non-spaces.
-var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+// secrets returns the secret values Redact would hide in dsn, for scrubbing
+// them from text that quotes the DSN in a form Redact cannot see (a
+// driver's error message).
+func secrets(dsn string) []string {
+	var out []string
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil
+		}
+		if u.User != nil {
+			if p, has := u.User.Password(); has && p != "" {
+				out = append(out, p, url.PathEscape(p), url.QueryEscape(p))
+			}
+		}
+		for k, vs := range u.Query() {
+			if isSecretParam(k) {
+				for _, v := range vs {
+					if v != "" {
+						out = append(out, v, url.QueryEscape(v))
+					}
+				}
+			}
+		}
+		return out
+	}
+	for _, m := range kvSecret.FindAllStringSubmatch(dsn, -1) {
+		if v := strings.Trim(m[2], "'"); v != "" {
+			out = append(out, m[2], v)
+		}
+	}
+	return out
+}
+
+func isSecretParam(name string) bool {
+	return strings.Contains(strings.ToLower(name), "password")
+}
+
+// scrub replaces every secret of dsn in text.
+func scrub(text, dsn string) string {
+	for _, s := range secrets(dsn) {
+		text = strings.ReplaceAll(text, s, "xxxxx")
+	}
+	return text
+}
+
+// kvSecret matches NAMEpassword=VALUE in a key=value DSN (password,
+// sslpassword, ...), VALUE being a single-quoted string (with backslash
+// escapes) or a run of non-spaces.
+var kvSecret = regexp.MustCompile(`(?i)(\b\w*password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+
+// scrubbedError is an error whose text has had a DSN's secrets removed; it
+// still unwraps to the original, for errors.Is and errors.As.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// RedactError returns err with every secret of dsn (see Redact) removed
+// from its text; it unwraps to err, so errors.Is and errors.As still see
+// what err matched. Drivers quote DSNs in their errors in forms of their
+// own.
+func RedactError(err error, dsn string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := scrub(msg, dsn); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}

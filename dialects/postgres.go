@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -23,6 +24,9 @@ func (postgres) GooseDialect() database.Dialect { return database.DialectPostgre
 func (postgres) SerializeWrites() bool          { return false }
 func (postgres) Statements() Statements         { return postgresStatements }
 
+// pgParam is Postgres's placeholder for parameter n.
+func pgParam(n int) string { return fmt.Sprintf("$%d", n) }
+
 // pgLive is the predicate for a live row s, given the placeholders of the
 // idle timeout and the max lifetime in milliseconds. A bigint times an
 // interval is computed once per statement, so the comparisons can use the
@@ -36,39 +40,66 @@ func pgLive(idle, lifetime string) string {
 // duration in $1, oldest first, at most $2 of them. The rows are locked
 // first, skipping any another transaction holds (it is using them, so they
 // are not idle); a row touched after the statement's snapshot is re-checked
-// against the cutoff before it is locked, so a session used at the last
+// against the cutoff before it is locked, so a record used at the last
 // moment is not deleted.
-func pgCleanup(column string) string {
-	return fmt.Sprintf(`DELETE FROM mcp_sessions WHERE ctid = ANY (ARRAY(
-  SELECT ctid FROM mcp_sessions
-  WHERE %[1]s < now() - $1::bigint * interval '1 millisecond'
-  ORDER BY %[1]s
+func pgCleanup(table, column string) string {
+	return fmt.Sprintf(`DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM %[1]s
+  WHERE %[2]s < now() - $1::bigint * interval '1 millisecond'
+  ORDER BY %[2]s
   LIMIT $2
-  FOR UPDATE SKIP LOCKED))`, column)
+  FOR UPDATE SKIP LOCKED))`, table, column)
+}
+
+// Writes stamp rows with clock_timestamp(), the time the row is written,
+// not now(), the time the transaction (or a statement run on its own)
+// started: a write that waited for a row lock, or Modify's write after its
+// function ran, would otherwise stamp a time from before the wait, making
+// the record older than it is and letting updated_at move backwards under
+// contention. Liveness checks keep now(): a statement's snapshot is taken at
+// its start, so that is the instant they judge.
+func pgRecords(t table) Records {
+	k := len(t.key)
+	p := func(n int) string { return pgParam(k + n) } // the parameters after the key
+	key := t.keyMatch("s.", pgParam)
+	cols := strings.Join(t.key, ", ")
+	keyParams := make([]string, k)
+	var setKeys string
+	for i, c := range t.key {
+		keyParams[i] = pgParam(i + 1)
+		if i > 0 { // the primary key is the conflict target; the rest is replaced
+			setKeys += fmt.Sprintf("%[1]s = EXCLUDED.%[1]s, ", c)
+		}
+	}
+	return Records{
+		Create: fmt.Sprintf(`INSERT INTO %[1]s AS s (%[2]s, %[3]s, created_at, updated_at)
+SELECT %[4]s, %[5]s::jsonb, t, t FROM (SELECT clock_timestamp() AS t) AS c
+ON CONFLICT (%[6]s) DO UPDATE
+SET %[7]s%[3]s = EXCLUDED.%[3]s, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+WHERE NOT (%[8]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), t.key[0], setKeys, pgLive(p(2), p(3))),
+
+		Get: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s`, t.doc, t.name, key, pgLive(p(1), p(2))),
+
+		Update: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = s.%[2]s || %[3]s::jsonb, updated_at = clock_timestamp()
+WHERE %[4]s AND %[5]s`, t.name, t.doc, p(1), key, pgLive(p(2), p(3))),
+
+		Touch: fmt.Sprintf(`UPDATE %s AS s SET updated_at = clock_timestamp() WHERE %s AND %s`, t.name, key, pgLive(p(1), p(2))),
+
+		Delete: fmt.Sprintf(`DELETE FROM %s AS s WHERE %s`, t.name, key),
+
+		Lock: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s FOR UPDATE`, t.doc, t.name, key, pgLive(p(1), p(2))),
+
+		Replace: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = %[3]s::jsonb, updated_at = clock_timestamp() WHERE %[4]s`,
+			t.name, t.doc, p(1), key),
+
+		CleanupIdle:     pgCleanup(t.name, "updated_at"),
+		CleanupLifetime: pgCleanup(t.name, "created_at"),
+	}
 }
 
 var postgresStatements = Statements{
-	Create: `INSERT INTO mcp_sessions AS s (id, metadata, created_at, updated_at)
-VALUES ($1, $2::jsonb, now(), now())
-ON CONFLICT (id) DO UPDATE
-SET metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
-WHERE NOT (` + pgLive("$3", "$4") + `)`,
-
-	Get: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3"),
-
-	Update: `UPDATE mcp_sessions AS s SET metadata = s.metadata || $2::jsonb, updated_at = now()
-WHERE id = $1 AND ` + pgLive("$3", "$4"),
-
-	Touch: `UPDATE mcp_sessions AS s SET updated_at = now() WHERE id = $1 AND ` + pgLive("$2", "$3"),
-
-	Delete: `DELETE FROM mcp_sessions WHERE id = $1`,
-
-	Lock: `SELECT metadata FROM mcp_sessions AS s WHERE id = $1 AND ` + pgLive("$2", "$3") + ` FOR UPDATE`,
-
-	Replace: `UPDATE mcp_sessions SET metadata = $2::jsonb, updated_at = now() WHERE id = $1`,
-
-	CleanupIdle:     pgCleanup("updated_at"),
-	CleanupLifetime: pgCleanup("created_at"),
+	Records: pgRecords(sessionsTable),
+	Handles: pgRecords(handlesTable),
 
 	// A session-level advisory lock: it is held by the connection, not a
 	// transaction, so the batches of one cleanup can each commit while the
@@ -99,15 +130,30 @@ func (postgres) MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLo
 	return lock.NewPostgresSessionLocker(lock.WithLockID(key), lock.WithLockTimeout(1, 600))
 }
 
+// CheckDatabase refuses a database whose server encoding is not UTF8
+// (SQL_ASCII, LATIN1, ...): such a database cannot hold every string a
+// session may hold, and refuses some at the first write, with a conversion
+// error, long after Open succeeded.
+func (postgres) CheckDatabase(ctx context.Context, db *sql.DB) error {
+	var enc string
+	if err := db.QueryRowContext(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err != nil {
+		return fmt.Errorf("read server_encoding: %w", err)
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("%w: the database's encoding is %s; create it with ENCODING 'UTF8'", ErrUnsupportedDatabase, enc)
+	}
+	return nil
+}
+
 // Open parses dsn with pgx and opens a database/sql pool over it, sized like
 // pgxpool's default (the larger of 4 and the number of CPUs), with as many
 // idle connections kept as may be open, so a busy store does not reconnect.
 func (postgres) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx redacts the password in its parse errors; the DSN itself
-		// is not repeated here.
-		return nil, fmt.Errorf("parse postgres DSN: %w", err)
+		// pgx redacts the password in its parse errors, but not
+		// sslpassword.
+		return nil, fmt.Errorf("parse postgres DSN: %w", RedactError(err, dsn))
 	}
 	db := stdlib.OpenDB(*cfg)
 	n := max(4, runtime.NumCPU())

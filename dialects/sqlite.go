@@ -36,62 +36,91 @@ func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.SessionLock
 	return nil, nil
 }
 
+// CheckDatabase accepts every SQLite database: the driver exchanges text as
+// UTF-8 whatever the file's encoding.
+func (sqliteDialect) CheckDatabase(context.Context, *sql.DB) error { return nil }
+
 // sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
 // whole milliseconds and holds it fixed for the whole of one statement;
 // rounding undoes the float division inside unixepoch.
 const sqliteNow = `CAST(round(unixepoch('subsec') * 1000) AS INTEGER)`
 
-func sqliteLive(idle, lifetime string) string {
-	return fmt.Sprintf("(%[1]s = 0 OR mcp_sessions.updated_at >= %[3]s - %[1]s)"+
-		" AND (%[2]s = 0 OR mcp_sessions.created_at >= %[3]s - %[2]s)",
-		idle, lifetime, sqliteNow)
+// sqliteParam is SQLite's placeholder for parameter n.
+func sqliteParam(n int) string { return fmt.Sprintf("?%d", n) }
+
+func sqliteLive(table, idle, lifetime string) string {
+	return fmt.Sprintf("(%[2]s = 0 OR %[1]s.updated_at >= %[4]s - %[2]s)"+
+		" AND (%[3]s = 0 OR %[1]s.created_at >= %[4]s - %[3]s)",
+		table, idle, lifetime, sqliteNow)
 }
 
 // sqliteCleanup deletes one batch by rowid: the subquery reads only the
 // index on the column (which holds the rowid), oldest first.
-func sqliteCleanup(column string) string {
-	return fmt.Sprintf(`DELETE FROM mcp_sessions WHERE rowid IN (
-  SELECT rowid FROM mcp_sessions WHERE %[1]s < %[2]s - ?1 ORDER BY %[1]s LIMIT ?2)`, column, sqliteNow)
+func sqliteCleanup(table, column string) string {
+	return fmt.Sprintf(`DELETE FROM %[1]s WHERE rowid IN (
+  SELECT rowid FROM %[1]s WHERE %[2]s < %[3]s - ?1 ORDER BY %[2]s LIMIT ?2)`, table, column, sqliteNow)
+}
+
+func sqliteRecords(t table) Records {
+	k := len(t.key)
+	p := func(n int) string { return sqliteParam(k + n) } // the parameters after the key
+	key := t.keyMatch(t.name+".", sqliteParam)
+	cols := strings.Join(t.key, ", ")
+	keyParams := make([]string, k)
+	var setKeys string
+	for i, c := range t.key {
+		keyParams[i] = sqliteParam(i + 1)
+		if i > 0 { // the primary key is the conflict target; the rest is replaced
+			setKeys += fmt.Sprintf("%[1]s = excluded.%[1]s, ", c)
+		}
+	}
+	return Records{
+		Create: fmt.Sprintf(`INSERT INTO %[1]s (%[2]s, %[3]s, created_at, updated_at)
+VALUES (%[4]s, %[5]s, %[6]s, %[6]s)
+ON CONFLICT (%[7]s) DO UPDATE
+SET %[8]s%[3]s = excluded.%[3]s, created_at = excluded.created_at, updated_at = excluded.updated_at
+WHERE NOT (%[9]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), sqliteNow, t.key[0], setKeys,
+			sqliteLive(t.name, p(2), p(3))),
+
+		Get: fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s`, t.doc, t.name, key, sqliteLive(t.name, p(1), p(2))),
+
+		// The shallow merge of jsonb ||: every stored key the patch does
+		// not name, then every key of the patch, each value copied as JSON
+		// text (the -> operator) so numbers keep their exact text and null
+		// stays null. json_patch is not used: it merges nested objects and
+		// deletes keys set to null (RFC 7396).
+		Update: fmt.Sprintf(`UPDATE %[1]s SET
+  %[2]s = (
+    SELECT json_group_object(k, json(v)) FROM (
+      SELECT o.key AS k, %[1]s.%[2]s -> o.fullkey AS v
+        FROM json_each(%[1]s.%[2]s) AS o
+        WHERE o.key NOT IN (SELECT key FROM json_each(%[3]s))
+      UNION ALL
+      SELECT p.key, %[3]s -> p.fullkey FROM json_each(%[3]s) AS p)),
+  updated_at = %[4]s
+WHERE %[5]s AND %[6]s`, t.name, t.doc, p(1), sqliteNow, key, sqliteLive(t.name, p(2), p(3))),
+
+		Touch: fmt.Sprintf(`UPDATE %s SET updated_at = %s WHERE %s AND %s`, t.name, sqliteNow, key, sqliteLive(t.name, p(1), p(2))),
+
+		Delete: fmt.Sprintf(`DELETE FROM %s WHERE %s`, t.name, key),
+
+		// A write as the transaction's first statement takes SQLite's
+		// write lock at once (waiting under busy_timeout), instead of
+		// upgrading a read lock later, which fails with SQLITE_BUSY
+		// without waiting.
+		Lock: fmt.Sprintf(`UPDATE %[1]s SET updated_at = updated_at WHERE %[2]s AND %[3]s RETURNING %[4]s`,
+			t.name, key, sqliteLive(t.name, p(1), p(2)), t.doc),
+
+		Replace: fmt.Sprintf(`UPDATE %s SET %s = %s, updated_at = %s WHERE %s`, t.name, t.doc, p(1), sqliteNow, key),
+
+		CleanupIdle:     sqliteCleanup(t.name, "updated_at"),
+		CleanupLifetime: sqliteCleanup(t.name, "created_at"),
+	}
 }
 
 var sqliteStatements = Statements{
-	Create: `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-VALUES (?1, ?2, ` + sqliteNow + `, ` + sqliteNow + `)
-ON CONFLICT (id) DO UPDATE
-SET metadata = excluded.metadata, created_at = excluded.created_at, updated_at = excluded.updated_at
-WHERE NOT (` + sqliteLive("?3", "?4") + `)`,
-
-	Get: `SELECT metadata FROM mcp_sessions WHERE id = ?1 AND ` + sqliteLive("?2", "?3"),
-
-	// The shallow merge of jsonb ||: every stored key the patch does not
-	// name, then every key of the patch, each value copied as JSON text
-	// (the -> operator) so numbers keep their exact text and null stays
-	// null. json_patch is not used: it merges nested objects and deletes
-	// keys set to null (RFC 7396).
-	Update: `UPDATE mcp_sessions SET
-  metadata = (
-    SELECT json_group_object(k, json(v)) FROM (
-      SELECT o.key AS k, mcp_sessions.metadata -> o.fullkey AS v
-        FROM json_each(mcp_sessions.metadata) AS o
-        WHERE o.key NOT IN (SELECT key FROM json_each(?2))
-      UNION ALL
-      SELECT p.key, ?2 -> p.fullkey FROM json_each(?2) AS p)),
-  updated_at = ` + sqliteNow + `
-WHERE id = ?1 AND ` + sqliteLive("?3", "?4"),
-
-	Touch: `UPDATE mcp_sessions SET updated_at = ` + sqliteNow + ` WHERE id = ?1 AND ` + sqliteLive("?2", "?3"),
-
-	Delete: `DELETE FROM mcp_sessions WHERE id = ?1`,
-
-	// A write as the transaction's first statement takes SQLite's write
-	// lock at once (waiting under busy_timeout), instead of upgrading a
-	// read lock later, which fails with SQLITE_BUSY without waiting.
-	Lock: `UPDATE mcp_sessions SET updated_at = updated_at WHERE id = ?1 AND ` + sqliteLive("?2", "?3") + ` RETURNING metadata`,
-
-	Replace: `UPDATE mcp_sessions SET metadata = ?2, updated_at = ` + sqliteNow + ` WHERE id = ?1`,
-
-	CleanupIdle:     sqliteCleanup("updated_at"),
-	CleanupLifetime: sqliteCleanup("created_at"),
+	Records: sqliteRecords(sessionsTable),
+	Handles: sqliteRecords(handlesTable),
 }
 
 // sqlitePragmas configure every connection. synchronous=NORMAL in WAL mode

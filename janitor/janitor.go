@@ -36,7 +36,9 @@ type Janitor struct {
 	running atomic.Bool // Run is running
 }
 
-// New returns a Janitor that sweeps c. The ttl it passes to c.Cleanup is the
+// New returns a Janitor that sweeps c: its sessions with c.Cleanup and,
+// when c is also an mcpsession.HandleCleaner (as sqlstore's Store is), its
+// expired state handles with c.CleanupHandles after that. The ttl it passes to c.Cleanup is the
 // one WithTTL sets or else, when c has an IdleTimeout() time.Duration method
 // that returns a positive duration (as sqlstore's Store does), that idle
 // timeout; with neither, New returns an error matching ErrNoTTL. A bad
@@ -58,7 +60,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		if it, ok := c.(mcpsession.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
-					return nil, fmt.Errorf("janitor: the cleaner's idle timeout %v is under one millisecond: %w", d, mcpsession.ErrInvalidTTL)
+					return nil, fmt.Errorf("%w: the cleaner's idle timeout %v is under one millisecond: %w", ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
 				}
 				cfg.ttl = d
 			}
@@ -170,12 +172,11 @@ func (j *Janitor) sweep(ctx context.Context) (res SweepResult, ok bool, err erro
 	}
 	start := j.clock.now()
 	n, err := j.cleaner.Cleanup(ctx, j.ttl)
-	res = SweepResult{
-		Start:    start,
-		Duration: j.clock.now().Sub(start),
-		TTL:      j.ttl,
-		Removed:  n,
+	res = SweepResult{Start: start, TTL: j.ttl, Removed: n}
+	if hc, ok := j.cleaner.(mcpsession.HandleCleaner); ok && err == nil {
+		res.RemovedHandles, err = hc.CleanupHandles(ctx)
 	}
+	res.Duration = j.clock.now().Sub(start)
 	switch {
 	case err == nil:
 	case errors.Is(err, mcpsession.ErrCleanupInProgress):

@@ -100,7 +100,7 @@ func TestNewErrors(t *testing.T) {
 		{"no ttl", plain, nil, []error{ErrNoTTL}},
 		{"idle timeout zero", idleCleaner{plain, 0}, nil, []error{ErrNoTTL}},
 		{"idle timeout negative", idleCleaner{plain, -time.Hour}, nil, []error{ErrNoTTL}},
-		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{mcpsession.ErrInvalidTTL}},
+		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
 		{"ttl zero", plain, []Option{WithTTL(0)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
 		{"ttl negative", plain, []Option{WithTTL(-time.Hour)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
 		{"ttl under 1ms", plain, []Option{WithTTL(time.Millisecond - 1)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},

@@ -17,6 +17,11 @@ type SweepResult struct {
 	TTL time.Duration
 	// Removed is how many sessions Cleanup reports it removed.
 	Removed int64
+	// RemovedHandles is how many state handles CleanupHandles reports it
+	// removed, when the Cleaner is an mcpsession.HandleCleaner. Handles
+	// are swept after sessions, with the store's own handle idle timeout,
+	// and not at all when the session sweep failed or was skipped.
+	RemovedHandles int64
 	// Skipped is set when Cleanup returned an error matching
 	// mcpsession.ErrCleanupInProgress: another replica is sweeping the
 	// same database, and this sweep did nothing. Err is nil then.
@@ -32,6 +37,7 @@ type SweepResult struct {
 func (j *Janitor) log(ctx context.Context, res SweepResult, failures int, next time.Duration) {
 	attrs := []slog.Attr{
 		slog.Int64("removed", res.Removed),
+		slog.Int64("removed_handles", res.RemovedHandles),
 		slog.Duration("duration", res.Duration),
 		slog.Duration("ttl", res.TTL),
 	}
@@ -48,7 +54,7 @@ func (j *Janitor) log(ctx context.Context, res SweepResult, failures int, next t
 		j.logger.LogAttrs(ctx, slog.LevelWarn, "session sweep failed", attrs...)
 	case res.Skipped:
 		j.logger.LogAttrs(ctx, slog.LevelDebug, "session sweep skipped: another process is sweeping", attrs...)
-	case res.Removed > 0:
+	case res.Removed > 0 || res.RemovedHandles > 0:
 		j.logger.LogAttrs(ctx, slog.LevelInfo, "sessions swept", attrs...)
 	default:
 		j.logger.LogAttrs(ctx, slog.LevelDebug, "session sweep found nothing to remove", attrs...)

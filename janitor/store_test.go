@@ -228,3 +228,60 @@ func waitForCleanupLock(t *testing.T, s *sqlstore.Store) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A sweep removes expired state handles too, with the store's own handle
+// idle timeout, and reports them apart from sessions.
+func TestSweepRemovesExpiredHandles(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := d.dsn(t)
+			s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour),
+				sqlstore.WithHandleIdleTimeout(30*time.Minute), sqlstore.WithCleanupBatchSize(4))
+			_, expiredSessions := seed(t, s, 3, 5)
+			ctx := t.Context()
+			var live, expired []string
+			for i := range 22 {
+				h, err := s.CreateHandle(ctx, "p", map[string]any{"i": i})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i < 13 {
+					expired = append(expired, h)
+					continue
+				}
+				live = append(live, h)
+			}
+			q := `UPDATE mcp_handles SET updated_at = updated_at - 3600000 WHERE handle = ?1`
+			if s.Dialect().Name() == "postgres" {
+				q = `UPDATE mcp_handles SET updated_at = updated_at - interval '1 hour' WHERE handle = $1`
+			}
+			for _, h := range expired {
+				testdb.Exec(t, s.DB(), q, h)
+			}
+			results := make(chan janitor.SweepResult, 1)
+			j, err := janitor.New(s, janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := <-results
+			if r.Removed != int64(len(expiredSessions)) || r.RemovedHandles != int64(len(expired)) {
+				t.Fatalf("sweep = %+v; want %d sessions and %d handles removed", r, len(expiredSessions), len(expired))
+			}
+			raw := testdb.OpenStore(t, dsn, sqlstore.WithHandleIdleTimeout(1000*time.Hour))
+			for _, h := range expired {
+				if _, err := raw.GetHandle(ctx, h, "p"); !errors.Is(err, mcpsession.ErrHandleNotFound) {
+					t.Fatalf("expired handle left after the sweep: %v", err)
+				}
+			}
+			for _, h := range live {
+				if _, err := raw.GetHandle(ctx, h, "p"); err != nil {
+					t.Fatalf("live handle gone after the sweep: %v", err)
+				}
+			}
+		})
+	}
+}

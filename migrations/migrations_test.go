@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,13 +87,13 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 				t.Fatalf("Up on a migrated database: %v", err)
 			}
 			got := tables(t, d.dialect, db)
-			if !got["mcp_sessions"] || !got[migrations.TableName] || got["goose_db_version"] {
-				t.Fatalf("tables after Up: %v; want mcp_sessions and %s, not goose_db_version", got, migrations.TableName)
+			if !got["mcp_sessions"] || !got["mcp_handles"] || !got[migrations.TableName] || got["goose_db_version"] {
+				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles and %s, not goose_db_version", got, migrations.TableName)
 			}
 			var applied int
 			q := "SELECT count(*) FROM " + migrations.TableName + " WHERE version_id > 0"
-			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != 1 {
-				t.Fatalf("%d migrations recorded (%v); want 1", applied, err)
+			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != migrationCount(t, d.dialect) {
+				t.Fatalf("%d migrations recorded (%v); want %d", applied, err, migrationCount(t, d.dialect))
 			}
 		})
 	}
@@ -113,8 +114,8 @@ func TestProviderDown(t *testing.T) {
 			if _, err := p.DownTo(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
-			if tables(t, d.dialect, db)["mcp_sessions"] {
-				t.Fatal("mcp_sessions still there after DownTo(0)")
+			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] {
+				t.Fatalf("tables after DownTo(0): %v", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
@@ -188,11 +189,19 @@ func TestGooseCLI(t *testing.T) {
 			}
 			db := openDB(t, d.dialect, dsn)
 			for round := range 2 {
+				// A database from before handles, holding a session.
+				goose("up-to", "1")
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] {
+					t.Fatalf("round %d: tables after goose up-to 1: %v", round, got)
+				}
+				insertSession(t, d.dialect, db, "kept")
+				// Upgraded in place: the session stays.
 				goose("up")
 				got := tables(t, d.dialect, db)
-				if !got["mcp_sessions"] || !got[migrations.TableName] || got["goose_db_version"] {
+				if !got["mcp_sessions"] || !got["mcp_handles"] || !got[migrations.TableName] || got["goose_db_version"] {
 					t.Fatalf("round %d: tables after goose up: %v", round, got)
 				}
+				wantSessions(t, db, 1)
 				// What the CLI applied, Up sees as done.
 				p, err := migrations.NewProvider(t.Context(), db, d.dialect)
 				if err != nil {
@@ -201,6 +210,12 @@ func TestGooseCLI(t *testing.T) {
 				if pending, err := p.HasPending(context.Background()); err != nil || pending {
 					t.Fatalf("round %d: migrations pending after goose up (%v)", round, err)
 				}
+				// Each migration's Down undoes only itself.
+				goose("down")
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] {
+					t.Fatalf("round %d: tables after one goose down: %v", round, got)
+				}
+				wantSessions(t, db, 1)
 				goose("down")
 				if tables(t, d.dialect, db)["mcp_sessions"] {
 					t.Fatalf("round %d: mcp_sessions still there after goose down", round)
@@ -210,9 +225,44 @@ func TestGooseCLI(t *testing.T) {
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
 			}
-			if out := goose("status"); !strings.Contains(out, "00001_create_mcp_sessions.sql") || strings.Contains(out, "Pending") {
+			if out := goose("status"); !strings.Contains(out, "00001_create_mcp_sessions.sql") ||
+				!strings.Contains(out, "00002_create_mcp_handles.sql") || strings.Contains(out, "Pending") {
 				t.Fatalf("goose status after migrations.Up:\n%s", out)
 			}
 		})
+	}
+}
+
+// migrationCount is the number of migrations of dialect d.
+func migrationCount(t *testing.T, d dialects.Dialect) int {
+	t.Helper()
+	fsys, err := migrations.FS(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
+}
+
+// insertSession writes a session row by hand, as a store would have.
+func insertSession(t *testing.T, d dialects.Dialect, db *sql.DB, id string) {
+	t.Helper()
+	q := `INSERT INTO mcp_sessions VALUES (?1, '{"kept":true}', 0, 0)`
+	if d.Name() == "postgres" {
+		q = `INSERT INTO mcp_sessions VALUES ($1, '{"kept":true}', now(), now())`
+	}
+	if _, err := db.ExecContext(t.Context(), q, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantSessions(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	var got int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM mcp_sessions WHERE metadata IS NOT NULL`).Scan(&got); err != nil || got != n {
+		t.Fatalf("%d sessions (%v); want %d", got, err, n)
 	}
 }

@@ -36,6 +36,23 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
 		return 0, fmt.Errorf("%w: %v: must be at least 1ms", mcpsession.ErrInvalidTTL, ttl)
 	}
+	return s.sweep(ctx, s.sessions, ttl)
+}
+
+// CleanupHandles deletes the state handles idle for longer than the
+// handle idle timeout (WithHandleIdleTimeout) and, with
+// WithHandleMaxLifetime, those created longer ago than that, and returns
+// how many it deleted. It works as Cleanup does: in batches walking an
+// index, and on Postgres one process at a time (ErrCleanupInProgress).
+func (s *Store) CleanupHandles(ctx context.Context) (int64, error) {
+	return s.sweep(ctx, s.handles, s.cfg.handleIdleTimeout)
+}
+
+// sweep deletes r's expired records under the cleanup lock.
+func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64, error) {
+	if err := checkNotInModify(r.opCleanup); err != nil {
+		return 0, err
+	}
 	if s.q.TryCleanupLock != "" {
 		release, err := s.lockCleanup(ctx)
 		if err != nil {
@@ -44,35 +61,13 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 		defer release()
 	}
 	start := time.Now()
-	removed, err := s.deleteExpired(ctx, s.q.CleanupIdle, ttl.Milliseconds())
-	if err == nil && s.lifetimeMs > 0 {
-		var n int64
-		n, err = s.deleteExpired(ctx, s.q.CleanupLifetime, s.lifetimeMs)
-		removed += n
-	}
+	removed, err := r.sweep(ctx, ttl.Milliseconds())
 	if removed > 0 || err != nil {
-		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: cleanup",
+		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: "+r.opCleanup,
 			slog.Int64("removed", removed), slog.Duration("ttl", ttl),
 			slog.Duration("duration", time.Since(start)), attrError(err))
 	}
 	return removed, err
-}
-
-// deleteExpired runs one cleanup statement in batches until one comes back
-// short.
-func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int64) (int64, error) {
-	var total int64
-	batch := int64(s.cfg.cleanupBatchSize)
-	for {
-		n, err := s.exec(ctx, query, olderThanMs, batch)
-		total += n
-		if err != nil {
-			return total, opError("cleanup", err)
-		}
-		if n < batch {
-			return total, nil
-		}
-	}
 }
 
 // lockCleanup takes the database's cleanup lock on a connection of its own
@@ -82,12 +77,12 @@ func (s *Store) deleteExpired(ctx context.Context, query string, olderThanMs int
 func (s *Store) lockCleanup(ctx context.Context) (release func(), err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, opError("cleanup: lock", err)
+		return nil, opError(ctx, "cleanup: lock", err)
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, s.q.TryCleanupLock).Scan(&got); err != nil {
 		discard(conn)
-		return nil, opError("cleanup: lock", err)
+		return nil, opError(ctx, "cleanup: lock", err)
 	}
 	if !got {
 		_ = conn.Close()

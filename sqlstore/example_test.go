@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
@@ -136,7 +137,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = store.Create(ctx, mcpsession.NewID(), map[string]any{"blob": string(make([]byte, 100<<10))})
+	err = store.Create(ctx, mcpsession.NewID(), map[string]any{"blob": strings.Repeat("x", 100<<10)})
 	fmt.Println(errors.Is(err, mcpsession.ErrTooLarge))
 	// Output:
 	// true

@@ -55,6 +55,11 @@ func TestOpenPostgresErrorsHidePassword(t *testing.T) {
 		"postgres://user:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
 		"postgresql://user:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
 		"postgres://user:hunter2@127.0.0.1:1/db?sslmode=bogus",
+		// sslpassword decrypts a client key: a secret too (issue 13, item 9).
+		"postgres://user@127.0.0.1:1/db?sslpassword=hunter2&sslmode=bogus",
+		"postgres://user@127.0.0.1:1/db?sslpassword=hunter2&connect_timeout=nope",
+		"host=127.0.0.1 port=1 user=u sslpassword=hunter2 sslmode=bogus",
+		"postgres://user@127.0.0.1:1/db?sslpassword=hunter2&sslmode=disable&connect_timeout=2",
 	} {
 		_, err := sqlstore.Open(ctx, dsn)
 		if err == nil {

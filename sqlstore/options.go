@@ -21,6 +21,11 @@ const (
 	// DefaultCleanupBatchSize is how many rows one cleanup statement
 	// deletes at most.
 	DefaultCleanupBatchSize = 2000
+
+	// DefaultHandleIdleTimeout is how long a state handle lives unused
+	// when WithHandleIdleTimeout is not given: a day, SEP-2567's example
+	// of a bounded lifetime for handles that are bearer tokens.
+	DefaultHandleIdleTimeout = 24 * time.Hour
 )
 
 // Option configures a Store. Options are validated when the Store is built.
@@ -37,8 +42,11 @@ type config struct {
 	idleTimeout      time.Duration
 	maxLifetime      time.Duration
 	maxMetadataBytes int
-	cleanupBatchSize int
-	logger           *slog.Logger
+
+	handleIdleTimeout time.Duration
+	handleMaxLifetime time.Duration
+	cleanupBatchSize  int
+	logger            *slog.Logger
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -46,6 +54,8 @@ func newConfig(opts []Option) (config, error) {
 		maxMetadataBytes: DefaultMaxMetadataBytes,
 		cleanupBatchSize: DefaultCleanupBatchSize,
 		logger:           slog.New(slog.DiscardHandler),
+
+		handleIdleTimeout: DefaultHandleIdleTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -98,8 +108,39 @@ func WithMaxLifetime(d time.Duration) Option {
 	})
 }
 
-// WithMaxMetadataBytes limits the encoded JSON metadata one call may send
-// (Create's, Update's patch, what Modify's function returns) to n bytes.
+// WithHandleIdleTimeout expires a state handle d after it was last
+// created, updated, modified or touched: the handle methods then treat it as
+// unknown, and CleanupHandles deletes it. d is at least a millisecond and
+// is counted in whole milliseconds; the default is DefaultHandleIdleTimeout.
+// Handles always expire when idle: an anonymous handle is a bearer token,
+// and SEP-2567 requires such tokens to have a bounded lifetime.
+func WithHandleIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkDuration("WithHandleIdleTimeout", d); err != nil {
+			return err
+		}
+		c.handleIdleTimeout = d
+		return nil
+	})
+}
+
+// WithHandleMaxLifetime expires a state handle d after it was created,
+// however busy it is; CleanupHandles deletes such handles too. d is at
+// least a millisecond and is counted in whole milliseconds. By default
+// handles have no max lifetime.
+func WithHandleMaxLifetime(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkDuration("WithHandleMaxLifetime", d); err != nil {
+			return err
+		}
+		c.handleMaxLifetime = d
+		return nil
+	})
+}
+
+// WithMaxMetadataBytes limits the encoded JSON metadata (or handle state)
+// one call may store (Create's, Update's patch, what Modify's function
+// returns, and the same for handles) to n bytes.
 // Larger metadata is refused with an error matching mcpsession.ErrTooLarge.
 // The default is DefaultMaxMetadataBytes.
 func WithMaxMetadataBytes(n int) Option {

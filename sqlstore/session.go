@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -25,11 +24,11 @@ func (s *Store) Create(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Create, id, doc, s.idle, s.lifetime)
+	created, err := s.sessions.create(ctx, []any{id}, doc)
 	if err != nil {
-		return opError("create session", err)
+		return err
 	}
-	if n == 0 {
+	if !created {
 		return mcpsession.ErrExists
 	}
 	return nil
@@ -42,32 +41,7 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, err
 	}
-	st, err := s.stmts.get(ctx, s.q.Get)
-	if err != nil {
-		return nil, opError("get session", err)
-	}
-	rows, err := st.QueryContext(ctx, id, s.idle, s.lifetime)
-	if err != nil {
-		return nil, opError("get session", err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, opError("get session", err)
-		}
-		return nil, mcpsession.ErrNotFound
-	}
-	// RawBytes points into the driver's buffer: decoding straight from it
-	// saves copying the document.
-	var doc sql.RawBytes
-	if err := rows.Scan(&doc); err != nil {
-		return nil, opError("get session", err)
-	}
-	m, err := decodeMetadata(doc)
-	if err != nil {
-		return nil, opError("get session", err)
-	}
-	return m, nil
+	return s.sessions.get(ctx, []any{id})
 }
 
 // Update merges metadata into a live session's metadata in one statement:
@@ -83,14 +57,7 @@ func (s *Store) Update(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Update, id, patch, s.idle, s.lifetime)
-	if err != nil {
-		return opError("update session", err)
-	}
-	if n == 0 {
-		return mcpsession.ErrNotFound
-	}
-	return nil
+	return s.sessions.update(ctx, []any{id}, patch)
 }
 
 // Touch sets a live session's updated_at to now, which slides its idle
@@ -100,14 +67,7 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, s.q.Touch, id, s.idle, s.lifetime)
-	if err != nil {
-		return opError("touch session", err)
-	}
-	if n == 0 {
-		return mcpsession.ErrNotFound
-	}
-	return nil
+	return s.sessions.touch(ctx, []any{id})
 }
 
 // Delete removes the session. It returns nil whether or not the session
@@ -116,19 +76,19 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.q.Delete, id); err != nil {
-		return opError("delete session", err)
-	}
-	return nil
+	return s.sessions.delete(ctx, []any{id})
 }
 
 // Modify reads a live session's metadata, calls fn with it (a fresh map fn
 // may change and return), and stores fn's result as the whole new metadata,
-// setting updated_at to now. All of it happens in one transaction that
-// holds the session's row lock (FOR UPDATE on Postgres, SQLite's write lock
-// on SQLite), so concurrent Modify calls on one session, from any process,
-// run one after another. Keep fn short: it runs while the lock is held, and
-// it may run again if the caller retries.
+// setting updated_at to the time it writes. All of it happens in one
+// transaction that holds the session's row lock (FOR UPDATE on Postgres,
+// SQLite's write lock on SQLite), so concurrent Modify calls on one
+// session, from any process, run one after another. Keep fn short: it runs
+// while the lock is held, and it may run again if the caller retries. fn
+// must not call the store: such a call fails at once with an error
+// matching mcpsession.ErrCallInModify, since it could wait for this very
+// lock.
 //
 // If fn returns an error, nothing is written and Modify returns that error
 // unwrapped. A missing or expired session is an error matching
@@ -141,52 +101,5 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 	if fn == nil {
 		return fmt.Errorf("%w: Modify with a nil function", ErrInvalidArgument)
 	}
-	// Prepared before the transaction takes a connection: preparing needs
-	// one of its own, and a pool full of waiting transactions has none.
-	lock, err := s.stmts.get(ctx, s.q.Lock)
-	if err != nil {
-		return opError("modify session: lock", err)
-	}
-	replace, err := s.stmts.get(ctx, s.q.Replace)
-	if err != nil {
-		return opError("modify session: write", err)
-	}
-	unlock, err := s.lockWriter(ctx)
-	if err != nil {
-		return opError("modify session", err)
-	}
-	defer unlock()
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return opError("modify session: begin", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
-	var doc []byte
-	if err := tx.StmtContext(ctx, lock).QueryRowContext(ctx, id, s.idle, s.lifetime).Scan(&doc); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return mcpsession.ErrNotFound
-		}
-		return opError("modify session: lock", err)
-	}
-	m, err := decodeMetadata(doc)
-	if err != nil {
-		return opError("modify session", err)
-	}
-	out, err := fn(m)
-	if err != nil {
-		return err
-	}
-	newDoc, err := encodeMetadata(out, s.cfg.maxMetadataBytes)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.StmtContext(ctx, replace).ExecContext(ctx, id, newDoc); err != nil {
-		return opError("modify session: write", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return opError("modify session: commit", err)
-	}
-	return nil
+	return s.sessions.modify(ctx, []any{id}, fn)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"github.com/mcpsession/mcpsession/migrations"
 )
 
-// Store is an mcpsession.Store, Cleaner, Toucher and Modifier over a SQL
-// database. It is safe for concurrent use.
+// Store keeps MCP sessions and state handles in a SQL database: it is an
+// mcpsession.Store, Cleaner, Toucher, Modifier and IdleTimeouter for
+// sessions, and an mcpsession.HandleStore and HandleCleaner for handles. It
+// is safe for concurrent use.
 type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
@@ -22,11 +25,8 @@ type Store struct {
 	cfg     config
 	ownsDB  bool
 
-	// idle and lifetime are the expiry limits as statement parameters:
-	// whole milliseconds, 0 for none. They are boxed once here rather than
-	// on every call.
-	idle, lifetime any
-	lifetimeMs     int64
+	// sessions and handles are the two tables of records.
+	sessions, handles *records
 
 	// writer, when the dialect serialises writes, is a one-slot semaphore
 	// held around every write. A channel rather than a mutex, so that a
@@ -35,10 +35,13 @@ type Store struct {
 }
 
 var (
-	_ mcpsession.Store    = (*Store)(nil)
-	_ mcpsession.Cleaner  = (*Store)(nil)
-	_ mcpsession.Toucher  = (*Store)(nil)
-	_ mcpsession.Modifier = (*Store)(nil)
+	_ mcpsession.Store         = (*Store)(nil)
+	_ mcpsession.Cleaner       = (*Store)(nil)
+	_ mcpsession.Toucher       = (*Store)(nil)
+	_ mcpsession.Modifier      = (*Store)(nil)
+	_ mcpsession.IdleTimeouter = (*Store)(nil)
+	_ mcpsession.HandleStore   = (*Store)(nil)
+	_ mcpsession.HandleCleaner = (*Store)(nil)
 )
 
 // Open opens the database named by dsn and returns a Store over it that
@@ -51,7 +54,9 @@ var (
 // Query parameters are passed to the driver (pgx, or modernc.org/sqlite).
 // An unsupported DSN is an error matching dialects.ErrUnsupportedDSN, which
 // shows the DSN with its password redacted. Open checks that the database
-// answers before it returns.
+// answers before it returns, and that the store can work on it: a Postgres
+// database whose encoding is not UTF8 is an error matching
+// dialects.ErrUnsupportedDatabase.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -67,7 +72,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), err)
+		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), dialects.RedactError(err, dsn))
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -80,6 +85,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a Store over a database the caller opened and keeps
 // ownership of: Close leaves db open. d says what database db is.
+//
+// New queries db once, without a deadline, to check that the store can
+// work on it (on Postgres, that its encoding is UTF8: an error matching
+// dialects.ErrUnsupportedDatabase otherwise), and migrates it with
+// WithAutoMigrate. To bound that, use Open, which takes a context.
 //
 // For SQLite, open db with a busy timeout and WAL (the pragmas
 // busy_timeout and journal_mode), as Open does, if other processes use the
@@ -100,17 +110,19 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 
 func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
 	s := &Store{
-		db:         db,
-		dialect:    d,
-		q:          d.Statements(),
-		stmts:      statements{db: db},
-		cfg:        cfg,
-		idle:       cfg.idleTimeout.Milliseconds(),
-		lifetime:   cfg.maxLifetime.Milliseconds(),
-		lifetimeMs: cfg.maxLifetime.Milliseconds(),
+		db:      db,
+		dialect: d,
+		q:       d.Statements(),
+		stmts:   statements{db: db},
+		cfg:     cfg,
 	}
+	s.sessions = newRecords(s, s.q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
+	s.handles = newRecords(s, s.q.Handles, "handle", mcpsession.ErrHandleNotFound, cfg.handleIdleTimeout, cfg.handleMaxLifetime)
 	if d.SerializeWrites() {
 		s.writer = make(chan struct{}, 1)
+	}
+	if err := d.CheckDatabase(ctx, db); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	if cfg.autoMigrate {
 		start := time.Now()
@@ -148,6 +160,24 @@ func (s *Store) Dialect() dialects.Dialect { return s.dialect }
 // janitor uses it as its default TTL, so reads and cleanup agree.
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
 
+// HandleIdleTimeout returns the handles' idle timeout: the one set with
+// WithHandleIdleTimeout, or DefaultHandleIdleTimeout.
+func (s *Store) HandleIdleTimeout() time.Duration { return s.cfg.handleIdleTimeout }
+
+// ended returns ctx.Err(), or context.DeadlineExceeded once ctx's deadline
+// has passed even if ctx has not noticed yet: a driver that set its own
+// timer from the deadline (a dial, a socket read) can fail a moment before
+// ctx's timer fires.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // lockWriter takes the process's write slot when the dialect serialises
 // writes. The returned func gives it back.
 func (s *Store) lockWriter(ctx context.Context) (func(), error) {
@@ -162,8 +192,12 @@ func (s *Store) lockWriter(ctx context.Context) (func(), error) {
 	}
 }
 
-// exec runs one write statement and returns the rows it affected.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+// exec runs one write statement and returns the rows it affected. Errors
+// are the database's, unwrapped, or ErrCallInModify, wrapped with op.
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
+	if err := checkNotInModify(op); err != nil {
+		return 0, err
+	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
 		return 0, err
@@ -181,7 +215,17 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 }
 
 // opError wraps a database error with the operation that failed. Context
-// errors stay matchable with errors.Is through the wrapping.
-func opError(op string, err error) error {
+// errors stay matchable with errors.Is through the wrapping, and when ctx
+// has ended the error matches ctx.Err() too: a call cut short by its
+// deadline may fail inside the driver first ("bad connection", "transaction
+// has already been committed or rolled back"), and the caller must still be
+// able to tell that its deadline was the cause.
+func opError(ctx context.Context, op string, err error) error {
+	if errors.Is(err, mcpsession.ErrCallInModify) {
+		return err // already says which operation
+	}
+	if cerr := ended(ctx); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, cerr, err)
+	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

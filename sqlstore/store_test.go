@@ -47,3 +47,30 @@ func TestConformanceExpiry(t *testing.T) {
 		})
 	}
 }
+
+func TestHandleConformance(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunHandles(t, func(t *testing.T) mcpsession.HandleStore { return testdb.OpenStore(t, d.dsn(t)) })
+		})
+	}
+}
+
+func TestHandleConformanceExpiry(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunHandleExpiry(t, func(t *testing.T, idle, lifetime time.Duration) mcpsession.HandleStore {
+				var opts []sqlstore.Option
+				if idle > 0 {
+					opts = append(opts, sqlstore.WithHandleIdleTimeout(idle))
+				}
+				if lifetime > 0 {
+					opts = append(opts, sqlstore.WithHandleMaxLifetime(lifetime))
+				}
+				return testdb.OpenStore(t, d.dsn(t), opts...)
+			})
+		})
+	}
+}

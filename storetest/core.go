@@ -8,12 +8,13 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mcpsession/mcpsession"
 )
 
-func testCreateGet(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testCreateGet(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := ids(2)
 	mustCreate(t, s, id[0], mcpMetadata())
 	wantMetadata(t, s, id[0], mcpMetadata())
@@ -25,8 +26,8 @@ func testCreateGet(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	}
 }
 
-func testCreateExists(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testCreateExists(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := mcpsession.NewID()
 	mustCreate(t, s, id, map[string]any{"owner": "first"})
 	err := s.Create(t.Context(), id, map[string]any{"owner": "second", "extra": true})
@@ -41,13 +42,13 @@ func testCreateExists(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	wantMetadata(t, s, id, map[string]any{"owner": "third"})
 }
 
-func testGetMissing(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testGetMissing(t *testing.T, k *kit) {
+	s := k.open(t)
 	wantNotFound(t, s, mcpsession.NewID())
 }
 
-func testGetFreshMap(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testGetFreshMap(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := mcpsession.NewID()
 	in := mcpMetadata()
 	mustCreate(t, s, id, in)
@@ -62,8 +63,8 @@ func testGetFreshMap(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	wantMetadata(t, s, id, mcpMetadata())
 }
 
-func testRoundTrip(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testRoundTrip(t *testing.T, k *kit) {
+	s := k.open(t)
 	type point struct {
 		X, Y int
 		Tag  string `json:"tag,omitempty"`
@@ -112,8 +113,8 @@ func testRoundTrip(t *testing.T, open func(*testing.T) mcpsession.Store) {
 
 // testHostile stores ids and keys made to break SQL or JSON paths; they are
 // stored literally, and other sessions stay intact.
-func testHostile(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testHostile(t *testing.T, k *kit) {
+	s := k.open(t)
 	bystander := mcpsession.NewID()
 	mustCreate(t, s, bystander, mcpMetadata())
 
@@ -185,8 +186,8 @@ func make255(c byte) []byte {
 	return b
 }
 
-func testUpdateShallowMerge(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testUpdateShallowMerge(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := mcpsession.NewID()
 	mustCreate(t, s, id, map[string]any{
 		"nested": map[string]any{"x": 1, "y": 2},
@@ -228,8 +229,8 @@ func testUpdateShallowMerge(t *testing.T, open func(*testing.T) mcpsession.Store
 	}
 }
 
-func testUpdateMissing(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testUpdateMissing(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := ids(2)
 	err := s.Update(t.Context(), id[0], map[string]any{"a": 1})
 	wantErr(t, "Update of a missing session", err, mcpsession.ErrNotFound)
@@ -245,8 +246,8 @@ func testUpdateMissing(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	wantNotFound(t, s, id[1])
 }
 
-func testUpdateConcurrentKeys(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testUpdateConcurrentKeys(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := mcpsession.NewID()
 	mustCreate(t, s, id, map[string]any{"base": true})
 	const writers, rounds = 16, 8
@@ -276,8 +277,8 @@ func testUpdateConcurrentKeys(t *testing.T, open func(*testing.T) mcpsession.Sto
 	wantMetadata(t, s, id, want)
 }
 
-func testDelete(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testDelete(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := ids(2)
 	mustCreate(t, s, id[0], mcpMetadata())
 	mustCreate(t, s, id[1], mcpMetadata())
@@ -293,8 +294,8 @@ func testDelete(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	wantMetadata(t, s, id[1], mcpMetadata())
 }
 
-func testInvalidID(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testInvalidID(t *testing.T, k *kit) {
+	s := k.open(t)
 	ctx := t.Context()
 	bad := []string{
 		"", " ", "a b", "tab\t", "nl\n", "nul\x00", "del\x7f", "\x20leading", "é", "日本",
@@ -352,15 +353,34 @@ func badMetadata() map[string]map[string]any {
 		"raw not JSON":        {"v": json.RawMessage(`{`)},
 		"marshaler error":     {"v": failingMarshaler{}},
 		"struct invalid UTF8": {"v": struct{ S string }{"\xff"}},
+		// encoding/json would write U+FFFD for each bad byte of what a
+		// TextMarshaler returns, silently.
+		"TextMarshaler value":       {"v": badText{}},
+		"TextMarshaler in a slice":  {"v": []any{"ok", badText{}}},
+		"TextMarshaler pointer":     {"v": &badText{}},
+		"TextMarshaler key":         {"v": map[badText]int{{}: 1}},
+		"TextMarshaler field":       {"v": struct{ T badText }{}},
+		"TextMarshaler addressable": {"v": []ptrBadText{{}}},
 	}
 }
+
+// badText marshals to invalid UTF-8.
+type badText struct{}
+
+func (badText) MarshalText() ([]byte, error) { return []byte("bad \xff text"), nil }
+
+// ptrBadText marshals to invalid UTF-8 through a pointer receiver, which
+// encoding/json uses for addressable values such as slice elements.
+type ptrBadText struct{ X int }
+
+func (*ptrBadText) MarshalText() ([]byte, error) { return []byte("\xfe"), nil }
 
 type failingMarshaler struct{}
 
 func (failingMarshaler) MarshalJSON() ([]byte, error) { return nil, errors.New("cannot marshal") }
 
-func testInvalidMetadata(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testInvalidMetadata(t *testing.T, k *kit) {
+	s := k.open(t)
 	ctx := t.Context()
 	existing := mcpsession.NewID()
 	mustCreate(t, s, existing, mcpMetadata())
@@ -384,10 +404,10 @@ func sized(n int) map[string]any {
 	return map[string]any{"v": bigString(n - frame)}
 }
 
-func testTooLarge(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testTooLarge(t *testing.T, k *kit) {
+	s := k.open(t)
 	ctx := t.Context()
-	limit := DefaultMaxMetadataBytes
+	limit := k.maxBytes
 	if b, _ := json.Marshal(sized(limit)); len(b) != limit {
 		t.Fatalf("sized(%d) encodes to %d bytes", limit, len(b))
 	}
@@ -412,8 +432,8 @@ func testTooLarge(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	}
 }
 
-func testContext(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testContext(t *testing.T, k *kit) {
+	s := k.open(t)
 	existing := mcpsession.NewID()
 	mustCreate(t, s, existing, map[string]any{"v": 1})
 
@@ -441,17 +461,15 @@ func testContext(t *testing.T, open func(*testing.T) mcpsession.Store) {
 			wantErr(t, "Modify with a "+c.name+" context", err, c.want)
 		}
 		if cl, ok := s.(mcpsession.Cleaner); ok {
-			_, err := cl.Cleanup(c.ctx, 1)
-			if err == nil {
-				t.Fatalf("Cleanup with a %s context: nil error", c.name)
-			}
+			_, err := cl.Cleanup(c.ctx, time.Hour)
+			wantErr(t, "Cleanup with a "+c.name+" context", err, c.want)
 		}
 		wantMetadata(t, s, existing, map[string]any{"v": 1})
 	}
 }
 
-func testConcurrentCreateSameID(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testConcurrentCreateSameID(t *testing.T, k *kit) {
+	s := k.open(t)
 	id := mcpsession.NewID()
 	const n = 16
 	results := make(chan error, n)
@@ -483,8 +501,8 @@ func testConcurrentCreateSameID(t *testing.T, open func(*testing.T) mcpsession.S
 
 // testConcurrentMixed runs 64 goroutines creating, reading, updating and
 // deleting at once; no call may fail (on SQLite: no "database is locked").
-func testConcurrentMixed(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testConcurrentMixed(t *testing.T, k *kit) {
+	s := k.open(t)
 	shared := mcpsession.NewID()
 	mustCreate(t, s, shared, nil)
 	const workers, rounds = 64, 8

@@ -15,6 +15,11 @@ import (
 // than lifetime ago (0: never). Like Run, it runs its subtests in parallel.
 func RunExpiry(t *testing.T, open func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store) {
 	t.Helper()
+	runExpiryRules(t, open)
+}
+
+func runExpiryRules(t *testing.T, open func(t *testing.T, idle, lifetime time.Duration) mcpsession.Store) {
+	t.Helper()
 	for _, c := range []struct {
 		name string
 		run  func(*testing.T, func(*testing.T, time.Duration, time.Duration) mcpsession.Store)
@@ -24,6 +29,7 @@ func RunExpiry(t *testing.T, open func(t *testing.T, idle, lifetime time.Duratio
 		{"WritesSlide", testWritesSlide},
 		{"CleanupMatchesReads", testCleanupMatchesReads},
 		{"MaxLifetime", testMaxLifetime},
+		{"ModifyMarksUseWhenItWrites", testModifyMarksUseWhenItWrites},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -224,5 +230,41 @@ func testMaxLifetime(t *testing.T, open func(*testing.T, time.Duration, time.Dur
 			return fmt.Errorf("Cleanup(1h) with a %v max lifetime = %d; want 1", lifetime, n)
 		}
 		return s.Delete(ctx, fresh)
+	})
+}
+
+// testModifyMarksUseWhenItWrites: Modify marks the session as used when it
+// writes, not when it started: a session whose Modify function took half
+// the timeout is alive for a whole timeout after Modify returned.
+func testModifyMarksUseWhenItWrites(t *testing.T, open func(*testing.T, time.Duration, time.Duration) mcpsession.Store) {
+	s := open(t, ttl, 0)
+	mod, ok := s.(mcpsession.Modifier)
+	if !ok {
+		t.Skip("store does not implement mcpsession.Modifier")
+	}
+	ctx := t.Context()
+	timing(t, func(p *pace) error {
+		id := mcpsession.NewID()
+		start := time.Now()
+		mustCreate(t, s, id, nil)
+		err := mod.Modify(ctx, id, func(m map[string]any) (map[string]any, error) {
+			sleepPast(ctx, time.Now(), ttl/2) // a slow function
+			m["slow"] = true
+			return m, nil
+		})
+		done := time.Now()
+		if err != nil {
+			p.within(start, ttl)
+			return fmt.Errorf("Modify: %w", err)
+		}
+		// Past a timeout since Modify started, within one since it wrote.
+		sleepPast(ctx, done, ttl*2/3)
+		_, err = s.Get(ctx, id)
+		p.within(done, ttl)
+		if err != nil {
+			return fmt.Errorf("a session Modify wrote %v ago (Modify started %v ago), with a %v idle timeout: %w",
+				time.Since(done), time.Since(start), ttl, err)
+		}
+		return nil
 	})
 }

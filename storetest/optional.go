@@ -14,8 +14,8 @@ import (
 // machine rarely stalls past it, short enough to keep the kit quick.
 const ttl = 300 * time.Millisecond
 
-func testCleaner(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testCleaner(t *testing.T, k *kit) {
+	s := k.open(t)
 	c, ok := s.(mcpsession.Cleaner)
 	if !ok {
 		t.Skip("store does not implement mcpsession.Cleaner")
@@ -40,7 +40,7 @@ func testCleaner(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	}
 
 	timing(t, func(p *pace) error {
-		s := open(t)
+		s := k.open(t)
 		c := s.(mcpsession.Cleaner)
 		old := ids(3)
 		for _, id := range old {
@@ -68,8 +68,8 @@ func testCleaner(t *testing.T, open func(*testing.T) mcpsession.Store) {
 	})
 }
 
-func testToucher(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testToucher(t *testing.T, k *kit) {
+	s := k.open(t)
 	tc, ok := s.(mcpsession.Toucher)
 	if !ok {
 		t.Skip("store does not implement mcpsession.Toucher")
@@ -93,7 +93,7 @@ func testToucher(t *testing.T, open func(*testing.T) mcpsession.Store) {
 		return
 	}
 	timing(t, func(p *pace) error {
-		s := open(t)
+		s := k.open(t)
 		tc, c := s.(mcpsession.Toucher), s.(mcpsession.Cleaner)
 		id := mcpsession.NewID()
 		created := time.Now()
@@ -118,8 +118,8 @@ func testToucher(t *testing.T, open func(*testing.T) mcpsession.Store) {
 
 var errFromFn = errors.New("storetest: refused by the function")
 
-func testModifier(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testModifier(t *testing.T, k *kit) {
+	s := k.open(t)
 	mod, ok := s.(mcpsession.Modifier)
 	if !ok {
 		t.Skip("store does not implement mcpsession.Modifier")
@@ -175,8 +175,8 @@ func testModifier(t *testing.T, open func(*testing.T) mcpsession.Store) {
 // testModifierConcurrent increments one counter from many goroutines with
 // Modify while others Update other keys of the same session: no increment
 // and no key may be lost.
-func testModifierConcurrent(t *testing.T, open func(*testing.T) mcpsession.Store) {
-	s := open(t)
+func testModifierConcurrent(t *testing.T, k *kit) {
+	s := k.open(t)
 	mod, ok := s.(mcpsession.Modifier)
 	if !ok {
 		t.Skip("store does not implement mcpsession.Modifier")

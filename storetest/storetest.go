@@ -13,45 +13,101 @@ import (
 	"github.com/mcpsession/mcpsession"
 )
 
-// DefaultMaxMetadataBytes is the metadata limit Run expects the stores it
-// is given to have.
+// DefaultMaxMetadataBytes is the metadata limit Run expects when
+// WithMaxMetadataBytes is not given: sqlstore's default.
 const DefaultMaxMetadataBytes = 1 << 20
+
+// An Option tells the kit about the store under test.
+type Option func(*kit) error
+
+// WithMaxMetadataBytes says the store refuses encoded metadata over n
+// bytes with ErrTooLarge (default DefaultMaxMetadataBytes).
+func WithMaxMetadataBytes(n int) Option {
+	return func(k *kit) error {
+		if n < len(`{"v":""}`) {
+			return fmt.Errorf("storetest: WithMaxMetadataBytes(%d): too small to test", n)
+		}
+		k.maxBytes = n
+		return nil
+	}
+}
+
+// kit is what every check is given: how to open a store, and the settings
+// the store was opened with.
+type kit struct {
+	open     func(*testing.T) mcpsession.Store
+	maxBytes int
+}
+
+func newKit(t *testing.T, open func(*testing.T) mcpsession.Store, opts []Option) *kit {
+	t.Helper()
+	k := &kit{open: open, maxBytes: DefaultMaxMetadataBytes}
+	for _, o := range opts {
+		if o == nil {
+			t.Fatal("storetest: nil Option")
+		}
+		if err := o(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+// A rule is one check of the kit. Rules marked forHandles state a rule that
+// handles share with sessions (values, merges, locks, expiry), and
+// RunHandles and RunHandleExpiry check them on handles too.
+type rule struct {
+	name       string
+	run        func(*testing.T, *kit)
+	forHandles bool
+}
+
+var storeRules = []rule{
+	{"CreateGet", testCreateGet, true},
+	{"CreateExists", testCreateExists, false},
+	{"GetMissing", testGetMissing, true},
+	{"GetFreshMap", testGetFreshMap, true},
+	{"RoundTrip", testRoundTrip, true},
+	{"Numbers", testNumbers, true},
+	{"Depth", testDepth, true},
+	{"HostileKeysAndValues", testHostile, true},
+	{"UpdateShallowMerge", testUpdateShallowMerge, true},
+	{"UpdateMissing", testUpdateMissing, true},
+	{"UpdateConcurrentKeys", testUpdateConcurrentKeys, true},
+	{"Delete", testDelete, true},
+	{"InvalidID", testInvalidID, false},
+	{"InvalidMetadata", testInvalidMetadata, true},
+	{"TooLarge", testTooLarge, true},
+	{"Context", testContext, true},
+	{"ConcurrentCreateSameID", testConcurrentCreateSameID, false},
+	{"ConcurrentMixed", testConcurrentMixed, true},
+	{"Cleaner", testCleaner, false},
+	{"Toucher", testToucher, true},
+	{"Modifier", testModifier, true},
+	{"ModifierConcurrent", testModifierConcurrent, true},
+	{"CallInModify", testCallInModify, true},
+}
 
 // Run checks the contract of mcpsession.Store, and of Cleaner, Toucher and
 // Modifier when the store implements them, on stores returned by open.
-// open is called once per subtest and must return an empty store with
-// default settings (no expiry, a 1 MiB metadata limit), not shared with any
-// other call; it should register its own cleanup with t.Cleanup.
-func Run(t *testing.T, open func(t *testing.T) mcpsession.Store) {
+// open is called once per subtest and must return an empty store that does
+// not expire sessions, not shared with any other call; it should register
+// its own cleanup with t.Cleanup. opts describe the store's settings where
+// they differ from sqlstore's defaults.
+func Run(t *testing.T, open func(t *testing.T) mcpsession.Store, opts ...Option) {
 	t.Helper()
-	for _, c := range []struct {
-		name string
-		run  func(*testing.T, func(*testing.T) mcpsession.Store)
-	}{
-		{"CreateGet", testCreateGet},
-		{"CreateExists", testCreateExists},
-		{"GetMissing", testGetMissing},
-		{"GetFreshMap", testGetFreshMap},
-		{"RoundTrip", testRoundTrip},
-		{"HostileKeysAndValues", testHostile},
-		{"UpdateShallowMerge", testUpdateShallowMerge},
-		{"UpdateMissing", testUpdateMissing},
-		{"UpdateConcurrentKeys", testUpdateConcurrentKeys},
-		{"Delete", testDelete},
-		{"InvalidID", testInvalidID},
-		{"InvalidMetadata", testInvalidMetadata},
-		{"TooLarge", testTooLarge},
-		{"Context", testContext},
-		{"ConcurrentCreateSameID", testConcurrentCreateSameID},
-		{"ConcurrentMixed", testConcurrentMixed},
-		{"Cleaner", testCleaner},
-		{"Toucher", testToucher},
-		{"Modifier", testModifier},
-		{"ModifierConcurrent", testModifierConcurrent},
-	} {
-		t.Run(c.name, func(t *testing.T) {
+	runRules(t, newKit(t, open, opts), storeRules, false)
+}
+
+func runRules(t *testing.T, k *kit, rules []rule, handlesOnly bool) {
+	t.Helper()
+	for _, r := range rules {
+		if handlesOnly && !r.forHandles {
+			continue
+		}
+		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, open)
+			r.run(t, k)
 		})
 	}
 }
