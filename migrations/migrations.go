@@ -64,21 +64,32 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 
 // Up applies every pending migration of dialect d to db. Several processes
 // may call it at once on one database: on Postgres they take turns under an
-// advisory lock; on SQLite, a migrator that loses the race to another one
-// succeeds once the schema it wanted is in place.
+// advisory lock; on SQLite, a migrator that loses the race for a migration
+// to another one (it then fails on a table that now exists) starts again
+// from the version the other reached, and succeeds once the schema it
+// wanted is in place.
 func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	p, err := NewProvider(ctx, db, d)
 	if err != nil {
 		return err
 	}
-	_, upErr := p.Up(ctx)
-	if upErr == nil {
-		return nil
+	for {
+		// Before the first migration there is no version table: 0.
+		before, _ := p.GetDBVersion(ctx)
+		_, upErr := p.Up(ctx)
+		if upErr == nil {
+			return nil
+		}
+		// Another process may have applied the rest first; then our
+		// work is done.
+		if pending, err := p.HasPending(ctx); err == nil && !pending {
+			return nil
+		}
+		// A lost race means another process committed a migration in
+		// the meantime: try again from there. An error that moves
+		// nothing on is ours to report.
+		if after, err := p.GetDBVersion(ctx); err != nil || after <= before || ctx.Err() != nil {
+			return fmt.Errorf("migrations: up: %w", upErr)
+		}
 	}
-	// Another process may have applied the same migrations first; then
-	// our work is done.
-	if pending, err := p.HasPending(ctx); err == nil && !pending {
-		return nil
-	}
-	return fmt.Errorf("migrations: up: %w", upErr)
 }
