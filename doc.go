@@ -42,6 +42,13 @@
 //     function, where the call could wait forever for Modify's own lock.
 //   - [ErrInvalidPrincipal]: a handle's principal is too long, or holds
 //     invalid UTF-8 or U+0000.
+//   - [ErrUnavailable]: the database could not serve the call now
+//     (unreachable, connection lost, shutting down, failing over); the
+//     same call may succeed a moment later.
+//   - [ErrReadOnly]: the database accepts no writes (a hot standby, or a
+//     store opened read-only).
 //
-// A call that fails with one of these writes nothing.
+// A call that fails with one of these writes nothing, except
+// ErrUnavailable, which cannot tell: a write cut off by a broken
+// connection may have been committed.
 package mcpsession

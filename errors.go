@@ -51,6 +51,26 @@ var (
 	// ErrCleanupInProgress means another process holds the database's
 	// cleanup lock. A janitor treats it as a skipped sweep, not a failure.
 	ErrCleanupInProgress = errors.New("mcpsession: cleanup in progress elsewhere")
+
+	// ErrUnavailable means the database could not serve the call now: it
+	// could not be reached, the connection broke during the call, or the
+	// server refused it for the moment (shutting down, starting up, out
+	// of connections, a failover in progress). The same call may succeed
+	// a moment later; the error also wraps the driver's.
+	//
+	// A read (Get) or an idempotent write (Touch, Delete, Update) that
+	// failed with it may be retried as it is. A write that failed with it
+	// may still have been applied: the server may have committed it just
+	// before the connection broke. A retried Create of such a session
+	// then fails with ErrExists; with an id from NewID, which nobody else
+	// has, that means the first attempt committed.
+	ErrUnavailable = errors.New("mcpsession: database unavailable")
+
+	// ErrReadOnly means the database accepts no writes: the store reached
+	// a hot standby (use a DSN that finds the primary, such as libpq's
+	// target_session_attrs=read-write), or the store was opened read-only.
+	// Nothing was written.
+	ErrReadOnly = errors.New("mcpsession: database is read-only")
 )
 
 // childError is a sentinel that also matches its parent sentinel.

@@ -34,12 +34,38 @@ type Dialect interface {
 
 	// MigrationLocker returns the lock goose holds while it migrates db,
 	// so that replicas migrating at once take turns, or nil when the
-	// database needs none.
-	MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLocker, error)
+	// database needs none. It must not depend on a session outliving a
+	// transaction, so that it holds behind a pooler in transaction mode.
+	MigrationLocker(ctx context.Context, db *sql.DB) (lock.Locker, error)
+
+	// PrepareStatements reports whether the store should prepare each
+	// statement once (database/sql's Prepare) and reuse it. SQLite
+	// compiles a statement run by its text on every call, which costs
+	// more than running it. pgx needs no help: in its default mode it
+	// prepares and caches statements per connection by itself, and in the
+	// modes a DSN picks for a pooler in transaction mode
+	// (default_query_exec_mode=exec or simple_protocol) the store must
+	// prepare nothing on the server.
+	PrepareStatements() bool
+
+	// ClassifyError says what an error returned by the database or its
+	// driver means to a caller: whether the server is unreachable or
+	// going away (a retry, perhaps on another host, may succeed), or
+	// accepts no writes.
+	ClassifyError(err error) ErrorKind
+
+	// ReadOnly returns why db's server accepts no writes (a hot standby,
+	// default_transaction_read_only), or "" when it accepts them.
+	ReadOnly(ctx context.Context, db *sql.DB) (reason string, err error)
 
 	// Open opens a connection pool for a DSN that ForDSN matched to this
 	// dialect, configured as the store needs it.
 	Open(ctx context.Context, dsn string) (*sql.DB, error)
+
+	// Listen returns a Listener for the wake-ups of the schema db's
+	// connections use, or an error matching ErrNoListen when the database
+	// has no such thing.
+	Listen(ctx context.Context, db *sql.DB) (Listener, error)
 
 	// CheckDatabase returns an error matching ErrUnsupportedDatabase when
 	// db cannot hold what the store writes faithfully (on Postgres: a
@@ -59,16 +85,27 @@ type Statements struct {
 	// whose principal differs is no row at all.
 	Handles Records
 
-	// TryCleanupLock and CleanupUnlock take and release a lock, held by
-	// the connection, that lets one process at a time clean up one store's
-	// tables. TryCleanupLock returns one boolean row: whether the lock was
-	// taken. CleanupLockKey returns the lock's key, for finding its holder
-	// (pg_locks on Postgres). All three are empty when the database
-	// serialises cleanups by itself.
-	TryCleanupLock string
-	CleanupUnlock  string
-	CleanupLockKey string
+	// Bus is package bus's SQL; Events is package eventstore's.
+	Bus    BusStatements
+	Events EventStatements
+
+	// TakeLease(name, holder, duration) takes the lease called name in
+	// mcpsession_leases for holder until duration milliseconds from now,
+	// if nobody holds it, its holder's time is up, or holder holds it
+	// already (then it is renewed). One row is affected when holder has
+	// the lease afterwards, none when somebody else does. A lease is a
+	// row, not a lock held by a connection or a transaction, so it means
+	// the same behind a pooler in any mode, needs no connection of its
+	// own, and survives a failover.
+	TakeLease string
+
+	// ReleaseLease(name, holder) gives back holder's lease called name;
+	// no row is affected if holder no longer has it.
+	ReleaseLease string
 }
+
+// LeasesTable is the table of leases (see Statements.TakeLease).
+const LeasesTable = "mcpsession_leases"
 
 // Records is the SQL of one table of records (sessions, handles), each a
 // JSON object with created_at and updated_at. KEY stands for the key's

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,6 +28,12 @@ func (postgres) Statements() Statements         { return postgresStatements }
 
 // pgParam is Postgres's placeholder for parameter n.
 func pgParam(n int) string { return fmt.Sprintf("$%d", n) }
+
+// PrepareStatements is false: pgx prepares and caches statements per
+// connection by itself in its default mode (cache_statement), and a DSN
+// with default_query_exec_mode=exec or simple_protocol, for PgBouncer in
+// transaction mode, must get no server-side prepared statement at all.
+func (postgres) PrepareStatements() bool { return false }
 
 // pgLive is the predicate for a live row s, given the placeholders of the
 // idle timeout and the max lifetime in milliseconds. A bigint times an
@@ -100,34 +108,52 @@ WHERE %[4]s AND %[5]s`, t.name, t.doc, p(1), key, pgLive(p(2), p(3))),
 var postgresStatements = Statements{
 	Records: pgRecords(sessionsTable),
 	Handles: pgRecords(handlesTable),
+	Bus:     postgresBus,
+	Events:  postgresEvents,
 
-	// A session-level advisory lock: it is held by the connection, not a
-	// transaction, so the batches of one cleanup can each commit while the
-	// lock stays taken.
-	TryCleanupLock: `SELECT pg_try_advisory_lock(` + pgCleanupLockKey + `)`,
-	CleanupUnlock:  `SELECT pg_advisory_unlock(` + pgCleanupLockKey + `)`,
-	CleanupLockKey: `SELECT ` + pgCleanupLockKey,
+	TakeLease: `INSERT INTO ` + LeasesTable + ` AS l (name, holder, expires_at)
+VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')
+ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+WHERE l.holder = EXCLUDED.holder OR l.expires_at < now()`,
+	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = $1 AND holder = $2`,
 }
 
-// The advisory lock keys are derived from the schema the store works in
-// (the first of the search_path, where its table is), so every replica of
-// one store agrees on them, while stores in different schemas of one
-// database neither wait for each other's migrations nor skip each other's
-// cleanups. They are 64-bit hashes of a text naming this package, so they
-// do not collide with goose's default key or an application's own locks.
-const (
-	pgCleanupLockKey   = `hashtextextended('mcpsession cleanup ' || current_schema(), 0)`
-	pgMigrationLockKey = `hashtextextended('mcpsession migrate ' || current_schema(), 0)`
-)
+// MigrationLocker is goose's table locker: a lease row in the table
+// mcpsession_lock of the schema db's connections use (so stores in
+// different schemas of one database do not wait for each other), renewed
+// every 5 s while the migration runs and free 30 s after a migrator dies.
+// Unlike an advisory lock, it does not belong to a server session, so it
+// holds behind PgBouncer in transaction mode too. A replica that finds it
+// taken tries again every half second, for up to ten minutes.
+func (postgres) MigrationLocker(_ context.Context, _ *sql.DB) (lock.Locker, error) {
+	return lock.NewPostgresTableLocker(
+		lock.WithTableName(pgMigrationLockTable),
+		lock.WithTableLockTimeout(500*time.Millisecond, 1200),
+		lock.WithTableLogger(slog.New(slog.DiscardHandler)),
+	)
+}
 
-// MigrationLocker is goose's session-level advisory lock, retried every
-// second for up to ten minutes, keyed by the schema db's connections use.
-func (postgres) MigrationLocker(ctx context.Context, db *sql.DB) (lock.SessionLocker, error) {
-	var key int64
-	if err := db.QueryRowContext(ctx, `SELECT `+pgMigrationLockKey).Scan(&key); err != nil {
-		return nil, fmt.Errorf("migration lock key: %w", err)
+// pgMigrationLockTable is the table goose's table locker keeps its lease
+// in; not goose's default, goose_lock, so that an application's own goose
+// migrations neither wait for ours nor collide with them.
+const pgMigrationLockTable = "mcpsession_lock"
+
+// ReadOnly asks the server what target_session_attrs=read-write asks:
+// transaction_read_only, which a hot standby and
+// default_transaction_read_only=on both set; pg_is_in_recovery says which.
+func (postgres) ReadOnly(ctx context.Context, db *sql.DB) (string, error) {
+	var standby, readOnly bool
+	err := db.QueryRowContext(ctx,
+		`SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'`).Scan(&standby, &readOnly)
+	switch {
+	case err != nil:
+		return "", err
+	case standby:
+		return "the server is a hot standby (pg_is_in_recovery)", nil
+	case readOnly:
+		return "the server's sessions are read-only (default_transaction_read_only)", nil
 	}
-	return lock.NewPostgresSessionLocker(lock.WithLockID(key), lock.WithLockTimeout(1, 600))
+	return "", nil
 }
 
 // CheckDatabase refuses a database whose server encoding is not UTF8

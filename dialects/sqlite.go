@@ -15,7 +15,6 @@ import (
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLite is SQLite through modernc.org/sqlite (pure Go). Timestamps are
@@ -30,15 +29,59 @@ func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQ
 func (sqliteDialect) SerializeWrites() bool          { return true }
 func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
+// PrepareStatements is true: modernc.org/sqlite compiles a statement run by
+// its text on every call, and a prepared statement lives in the process,
+// not on a server.
+func (sqliteDialect) PrepareStatements() bool { return true }
+
 // MigrationLocker is nil: SQLite's single write lock already serialises
 // migrations, and migrations.Up tolerates a concurrent migrator.
-func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.SessionLocker, error) {
+func (sqliteDialect) MigrationLocker(context.Context, *sql.DB) (lock.Locker, error) {
 	return nil, nil
 }
 
 // CheckDatabase accepts every SQLite database: the driver exchanges text as
 // UTF-8 whatever the file's encoding.
 func (sqliteDialect) CheckDatabase(context.Context, *sql.DB) error { return nil }
+
+// SQLite's primary result codes that ClassifyError looks at
+// (https://sqlite.org/rescode.html); extended codes carry them in their
+// low byte.
+const (
+	sqliteBusy     = 5
+	sqliteReadOnly = 8
+)
+
+// ClassifyError: SQLITE_BUSY (another process held the write lock for the
+// whole busy timeout) is ErrorUnavailable; SQLITE_READONLY (a read-only
+// file or connection) is ErrorReadOnly.
+func (sqliteDialect) ClassifyError(err error) ErrorKind {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqliteBusy:
+			return ErrorUnavailable
+		case sqliteReadOnly:
+			return ErrorReadOnly
+		}
+		return ErrorOther
+	}
+	return classifyTransport(err)
+}
+
+// ReadOnly reports PRAGMA query_only. A file opened read-only is not seen
+// here; its first write fails with SQLITE_READONLY, which ClassifyError
+// reports as ErrorReadOnly.
+func (sqliteDialect) ReadOnly(ctx context.Context, db *sql.DB) (string, error) {
+	var queryOnly bool
+	if err := db.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly); err != nil {
+		return "", err
+	}
+	if queryOnly {
+		return "the database is query_only", nil
+	}
+	return "", nil
+}
 
 // sqliteNow is the current time in Unix milliseconds. SQLite keeps 'now' in
 // whole milliseconds and holds it fixed for the whole of one statement;
@@ -121,6 +164,14 @@ WHERE %[5]s AND %[6]s`, t.name, t.doc, p(1), sqliteNow, key, sqliteLive(t.name, 
 var sqliteStatements = Statements{
 	Records: sqliteRecords(sessionsTable),
 	Handles: sqliteRecords(handlesTable),
+	Bus:     sqliteBus,
+	Events:  sqliteEvents,
+
+	TakeLease: `INSERT INTO ` + LeasesTable + ` (name, holder, expires_at)
+VALUES (?1, ?2, ` + sqliteNow + ` + ?3)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE ` + LeasesTable + `.holder = excluded.holder OR ` + LeasesTable + `.expires_at < ` + sqliteNow,
+	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = ?1 AND holder = ?2`,
 }
 
 // sqlitePragmas configure every connection. synchronous=NORMAL in WAL mode
@@ -244,7 +295,7 @@ func enableWAL(ctx context.Context, conn driver.Conn) error {
 // isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
 func isBusy(err error) bool {
 	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
 func (c *sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }

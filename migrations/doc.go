@@ -9,7 +9,8 @@
 // and [Up] applies the same files from Go (sqlstore's WithAutoMigrate calls
 // it). Versions are recorded in the table mcpsession_db_version, never in
 // goose's default goose_db_version, so an application's own goose
-// migrations never collide with these. On Postgres, Up holds a session-level
-// advisory lock while it migrates, so replicas that start together take
-// turns instead of racing.
+// migrations never collide with these. On Postgres, Up holds goose's table
+// lock (a lease row in mcpsession_lock) while it migrates, so replicas that
+// start together take turns instead of racing, directly or through
+// PgBouncer in any pool mode.
 package migrations

@@ -53,7 +53,7 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 		return nil, fmt.Errorf("migrations: lock: %w", err)
 	}
 	if locker != nil {
-		base = append(base, goose.WithSessionLocker(locker))
+		base = append(base, goose.WithLocker(locker))
 	}
 	p, err := goose.NewProvider(d.GooseDialect(), db, fsys, append(base, opts...)...)
 	if err != nil {
@@ -63,33 +63,29 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 }
 
 // Up applies every pending migration of dialect d to db. Several processes
-// may call it at once on one database: on Postgres they take turns under an
-// advisory lock; on SQLite, a migrator that loses the race for a migration
-// to another one (it then fails on a table that now exists) starts again
-// from the version the other reached, and succeeds once the schema it
-// wanted is in place.
+// may call it at once on one database: on Postgres they take turns under
+// goose's table lock; on SQLite, a migrator that loses the race to another
+// one carries on from where that one got to.
 func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	p, err := NewProvider(ctx, db, d)
 	if err != nil {
 		return err
 	}
-	for {
-		// Before the first migration there is no version table: 0.
-		before, _ := p.GetDBVersion(ctx)
-		_, upErr := p.Up(ctx)
-		if upErr == nil {
+	// A migration that fails because another process applied it first
+	// (on SQLite, which has no migration lock) means that process made
+	// progress: try again from where it got to, at most once per
+	// migration.
+	var upErr error
+	for range len(p.ListSources()) + 1 {
+		if _, upErr = p.Up(ctx); upErr == nil {
 			return nil
 		}
-		// Another process may have applied the rest first; then our
-		// work is done.
 		if pending, err := p.HasPending(ctx); err == nil && !pending {
 			return nil
 		}
-		// A lost race means another process committed a migration in
-		// the meantime: try again from there. An error that moves
-		// nothing on is ours to report.
-		if after, err := p.GetDBVersion(ctx); err != nil || after <= before || ctx.Err() != nil {
-			return fmt.Errorf("migrations: up: %w", upErr)
+		if ctx.Err() != nil {
+			break
 		}
 	}
+	return fmt.Errorf("migrations: up: %w", upErr)
 }

@@ -87,13 +87,18 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 				t.Fatalf("Up on a migrated database: %v", err)
 			}
 			got := tables(t, d.dialect, db)
-			if !got["mcp_sessions"] || !got["mcp_handles"] || !got[migrations.TableName] || got["goose_db_version"] {
-				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles and %s, not goose_db_version", got, migrations.TableName)
+			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
+				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
 			}
+			fsys, err := migrations.FS(d.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, _ := fs.Glob(fsys, "*.sql")
 			var applied int
 			q := "SELECT count(*) FROM " + migrations.TableName + " WHERE version_id > 0"
-			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != migrationCount(t, d.dialect) {
-				t.Fatalf("%d migrations recorded (%v); want %d", applied, err, migrationCount(t, d.dialect))
+			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != len(files) {
+				t.Fatalf("%d migrations recorded (%v); want %d, one per file", applied, err, len(files))
 			}
 		})
 	}
@@ -114,8 +119,8 @@ func TestProviderDown(t *testing.T) {
 			if _, err := p.DownTo(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
-			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] {
-				t.Fatalf("tables after DownTo(0): %v", got)
+			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+				t.Fatalf("tables after DownTo(0): %v; want none of the store's", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
 				t.Fatal(err)
@@ -210,15 +215,16 @@ func TestGooseCLI(t *testing.T) {
 				if pending, err := p.HasPending(context.Background()); err != nil || pending {
 					t.Fatalf("round %d: migrations pending after goose up (%v)", round, err)
 				}
-				// Each migration's Down undoes only itself.
-				goose("down")
-				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] {
-					t.Fatalf("round %d: tables after one goose down: %v", round, got)
+				// The later migrations' Downs undo only themselves: the
+				// sessions stay.
+				goose("down-to", "1")
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+					t.Fatalf("round %d: tables after goose down-to 1: %v", round, got)
 				}
 				wantSessions(t, db, 1)
-				goose("down")
-				if tables(t, d.dialect, db)["mcp_sessions"] {
-					t.Fatalf("round %d: mcp_sessions still there after goose down", round)
+				goose("down-to", "0")
+				if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcpsession_leases"] {
+					t.Fatalf("round %d: tables after goose down-to 0: %v", round, got)
 				}
 			}
 			// And what Up applied, the CLI sees as done.
@@ -231,20 +237,6 @@ func TestGooseCLI(t *testing.T) {
 			}
 		})
 	}
-}
-
-// migrationCount is the number of migrations of dialect d.
-func migrationCount(t *testing.T, d dialects.Dialect) int {
-	t.Helper()
-	fsys, err := migrations.FS(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(files)
 }
 
 // insertSession writes a session row by hand, as a store would have.

@@ -2,9 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,11 +23,16 @@ import (
 // with the table, and no statement holds locks for long. On SQLite a write
 // issued during a long cleanup waits for one batch at most.
 //
-// On Postgres one process at a time cleans up a store's table: Cleanup
-// holds a session-level advisory lock (pg_try_advisory_lock), keyed by the
-// store's schema, while it runs, and a Cleanup that finds it taken returns
-// at once with an error matching mcpsession.ErrCleanupInProgress, having
-// deleted nothing.
+// One process at a time cleans up a store's table: Cleanup holds the
+// lease "cleanup" (a row of the table mcpsession_leases, beside
+// mcp_sessions) while it runs, and a Cleanup that finds it taken returns at
+// once with an error matching mcpsession.ErrCleanupInProgress, having
+// deleted nothing. A lease is a row, not a lock that a connection or a
+// transaction holds: it keeps one sweeper at a time behind PgBouncer in
+// transaction mode too, needs no connection of its own (a pool of one
+// connection works), and outlives a failover. It lasts 30 s and is renewed
+// between batches; a process that dies sweeping holds up the others' sweeps
+// for 30 s at most.
 //
 // If ctx ends or a batch fails, Cleanup returns the rows deleted so far
 // with the error; they stay deleted.
@@ -42,26 +46,25 @@ func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 // CleanupHandles deletes the state handles idle for longer than the
 // handle idle timeout (WithHandleIdleTimeout) and, with
 // WithHandleMaxLifetime, those created longer ago than that, and returns
-// how many it deleted. It works as Cleanup does: in batches walking an
-// index, and on Postgres one process at a time (ErrCleanupInProgress).
+// how many it deleted. It works as Cleanup does, under the same lease: in
+// batches walking an index, one process at a time (ErrCleanupInProgress).
 func (s *Store) CleanupHandles(ctx context.Context) (int64, error) {
 	return s.sweep(ctx, s.handles, s.cfg.handleIdleTimeout)
 }
 
-// sweep deletes r's expired records under the cleanup lock.
+// sweep deletes r's records idle for longer than ttl (and past r's max
+// lifetime) under the cleanup lease.
 func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64, error) {
 	if err := checkNotInModify(r.opCleanup); err != nil {
 		return 0, err
 	}
-	if s.q.TryCleanupLock != "" {
-		release, err := s.lockCleanup(ctx)
-		if err != nil {
-			return 0, err
-		}
-		defer release()
+	l := &lease{s: s, name: cleanupLease, holder: rand.Text()}
+	if err := l.take(ctx); err != nil {
+		return 0, err
 	}
+	defer l.release(ctx)
 	start := time.Now()
-	removed, err := r.sweep(ctx, ttl.Milliseconds())
+	removed, err := r.sweep(ctx, ttl.Milliseconds(), l.renew)
 	if removed > 0 || err != nil {
 		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: "+r.opCleanup,
 			slog.Int64("removed", removed), slog.Duration("ttl", ttl),
@@ -70,43 +73,62 @@ func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64
 	return removed, err
 }
 
-// lockCleanup takes the database's cleanup lock on a connection of its own
-// and returns the func that releases it. The lock belongs to the
-// connection, so if releasing fails the connection is discarded rather than
-// returned to the pool still holding it.
-func (s *Store) lockCleanup(ctx context.Context) (release func(), err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, opError(ctx, "cleanup: lock", err)
-	}
-	var got bool
-	if err := conn.QueryRowContext(ctx, s.q.TryCleanupLock).Scan(&got); err != nil {
-		discard(conn)
-		return nil, opError(ctx, "cleanup: lock", err)
-	}
-	if !got {
-		_ = conn.Close()
-		return nil, mcpsession.ErrCleanupInProgress
-	}
-	return func() {
-		// Unlock even when ctx has ended, but not forever.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		var released bool
-		if err := conn.QueryRowContext(uctx, s.q.CleanupUnlock).Scan(&released); err != nil || !released {
-			s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lock not released; dropping its connection",
-				attrError(err))
-			discard(conn)
-			return
-		}
-		_ = conn.Close()
-	}, nil
+// The cleanup lease: its name, how long it lasts unless renewed, and how
+// old it may get before a sweep renews it between batches.
+const (
+	cleanupLease      = "cleanup"
+	leaseDuration     = 30 * time.Second
+	leaseRenewalAfter = leaseDuration / 3
+)
+
+// lease is one holding of a lease in mcpsession_leases (see
+// dialects.Statements.TakeLease).
+type lease struct {
+	s      *Store
+	name   string
+	holder string    // random, new for every holding
+	taken  time.Time // when it was last taken or renewed
 }
 
-// discard closes conn for good instead of returning it to the pool.
-func discard(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
+// take takes the lease, or returns an error matching
+// mcpsession.ErrCleanupInProgress if somebody else holds it.
+func (l *lease) take(ctx context.Context) error {
+	n, err := l.s.exec(ctx, "cleanup: take lease", l.s.q.TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
+	if err != nil {
+		return l.s.opError(ctx, "cleanup: take lease", err)
+	}
+	if n == 0 {
+		return mcpsession.ErrCleanupInProgress
+	}
+	l.taken = time.Now()
+	return nil
+}
+
+// renew takes the lease again once it is a third through its time. If it
+// ran out and another process took it meanwhile, the sweep stops with an
+// error matching mcpsession.ErrCleanupInProgress.
+func (l *lease) renew(ctx context.Context) error {
+	if time.Since(l.taken) < leaseRenewalAfter {
+		return nil
+	}
+	if err := l.take(ctx); err != nil {
+		if errors.Is(err, mcpsession.ErrCleanupInProgress) {
+			return fmt.Errorf("%w: another process took over the sweep", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// release gives the lease back, even when ctx has ended, but not waiting
+// forever: a lease not given back runs out by itself.
+func (l *lease) release(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := l.s.exec(rctx, "cleanup: release lease", l.s.q.ReleaseLease, l.name, l.holder); err != nil {
+		l.s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lease not given back; it runs out by itself",
+			slog.Duration("after", leaseDuration), attrError(err))
+	}
 }
 
 func attrError(err error) slog.Attr {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -106,47 +106,83 @@ func rewind(s *sqlstore.Store) string {
 	return `UPDATE mcp_sessions SET created_at = created_at - ?2 WHERE id LIKE ?1`
 }
 
-// On Postgres, a Cleanup that finds another holding the cleanup lock skips:
-// ErrCleanupInProgress, nothing deleted.
-func TestCleanupSkipsWhileLocked(t *testing.T) {
-	t.Parallel()
-	dsn := dsns[2].dsn(t)
-	s := testdb.OpenStore(t, dsn)
-	ctx := t.Context()
-	fill(t, s, "old-", 20, 2*time.Hour)
+// holdLease makes another process the holder of the cleanup lease, for an
+// hour, as a replica in the middle of a sweep is.
+func holdLease(t *testing.T, s *sqlstore.Store) {
+	t.Helper()
+	q := `INSERT INTO mcpsession_leases (name, holder, expires_at) VALUES ('cleanup', 'another replica', now() + interval '1 hour')`
+	if s.Dialect().Name() == "sqlite" {
+		q = `INSERT INTO mcpsession_leases (name, holder, expires_at) VALUES ('cleanup', 'another replica', CAST(unixepoch('subsec') * 1000 AS INTEGER) + 3600000)`
+	}
+	testdb.Exec(t, s.DB(), q)
+}
 
-	other := testdb.OpenStore(t, dsn) // another replica of the same store
-	conn, err := other.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
+// A Cleanup that finds another process holding the cleanup lease skips:
+// ErrCleanupInProgress, nothing deleted. Once the lease is free it sweeps,
+// and gives the lease back when done.
+func TestCleanupSkipsWhileLeased(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := testdb.OpenStore(t, d.dsn(t))
+			ctx := t.Context()
+			fill(t, s, "old-", 20, 2*time.Hour)
+			holdLease(t, s)
+			n, err := s.Cleanup(ctx, time.Hour)
+			if !errors.Is(err, mcpsession.ErrCleanupInProgress) || n != 0 {
+				t.Fatalf("Cleanup while leased = %d, %v; want 0, ErrCleanupInProgress", n, err)
+			}
+			if left := count(t, s); left != 20 {
+				t.Fatalf("%d left after a skipped Cleanup; want 20", left)
+			}
+			testdb.Exec(t, s.DB(), `DELETE FROM mcpsession_leases`)
+			if n, err := s.Cleanup(ctx, time.Hour); err != nil || n != 20 {
+				t.Fatalf("Cleanup once the lease is free = %d, %v; want 20", n, err)
+			}
+			var held int
+			if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM mcpsession_leases`).Scan(&held); err != nil || held != 0 {
+				t.Fatalf("%d leases left after Cleanup returned (%v); want it given back", held, err)
+			}
+		})
 	}
-	defer conn.Close()
-	var key int64
-	if err := conn.QueryRowContext(ctx, s.Dialect().Statements().CleanupLockKey).Scan(&key); err != nil {
-		t.Fatal(err)
+}
+
+// A lease whose holder died (its time is up) does not stop the next sweep.
+func TestCleanupTakesExpiredLease(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := testdb.OpenStore(t, d.dsn(t))
+			fill(t, s, "old-", 5, 2*time.Hour)
+			q := `INSERT INTO mcpsession_leases VALUES ('cleanup', 'a dead replica', now() - interval '1 millisecond')`
+			if s.Dialect().Name() == "sqlite" {
+				q = `INSERT INTO mcpsession_leases VALUES ('cleanup', 'a dead replica', CAST(unixepoch('subsec') * 1000 AS INTEGER) - 1)`
+			}
+			testdb.Exec(t, s.DB(), q)
+			if n, err := s.Cleanup(t.Context(), time.Hour); err != nil || n != 5 {
+				t.Fatalf("Cleanup over an expired lease = %d, %v; want 5, nil", n, err)
+			}
+		})
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
-		t.Fatal(err)
+}
+
+// A store whose pool holds one connection can clean up: the lease needs no
+// connection of its own (a session lock pinned the only one, and each batch
+// then waited out its deadline).
+func TestCleanupPoolOfOne(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			s := testdb.OpenStore(t, d.dsn(t), sqlstore.WithCleanupBatchSize(3))
+			s.DB().SetMaxOpenConns(1)
+			fill(t, s, "old-", 10, 2*time.Hour)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			if n, err := s.Cleanup(ctx, time.Hour); err != nil || n != 10 {
+				t.Fatalf("Cleanup on a pool of one = %d, %v; want 10, nil", n, err)
+			}
+		})
 	}
-	n, err := s.Cleanup(ctx, time.Hour)
-	if !errors.Is(err, mcpsession.ErrCleanupInProgress) || n != 0 {
-		t.Fatalf("Cleanup while locked = %d, %v; want 0, ErrCleanupInProgress", n, err)
-	}
-	if left := count(t, s); left != 20 {
-		t.Fatalf("%d left after a skipped Cleanup; want 20", left)
-	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := s.Cleanup(ctx, time.Hour); err != nil || n != 20 {
-		t.Fatalf("Cleanup after unlock = %d, %v; want 20", n, err)
-	}
-	// The lock was released: another Cleanup can take it at once.
-	var free bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&free); err != nil || !free {
-		t.Fatalf("cleanup lock still held after Cleanup returned (%v)", err)
-	}
-	conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key)
 }
 
 // A Cleanup cut short by its context keeps what it deleted, reports it,
@@ -260,27 +296,14 @@ func queryPlan(t *testing.T, s *sqlstore.Store, q string, args ...any) string {
 }
 
 // Stores in different schemas of one Postgres database clean up
-// independently: one's cleanup lock does not make the other skip.
-func TestCleanupLockPerSchema(t *testing.T) {
+// independently: one's cleanup lease does not make the other skip.
+func TestCleanupLeasePerSchema(t *testing.T) {
 	t.Parallel()
 	a := testdb.OpenStore(t, dsns[2].dsn(t))
 	b := testdb.OpenStore(t, dsns[2].dsn(t)) // a schema of its own
-	ctx := t.Context()
 	fill(t, b, "old-", 5, 2*time.Hour)
-	conn, err := a.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var key int64
-	if err := conn.QueryRowContext(ctx, a.Dialect().Statements().CleanupLockKey).Scan(&key); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
-	if n, err := b.Cleanup(ctx, time.Hour); err != nil || n != 5 {
-		t.Fatalf("Cleanup in another schema while the first is locked = %d, %v; want 5, nil", n, err)
+	holdLease(t, a)
+	if n, err := b.Cleanup(t.Context(), time.Hour); err != nil || n != 5 {
+		t.Fatalf("Cleanup in another schema while the first is leased = %d, %v; want 5, nil", n, err)
 	}
 }

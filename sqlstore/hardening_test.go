@@ -287,8 +287,9 @@ func TestErrorsMatchEndedContext(t *testing.T) {
 }
 
 // Item 11: a Postgres database whose encoding is not UTF8 is refused at
-// Open (and by New) with ErrUnsupportedDatabase, before any write could
-// fail on a conversion.
+// Open with ErrUnsupportedDatabase, before any write could fail on a
+// conversion (and dialects.Postgres.CheckDatabase says so, for callers of
+// New).
 func TestNonUTF8DatabaseRefused(t *testing.T) {
 	t.Parallel()
 	admin := testdb.PostgresAdminDSN(t)
@@ -311,8 +312,8 @@ func TestNonUTF8DatabaseRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sqlstore.New(raw, dialects.Postgres); !errors.Is(err, dialects.ErrUnsupportedDatabase) {
-			t.Errorf("New on a %s database: %v; want ErrUnsupportedDatabase", enc, err)
+		if err := dialects.Postgres.CheckDatabase(ctx, raw); !errors.Is(err, dialects.ErrUnsupportedDatabase) {
+			t.Errorf("CheckDatabase on a %s database: %v; want ErrUnsupportedDatabase", enc, err)
 		}
 		raw.Close()
 		// Nothing was created on it.

@@ -47,6 +47,10 @@ type config struct {
 	handleMaxLifetime time.Duration
 	cleanupBatchSize  int
 	logger            *slog.Logger
+	readOnly          bool
+	retry             retryPolicy
+
+	transactionPooling bool
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -64,6 +68,9 @@ func newConfig(opts []Option) (config, error) {
 		if err := o.apply(&c); err != nil {
 			return config{}, err
 		}
+	}
+	if c.readOnly && c.autoMigrate {
+		return config{}, fmt.Errorf("%w: WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", ErrInvalidOption)
 	}
 	return c, nil
 }
@@ -138,6 +145,17 @@ func WithHandleMaxLifetime(d time.Duration) Option {
 	})
 }
 
+// WithTransactionPooling says the store's connections go through a pooler
+// in transaction mode (PgBouncer's pool_mode=transaction), for a store from
+// New; Open tells it from the DSN (default_query_exec_mode=exec or
+// simple_protocol). See Store.TransactionPooled.
+func WithTransactionPooling() Option {
+	return optionFunc(func(c *config) error {
+		c.transactionPooling = true
+		return nil
+	})
+}
+
 // WithMaxMetadataBytes limits the encoded JSON metadata (or handle state)
 // one call may store (Create's, Update's patch, what Modify's function
 // returns, and the same for handles) to n bytes.
@@ -175,6 +193,22 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
 		}
 		c.logger = l
+		return nil
+	})
+}
+
+// WithReadOnly opens a store that only reads: Open then accepts a server
+// that accepts no writes, such as a hot standby serving reads beside the
+// primary, and every write of the store (Create, Update, Touch, Delete,
+// Modify, Cleanup) fails at once with an error matching
+// mcpsession.ErrReadOnly, before any SQL runs. Without it, Open refuses
+// such a server, since every write would fail there. A standby may lag
+// behind the primary: a read-only store may read a session as it was a
+// moment ago, or miss one just created. It cannot be combined with
+// WithAutoMigrate.
+func WithReadOnly() Option {
+	return optionFunc(func(c *config) error {
+		c.readOnly = true
 		return nil
 	})
 }

@@ -49,7 +49,7 @@ func args(key []any, extra ...any) []any {
 func (r *records) create(ctx context.Context, key []any, doc string) (bool, error) {
 	n, err := r.s.exec(ctx, r.opCreate, r.q.Create, args(key, doc, r.idle, r.lifetime)...)
 	if err != nil {
-		return false, opError(ctx, r.opCreate, err)
+		return false, r.s.opError(ctx, r.opCreate, err)
 	}
 	return n > 0, nil
 }
@@ -61,16 +61,16 @@ func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
 	}
 	st, err := r.s.stmts.get(ctx, r.q.Get)
 	if err != nil {
-		return nil, opError(ctx, r.opGet, err)
+		return nil, r.s.opError(ctx, r.opGet, err)
 	}
-	rows, err := st.QueryContext(ctx, args(key, r.idle, r.lifetime)...)
+	rows, err := r.s.queryRetry(ctx, st, args(key, r.idle, r.lifetime)...)
 	if err != nil {
-		return nil, opError(ctx, r.opGet, err)
+		return nil, r.s.opError(ctx, r.opGet, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, opError(ctx, r.opGet, err)
+			return nil, r.s.opError(ctx, r.opGet, err)
 		}
 		return nil, r.notFound
 	}
@@ -78,20 +78,20 @@ func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
 	// saves copying the document.
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {
-		return nil, opError(ctx, r.opGet, err)
+		return nil, r.s.opError(ctx, r.opGet, err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return nil, opError(ctx, r.opGet, err)
+		return nil, r.s.opError(ctx, r.opGet, err)
 	}
 	return m, nil
 }
 
 // update merges the encoded patch into a live record's document.
 func (r *records) update(ctx context.Context, key []any, patch string) error {
-	n, err := r.s.exec(ctx, r.opUpdate, r.q.Update, args(key, patch, r.idle, r.lifetime)...)
+	n, err := r.s.execRetry(ctx, r.opUpdate, r.q.Update, args(key, patch, r.idle, r.lifetime)...)
 	if err != nil {
-		return opError(ctx, r.opUpdate, err)
+		return r.s.opError(ctx, r.opUpdate, err)
 	}
 	if n == 0 {
 		return r.notFound
@@ -101,9 +101,9 @@ func (r *records) update(ctx context.Context, key []any, patch string) error {
 
 // touch marks a live record as used now.
 func (r *records) touch(ctx context.Context, key []any) error {
-	n, err := r.s.exec(ctx, r.opTouch, r.q.Touch, args(key, r.idle, r.lifetime)...)
+	n, err := r.s.execRetry(ctx, r.opTouch, r.q.Touch, args(key, r.idle, r.lifetime)...)
 	if err != nil {
-		return opError(ctx, r.opTouch, err)
+		return r.s.opError(ctx, r.opTouch, err)
 	}
 	if n == 0 {
 		return r.notFound
@@ -113,8 +113,8 @@ func (r *records) touch(ctx context.Context, key []any) error {
 
 // delete removes the record, if there is one.
 func (r *records) delete(ctx context.Context, key []any) error {
-	if _, err := r.s.exec(ctx, r.opDelete, r.q.Delete, key...); err != nil {
-		return opError(ctx, r.opDelete, err)
+	if _, err := r.s.execRetry(ctx, r.opDelete, r.q.Delete, key...); err != nil {
+		return r.s.opError(ctx, r.opDelete, err)
 	}
 	return nil
 }
@@ -130,34 +130,34 @@ func (r *records) modify(ctx context.Context, key []any, fn func(map[string]any)
 	// one of its own, and a pool full of waiting transactions has none.
 	lock, err := s.stmts.get(ctx, r.q.Lock)
 	if err != nil {
-		return opError(ctx, r.opModify+": lock", err)
+		return r.s.opError(ctx, r.opModify+": lock", err)
 	}
 	replace, err := s.stmts.get(ctx, r.q.Replace)
 	if err != nil {
-		return opError(ctx, r.opModify+": write", err)
+		return r.s.opError(ctx, r.opModify+": write", err)
 	}
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
-		return opError(ctx, r.opModify, err)
+		return r.s.opError(ctx, r.opModify, err)
 	}
 	defer unlock()
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return opError(ctx, r.opModify+": begin", err)
+		return r.s.opError(ctx, r.opModify+": begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	var doc []byte
-	if err := tx.StmtContext(ctx, lock).QueryRowContext(ctx, args(key, r.idle, r.lifetime)...).Scan(&doc); err != nil {
+	if err := lock.inTx(ctx, tx).QueryRowContext(ctx, args(key, r.idle, r.lifetime)...).Scan(&doc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return r.notFound
 		}
-		return opError(ctx, r.opModify+": lock", err)
+		return r.s.opError(ctx, r.opModify+": lock", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return opError(ctx, r.opModify, err)
+		return r.s.opError(ctx, r.opModify, err)
 	}
 	out, err := runModifyFn(fn, m)
 	if err != nil {
@@ -167,22 +167,23 @@ func (r *records) modify(ctx context.Context, key []any, fn func(map[string]any)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.StmtContext(ctx, replace).ExecContext(ctx, args(key, newDoc)...); err != nil {
-		return opError(ctx, r.opModify+": write", err)
+	if _, err := replace.inTx(ctx, tx).ExecContext(ctx, args(key, newDoc)...); err != nil {
+		return r.s.opError(ctx, r.opModify+": write", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return opError(ctx, r.opModify+": commit", err)
+		return r.s.opError(ctx, r.opModify+": commit", err)
 	}
 	return nil
 }
 
 // sweep deletes the records idle for more than idleMs and, with a max
-// lifetime, those older than it; see Store.Cleanup.
-func (r *records) sweep(ctx context.Context, idleMs int64) (int64, error) {
-	removed, err := r.deleteExpired(ctx, r.q.CleanupIdle, idleMs)
+// lifetime, those older than it; see Store.Cleanup. beforeBatch runs before
+// each batch (renewing the cleanup lease) and stops the sweep if it fails.
+func (r *records) sweep(ctx context.Context, idleMs int64, beforeBatch func(context.Context) error) (int64, error) {
+	removed, err := r.deleteExpired(ctx, r.q.CleanupIdle, idleMs, beforeBatch)
 	if err == nil && r.lifetimeMs > 0 {
 		var n int64
-		n, err = r.deleteExpired(ctx, r.q.CleanupLifetime, r.lifetimeMs)
+		n, err = r.deleteExpired(ctx, r.q.CleanupLifetime, r.lifetimeMs, beforeBatch)
 		removed += n
 	}
 	return removed, err
@@ -190,14 +191,17 @@ func (r *records) sweep(ctx context.Context, idleMs int64) (int64, error) {
 
 // deleteExpired runs one cleanup statement in batches until one comes back
 // short.
-func (r *records) deleteExpired(ctx context.Context, query string, olderThanMs int64) (int64, error) {
+func (r *records) deleteExpired(ctx context.Context, query string, olderThanMs int64, beforeBatch func(context.Context) error) (int64, error) {
 	var total int64
 	batch := int64(r.s.cfg.cleanupBatchSize)
 	for {
+		if err := beforeBatch(ctx); err != nil {
+			return total, err
+		}
 		n, err := r.s.exec(ctx, r.opCleanup, query, olderThanMs, batch)
 		total += n
 		if err != nil {
-			return total, opError(ctx, r.opCleanup, err)
+			return total, r.s.opError(ctx, r.opCleanup, err)
 		}
 		if n < batch {
 			return total, nil

@@ -21,7 +21,7 @@ type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
 	q       dialects.Statements
-	stmts   statements
+	stmts   *statements
 	cfg     config
 	ownsDB  bool
 
@@ -56,7 +56,14 @@ var (
 // shows the DSN with its password redacted. Open checks that the database
 // answers before it returns, and that the store can work on it: a Postgres
 // database whose encoding is not UTF8 is an error matching
-// dialects.ErrUnsupportedDatabase.
+// dialects.ErrUnsupportedDatabase, and a server that accepts no writes (a
+// hot standby) is an error matching mcpsession.ErrReadOnly unless the store
+// is opened WithReadOnly.
+//
+// Postgres DSNs may name several hosts for failover, and pgx's own
+// parameters, such as target_session_attrs=read-write (connect to the host
+// that accepts writes), connect_timeout, and default_query_exec_mode=exec
+// for PgBouncer in transaction mode: see the package documentation.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -66,13 +73,24 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
+	if d == dialects.Postgres && transactionPooledDSN(dsn) {
+		cfg.transactionPooling = true
+	}
 	db, err := d.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlstore: open: ping %s: %w", dialects.Redact(dsn), dialects.RedactError(err, dsn))
+		return nil, classified(ctx, d, "open: ping "+dialects.Redact(dsn), dialects.RedactError(err, dsn))
+	}
+	if err := checkWritable(ctx, db, d, dsn, cfg); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := d.CheckDatabase(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, classified(ctx, d, "open", err)
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -86,10 +104,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // New returns a Store over a database the caller opened and keeps
 // ownership of: Close leaves db open. d says what database db is.
 //
-// New queries db once, without a deadline, to check that the store can
-// work on it (on Postgres, that its encoding is UTF8: an error matching
-// dialects.ErrUnsupportedDatabase otherwise), and migrates it with
-// WithAutoMigrate. To bound that, use Open, which takes a context.
+// New does not query db, except to migrate it with WithAutoMigrate
+// (without a deadline: call migrations.Up yourself to bound it), so it
+// checks none of what Open checks: that db answers, accepts writes, and (on
+// Postgres) is encoded in UTF8 (dialects.Postgres.CheckDatabase).
 //
 // For SQLite, open db with a busy timeout and WAL (the pragmas
 // busy_timeout and journal_mode), as Open does, if other processes use the
@@ -113,16 +131,13 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 		db:      db,
 		dialect: d,
 		q:       d.Statements(),
-		stmts:   statements{db: db},
+		stmts:   newStatements(db, d.PrepareStatements()),
 		cfg:     cfg,
 	}
 	s.sessions = newRecords(s, s.q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
 	s.handles = newRecords(s, s.q.Handles, "handle", mcpsession.ErrHandleNotFound, cfg.handleIdleTimeout, cfg.handleMaxLifetime)
 	if d.SerializeWrites() {
 		s.writer = make(chan struct{}, 1)
-	}
-	if err := d.CheckDatabase(ctx, db); err != nil {
-		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	if cfg.autoMigrate {
 		start := time.Now()
@@ -179,8 +194,12 @@ func ended(ctx context.Context) error {
 }
 
 // lockWriter takes the process's write slot when the dialect serialises
-// writes. The returned func gives it back.
+// writes. The returned func gives it back. Every write takes it, so a store
+// opened WithReadOnly refuses writes here.
 func (s *Store) lockWriter(ctx context.Context) (func(), error) {
+	if s.cfg.readOnly {
+		return nil, errReadOnlyStore
+	}
 	if s.writer == nil {
 		return func() {}, nil
 	}
@@ -214,18 +233,57 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) (int64,
 	return res.RowsAffected()
 }
 
-// opError wraps a database error with the operation that failed. Context
-// errors stay matchable with errors.Is through the wrapping, and when ctx
-// has ended the error matches ctx.Err() too: a call cut short by its
-// deadline may fail inside the driver first ("bad connection", "transaction
-// has already been committed or rolled back"), and the caller must still be
-// able to tell that its deadline was the cause.
-func opError(ctx context.Context, op string, err error) error {
+// opError wraps a database error with the operation that failed and with
+// what it means to the caller (see classified). ErrCallInModify already
+// says which operation it refused, and is returned as it is.
+func (s *Store) opError(ctx context.Context, op string, err error) error {
 	if errors.Is(err, mcpsession.ErrCallInModify) {
-		return err // already says which operation
+		return err
 	}
-	if cerr := ended(ctx); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("sqlstore: %s: %w: %w", op, cerr, err)
+	return classified(ctx, s.dialect, op, err)
+}
+
+// classified wraps err, from the database or its driver, as
+// "sqlstore: op: …". If ctx has ended (see ended), the error matches
+// ctx.Err(): a call cut short by its deadline may fail inside the driver
+// first ("bad connection", "transaction has already been committed or
+// rolled back"), and the caller must still be able to tell that its
+// deadline was the cause. Else it matches mcpsession.ErrUnavailable or
+// mcpsession.ErrReadOnly when the dialect says it means that. The driver's
+// error stays in the chain.
+func classified(ctx context.Context, d dialects.Dialect, op string, err error) error {
+	if ctxErr := ended(ctx); ctxErr != nil {
+		if errors.Is(err, ctxErr) {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, ctxErr, err)
+	}
+	switch d.ClassifyError(err) {
+	case dialects.ErrorUnavailable:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrUnavailable, err)
+	case dialects.ErrorReadOnly:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrReadOnly, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// errReadOnlyStore is what a store opened WithReadOnly returns for every
+// write, before any SQL runs.
+var errReadOnlyStore = fmt.Errorf("%w: the store was opened WithReadOnly", mcpsession.ErrReadOnly)
+
+// checkWritable refuses a server that accepts no writes, unless the store
+// is read-only by choice.
+func checkWritable(ctx context.Context, db *sql.DB, d dialects.Dialect, dsn string, cfg config) error {
+	if cfg.readOnly {
+		return nil
+	}
+	reason, err := d.ReadOnly(ctx, db)
+	if err != nil {
+		return classified(ctx, d, "open: is the server writable", err)
+	}
+	if reason == "" {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: open %s: %w: %s; to reach the primary of several hosts, add target_session_attrs=read-write to the DSN, or open the store WithReadOnly to only read",
+		dialects.Redact(dsn), mcpsession.ErrReadOnly, reason)
 }

@@ -20,8 +20,9 @@ import (
 )
 
 // appRole is a login role that holds SELECT, INSERT, UPDATE and DELETE on
-// mcp_sessions in the schemas it is granted, and nothing else: what an
-// application runs as when its schema is migrated by someone else.
+// mcp_sessions and mcpsession_leases (the cleanup lease) in the schemas it
+// is granted, and nothing else: what an application runs as when its
+// schema is migrated by someone else.
 type appRole struct {
 	admin    string // the server's superuser DSN
 	name     string
@@ -62,7 +63,8 @@ func newAppRole(t *testing.T) *appRole {
 
 // schema returns the DSN of a new schema, migrated by its owner (the
 // superuser) when migrated is set, in which the role has USAGE and, if the
-// table exists, its four rights on mcp_sessions; and the same DSN logged in
+// tables exist, its four rights on mcp_sessions and mcpsession_leases; and
+// the same DSN logged in
 // as the role.
 func (r *appRole) schema(t *testing.T, migrated bool) (ownerDSN, roleDSN string) {
 	t.Helper()
@@ -77,7 +79,7 @@ func (r *appRole) schema(t *testing.T, migrated bool) (ownerDSN, roleDSN string)
 		if err := owner.Close(); err != nil {
 			t.Fatal(err)
 		}
-		testdb.Exec(t, db, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+schema+".mcp_sessions TO "+r.name)
+		testdb.Exec(t, db, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+schema+".mcp_sessions, "+schema+".mcpsession_leases TO "+r.name)
 	}
 	testdb.Exec(t, db, "GRANT USAGE ON SCHEMA "+schema+" TO "+r.name)
 	u, err := url.Parse(ownerDSN)

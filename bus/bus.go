@@ -1,0 +1,531 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+var (
+	// ErrInvalidMessage means Publish was given a topic or payload it
+	// cannot carry: an empty topic, one over MaxTopicLength bytes or not
+	// valid UTF-8 without U+0000, or a payload over the limit.
+	ErrInvalidMessage = errors.New("bus: invalid message")
+
+	// ErrRunning means Run was called while another Run of the same Bus
+	// had not returned.
+	ErrRunning = errors.New("bus: already running")
+)
+
+// MaxTopicLength is the longest topic, in bytes.
+const MaxTopicLength = 1024
+
+// A Message is what Publish stored and a subscriber receives.
+type Message struct {
+	// ID orders the messages of a database; a receiver that must not act
+	// twice on one message can remember it.
+	ID      int64
+	Topic   string
+	Payload []byte
+}
+
+// readBatch is how many messages one read returns at most.
+const readBatch = 500
+
+// maxGaps bounds the skipped ids a Bus looks for again.
+const maxGaps = 4096
+
+// Reconnection of the listener: the first wait, the longest, and how often
+// an idle listener checks its connection.
+const (
+	minReconnect = 50 * time.Millisecond
+	maxReconnect = 5 * time.Second
+	pingEvery    = 5 * time.Second
+	pingTimeout  = 5 * time.Second
+)
+
+// A Bus publishes messages to, and delivers messages from, the replicas of
+// one store. It is safe for concurrent use; Run reads.
+type Bus struct {
+	store *sqlstore.Store
+	d     dialects.Dialect
+	q     dialects.BusStatements
+	cfg   config
+
+	mu       sync.Mutex
+	topics   map[string]map[*handler]struct{}
+	wakes    map[string]map[*handler]struct{}
+	watchers map[*stateWatcher]struct{}
+
+	running   atomic.Bool
+	listening atomic.Bool
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	// Run's goroutine alone reads and writes these.
+	cursor   int64
+	gaps     map[int64]time.Time
+	lastTrim time.Time
+
+	lastError atomic.Int64 // unix nanoseconds of the last failure logged
+}
+
+type handler struct {
+	msg  func(Message)
+	wake func()
+}
+
+type stateWatcher struct{ fn func(listening bool) }
+
+// New returns a Bus over store's database, whose migrations hold its table.
+// It starts nothing: call Run.
+func New(store *sqlstore.Store, opts ...Option) (*Bus, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+	}
+	cfg := defaultConfig()
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+		}
+		if err := o.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if store.TransactionPooled() {
+		cfg.pollOnly = true
+	}
+	d := store.Dialect()
+	return &Bus{
+		store:    store,
+		d:        d,
+		q:        d.Statements().Bus,
+		cfg:      cfg,
+		topics:   map[string]map[*handler]struct{}{},
+		wakes:    map[string]map[*handler]struct{}{},
+		watchers: map[*stateWatcher]struct{}{},
+		ready:    make(chan struct{}),
+		gaps:     map[int64]time.Time{},
+	}, nil
+}
+
+// Publish stores a message for every replica's subscribers of topic and
+// returns its id. The message is delivered once it is committed, that is
+// when Publish returns.
+func (b *Bus) Publish(ctx context.Context, topic string, payload []byte) (int64, error) {
+	if err := checkTopic(topic); err != nil {
+		return 0, err
+	}
+	if len(payload) > b.cfg.maxPayload {
+		return 0, fmt.Errorf("%w: payload of %d bytes, the limit is %d", ErrInvalidMessage, len(payload), b.cfg.maxPayload)
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	var id int64
+	if err := b.store.WriteRow(ctx, "bus: publish", b.q.Publish, []any{topic, payload}, &id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func checkTopic(topic string) error {
+	switch {
+	case topic == "":
+		return fmt.Errorf("%w: empty topic", ErrInvalidMessage)
+	case len(topic) > MaxTopicLength:
+		return fmt.Errorf("%w: topic of %d bytes, the limit is %d", ErrInvalidMessage, len(topic), MaxTopicLength)
+	case !utf8.ValidString(topic):
+		return fmt.Errorf("%w: topic is not valid UTF-8", ErrInvalidMessage)
+	}
+	for i := 0; i < len(topic); i++ {
+		if topic[i] == 0 {
+			return fmt.Errorf("%w: topic holds U+0000", ErrInvalidMessage)
+		}
+	}
+	return nil
+}
+
+// Subscribe calls fn with every message of topic this Bus reads, on Run's
+// goroutine, one at a time: fn must return quickly (hand the message over,
+// do not wait for the network). A panic in fn is logged and the Bus goes on.
+// The returned function stops the subscription.
+func (b *Bus) Subscribe(topic string, fn func(Message)) (stop func()) {
+	h := &handler{msg: fn}
+	return b.add(b.topics, topic, h)
+}
+
+// Watch calls fn each time a write sends the wake key (dialects.WakeKey),
+// on the listener's goroutine; fn must return quickly. Wake keys arrive
+// only while the Bus is Listening: they are hints, so a watcher must also
+// look for itself now and then. The returned function stops it.
+func (b *Bus) Watch(key string, fn func()) (stop func()) {
+	h := &handler{wake: fn}
+	return b.add(b.wakes, key, h)
+}
+
+func (b *Bus) add(m map[string]map[*handler]struct{}, key string, h *handler) func() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m[key] == nil {
+		m[key] = map[*handler]struct{}{}
+	}
+	m[key][h] = struct{}{}
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(m[key], h)
+		if len(m[key]) == 0 {
+			delete(m, key)
+		}
+	}
+}
+
+// Listening reports whether notifications reach the Bus now: its listener
+// is connected and LISTENing. While it is not, messages arrive by polling,
+// and wake keys not at all.
+func (b *Bus) Listening() bool { return b.listening.Load() }
+
+// OnListening calls fn with the new state each time Listening changes, on
+// the listener's goroutine. The returned function stops it.
+func (b *Bus) OnListening(fn func(listening bool)) (stop func()) {
+	w := &stateWatcher{fn: fn}
+	b.mu.Lock()
+	b.watchers[w] = struct{}{}
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		delete(b.watchers, w)
+		b.mu.Unlock()
+	}
+}
+
+// Ready returns a channel that is closed once Run has found where the bus
+// stands: every message published after that is delivered.
+func (b *Bus) Ready() <-chan struct{} { return b.ready }
+
+// Run reads the bus and delivers its messages until ctx ends, then returns
+// nil. It LISTENs on a connection of its own where the database can
+// (taking one connection of the store's pool for as long as it runs), and
+// polls. Failures are logged and retried; Run returns early only with
+// ErrRunning, when another Run of b has not returned.
+func (b *Bus) Run(ctx context.Context) error {
+	if !b.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer b.running.Store(false)
+	for backoff := minReconnect; ; backoff = min(2*backoff, maxReconnect) {
+		err := b.start(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.logFailure(ctx, "bus: cannot read the bus position; retrying", err)
+		if !sleep(ctx, jitter(backoff)) {
+			return nil
+		}
+	}
+	b.readyOnce.Do(func() { close(b.ready) })
+
+	wake := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	if !b.cfg.pollOnly {
+		wg.Go(func() { b.listen(ctx, wake) })
+	}
+	defer wg.Wait()
+	for {
+		interval := b.cfg.pollInterval
+		if b.listening.Load() {
+			interval = b.cfg.backstop
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+		if err := b.poll(ctx); err != nil && ctx.Err() == nil {
+			b.logFailure(ctx, "bus: reading messages failed; retrying", err)
+		}
+		b.trim(ctx)
+	}
+}
+
+// start sets the cursor to the last message there is.
+func (b *Bus) start(ctx context.Context) error {
+	var last int64
+	if err := b.store.DB().QueryRowContext(ctx, b.q.Last).Scan(&last); err != nil {
+		return b.store.WrapError(ctx, "bus: read position", err)
+	}
+	b.cursor = last
+	return nil
+}
+
+// poll delivers the late commits it was waiting for, then what is new.
+func (b *Bus) poll(ctx context.Context) error {
+	if len(b.gaps) > 0 {
+		if err := b.readGaps(ctx); err != nil {
+			return err
+		}
+	}
+	for {
+		n, err := b.readAfter(ctx)
+		if err != nil || n < readBatch {
+			return err
+		}
+	}
+}
+
+func (b *Bus) readAfter(ctx context.Context) (int, error) {
+	rows, err := b.store.DB().QueryContext(ctx, b.q.Read, b.cursor, readBatch)
+	if err != nil {
+		return 0, b.store.WrapError(ctx, "bus: read", err)
+	}
+	defer rows.Close()
+	n := 0
+	now := time.Now()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return n, b.store.WrapError(ctx, "bus: read", err)
+		}
+		n++
+		// Ids skipped may belong to transactions not yet committed.
+		for id := max(b.cursor+1, m.ID-maxGaps); id < m.ID; id++ {
+			if len(b.gaps) < maxGaps {
+				b.gaps[id] = now
+			}
+		}
+		b.cursor = m.ID
+		b.deliver(ctx, m)
+	}
+	return n, b.store.WrapError(ctx, "bus: read", rows.Err())
+}
+
+func (b *Bus) readGaps(ctx context.Context) error {
+	ids := make([]int64, 0, len(b.gaps))
+	for id, since := range b.gaps {
+		if time.Since(since) > b.cfg.gapTimeout {
+			delete(b.gaps, id) // rolled back, or trimmed: not coming
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := b.store.DB().QueryContext(ctx, b.q.ReadIDs, string(list))
+	if err != nil {
+		return b.store.WrapError(ctx, "bus: read late messages", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return b.store.WrapError(ctx, "bus: read late messages", err)
+		}
+		delete(b.gaps, m.ID)
+		b.deliver(ctx, m)
+	}
+	return b.store.WrapError(ctx, "bus: read late messages", rows.Err())
+}
+
+func scanMessage(rows *sql.Rows) (Message, error) {
+	var m Message
+	err := rows.Scan(&m.ID, &m.Topic, &m.Payload)
+	return m, err
+}
+
+// deliver hands m to the subscribers of its topic.
+func (b *Bus) deliver(ctx context.Context, m Message) {
+	b.mu.Lock()
+	hs := make([]*handler, 0, len(b.topics[m.Topic]))
+	for h := range b.topics[m.Topic] {
+		hs = append(hs, h)
+	}
+	b.mu.Unlock()
+	for _, h := range hs {
+		b.call(ctx, func() { h.msg(m) })
+	}
+}
+
+func (b *Bus) call(ctx context.Context, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.cfg.logger.LogAttrs(ctx, slog.LevelError, "bus: a subscriber panicked", slog.Any("panic", r))
+		}
+	}()
+	fn()
+}
+
+// trim deletes old messages, a few times per retention period.
+func (b *Bus) trim(ctx context.Context) {
+	if time.Since(b.lastTrim) < b.cfg.retention/4 {
+		return
+	}
+	b.lastTrim = time.Now()
+	for {
+		n, err := b.store.ExecWrite(ctx, "bus: trim", b.q.Trim, b.cfg.retention.Milliseconds(), 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.logFailure(ctx, "bus: deleting old messages failed", err)
+			}
+			return
+		}
+		if n < 1000 {
+			return
+		}
+	}
+}
+
+// listen keeps a listener connected, waking the reader for each message
+// and calling the watchers of each wake key, until ctx ends.
+func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
+	for backoff := minReconnect; ctx.Err() == nil; {
+		l, err := b.d.Listen(ctx, b.store.DB())
+		if errors.Is(err, dialects.ErrNoListen) {
+			return // SQLite: the reader polls
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.logFailure(ctx, "bus: cannot LISTEN; polling meanwhile", err)
+			if !sleep(ctx, jitter(backoff)) {
+				return
+			}
+			backoff = min(2*backoff, maxReconnect)
+			continue
+		}
+		backoff = minReconnect
+		b.setListening(true)
+		signal(wake) // read what arrived while nobody listened
+		err = b.serve(ctx, l, wake)
+		_ = l.Close()
+		b.setListening(false)
+		if ctx.Err() != nil {
+			return
+		}
+		b.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "bus: listener lost; polling until it is back", attrError(err))
+		signal(wake)
+	}
+}
+
+// serve waits for notifications on l until its connection breaks or ctx
+// ends, pinging it while idle.
+func (b *Bus) serve(ctx context.Context, l dialects.Listener, wake chan<- struct{}) error {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, pingEvery)
+		payload, err := l.Wait(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			if _, isID := strconv.ParseInt(payload, 10, 64); isID == nil {
+				signal(wake)
+			} else {
+				b.wakeWatchers(ctx, payload)
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+			err := l.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}
+
+func (b *Bus) wakeWatchers(ctx context.Context, key string) {
+	b.mu.Lock()
+	hs := make([]*handler, 0, len(b.wakes[key]))
+	for h := range b.wakes[key] {
+		hs = append(hs, h)
+	}
+	b.mu.Unlock()
+	for _, h := range hs {
+		b.call(ctx, h.wake)
+	}
+}
+
+func (b *Bus) setListening(on bool) {
+	if b.listening.Swap(on) == on {
+		return
+	}
+	b.mu.Lock()
+	ws := make([]*stateWatcher, 0, len(b.watchers))
+	for w := range b.watchers {
+		ws = append(ws, w)
+	}
+	b.mu.Unlock()
+	for _, w := range ws {
+		b.call(context.Background(), func() { w.fn(on) })
+	}
+}
+
+// logFailure logs a failure at most once a second, without payloads.
+func (b *Bus) logFailure(ctx context.Context, msg string, err error) {
+	now := time.Now().UnixNano()
+	last := b.lastError.Load()
+	if now-last < int64(time.Second) || !b.lastError.CompareAndSwap(last, now) {
+		return
+	}
+	b.cfg.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrError(err))
+}
+
+func attrError(err error) slog.Attr {
+	if err == nil {
+		return slog.Attr{}
+	}
+	return slog.String("error", err.Error())
+}
+
+func signal(c chan<- struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits d, or reports false if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// jitter returns d made up to a fifth shorter or longer, so that replicas
+// that lost the database together do not come back together.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
