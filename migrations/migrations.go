@@ -74,18 +74,25 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	// A migration that fails because another process applied it first
 	// (on SQLite, which has no migration lock) means that process made
 	// progress: try again from where it got to, at most once per
-	// migration.
-	var upErr error
+	// migration. A failure that moved nothing on (no privilege, bad SQL)
+	// is reported as it first came: later attempts fail only in its wake.
+	var firstErr error
 	for range len(p.ListSources()) + 1 {
-		if _, upErr = p.Up(ctx); upErr == nil {
+		// Before the first migration there is no version table: 0.
+		before, _ := p.GetDBVersion(ctx)
+		_, upErr := p.Up(ctx)
+		if upErr == nil {
 			return nil
+		}
+		if firstErr == nil {
+			firstErr = upErr
 		}
 		if pending, err := p.HasPending(ctx); err == nil && !pending {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if after, err := p.GetDBVersion(ctx); err != nil || after <= before || ctx.Err() != nil {
 			break
 		}
 	}
-	return fmt.Errorf("migrations: up: %w", upErr)
+	return fmt.Errorf("migrations: up: %w", firstErr)
 }
