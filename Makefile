@@ -1,7 +1,7 @@
 # mcpsession: the commands CI and a newcomer run. `make help` lists them.
 #
 # The repository is a set of Go modules: the library (.), its adapters
-# (mcpgo, ...), examples, the downstream test kit (mcpsessiontest) and the
+# (mcpgo, gosdk), examples, the downstream test kit (mcpsessiontest) and the
 # integration suite, which alone with the kit depend on Docker's client
 # libraries (testcontainers-go). Targets that go over modules skip a
 # module that has no packages yet.
@@ -10,7 +10,7 @@ SHELL := /bin/bash
 
 # Modules whose tests use internal/testdb: they get one Postgres container
 # from cmd/withpostgres. Add a new adapter here (and to go.work).
-UNIT_MODULES := . mcpgo examples
+UNIT_MODULES := . mcpgo gosdk examples
 # Modules whose tests start containers of their own (through
 # mcpsessiontest), with their own go.work.
 CONTAINER_MODULES := mcpsessiontest integration
@@ -58,7 +58,12 @@ SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo --preserve-env=PG_IMAGE_MIRROR
 #   GONOSUMDB=github.com/mcpsession/mcpsession
 #                 the checksum database has never seen the repository's
 #                 modules at an unpublished version; not GOPRIVATE, which
-#                 would also bypass the proxy and go to the VCS host.
+#                 would also bypass the proxy and go to the VCS host;
+#   GOMODCACHE=<the user's cache dir>/mcpsession-release/…, GOFLAGS+=-modcacherw
+#                 a module cache of their own, cleared of the repository's
+#                 modules first: a cache keeps a version's content for good,
+#                 and this version's changes with the working tree. Other
+#                 modules come from the machine's module cache first.
 #
 # go.sum files keep no lines for the repository's own modules (see
 # integration/release/tidy.sh): `make tidy` writes them that way and

@@ -193,6 +193,11 @@ func (b *Bus) add(m map[string]map[*handler]struct{}, key string, h *handler) fu
 	}
 }
 
+// DatabaseListens reports whether the store's database can wake a Bus at
+// all (Postgres can; SQLite cannot, and every Bus on it polls). It says
+// nothing of this Bus's options or its listener's state: see Listening.
+func (b *Bus) DatabaseListens() bool { return b.d.Listens() }
+
 // Listening reports whether notifications reach the Bus now: its listener
 // is connected and LISTENing. While it is not, messages arrive by polling,
 // and wake keys not at all.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"regexp"
 	"strings"
@@ -22,6 +23,11 @@ type Dialect interface {
 
 	// GooseDialect is the name goose knows the database by.
 	GooseDialect() database.Dialect
+
+	// Migrations returns the dialect's goose migrations: the SQL files of
+	// migrations/NAME in the repository, which the goose CLI also runs as
+	// they stand.
+	Migrations() fs.FS
 
 	// Statements returns the SQL of every statement the store runs.
 	Statements() Statements
@@ -61,6 +67,10 @@ type Dialect interface {
 	// Open opens a connection pool for a DSN that ForDSN matched to this
 	// dialect, configured as the store needs it.
 	Open(ctx context.Context, dsn string) (*sql.DB, error)
+
+	// Listens reports whether the database can wake listeners (Listen
+	// works): true for Postgres, false for SQLite.
+	Listens() bool
 
 	// Listen returns a Listener for the wake-ups of the schema db's
 	// connections use, or an error matching ErrNoListen when the database
@@ -104,6 +114,9 @@ type Statements struct {
 	ReleaseLease string
 }
 
+// NoExpiry is what GetTTL selects for a record that never expires.
+const NoExpiry = int64(1<<63 - 1)
+
 // LeasesTable is the table of leases (see Statements.TakeLease).
 const LeasesTable = "mcpsession_leases"
 
@@ -122,6 +135,12 @@ type Records struct {
 
 	// Get(KEY, idle, lifetime) selects the document of a live record.
 	Get string
+
+	// GetTTL(KEY, idle, lifetime) selects the document of a live record
+	// and how many milliseconds it has left to live, as the database's
+	// clock measures it: the sooner of its idle and its lifetime expiry,
+	// or NoExpiry when it has neither.
+	GetTTL string
 
 	// Update(KEY, patch, idle, lifetime) merges patch into a live
 	// record's document, shallowly, and sets updated_at = now.

@@ -1,10 +1,13 @@
 // Package dialects holds everything that differs between the databases the
-// session store runs on: the SQL text of each statement, how timestamps are
-// taken and compared, how a DSN is opened, the name goose knows the database
-// by, and whether writes must be serialised inside the process.
+// session store runs on: the SQL text of each statement (sessions, handles,
+// the bus, the event store), how timestamps are taken and compared, how a
+// DSN is opened, the migrations and the name goose knows the database by,
+// how its errors are classified, whether it can LISTEN, and whether writes
+// must be serialised inside the process.
 //
-// Package sqlstore states each behaviour once, over a [Dialect]; nothing in
-// sqlstore mentions a particular database. Two dialects ship:
+// Packages sqlstore, bus and eventstore state each behaviour once, over a
+// [Dialect]; nothing in them mentions a particular database. Two dialects
+// ship:
 //
 //   - [Postgres]: PostgreSQL through github.com/jackc/pgx/v5 (database/sql
 //     via its stdlib package). Metadata is jsonb, timestamps are timestamptz
@@ -19,6 +22,14 @@
 //
 // [ForDSN] picks the dialect for a DSN: postgres:// and postgresql:// for
 // Postgres; sqlite:PATH and sqlite::memory: for SQLite.
+//
+// # Stability
+//
+// The [Dialect] interface is the seam between this module's packages and
+// the databases, as riverdriver is river's: it may change in any release,
+// goose's types in its signatures included. Applications name a dialect
+// (Postgres, SQLite, ForDSN) and use the helpers (Redact, RedactError,
+// WakeKey); they should not implement or call the interface's methods.
 //
 // Every statement takes durations as whole milliseconds in a bigint
 // parameter, with 0 meaning "no limit". A session is live while its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	postgresmigrations "github.com/mcpsession/mcpsession/migrations/postgres"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -24,6 +26,7 @@ type postgres struct{}
 func (postgres) Name() string                   { return "postgres" }
 func (postgres) GooseDialect() database.Dialect { return database.DialectPostgres }
 func (postgres) SerializeWrites() bool          { return false }
+func (postgres) Migrations() fs.FS              { return postgresmigrations.FS }
 func (postgres) Statements() Statements         { return postgresStatements }
 
 // pgParam is Postgres's placeholder for parameter n.
@@ -42,6 +45,14 @@ func (postgres) PrepareStatements() bool { return false }
 func pgLive(idle, lifetime string) string {
 	return fmt.Sprintf("(%[1]s::bigint = 0 OR s.updated_at >= now() - %[1]s::bigint * interval '1 millisecond')"+
 		" AND (%[2]s::bigint = 0 OR s.created_at >= now() - %[2]s::bigint * interval '1 millisecond')", idle, lifetime)
+}
+
+// pgRemaining is how many milliseconds a record stamped at column has left
+// under a limit of ms milliseconds (the placeholder), or NoExpiry when the
+// limit is 0.
+func pgRemaining(column, ms string) string {
+	return fmt.Sprintf(`CASE WHEN %[2]s::bigint = 0 THEN %[3]d ELSE %[2]s::bigint + floor(extract(epoch FROM %[1]s - now()) * 1000)::bigint END`,
+		column, ms, NoExpiry)
 }
 
 // pgCleanup deletes one batch of rows whose column is older than the
@@ -87,6 +98,9 @@ SET %[7]s%[3]s = EXCLUDED.%[3]s, created_at = EXCLUDED.created_at, updated_at = 
 WHERE NOT (%[8]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), t.key[0], setKeys, pgLive(p(2), p(3))),
 
 		Get: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s`, t.doc, t.name, key, pgLive(p(1), p(2))),
+
+		GetTTL: fmt.Sprintf(`SELECT %s, least(%s, %s) FROM %s AS s WHERE %s AND %s`, t.doc,
+			pgRemaining("s.updated_at", p(1)), pgRemaining("s.created_at", p(2)), t.name, key, pgLive(p(1), p(2))),
 
 		Update: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = s.%[2]s || %[3]s::jsonb, updated_at = clock_timestamp()
 WHERE %[4]s AND %[5]s`, t.name, t.doc, p(1), key, pgLive(p(2), p(3))),

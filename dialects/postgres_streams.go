@@ -67,6 +67,9 @@ FROM mcp_streams AS st WHERE st.session_id = $1 AND st.stream_id = $2`,
 	},
 }
 
+// Listens is true: LISTEN/NOTIFY.
+func (postgres) Listens() bool { return true }
+
 // Listen returns a Listener on a connection taken from db for good (it goes
 // back closed, never to the pool), listening on the channel of the schema
 // db's connections use.

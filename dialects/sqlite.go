@@ -7,11 +7,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
+	sqlitemigrations "github.com/mcpsession/mcpsession/migrations/sqlite"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
@@ -27,6 +29,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string                   { return "sqlite" }
 func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQLite3 }
 func (sqliteDialect) SerializeWrites() bool          { return true }
+func (sqliteDialect) Migrations() fs.FS              { return sqlitemigrations.FS }
 func (sqliteDialect) Statements() Statements         { return sqliteStatements }
 
 // PrepareStatements is true: modernc.org/sqlite compiles a statement run by
@@ -97,6 +100,13 @@ func sqliteLive(table, idle, lifetime string) string {
 		table, idle, lifetime, sqliteNow)
 }
 
+// sqliteRemaining is how many milliseconds a record stamped at column has
+// left under a limit of ms milliseconds (the placeholder), or NoExpiry when
+// the limit is 0.
+func sqliteRemaining(column, ms string) string {
+	return fmt.Sprintf(`CASE WHEN %[2]s = 0 THEN %[3]d ELSE %[1]s + %[2]s - %[4]s END`, column, ms, NoExpiry, sqliteNow)
+}
+
 // sqliteCleanup deletes one batch by rowid: the subquery reads only the
 // index on the column (which holds the rowid), oldest first.
 func sqliteCleanup(table, column string) string {
@@ -126,6 +136,12 @@ WHERE NOT (%[9]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), sq
 			sqliteLive(t.name, p(2), p(3))),
 
 		Get: fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s`, t.doc, t.name, key, sqliteLive(t.name, p(1), p(2))),
+
+		// min() of two values: SQLite's scalar min is NULL if either is,
+		// so each side is a number.
+		GetTTL: fmt.Sprintf(`SELECT %s, min(%s, %s) FROM %s WHERE %s AND %s`, t.doc,
+			sqliteRemaining(t.name+".updated_at", p(1)), sqliteRemaining(t.name+".created_at", p(2)),
+			t.name, key, sqliteLive(t.name, p(1), p(2))),
 
 		// The shallow merge of jsonb ||: every stored key the patch does
 		// not name, then every key of the patch, each value copied as JSON

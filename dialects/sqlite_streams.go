@@ -50,5 +50,8 @@ FROM mcp_streams AS st WHERE st.session_id = ?1 AND st.stream_id = ?2`,
 	},
 }
 
+// Listens is false: SQLite wakes nobody; package bus polls it.
+func (sqliteDialect) Listens() bool { return false }
+
 // Listen: SQLite wakes nobody; package bus polls it.
 func (sqliteDialect) Listen(context.Context, *sql.DB) (Listener, error) { return nil, ErrNoListen }

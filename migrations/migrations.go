@@ -3,7 +3,6 @@ package migrations
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,28 +14,25 @@ import (
 // TableName is the goose version table of this schema.
 const TableName = "mcpsession_db_version"
 
-//go:embed postgres/*.sql sqlite/*.sql
-var files embed.FS
-
-// FS returns the migrations of dialect d: the .sql files of its directory.
+// FS returns the migrations of dialect d, which the dialect owns
+// (Dialect.Migrations: the files of this package's directory of the
+// dialect's name).
 func FS(d dialects.Dialect) (fs.FS, error) {
 	if d == nil {
 		return nil, errors.New("migrations: nil dialect")
 	}
-	sub, err := fs.Sub(files, d.Name())
-	if err != nil {
-		return nil, fmt.Errorf("migrations: dialect %q: %w", d.Name(), err)
-	}
-	if m, _ := fs.Glob(sub, "*.sql"); len(m) == 0 {
+	fsys := d.Migrations()
+	if m, _ := fs.Glob(fsys, "*.sql"); len(m) == 0 {
 		return nil, fmt.Errorf("migrations: no migrations for dialect %q", d.Name())
 	}
-	return sub, nil
+	return fsys, nil
 }
 
 // NewProvider returns a goose provider over the embedded migrations of
 // dialect d, recording versions in TableName and, on databases that have
-// one, holding the dialect's migration lock (ctx bounds finding its key). Use it for what Up does not do
-// (Status, Down, DownTo); opts are passed to goose after ours.
+// one, holding the dialect's migration lock (ctx bounds finding its key).
+// Use it for what Up does not do (Status, Down, DownTo); opts are passed to
+// goose after ours.
 func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
 	fsys, err := FS(d)
 	if err != nil {

@@ -335,3 +335,31 @@ func withDatabase(t *testing.T, dsn, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// GetWithTTL returns what Get returns and the time left on the database's
+// clock: the idle timeout after the last write, capped by the lifetime.
+func TestGetWithTTL(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		ctx := t.Context()
+		never := testdb.OpenStore(t, dsn)
+		id := mcpsession.NewID()
+		if err := never.Create(ctx, id, map[string]any{"a": 1}); err != nil {
+			t.Fatal(err)
+		}
+		md, left, err := never.GetWithTTL(ctx, id)
+		if err != nil || md["a"] != float64(1) || left != time.Duration(1<<63-1) {
+			t.Fatalf("GetWithTTL without expiry = %v, %v, %v", md, left, err)
+		}
+		idle := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+		if _, left, err = idle.GetWithTTL(ctx, id); err != nil || left > time.Hour || left < time.Hour-time.Minute {
+			t.Fatalf("time left with a 1h idle timeout = %v, %v", left, err)
+		}
+		both := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour), sqlstore.WithMaxLifetime(10*time.Minute))
+		if _, left, err = both.GetWithTTL(ctx, id); err != nil || left > 10*time.Minute || left < 9*time.Minute {
+			t.Fatalf("time left with a 10m lifetime = %v, %v", left, err)
+		}
+		if _, _, err := both.GetWithTTL(ctx, mcpsession.NewID()); !errors.Is(err, mcpsession.ErrNotFound) {
+			t.Fatalf("GetWithTTL of a missing session = %v", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/mcpsession/mcpsession/dialects"
@@ -85,6 +86,44 @@ func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
 		return nil, r.s.opError(ctx, r.opGet, err)
 	}
 	return m, nil
+}
+
+// getTTL returns the document of a live record and how long it has left
+// to live as the database's clock measures it (math.MaxInt64 when it never
+// expires).
+func (r *records) getTTL(ctx context.Context, key []any) (map[string]any, time.Duration, error) {
+	if err := checkNotInModify(r.opGet); err != nil {
+		return nil, 0, err
+	}
+	st, err := r.s.stmts.get(ctx, r.q.GetTTL)
+	if err != nil {
+		return nil, 0, r.s.opError(ctx, r.opGet, err)
+	}
+	rows, err := r.s.queryRetry(ctx, st, args(key, r.idle, r.lifetime)...)
+	if err != nil {
+		return nil, 0, r.s.opError(ctx, r.opGet, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, 0, r.s.opError(ctx, r.opGet, err)
+		}
+		return nil, 0, r.notFound
+	}
+	var doc sql.RawBytes
+	var ms int64
+	if err := rows.Scan(&doc, &ms); err != nil {
+		return nil, 0, r.s.opError(ctx, r.opGet, err)
+	}
+	m, err := decodeMetadata(doc)
+	if err != nil {
+		return nil, 0, r.s.opError(ctx, r.opGet, err)
+	}
+	left := time.Duration(math.MaxInt64)
+	if ms < dialects.NoExpiry {
+		left = time.Duration(max(ms, 0)) * time.Millisecond
+	}
+	return m, left, nil
 }
 
 // update merges the encoded patch into a live record's document.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mcpsession/mcpsession"
 )
@@ -42,6 +43,18 @@ func (s *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 		return nil, err
 	}
 	return s.sessions.get(ctx, []any{id})
+}
+
+// GetWithTTL is Get that also returns how long the session has left to
+// live, as the database's clock measures it: the sooner of its idle and its
+// max-lifetime expiry (math.MaxInt64 when the store sets neither). A cache
+// in front of the store keeps what it read no longer than that, whatever
+// the cache's own clock says.
+func (s *Store) GetWithTTL(ctx context.Context, id string) (map[string]any, time.Duration, error) {
+	if err := mcpsession.ValidateID(id); err != nil {
+		return nil, 0, err
+	}
+	return s.sessions.getTTL(ctx, []any{id})
 }
 
 // Update merges metadata into a live session's metadata in one statement:

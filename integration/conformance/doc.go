@@ -1,8 +1,9 @@
 // Package conformance runs the store against real databases, beyond what
-// the root module's unit tests can reach: the conformance kit (storetest)
-// on a Postgres container and on a SQLite file, hostile input well past the
-// kit's, and a database role that holds nothing but SELECT, INSERT, UPDATE
-// and DELETE on mcp_sessions.
+// the root module's unit tests can reach: hostile input well past the
+// conformance kit's, and the kit through a database role that holds nothing
+// but SELECT, INSERT, UPDATE and DELETE on the store's tables. (The kit
+// itself runs once, in package sqlstore, on SQLite and on the Postgres that
+// make test provides.)
 //
 // It has tests only. Run them with `go test ./conformance` from the
 // integration module; the Postgres server comes from internal/pgtest (the test kit

@@ -6,9 +6,10 @@
 #
 #   - `go get` the library and every MODULE (the adapters and the test kit)
 #     at VERSION, then `go mod tidy`;
-#   - the README's Quick start and mcp-go wiring, cut from README between
-#     their `<!-- release-check: NAME -->` markers, built and vetted as a
-#     real program (consumer/main.go.tmpl);
+#   - the README's Quick start and its mcp-go and go-sdk wiring, cut from
+#     README after their `<!-- release-check: NAME -->` markers, built and
+#     vetted as a real program (consumer/main.go.tmpl), whose main runs
+#     the two wirings on sqlite::memory:;
 #   - a test that uses the test kit, run (consumer/kit_test.go.tmpl);
 #   - the program's own build (tests aside) holds no Docker package: the
 #     kit's dependencies stay in the tests that import it.
@@ -33,13 +34,15 @@ snippet() {
 	' "$readme"
 }
 
-for name in quickstart mcpgo; do
+for name in quickstart mcpgo gosdk; do
 	[ -n "$(snippet "$name")" ] || { echo "release check: no go block after <!-- release-check: $name --> in $readme" >&2; exit 1; }
 done
 
-awk -v qs="$(snippet quickstart)" -v mg="$(snippet mcpgo)" '
-	/^\t\/\/README:quickstart$/ { print qs; next }
-	/^\t\/\/README:mcpgo$/ { print mg; next }
+# ENVIRON, not awk -v, which would read backslashes in the code as escapes.
+QUICKSTART="$(snippet quickstart)" MCPGO="$(snippet mcpgo)" GOSDK="$(snippet gosdk)" awk '
+	/^\t\/\/README:quickstart$/ { print ENVIRON["QUICKSTART"]; next }
+	/^\t\/\/README:mcpgo$/ { print ENVIRON["MCPGO"]; next }
+	/^\t\/\/README:gosdk$/ { print ENVIRON["GOSDK"]; next }
 	{ print }
 ' "$here/consumer/main.go.tmpl" >"$dir/main.go"
 cp "$here/consumer/kit_test.go.tmpl" "$dir/kit_test.go"
@@ -54,7 +57,8 @@ quiet go get "${mods[@]}"
 quiet go mod tidy
 echo "==> go vet, go build, go test (the README's snippets and the test kit)"
 go vet ./...
-go build -o /dev/null .
+go build -o consumer .
+./consumer
 go test -count=1 ./...
 
 if docker="$(go list -deps . | grep -E 'testcontainers|moby/moby|docker')"; then

@@ -292,7 +292,9 @@ type ranPass struct {
 	Took time.Duration
 }
 
-func passNames() []string { return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips"} }
+func passNames() []string {
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall"}
+}
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
 func plan(cfg config) []pass {
@@ -311,6 +313,8 @@ func plan(cfg config) []pass {
 			What: "rounds of 32 concurrent Updates of different keys of one session"},
 		{Name: "roundtrips", Bench: "^BenchmarkRoundTrips$", Benchtime: rtTime, Count: 1, Reps: 1,
 			What: "round trips per operation, counted on the client's sockets"},
+		{Name: "toolcall", Bench: "^BenchmarkToolCall$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
+			What: "one tools/call through each SDK's in-memory sessions and through its adapter; run once per sample, so that they alternate"},
 	}
 	var out []pass
 	for _, p := range all {

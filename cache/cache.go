@@ -1,0 +1,466 @@
+package cache
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/dialects"
+)
+
+// Topic is the bus topic of invalidations: payloads are keys
+// (dialects.WakeKey('s', id)) separated by spaces, or "*" for all.
+const Topic = "mcpsession/cache/invalidate"
+
+var (
+	// ErrInvalidOption means New was given an option it cannot use.
+	ErrInvalidOption = errors.New("cache: invalid option")
+
+	// ErrUnsupported means a call the wrapped store does not implement
+	// (Touch, Modify, Cleanup, handles).
+	ErrUnsupported = errors.New("cache: the wrapped store does not implement this")
+)
+
+// Defaults.
+const (
+	DefaultMaxStaleness = time.Second
+	DefaultMaxEntries   = 10000
+	DefaultMaxBytes     = 64 << 20
+)
+
+const numShards = 32
+
+// ExpiryReader is implemented by stores that can say, with a session's
+// metadata, how long it has left to live by the database's clock, as
+// sqlstore's Store does. Without it an entry lives WithMaxStaleness, capped
+// by the store's idle timeout.
+type ExpiryReader interface {
+	GetWithTTL(ctx context.Context, id string) (map[string]any, time.Duration, error)
+}
+
+// Store is a read cache over a session store. It implements the same
+// interfaces as sqlstore's Store (the calls the wrapped store lacks return
+// ErrUnsupported), so adapters take it in the store's place. It is safe for
+// concurrent use; Close it when done.
+type Store struct {
+	next   mcpsession.Store
+	expiry ExpiryReader
+	bus    *bus.Bus
+	cfg    config
+
+	shards [numShards]shard
+	seq    atomic.Uint64 // invalidation clock
+	flushd atomic.Uint64 // seq of the last flush of everything
+	active atomic.Bool   // caching allowed now
+
+	pending  chan string
+	stopPub  context.CancelFunc
+	pubDone  chan struct{}
+	unsub    []func()
+	closeErr sync.Once
+
+	hits, misses, bypassed, dropped atomic.Int64
+}
+
+// A shard holds the entries and the recent invalidations of the keys that
+// hash to it. Entries are found by key (dialects.WakeKey of the id), the
+// name invalidations use, and checked against the id.
+type shard struct {
+	mu     sync.Mutex
+	byKey  map[string]*entry
+	lru    list.List // front: most recently used
+	bytes  int
+	invAt  map[string]invalidation // key -> the last invalidation
+	pruned time.Time
+}
+
+type entry struct {
+	id, key string
+	meta    map[string]any
+	expires time.Time
+	size    int
+	elem    *list.Element
+}
+
+type invalidation struct {
+	seq uint64
+	at  time.Time
+}
+
+type config struct {
+	maxStale   time.Duration
+	maxEntries int
+	maxBytes   int
+	trustPoll  bool
+	logger     *slog.Logger
+}
+
+// An Option configures a Store.
+type Option func(*config) error
+
+// WithMaxStaleness bounds how long an entry is kept, whatever the bus says
+// (default DefaultMaxStaleness): the longest a write made elsewhere can go
+// unseen here when its invalidation is lost or late. At least 1 ms.
+func WithMaxStaleness(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Millisecond {
+			return fmt.Errorf("%w: WithMaxStaleness(%v): must be at least 1ms", ErrInvalidOption, d)
+		}
+		c.maxStale = d
+		return nil
+	}
+}
+
+// WithMaxEntries bounds the number of sessions kept (default
+// DefaultMaxEntries).
+func WithMaxEntries(n int) Option {
+	return func(c *config) error {
+		if n < numShards {
+			return fmt.Errorf("%w: WithMaxEntries(%d): must be at least %d", ErrInvalidOption, n, numShards)
+		}
+		c.maxEntries = n
+		return nil
+	}
+}
+
+// WithMaxBytes bounds the estimated memory of the kept metadata (default
+// DefaultMaxBytes).
+func WithMaxBytes(n int) Option {
+	return func(c *config) error {
+		if n < numShards*1024 {
+			return fmt.Errorf("%w: WithMaxBytes(%d): must be at least %d", ErrInvalidOption, n, numShards*1024)
+		}
+		c.maxBytes = n
+		return nil
+	}
+}
+
+// WithPolledInvalidation keeps caching on Postgres while the bus only polls
+// (its listener down, or poll-only behind PgBouncer): invalidations then
+// arrive within the bus's poll interval instead of at once, and
+// WithMaxStaleness still bounds the rest. By default the Store reads
+// through instead.
+func WithPolledInvalidation() Option {
+	return func(c *config) error {
+		c.trustPoll = true
+		return nil
+	}
+}
+
+// WithLogger sets where the Store logs failures to publish invalidations.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// New returns a cache over next whose invalidations travel on b, a Bus over
+// the same database that the caller runs (b.Run). Every replica that writes
+// the store should write through a cache over the same bus, or its writes
+// are seen elsewhere only after WithMaxStaleness.
+func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
+	if next == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil bus", ErrInvalidOption)
+	}
+	cfg := config{maxStale: DefaultMaxStaleness, maxEntries: DefaultMaxEntries, maxBytes: DefaultMaxBytes,
+		logger: slog.New(slog.DiscardHandler)}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if it, ok := next.(mcpsession.IdleTimeouter); ok {
+		if idle := it.IdleTimeout(); idle > 0 && idle < cfg.maxStale {
+			cfg.maxStale = idle
+		}
+	}
+	if !b.DatabaseListens() {
+		cfg.trustPoll = true // polling is all there is
+	}
+	c := &Store{next: next, bus: b, cfg: cfg, pending: make(chan string, 4096), pubDone: make(chan struct{})}
+	c.expiry, _ = next.(ExpiryReader)
+	for i := range c.shards {
+		c.shards[i].byKey = map[string]*entry{}
+		c.shards[i].invAt = map[string]invalidation{}
+	}
+	c.unsub = append(c.unsub, b.Subscribe(Topic, c.received))
+	c.unsub = append(c.unsub, b.OnListening(func(bool) { c.updateActive() }))
+	c.updateActive()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopPub = cancel
+	go c.publish(ctx)
+	return c, nil
+}
+
+// Close stops publishing (after sending what is pending, for up to a
+// second) and listening. The wrapped store stays open.
+func (c *Store) Close() error {
+	c.closeErr.Do(func() {
+		for _, u := range c.unsub {
+			u()
+		}
+		c.stopPub()
+		<-c.pubDone
+		c.active.Store(false)
+		c.flushAll()
+	})
+	return nil
+}
+
+// Stats are counters of a Store's reads.
+type Stats struct {
+	Hits, Misses int64
+	// Bypassed counts reads that did not look in the cache, because it
+	// was not sure of itself (see the package documentation).
+	Bypassed int64
+	// Dropped counts invalidations that could not be published.
+	Dropped int64
+	// Entries is how many sessions are kept now.
+	Entries int
+}
+
+// Stats returns the Store's counters.
+func (c *Store) Stats() Stats {
+	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Dropped: c.dropped.Load()}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		st.Entries += len(sh.byKey)
+		sh.mu.Unlock()
+	}
+	return st
+}
+
+// updateActive turns caching on or off as the bus's state says, dropping
+// everything at each change: what was cached while invalidations could be
+// missed cannot be trusted, and what comes back is read afresh.
+func (c *Store) updateActive() {
+	on := c.cfg.trustPoll || c.bus.Listening()
+	if c.active.Swap(on) != on {
+		c.flushAll()
+	}
+}
+
+// shard returns the shard of a key: its first hex digits.
+func (c *Store) shard(key string) *shard {
+	var h uint32
+	for i := 2; i < 6 && i < len(key); i++ { // after "s:"
+		h = h<<4 | uint32(hexDigit(key[i]))
+	}
+	return &c.shards[h%numShards]
+}
+
+func hexDigit(b byte) byte {
+	if b >= 'a' {
+		return b - 'a' + 10
+	}
+	return b - '0'
+}
+
+// Get returns the session's metadata, from memory when a live entry is
+// there, else from the wrapped store (keeping it, when it can). The map is
+// the caller's.
+func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // as the store would: the caller gave up
+	}
+	if !c.active.Load() {
+		c.bypassed.Add(1)
+		return c.next.Get(ctx, id)
+	}
+	key := dialects.WakeKey('s', id)
+	sh := c.shard(key)
+	now := time.Now()
+	sh.mu.Lock()
+	if e := sh.byKey[key]; e != nil && e.id == id {
+		if now.Before(e.expires) {
+			sh.lru.MoveToFront(e.elem)
+			out := copyMap(e.meta)
+			sh.mu.Unlock()
+			c.hits.Add(1)
+			return out, nil
+		}
+		sh.remove(e)
+	}
+	sh.mu.Unlock()
+	c.misses.Add(1)
+
+	start := c.seq.Load()
+	var md map[string]any
+	var left time.Duration
+	var err error
+	if c.expiry != nil {
+		md, left, err = c.expiry.GetWithTTL(ctx, id)
+	} else {
+		md, err = c.next.Get(ctx, id)
+		left = time.Duration(math.MaxInt64)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.keep(sh, id, key, md, now.Add(min(left, c.cfg.maxStale)), start)
+	return md, nil
+}
+
+// keep stores a copy of md for id unless an invalidation of id, or of
+// everything, came after the read started, or caching stopped meanwhile.
+func (c *Store) keep(sh *shard, id, key string, md map[string]any, expires time.Time, start uint64) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !c.active.Load() || c.flushd.Load() > start || sh.invAt[key].seq > start || !time.Now().Before(expires) {
+		return
+	}
+	if old := sh.byKey[key]; old != nil {
+		sh.remove(old)
+	}
+	e := &entry{id: id, key: key, meta: copyMap(md), expires: expires, size: len(id) + sizeOf(md)}
+	e.elem = sh.lru.PushFront(e)
+	sh.byKey[key] = e
+	sh.bytes += e.size
+	for sh.lru.Len() > c.cfg.maxEntries/numShards || sh.bytes > c.cfg.maxBytes/numShards {
+		sh.remove(sh.lru.Back().Value.(*entry))
+	}
+}
+
+func (sh *shard) remove(e *entry) {
+	sh.lru.Remove(e.elem)
+	delete(sh.byKey, e.key)
+	sh.bytes -= e.size
+}
+
+// drop forgets the entry of key, and records the invalidation for reads in
+// flight.
+func (c *Store) drop(key string) {
+	sh := c.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e := sh.byKey[key]; e != nil {
+		sh.remove(e)
+	}
+	sh.invAt[key] = invalidation{seq: c.seq.Add(1), at: time.Now()}
+	sh.prune(c.cfg.maxStale)
+}
+
+// prune forgets invalidations older than any read that could still care.
+func (sh *shard) prune(maxStale time.Duration) {
+	keep := max(time.Minute, 2*maxStale)
+	if time.Since(sh.pruned) < keep {
+		return
+	}
+	sh.pruned = time.Now()
+	for k, inv := range sh.invAt {
+		if time.Since(inv.at) > keep {
+			delete(sh.invAt, k)
+		}
+	}
+}
+
+func (c *Store) flushAll() {
+	c.flushd.Store(c.seq.Add(1))
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		clear(sh.byKey)
+		sh.lru.Init()
+		sh.bytes = 0
+		sh.mu.Unlock()
+	}
+}
+
+// invalidate drops id here and announces it to the other replicas.
+func (c *Store) invalidate(id string) {
+	key := dialects.WakeKey('s', id)
+	c.drop(key)
+	select {
+	case c.pending <- key:
+	default:
+		c.dropped.Add(1) // the publisher is stuck; MaxStaleness bounds it
+	}
+}
+
+// received handles an invalidation from the bus (ours included).
+func (c *Store) received(m bus.Message) {
+	for key := range strings.FieldsSeq(string(m.Payload)) {
+		if key == "*" {
+			c.flushAll()
+			continue
+		}
+		c.drop(key)
+	}
+}
+
+// publish sends the pending keys in batches: one message for all the
+// writes of a few milliseconds, so that invalidation costs a write little.
+func (c *Store) publish(ctx context.Context) {
+	defer close(c.pubDone)
+	const window, most = 2 * time.Millisecond, 400 // 400 keys: ~7 KB
+	var batch []string
+	send := func(ctx context.Context) {
+		if len(batch) == 0 {
+			return
+		}
+		_, err := c.bus.Publish(ctx, Topic, []byte(strings.Join(batch, " ")))
+		if err != nil {
+			c.dropped.Add(int64(len(batch)))
+			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "cache: publishing invalidations failed; other replicas see the writes within the max staleness",
+				slog.Int("keys", len(batch)), slog.String("error", err.Error()))
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			for {
+				select {
+				case k := <-c.pending:
+					batch = append(batch, k)
+					if len(batch) >= most {
+						send(fctx)
+					}
+					continue
+				default:
+				}
+				break
+			}
+			send(fctx)
+			cancel()
+			return
+		case k := <-c.pending:
+			batch = append(batch, k)
+			timer := time.NewTimer(window)
+		collect:
+			for len(batch) < most {
+				select {
+				case k := <-c.pending:
+					batch = append(batch, k)
+				case <-timer.C:
+					break collect
+				case <-ctx.Done():
+					break collect
+				}
+			}
+			timer.Stop()
+			send(ctx)
+		}
+	}
+}

@@ -1,0 +1,37 @@
+// Package cache keeps, on each replica, the sessions it has read, so that
+// most reads of a busy session are answered from memory, while every replica
+// still sees every other's writes: a deleted session answers not found
+// everywhere, and an Update on one replica is read on the others.
+//
+// A [Store] wraps an mcpsession.Store (sqlstore's, typically) and a
+// bus.Bus over the same database. Get is served from memory when it can
+// be, and always returns a fresh map the caller may change. Every write
+// through the Store (Create, Update, Modify, Delete, and Cleanup when it
+// sweeps what reads still see) drops the session's entry on this replica
+// at once and publishes its key on the bus; every replica's Store drops its
+// entry when the key arrives. A read that was in flight when a key arrived
+// is not kept.
+//
+// Three limits keep an entry from going stale:
+//
+//   - expiry stays on the database's clock: an entry lives no longer than
+//     the time the database said the session had left when it was read
+//     (sqlstore's GetWithTTL), measured on this replica's monotonic clock,
+//     so a replica whose wall clock is wrong keeps nothing past its end;
+//   - WithMaxStaleness (DefaultMaxStaleness) bounds the age of any entry,
+//     even when the bus is late;
+//   - on Postgres the Store caches only while the bus is Listening: when
+//     the listener's connection is down, or the bus only polls (behind
+//     PgBouncer in transaction mode), it drops every entry and reads
+//     through to the database until the listener is back. On SQLite, where
+//     every replica polls the bus, polled invalidations are what there is,
+//     and WithMaxStaleness is what holds.
+//
+// Memory is bounded by WithMaxEntries and WithMaxBytes (an estimate of the
+// decoded metadata), the least recently used entries going first.
+//
+// State handles, and writes made behind the Store's back (another process
+// without a cache, a janitor on the raw store), are not cached or not
+// announced: the former go straight through, and for the latter
+// WithMaxStaleness is the bound.
+package cache

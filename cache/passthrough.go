@@ -1,0 +1,166 @@
+package cache
+
+import (
+	"context"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+)
+
+var (
+	_ mcpsession.Store         = (*Store)(nil)
+	_ mcpsession.Toucher       = (*Store)(nil)
+	_ mcpsession.Modifier      = (*Store)(nil)
+	_ mcpsession.Cleaner       = (*Store)(nil)
+	_ mcpsession.IdleTimeouter = (*Store)(nil)
+	_ mcpsession.HandleStore   = (*Store)(nil)
+	_ mcpsession.HandleCleaner = (*Store)(nil)
+)
+
+// Every write goes to the wrapped store, then drops the session here and
+// announces it, whatever the write returned: a write that failed may still
+// have committed (a connection lost at the wrong moment).
+
+// Create creates the session in the wrapped store.
+func (c *Store) Create(ctx context.Context, id string, md map[string]any) error {
+	err := c.next.Create(ctx, id, md)
+	c.invalidate(id)
+	return err
+}
+
+// Update merges into the session in the wrapped store.
+func (c *Store) Update(ctx context.Context, id string, md map[string]any) error {
+	err := c.next.Update(ctx, id, md)
+	c.invalidate(id)
+	return err
+}
+
+// Delete deletes the session from the wrapped store.
+func (c *Store) Delete(ctx context.Context, id string) error {
+	err := c.next.Delete(ctx, id)
+	c.invalidate(id)
+	return err
+}
+
+// Modify runs the wrapped store's Modify.
+func (c *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (map[string]any, error)) error {
+	m, ok := c.next.(mcpsession.Modifier)
+	if !ok {
+		return ErrUnsupported
+	}
+	err := m.Modify(ctx, id, fn)
+	c.invalidate(id)
+	return err
+}
+
+// Touch marks the session as used in the wrapped store. It announces
+// nothing: a touch only makes a session live longer, and an entry that ends
+// too early is only read again.
+func (c *Store) Touch(ctx context.Context, id string) error {
+	t, ok := c.next.(mcpsession.Toucher)
+	if !ok {
+		return ErrUnsupported
+	}
+	return t.Touch(ctx, id)
+}
+
+// Cleanup runs the wrapped store's Cleanup. A sweep with a ttl shorter than
+// the store's idle timeout deletes sessions that reads still see, and then
+// everything is dropped everywhere; the usual sweep (the janitor's default
+// ttl is the idle timeout) deletes only what every entry has outlived.
+func (c *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
+	cl, ok := c.next.(mcpsession.Cleaner)
+	if !ok {
+		return 0, ErrUnsupported
+	}
+	n, err := cl.Cleanup(ctx, ttl)
+	if n > 0 && ttl < c.IdleTimeout() {
+		c.flushAll()
+		select {
+		case c.pending <- "*":
+		default:
+			c.dropped.Add(1)
+		}
+	}
+	return n, err
+}
+
+// IdleTimeout is the wrapped store's, or 0.
+func (c *Store) IdleTimeout() time.Duration {
+	if it, ok := c.next.(mcpsession.IdleTimeouter); ok {
+		return it.IdleTimeout()
+	}
+	return 0
+}
+
+func (c *Store) handles() (mcpsession.HandleStore, error) {
+	h, ok := c.next.(mcpsession.HandleStore)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	return h, nil
+}
+
+// CreateHandle, GetHandle, UpdateHandle, ModifyHandle, TouchHandle and
+// DeleteHandle go straight to the wrapped store: handles are not cached.
+func (c *Store) CreateHandle(ctx context.Context, principal string, state map[string]any) (string, error) {
+	h, err := c.handles()
+	if err != nil {
+		return "", err
+	}
+	return h.CreateHandle(ctx, principal, state)
+}
+
+// GetHandle reads the handle from the wrapped store.
+func (c *Store) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
+	h, err := c.handles()
+	if err != nil {
+		return nil, err
+	}
+	return h.GetHandle(ctx, handle, principal)
+}
+
+// UpdateHandle merges into the handle in the wrapped store.
+func (c *Store) UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error {
+	h, err := c.handles()
+	if err != nil {
+		return err
+	}
+	return h.UpdateHandle(ctx, handle, principal, patch)
+}
+
+// ModifyHandle runs the wrapped store's ModifyHandle.
+func (c *Store) ModifyHandle(ctx context.Context, handle, principal string, fn func(map[string]any) (map[string]any, error)) error {
+	h, err := c.handles()
+	if err != nil {
+		return err
+	}
+	return h.ModifyHandle(ctx, handle, principal, fn)
+}
+
+// TouchHandle marks the handle as used in the wrapped store.
+func (c *Store) TouchHandle(ctx context.Context, handle, principal string) error {
+	h, err := c.handles()
+	if err != nil {
+		return err
+	}
+	return h.TouchHandle(ctx, handle, principal)
+}
+
+// DeleteHandle deletes the handle from the wrapped store.
+func (c *Store) DeleteHandle(ctx context.Context, handle, principal string) error {
+	h, err := c.handles()
+	if err != nil {
+		return err
+	}
+	return h.DeleteHandle(ctx, handle, principal)
+}
+
+// CleanupHandles runs the wrapped store's CleanupHandles.
+func (c *Store) CleanupHandles(ctx context.Context) (int64, error) {
+	hc, ok := c.next.(mcpsession.HandleCleaner)
+	if !ok {
+		return 0, ErrUnsupported
+	}
+	return hc.CleanupHandles(ctx)
+}
