@@ -70,23 +70,22 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	// A migration that fails because another process applied it first
 	// (on SQLite, which has no migration lock) means that process made
 	// progress: try again from where it got to, at most once per
-	// migration. A failure that moved nothing on (no privilege, bad SQL)
-	// is reported as it first came: later attempts fail only in its wake.
+	// migration.
+	// The first failure is the one reported: a retry that fails too (on a
+	// version table the first attempt could not even create) says less.
 	var firstErr error
 	for range len(p.ListSources()) + 1 {
-		// Before the first migration there is no version table: 0.
-		before, _ := p.GetDBVersion(ctx)
-		_, upErr := p.Up(ctx)
-		if upErr == nil {
+		_, err := p.Up(ctx)
+		if err == nil {
 			return nil
 		}
 		if firstErr == nil {
-			firstErr = upErr
+			firstErr = err
 		}
 		if pending, err := p.HasPending(ctx); err == nil && !pending {
 			return nil
 		}
-		if after, err := p.GetDBVersion(ctx); err != nil || after <= before || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 	}
