@@ -129,11 +129,3 @@ func WithLogger(l *slog.Logger) Option {
 		return nil
 	})
 }
-
-// withGapTimeout shortens how long skipped ids are looked for; tests use it.
-func withGapTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
-		c.gapTimeout = d
-		return nil
-	})
-}

@@ -3,13 +3,22 @@ module github.com/mcpsession/mcpsession/examples
 go 1.26.0
 
 require (
-	github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/mcpgo v0.0.0-00010101000000-000000000000
+	github.com/mcpsession/mcpsession v0.1.0
+	github.com/mcpsession/mcpsession/gosdk v0.1.0
+	github.com/mcpsession/mcpsession/mcpgo v0.1.0
+	github.com/modelcontextprotocol/go-sdk v1.8.0
+)
+
+require (
+	github.com/segmentio/asm v1.2.1 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
+	golang.org/x/oauth2 v0.35.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/google/jsonschema-go v0.4.2 // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
@@ -34,7 +43,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../
-
-replace github.com/mcpsession/mcpsession/mcpgo => ../mcpgo

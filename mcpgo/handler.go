@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
 )
 
 // Handler returns middleware to put in front of mcp-go's
@@ -36,7 +36,7 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodPost:
 			st := &requestState{}
-			sw := &statusWriter{ResponseWriter: w, st: st}
+			sw := &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}
 			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
 		case http.MethodGet, http.MethodDelete:
 			s.serveSession(w, r, next)
@@ -56,9 +56,9 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	var meta map[string]any
 	var err error
 	if r.Method == http.MethodGet {
-		meta, err = s.open(ctx, id)
+		meta, err = s.core.Open(ctx, id)
 	} else {
-		meta, err = s.lookup(ctx, id) // no touch for a session about to end
+		meta, err = s.core.Lookup(ctx, id) // no touch for a session about to end
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
@@ -66,7 +66,7 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 		return
 	case err != nil:
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: reading a session failed", slog.String("error", err.Error()))
-		unavailable(w)
+		adapterstate.Unavailable(w)
 		return
 	}
 	st := &requestState{meta: meta}
@@ -75,46 +75,21 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		done := make(chan struct{})
-		go s.keepAlive(ctx, cancel, id, done)
+		go func() {
+			defer close(done)
+			s.core.KeepAlive(ctx, id, nil, cancel)
+		}()
 		defer func() {
 			cancel()
 			<-done
 		}()
 	}
-	next.ServeHTTP(&statusWriter{ResponseWriter: w, st: st}, r.WithContext(ctx))
-}
-
-// keepAlive runs beside an open GET stream: once per touch interval it reads
-// the session and slides its expiry, and it ends the stream (by cancelling
-// the context mcp-go's stream loop watches) when the session is gone.
-func (s *Sessions) keepAlive(ctx context.Context, endStream context.CancelFunc, id string, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(s.touchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		_, err := s.open(ctx, id)
-		switch {
-		case errors.Is(err, mcpsession.ErrNotFound):
-			endStream()
-			return
-		case err != nil && ctx.Err() == nil:
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: reading a session failed", slog.String("error", err.Error()))
-		}
-	}
-}
-
-func unavailable(w http.ResponseWriter) {
-	http.Error(w, "Service Unavailable: session store unavailable", http.StatusServiceUnavailable)
+	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}, r.WithContext(ctx))
 }
 
 // requestState is what one request's adapter calls share: the record
 // Validate read, for the context function to restore without reading again,
-// and the store failure, if any, for statusWriter to report. mcp-go may
+// and the store failure, if any, for the StatusWriter to report. mcp-go may
 // write the response from a goroutine of its own, hence the mutex.
 type requestState struct {
 	mu      sync.Mutex
@@ -143,10 +118,10 @@ func (st *requestState) fail(err error) {
 	}
 }
 
-func (st *requestState) failure() error {
+func (st *requestState) hasFailed() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.failed
+	return st.failed != nil
 }
 
 // markCreated reports whether this is the request's first Create.
@@ -168,53 +143,3 @@ func requestStateFrom(ctx context.Context) *requestState {
 	st, _ := ctx.Value(requestStateKey{}).(*requestState)
 	return st
 }
-
-// statusWriter replaces the response with a 503 when the request hit a
-// store failure before its status was written: mcp-go would have said 404
-// (Validate), 500 (Terminate) or 200 (initialize and logging/setLevel,
-// whose store writes failed), and of these only a 503 tells the client to
-// retry with the same session. It keeps Flush, which mcp-go needs to
-// stream, and Unwrap, for http.ResponseController.
-type statusWriter struct {
-	http.ResponseWriter
-	st      *requestState
-	written bool
-	swallow bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.written {
-		return
-	}
-	w.written = true
-	if w.st.failure() != nil {
-		w.Header().Del(server.HeaderKeySessionID)
-		w.Header().Del("Content-Length")
-		unavailable(w.ResponseWriter)
-		w.swallow = true
-		return
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.swallow {
-		return len(p), nil
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusWriter) Flush() {
-	if !w.written {
-		w.WriteHeader(http.StatusOK) // as net/http's Flush would, but through the check
-	}
-	if w.swallow {
-		return
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -38,7 +38,7 @@ func (requestManager) Generate() string { return mcpsession.NewID() }
 // 404 to the client; a store failure is recorded so that Handler answers 503
 // instead, and the client keeps its session.
 func (m requestManager) Validate(id string) (isTerminated bool, err error) {
-	meta, err := m.s.open(m.ctx, id)
+	meta, err := m.s.core.Open(m.ctx, id)
 	st := requestStateFrom(m.ctx)
 	switch {
 	case err == nil:
@@ -59,13 +59,12 @@ func (m requestManager) Validate(id string) (isTerminated bool, err error) {
 // Terminate is called for a client's DELETE: the session ends for every
 // replica. mcp-go then drops this replica's state of it.
 func (m requestManager) Terminate(id string) (isNotAllowed bool, err error) {
-	if err := m.s.store.Delete(m.ctx, id); err != nil {
+	if err := m.s.core.Delete(m.ctx, id); err != nil {
 		if st := requestStateFrom(m.ctx); st != nil {
 			st.fail(err)
 		}
 		return false, err
 	}
-	m.s.touches.forget(id)
 	return false, nil
 }
 

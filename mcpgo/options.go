@@ -6,17 +6,18 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
 )
 
 // DefaultTouchInterval is the touch interval New uses when WithTouchInterval
 // is not given, unless the store's idle timeout calls for a shorter one (see
 // WithTouchInterval).
-const DefaultTouchInterval = time.Minute
+const DefaultTouchInterval = adapterstate.DefaultTouchInterval
 
 // DefaultLocalIdleTTL is how long a replica keeps mcp-go's in-memory state
 // of a session nobody uses when the store reports no idle timeout (see
 // Sessions.HTTPOptions).
-const DefaultLocalIdleTTL = 30 * time.Minute
+const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
 
 // An Option configures a Sessions. Each rejects a bad argument with an
 // error matching ErrInvalidOption, which New returns; for an option given

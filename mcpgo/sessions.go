@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
 )
 
 // Sessions keeps the sessions of an mcp-go streamable-HTTP server in a
@@ -19,22 +20,15 @@ import (
 // session. Wire it with ServerOptions (or RegisterHooks), HTTPOptions and
 // Handler; see the package documentation. It is safe for concurrent use.
 type Sessions struct {
-	store         mcpsession.Store
-	touchInterval time.Duration
-	localTTL      time.Duration
-	logger        *slog.Logger
-	contextFunc   server.HTTPContextFunc
-	now           func() time.Time
-	touches       *touchGate
+	core        *adapterstate.Core
+	logger      *slog.Logger
+	contextFunc server.HTTPContextFunc
 }
 
 // New returns a Sessions over store. A bad option, or a touch interval that
 // is not below half of the store's idle timeout, is an error matching
 // ErrInvalidOption.
 func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
-	if store == nil {
-		return nil, fmt.Errorf("%w: nil Store", ErrInvalidOption)
-	}
 	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now}
 	for i, o := range opts {
 		if o == nil {
@@ -44,40 +38,30 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 			return nil, err
 		}
 	}
-	var idle time.Duration
-	if it, ok := store.(mcpsession.IdleTimeouter); ok {
-		idle = it.IdleTimeout()
+	core, err := adapterstate.New(adapterstate.Config{
+		Name:          "mcpgo",
+		Store:         store,
+		TouchInterval: cfg.touchInterval,
+		Logger:        cfg.logger,
+		Now:           cfg.now,
+		Errors:        sentinels,
+	})
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case cfg.touchInterval == 0:
-		cfg.touchInterval = DefaultTouchInterval
-		if idle > 0 {
-			cfg.touchInterval = min(DefaultTouchInterval, idle/4)
-		}
-		if cfg.touchInterval <= 0 {
-			return nil, fmt.Errorf("%w: the store's idle timeout %v is too short for a touch interval", ErrInvalidOption, idle)
-		}
-	case idle > 0 && cfg.touchInterval >= idle/2:
-		return nil, fmt.Errorf("%w: WithTouchInterval(%v): must be below half of the store's idle timeout %v, or sessions in use expire",
-			ErrInvalidOption, cfg.touchInterval, idle)
-	}
-	localTTL := DefaultLocalIdleTTL
-	if idle > 0 {
-		localTTL = idle
-	}
-	return &Sessions{
-		store:         store,
-		touchInterval: cfg.touchInterval,
-		localTTL:      localTTL,
-		logger:        cfg.logger,
-		contextFunc:   cfg.contextFunc,
-		now:           cfg.now,
-		touches:       newTouchGate(cfg.touchInterval),
-	}, nil
+	return &Sessions{core: core, logger: cfg.logger, contextFunc: cfg.contextFunc}, nil
+}
+
+// sentinels are the errors of this package that the shared core wraps.
+var sentinels = adapterstate.Errors{
+	InvalidOption:     ErrInvalidOption,
+	ReservedKey:       ErrReservedKey,
+	InvalidArgument:   ErrInvalidArgument,
+	ModifyUnsupported: ErrModifyUnsupported,
 }
 
 // TouchInterval returns the touch interval in effect (see WithTouchInterval).
-func (s *Sessions) TouchInterval() time.Duration { return s.touchInterval }
+func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval() }
 
 // ServerOptions returns the options to pass to server.NewMCPServer:
 // server.WithHooks with the adapter's hooks, which create the session in the
@@ -130,49 +114,8 @@ func (s *Sessions) HTTPOptions() []server.StreamableHTTPOption {
 	return []server.StreamableHTTPOption{
 		server.WithSessionIdManagerResolver(resolver{s}),
 		server.WithHTTPContextFunc(s.httpContext),
-		server.WithSessionIdleTTL(s.localTTL),
+		server.WithSessionIdleTTL(s.core.LocalTTL()),
 	}
-}
-
-// open reads the session id names and slides its expiry (at most once per
-// touch interval). It returns an error matching mcpsession.ErrNotFound if
-// there is no such live session, or a store error.
-func (s *Sessions) open(ctx context.Context, id string) (map[string]any, error) {
-	meta, err := s.lookup(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.touch(ctx, id, meta); errors.Is(err, mcpsession.ErrNotFound) {
-		return nil, err // expired or deleted since the read
-	}
-	return meta, nil
-}
-
-// lookup reads the session id names. An id no session could have is not
-// found rather than invalid: to a client both mean "initialize again".
-func (s *Sessions) lookup(ctx context.Context, id string) (map[string]any, error) {
-	if err := mcpsession.ValidateID(id); err != nil {
-		return nil, fmt.Errorf("%w: %w", mcpsession.ErrNotFound, err)
-	}
-	return s.store.Get(ctx, id)
-}
-
-// touch writes the session's touchedAt if no replica has written the session
-// within the touch interval. A failed write is logged and returned; the
-// caller serves the request anyway unless the session is gone.
-func (s *Sessions) touch(ctx context.Context, id string, meta map[string]any) error {
-	now := s.now()
-	if !s.touches.claim(id, touchedAt(meta), now) {
-		return nil
-	}
-	err := s.store.Update(ctx, id, map[string]any{keyTouchedAt: now.UnixMilli()})
-	if err != nil {
-		s.touches.release(id, now)
-		if !errors.Is(err, mcpsession.ErrNotFound) {
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: touching a session failed", slog.String("error", err.Error()))
-		}
-	}
-	return err
 }
 
 // httpContext is the HTTPContextFunc: it runs on every POST that mcp-go
@@ -188,7 +131,7 @@ func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Con
 		} else if !isInitialize(r) {
 			// Handler is not in front of mcp-go, so Validate had nowhere
 			// to leave the record: read it again.
-			meta, _ = s.store.Get(ctx, cs.SessionID())
+			meta, _ = s.core.Store().Get(ctx, cs.SessionID())
 		}
 		if meta != nil { // nil on initialize: nothing stored yet
 			restore(cs, meta)
@@ -237,15 +180,13 @@ func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message a
 	if st != nil && !st.markCreated() {
 		return nil // hooks registered twice
 	}
-	now := s.now()
-	if err := s.store.Create(ctx, cs.SessionID(), negotiated(&req, now)); err != nil {
+	if err := s.core.Create(ctx, cs.SessionID(), negotiated(&req)); err != nil {
 		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: creating a session failed", slog.String("error", err.Error()))
 		if st != nil {
 			st.fail(err)
 		}
 		return errNotCreated
 	}
-	s.touches.note(cs.SessionID(), now)
 	return nil
 }
 
@@ -257,19 +198,12 @@ func (s *Sessions) afterSetLevel(ctx context.Context, _ any, msg *mcp.SetLevelRe
 	if cs == nil || cs.SessionID() == "" || msg == nil {
 		return
 	}
-	now := s.now()
-	err := s.store.Update(ctx, cs.SessionID(), map[string]any{
-		keyLogLevel:  string(msg.Params.Level),
-		keyTouchedAt: now.UnixMilli(),
-	})
-	if err != nil {
+	if err := s.core.Write(ctx, cs.SessionID(), map[string]any{keyLogLevel: string(msg.Params.Level)}); err != nil {
 		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: storing the log level failed", slog.String("error", err.Error()))
 		if st := requestStateFrom(ctx); st != nil {
 			st.fail(err)
 		}
-		return
 	}
-	s.touches.note(cs.SessionID(), now)
 }
 
 // onRegisterSession restores state on a session mcp-go registers for a GET
@@ -287,5 +221,5 @@ func (s *Sessions) onRegisterSession(ctx context.Context, cs server.ClientSessio
 // replica's memory: a DELETE, an idle sweep, a shutdown, the end of a GET
 // stream. It forgets local bookkeeping only, never the stored session.
 func (s *Sessions) onUnregisterSession(_ context.Context, cs server.ClientSession) {
-	s.touches.forget(cs.SessionID())
+	s.core.Forget(cs.SessionID())
 }

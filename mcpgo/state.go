@@ -2,11 +2,8 @@ package mcpgo
 
 import (
 	"context"
-	"fmt"
-	"maps"
 
 	"github.com/mark3labs/mcp-go/server"
-	"github.com/mcpsession/mcpsession"
 )
 
 type sessionsKey struct{}
@@ -39,12 +36,7 @@ func State(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	app, _ := split(meta)
-	return app, nil
+	return s.core.State(ctx, id)
 }
 
 // UpdateState merges keys into the session's application state with
@@ -61,18 +53,7 @@ func UpdateState(ctx context.Context, keys map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if err := checkKeys(keys); err != nil {
-		return err
-	}
-	now := s.now()
-	patch := make(map[string]any, len(keys)+1)
-	maps.Copy(patch, keys)
-	patch[keyTouchedAt] = now.UnixMilli() // the write slides the expiry anyway
-	if err := s.store.Update(ctx, id, patch); err != nil {
-		return err
-	}
-	s.touches.note(id, now)
-	return nil
+	return s.core.UpdateState(ctx, id, keys)
 }
 
 // ModifyState runs a read-modify-write of the session's application state
@@ -93,41 +74,5 @@ func ModifyState(ctx context.Context, fn func(state map[string]any) (map[string]
 	if err != nil {
 		return err
 	}
-	mod, ok := s.store.(mcpsession.Modifier)
-	if !ok {
-		return ErrModifyUnsupported
-	}
-	if fn == nil {
-		return fmt.Errorf("%w: ModifyState with a nil function", ErrInvalidArgument)
-	}
-	now := s.now()
-	err = mod.Modify(ctx, id, func(meta map[string]any) (map[string]any, error) {
-		app, reserved := split(meta)
-		out, err := fn(app)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkKeys(out); err != nil {
-			return nil, err
-		}
-		next := make(map[string]any, len(out)+len(reserved)+1)
-		maps.Copy(next, out)
-		maps.Copy(next, reserved)
-		next[keyTouchedAt] = now.UnixMilli()
-		return next, nil
-	})
-	if err != nil {
-		return err
-	}
-	s.touches.note(id, now)
-	return nil
-}
-
-func checkKeys(m map[string]any) error {
-	for k := range m {
-		if isReserved(k) {
-			return fmt.Errorf("%w: %q (keys starting with %q belong to the adapter)", ErrReservedKey, k, ReservedPrefix)
-		}
-	}
-	return nil
+	return s.core.ModifyState(ctx, id, fn)
 }

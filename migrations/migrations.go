@@ -70,20 +70,24 @@ func Up(ctx context.Context, db *sql.DB, d dialects.Dialect) error {
 	// A migration that fails because another process applied it first
 	// (on SQLite, which has no migration lock) means that process made
 	// progress: try again from where it got to, at most once per
-	// migration. A failure that leaves the versions unreadable (no right
-	// to create the version table) is no race: it is reported as it was.
-	var upErr error
+	// migration.
+	// The first failure is the one reported: a retry that fails too (on a
+	// version table the first attempt could not even create) says less.
+	var firstErr error
 	for range len(p.ListSources()) + 1 {
-		if _, upErr = p.Up(ctx); upErr == nil {
+		_, err := p.Up(ctx)
+		if err == nil {
 			return nil
 		}
-		pending, err := p.HasPending(ctx)
-		if err == nil && !pending {
+		if firstErr == nil {
+			firstErr = err
+		}
+		if pending, err := p.HasPending(ctx); err == nil && !pending {
 			return nil
 		}
-		if err != nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 	}
-	return fmt.Errorf("migrations: up: %w", upErr)
+	return fmt.Errorf("migrations: up: %w", firstErr)
 }

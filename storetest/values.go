@@ -337,10 +337,3 @@ func testCallInModify(t *testing.T, k *kit) {
 		t.Fatalf("after Modify = %s; want n = 2", show(got))
 	}
 }
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, mcpsession.ErrNotFound) {
-		return nil
-	}
-	return err
-}

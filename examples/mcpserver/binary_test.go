@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
@@ -23,24 +23,54 @@ func TestBinaryTwoProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary")
 	}
+	bin := buildBinary(t)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) { twoProcesses(t, bin, sdk, dsn) })
+}
+
+// Two processes started at the same moment on a database neither has seen
+// (a new SQLite file, an empty Postgres schema) both migrate it, listen and
+// serve one service, round after round.
+func TestBinarySimultaneousStart(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the example binary")
+	}
+	bin := buildBinary(t)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		for round := range 3 {
+			if round > 0 { // a database of its own each round
+				if strings.HasPrefix(dsn, "sqlite:") {
+					dsn = testdb.SQLiteFile(t)
+				} else {
+					dsn = testdb.Postgres(t)
+				}
+			}
+			p1, p2 := launch(t, bin, sdk, dsn), launch(t, bin, sdk, dsn)
+			p1.awaitListening(t, sdk)
+			p2.awaitListening(t, sdk)
+			sid := rawInitialize(t, p1.url)
+			if n := rawTool(t, p2.url, sid, "counter"); n != "1" {
+				t.Errorf("round %d: counter on p2 of a session of p1: %s; want 1", round, n)
+			}
+			p1.terminate(t)
+			p2.terminate(t)
+		}
+	})
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mcpserver")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		twoProcesses(t, bin, testdb.SQLiteFile(t))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		twoProcesses(t, bin, testdb.Postgres(t))
-	})
+	return bin
 }
 
-func twoProcesses(t *testing.T, bin, dsn string) {
-	p1 := startProcess(t, bin, dsn)
-	p2 := startProcess(t, bin, dsn)
+func twoProcesses(t *testing.T, bin, sdk, dsn string) {
+	p1 := startProcess(t, bin, sdk, dsn)
+	p2 := startProcess(t, bin, sdk, dsn)
 
 	sid := rawInitialize(t, p1.url)
 	if status, body := rawPost(t, p2.url, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != http.StatusAccepted {
@@ -53,7 +83,7 @@ func twoProcesses(t *testing.T, bin, dsn string) {
 	if strings.Join(got, " ") != "1 2 3 4" {
 		t.Errorf("counter alternating p1, p2: %v; want 1 2 3 4", got)
 	}
-	if status := rawSend(t, http.MethodDelete, p2.url, sid); status != http.StatusOK {
+	if status := rawSend(t, http.MethodDelete, p2.url, sid); status != deleteStatus[sdk] {
 		t.Fatalf("DELETE on p2: %d", status)
 	}
 	if status, body := rawPost(t, p1.url, sid, toolsList); status != http.StatusNotFound {
@@ -80,17 +110,30 @@ type process struct {
 	mu     sync.Mutex
 	log    strings.Builder
 	exited chan struct{}
-	err    error // from Wait, once exited is closed
+	err    error         // from Wait, once exited is closed
+	ready  chan []string // the address and SDK of the listening line
 }
 
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var listening = regexp.MustCompile(`msg=listening addr=(\S+) .* sdk=(\S+)`)
 
-// startProcess starts the binary on a free port and waits for the line it
-// logs once it listens.
-func startProcess(t *testing.T, bin, dsn string) *process {
+// startProcess starts the binary with -sdk sdk on a free port and waits
+// for the line it logs once it listens, which must name that SDK.
+func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 	t.Helper()
-	p := &process{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m")
+	p := launch(t, bin, sdk, dsn)
+	p.awaitListening(t, sdk)
+	return p
+}
+
+// launch starts the binary with -sdk sdk on a free port.
+func launch(t *testing.T, bin, sdk, dsn string) *process {
+	t.Helper()
+	p := &process{exited: make(chan struct{}), ready: make(chan []string, 1)}
+	args := []string{"-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m"}
+	if sdk != "mcp-go" {
+		args = append(args, "-sdk", sdk) // mcp-go: the default, as a user runs it
+	}
+	p.cmd = exec.Command(bin, args...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +141,6 @@ func startProcess(t *testing.T, bin, dsn string) *process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -107,7 +149,7 @@ func startProcess(t *testing.T, bin, dsn string) *process {
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
 			if m := listening.FindStringSubmatch(line); m != nil {
-				ready <- m[1]
+				p.ready <- m[1:]
 			}
 		}
 		p.err = p.cmd.Wait()
@@ -121,15 +163,24 @@ func startProcess(t *testing.T, bin, dsn string) *process {
 			<-p.exited
 		}
 	})
+	return p
+}
+
+// awaitListening waits for the line the process logs once it listens,
+// which must name sdk.
+func (p *process) awaitListening(t *testing.T, sdk string) {
+	t.Helper()
 	select {
-	case addr := <-ready:
-		p.url = "http://" + addr + "/mcp"
+	case m := <-p.ready:
+		p.url = "http://" + m[0] + "/mcp"
+		if m[1] != sdk {
+			t.Fatalf("the server serves with %s; want %s", m[1], sdk)
+		}
 	case <-p.exited:
 		t.Fatalf("the server exited before listening: %v\n%s", p.err, p.logText())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the server did not listen within 30s\n%s", p.logText())
 	}
-	return p
 }
 
 func (p *process) logText() string {
@@ -157,20 +208,15 @@ func (p *process) terminate(t *testing.T) {
 	}
 }
 
+// rawInitialize runs initialize alone (notifications/initialized is the
+// caller's) and returns the session id.
 func rawInitialize(t *testing.T, url string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(
+	r := adaptertest.Post(t, url, "", json.RawMessage(
 		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	sid := resp.Header.Get("Mcp-Session-Id")
-	if resp.StatusCode != http.StatusOK || sid == "" {
-		t.Fatalf("initialize: %d, session %q", resp.StatusCode, sid)
+	sid := r.Header.Get(adaptertest.HeaderSessionID)
+	if r.Status != http.StatusOK || sid == "" {
+		t.Fatalf("initialize: %d, session %q", r.Status, sid)
 	}
 	return sid
 }
@@ -178,17 +224,5 @@ func rawInitialize(t *testing.T, url string) string {
 // rawTool calls a tool and returns its text.
 func rawTool(t *testing.T, url, sid, name string) string {
 	t.Helper()
-	status, body := rawPost(t, url, sid, fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":%q}}`, name))
-	var msg struct {
-		Result struct {
-			Content []struct {
-				Text string `json:"text"`
-			} `json:"content"`
-			IsError bool `json:"isError"`
-		} `json:"result"`
-	}
-	if status != http.StatusOK || json.Unmarshal([]byte(body), &msg) != nil || len(msg.Result.Content) == 0 || msg.Result.IsError {
-		t.Fatalf("tools/call %s: %d %s", name, status, body)
-	}
-	return msg.Result.Content[0].Text
+	return adaptertest.Tool(t, url, sid, name, nil)
 }

@@ -19,16 +19,19 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// cluster is two replicas of the example server, each its own MCPServer and
-// Store over one database, behind a reverse proxy that picks a replica per
-// request: round-robin unless the test routes otherwise.
+// cluster is two replicas of the example server, each its own MCP server
+// (of the SDK -sdk names) and Store over one database, behind a reverse
+// proxy that picks a replica per request: round-robin unless the test
+// routes otherwise.
 type cluster struct {
 	t    *testing.T
+	sdk  string
 	dsn  string
 	idle time.Duration
 
@@ -60,9 +63,29 @@ type hop struct {
 
 var replicaNames = [2]string{"a", "b"}
 
-func newCluster(t *testing.T, dsn string, idle time.Duration) *cluster {
+// eachSDK runs fn for every value of -sdk, on a SQLite file and on
+// Postgres (as testdb.Each does), in parallel subtests named sdk/dialect.
+func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 	t.Helper()
-	c := &cluster{t: t, dsn: dsn, idle: idle}
+	for _, sdk := range sdkNames() {
+		t.Run(sdk, func(t *testing.T) {
+			t.Parallel()
+			testdb.Each(t, func(t *testing.T, dsn string) { fn(t, sdk, dsn) })
+		})
+	}
+}
+
+// What the SDKs answer differently, each as it does without the adapter:
+// the status of a DELETE, and the log level before any logging/setLevel
+// (mcp-go's default; go-sdk has none and sends nothing).
+var (
+	deleteStatus = map[string]int{"mcp-go": http.StatusOK, "go-sdk": http.StatusNoContent}
+	defaultLevel = map[string]string{"mcp-go": "error", "go-sdk": ""}
+)
+
+func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
+	t.Helper()
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -127,6 +150,7 @@ func (c *cluster) replica(i int) *running {
 func (c *cluster) start() *running {
 	c.t.Helper()
 	r, err := newReplica(context.Background(), replicaConfig{
+		sdk:         c.sdk,
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
 		logger:      slog.New(slog.DiscardHandler),
@@ -146,7 +170,7 @@ func (c *cluster) stop(i int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := r.streamable.Shutdown(ctx); err != nil {
+	if err := r.shutdown(ctx); err != nil {
 		c.t.Errorf("replica %s: Shutdown: %v", replicaNames[i], err)
 	}
 	r.srv.CloseClientConnections()
@@ -272,55 +296,15 @@ func mustTool(t *testing.T, c *client.Client, name string) string {
 // status and body.
 func rawPost(t *testing.T, url, sid string, msg string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(msg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if sid != "" {
-		req.Header.Set(server.HeaderKeySessionID, sid)
-		req.Header.Set(mcp.HeaderProtocolVersion, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
-	}
-	return roundTrip(t, req)
+	r := adaptertest.Post(t, url, sid, json.RawMessage(msg))
+	return r.Status, string(r.Body)
 }
 
 // rawSend sends a GET or DELETE and returns the status (for a GET that is
 // accepted, without reading the endless stream).
 func rawSend(t *testing.T, method, url, sid string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	if sid != "" {
-		req.Header.Set(server.HeaderKeySessionID, sid)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func roundTrip(t *testing.T, req *http.Request) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return adaptertest.Send(t, method, url, sid).Status
 }
 
 const toolsList = `{"jsonrpc":"2.0","id":7,"method":"tools/list"}`

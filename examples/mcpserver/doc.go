@@ -1,10 +1,19 @@
-// Command mcpserver is an MCP server (streamable HTTP, mcp-go) whose
-// sessions live in a SQL database, so that several copies of it behave as
-// one service.
+// Command mcpserver is an MCP server (streamable HTTP, with mcp-go or the
+// official go-sdk) whose sessions live in a SQL database, so that several
+// copies of it behave as one service.
 //
 // Usage:
 //
-//	go run ./examples/mcpserver [-addr 127.0.0.1:8080] [-db sqlite:mcpsessions.db] [-idle-timeout 30m]
+//	go run ./examples/mcpserver [-sdk mcp-go|go-sdk] [-addr 127.0.0.1:8080] [-db sqlite:mcpsessions.db] [-idle-timeout 30m]
+//
+// -sdk picks the MCP SDK: mcp-go (github.com/mark3labs/mcp-go, through
+// package mcpgo; the default) or go-sdk
+// (github.com/modelcontextprotocol/go-sdk, through package gosdk). Each is
+// wired in a file of its own (mcpgo.go, gosdk.go); the tools, the flags and
+// the behaviour are the same, but for what the SDKs themselves do
+// differently: a DELETE answers 200 (mcp-go) or 204 (go-sdk), and before
+// any logging/setLevel whoami's log level is mcp-go's default, "error", or
+// go-sdk's, "" (it sends no log messages).
 //
 // The endpoint is /mcp. -db takes sqlite:PATH, sqlite::memory: or a
 // postgres:// DSN; the server creates its table itself. It runs a janitor
@@ -38,7 +47,11 @@
 //	  -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter"}}'
 //	curl -si -X DELETE http://127.0.0.1:8080/mcp -H 'Mcp-Session-Id: ID'
 //
+// Clients at their defaults speak the sessionless revision (2026-07-28):
+// both SDKs serve them whoami on any copy, but counter answers an error,
+// since its state lives in a session; pin the client to 2025-11-25.
+//
 // What no database can share, a live SSE stream and server-to-client
 // requests (sampling, elicitation), stays on the copy that holds the
-// connection: see package mcpgo.
+// connection: see packages mcpgo and gosdk.
 package main

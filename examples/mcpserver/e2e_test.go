@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,8 +22,8 @@ const testIdle = 30 * time.Minute
 // whoami and counter on the other; the answers match on both.
 func TestE2EStateFollowsSession(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		const a, b = 0, 1
 		c.routeBy(func(method string) int {
 			if method == string(mcp.MethodInitialize) {
@@ -68,8 +67,8 @@ func TestE2EStateFollowsSession(t *testing.T) {
 // An unknown session is 404 on both replicas, for POST, GET and DELETE.
 func TestE2EUnknownSession(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
 			url := c.replica(i).url
@@ -89,8 +88,8 @@ func TestE2EUnknownSession(t *testing.T) {
 // gets ErrSessionTerminated there and initializes again.
 func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client") // initialize on a, initialized on b
 		sid := cl.GetSessionId()
 		if n := mustTool(t, cl, "counter"); n != "1" {
@@ -100,7 +99,7 @@ func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 		if status := rawSend(t, http.MethodGet, b, sid); status != http.StatusOK {
 			t.Fatalf("GET on b before DELETE: %d", status)
 		}
-		if status := rawSend(t, http.MethodDelete, a, sid); status != http.StatusOK {
+		if status := rawSend(t, http.MethodDelete, a, sid); status != deleteStatus[sdk] {
 			t.Fatalf("DELETE on a: %d", status)
 		}
 		if status, _ := rawPost(t, b, sid, toolsList); status != http.StatusNotFound {
@@ -129,8 +128,8 @@ func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 // does the other while it is down.
 func TestE2ERestartKeepsSessions(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		sid := cl.GetSessionId()
 		c.routeBy(func(string) int { return 0 })
@@ -169,9 +168,9 @@ func TestE2ERestartKeepsSessions(t *testing.T) {
 // 404 and the client initializes again.
 func TestE2EIdleExpiry(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
 		const idle = 300 * time.Millisecond
-		c := newCluster(t, dsn, idle)
+		c := newCluster(t, sdk, dsn, idle)
 		cl := newClient(t, c.url, "e2e-client")
 		sid := cl.GetSessionId()
 		if n := mustTool(t, cl, "counter"); n != "1" {
@@ -207,8 +206,8 @@ func TestE2EIdleExpiry(t *testing.T) {
 // 50 counter calls at once, spread over both replicas, all land.
 func TestE2EParallelCounter(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		for range 3 {
 			mustTool(t, cl, "counter")
@@ -252,8 +251,8 @@ func TestE2EParallelCounter(t *testing.T) {
 // database alone.
 func TestE2ESessionless(t *testing.T) {
 	t.Parallel()
-	testdb.Each(t, func(t *testing.T, dsn string) {
-		c := newCluster(t, dsn, testIdle)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
 		cl, err := client.NewStreamableHttpClient(c.url)
 		if err != nil {
 			t.Fatal(err)
@@ -267,8 +266,8 @@ func TestE2ESessionless(t *testing.T) {
 			t.Fatalf("sessionless client got session %q", cl.GetSessionId())
 		}
 		for range 2 { // one on each replica
-			if who := mustTool(t, cl, "whoami"); who != `{"client":"modern","protocolVersion":"2026-07-28","logLevel":"error"}` {
-				t.Errorf("whoami: %s", who)
+			if who, want := mustTool(t, cl, "whoami"), `{"client":"modern","protocolVersion":"2026-07-28","logLevel":"`+defaultLevel[sdk]+`"}`; who != want {
+				t.Errorf("whoami: %s; want %s", who, want)
 			}
 		}
 		if _, err := callTool(cl, "counter"); err == nil {

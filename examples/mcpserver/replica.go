@@ -5,55 +5,65 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession/janitor"
-	"github.com/mcpsession/mcpsession/mcpgo"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
+
+// sdks are the values of -sdk: the MCP SDK a replica serves with, each
+// wired in a file of its own. The tools and everything else are the same.
+var sdks = map[string]func(*sqlstore.Store, replicaConfig) (http.Handler, func(context.Context) error, error){
+	"mcp-go": withMCPGo,
+	"go-sdk": withGoSDK,
+}
+
+// sdkNames lists the values of -sdk, sorted.
+func sdkNames() []string {
+	names := make([]string, 0, len(sdks))
+	for n := range sdks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
 
 // replica is one server of the service: everything but the listener. Tests
 // run two in one process, each over a store of its own on one database.
 type replica struct {
-	store      *sqlstore.Store
-	sessions   *mcpgo.Sessions
-	streamable *server.StreamableHTTPServer
-	janitor    *janitor.Janitor
+	store   *sqlstore.Store
+	janitor *janitor.Janitor
 	// handler serves the MCP endpoint.
 	handler http.Handler
+	// shutdown ends the SDK's sessions in this replica's memory and their
+	// streams (and shuts replicaConfig.httpServer down, when set); the
+	// sessions stay in the database.
+	shutdown func(context.Context) error
 }
 
 type replicaConfig struct {
+	sdk         string // a key of sdks
 	dsn         string
 	idleTimeout time.Duration
 	logger      *slog.Logger
 	// httpServer, when set, is the server the handler runs in, which
-	// streamable.Shutdown then shuts down.
+	// shutdown then shuts down.
 	httpServer *http.Server
 }
 
 // newReplica opens and migrates the database and builds the MCP server over
-// it. The caller runs the janitor and, when done, calls
-// streamable.Shutdown and closes the store.
+// it. The caller runs the janitor and, when done, calls shutdown and
+// closes the store.
 func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
+	build, ok := sdks[cfg.sdk]
+	if !ok {
+		return nil, fmt.Errorf("unknown SDK %q (want one of %q)", cfg.sdk, sdkNames())
+	}
 	store, err := sqlstore.Open(ctx, cfg.dsn,
 		sqlstore.WithAutoMigrate(),
 		sqlstore.WithIdleTimeout(cfg.idleTimeout),
 		sqlstore.WithLogger(cfg.logger))
-	if err != nil {
-		return nil, err
-	}
-	r, err := build(store, cfg)
-	if err != nil {
-		_ = store.Close()
-		return nil, err
-	}
-	return r, nil
-}
-
-func build(store *sqlstore.Store, cfg replicaConfig) (*replica, error) {
-	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger))
 	if err != nil {
 		return nil, err
 	}
@@ -63,23 +73,13 @@ func build(store *sqlstore.Store, cfg replicaConfig) (*replica, error) {
 		janitor.WithLogger(cfg.logger),
 		janitor.WithInterval(min(janitor.DefaultInterval, cfg.idleTimeout)))
 	if err != nil {
+		_ = store.Close()
 		return nil, fmt.Errorf("janitor: %w", err)
 	}
-
-	mcpServer := server.NewMCPServer("mcpsession-example", "1.0.0",
-		append(sessions.ServerOptions(), server.WithLogging(), server.WithToolCapabilities(false))...)
-	addTools(mcpServer)
-
-	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(cfg.logger)}
-	if cfg.httpServer != nil {
-		opts = append(opts, server.WithStreamableHTTPServer(cfg.httpServer))
+	handler, shutdown, err := build(store, cfg)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
 	}
-	streamable := server.NewStreamableHTTPServer(mcpServer, append(opts, sessions.HTTPOptions()...)...)
-	return &replica{
-		store:      store,
-		sessions:   sessions,
-		streamable: streamable,
-		janitor:    j,
-		handler:    sessions.Handler(streamable),
-	}, nil
+	return &replica{store: store, janitor: j, handler: handler, shutdown: shutdown}, nil
 }

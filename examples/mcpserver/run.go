@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mcpsession/mcpsession/dialects"
@@ -23,6 +24,7 @@ var errUsage = errors.New("usage")
 const shutdownTimeout = 10 * time.Second
 
 type config struct {
+	sdk         string
 	addr        string
 	db          string
 	idleTimeout time.Duration
@@ -32,6 +34,7 @@ func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("mcpserver", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
+	fs.StringVar(&c.sdk, "sdk", "mcp-go", fmt.Sprintf("MCP SDK to serve with: %s", strings.Join(sdkNames(), " or ")))
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&c.db, "db", "sqlite:mcpsessions.db", "session database: sqlite:PATH, sqlite::memory: or postgres://…")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session lives")
@@ -44,6 +47,10 @@ func parseFlags(args []string) (config, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "mcpserver: unexpected arguments %q\n", fs.Args())
 		fs.Usage()
+		return c, errUsage
+	}
+	if _, ok := sdks[c.sdk]; !ok {
+		fmt.Fprintf(os.Stderr, "mcpserver: -sdk %q: want %s\n", c.sdk, strings.Join(sdkNames(), " or "))
 		return c, errUsage
 	}
 	if c.idleTimeout < time.Millisecond {
@@ -63,6 +70,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	r, err := newReplica(ctx, replicaConfig{
+		sdk:         cfg.sdk,
 		dsn:         cfg.db,
 		idleTimeout: cfg.idleTimeout,
 		logger:      logger,
@@ -80,7 +88,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String()+"/mcp",
+	logger.Info("listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String()+"/mcp", "sdk", cfg.sdk,
 		"db", dialects.Redact(cfg.db), "idle_timeout", cfg.idleTimeout)
 
 	janitorDone := make(chan struct{})
@@ -105,10 +113,10 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	// mcp-go's Shutdown ends its GET streams (which would otherwise hold
-	// http.Server.Shutdown until its timeout) and shuts srv down. The
+	// The SDK's GET streams end first (they would otherwise hold
+	// http.Server.Shutdown until its timeout), then srv shuts down. The
 	// sessions stay in the store.
-	if err := r.streamable.Shutdown(sctx); err != nil {
+	if err := r.shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {

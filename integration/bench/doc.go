@@ -18,6 +18,10 @@
 //   - BenchmarkLostKeys: 32 goroutines updating different keys of one
 //     session at once, and the keys missing afterwards.
 //   - BenchmarkRoundTrips: the round trips each operation makes.
+//   - BenchmarkToolCall: one MCP tools/call over streamable HTTP through
+//     each SDK (mcp-go, go-sdk) with its own in-memory sessions, and
+//     through the project's adapter for it (mcpgo, gosdk) with the sessions
+//     in Postgres and in SQLite, one goroutine and 16.
 //   - BenchmarkExecMode: Get and Update in each pgx query exec mode a DSN
 //     selects (the prepared default, exec, simple_protocol), straight to
 //     the server and through PgBouncer in session and transaction mode:

@@ -78,6 +78,8 @@ var modules = []string{
 	"github.com/alexedwards/scs/pgxstore",
 	"github.com/redis/go-redis/v9",
 	"golang.org/x/perf",
+	"github.com/mark3labs/mcp-go",
+	"github.com/modelcontextprotocol/go-sdk",
 }
 
 func cpuInfo() (model string, cpus int) {

@@ -66,6 +66,7 @@ func report(in reportInput) string {
 	writeGrowth(&b, res)
 	writeLostKeys(&b, res)
 	writeRoundTrips(&b, res)
+	writeToolCall(&b, res)
 	writeExecModes(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
@@ -90,8 +91,9 @@ func writeMachine(b *strings.Builder, env *environment, res *results) {
 	w(" |\n")
 	w("| SQLite | %s, through modernc.org/sqlite %s; files on the local disk, WAL, synchronous=NORMAL |\n", env.SQLite, env.Modules["modernc.org/sqlite"])
 	w("| Redis | %s, started by the benchmarks on a loopback port, without persistence; go-redis %s |\n", env.Redis, env.Modules["github.com/redis/go-redis/v9"])
-	w("| Drivers and peers | pgx %s; scs %s with pgxstore %s |\n\n", env.Modules["github.com/jackc/pgx/v5"],
+	w("| Drivers and peers | pgx %s; scs %s with pgxstore %s |\n", env.Modules["github.com/jackc/pgx/v5"],
 		env.Modules["github.com/alexedwards/scs/v2"], env.Modules["github.com/alexedwards/scs/pgxstore"])
+	w("| MCP SDKs | mcp-go %s; go-sdk %s |\n\n", env.Modules["github.com/mark3labs/mcp-go"], env.Modules["github.com/modelcontextprotocol/go-sdk"])
 }
 
 func writeCommands(b *strings.Builder, passes []ranPass) {

@@ -37,6 +37,7 @@ func evaluate(res *results) []target {
 	ts = append(ts, growthTargets(res)...)
 	ts = append(ts, allocationTargets(res)...)
 	ts = append(ts, lostKeysTargets(res)...)
+	ts = append(ts, toolCallTargets(res)...)
 	return ts
 }
 

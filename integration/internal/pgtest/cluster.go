@@ -45,14 +45,20 @@ func HAImage() string {
 
 // RequireHAImage skips t (fails it under MCPSESSION_REQUIRE_POSTGRES=1)
 // when there is no Docker engine or no HAImage() on it, saying how to get
-// one. Call it before starting any node.
+// one. Call it before starting any node: it also has testcontainers set up
+// for this host, as every container of the harness is.
 func RequireHAImage(t testing.TB) {
 	t.Helper()
-	if !mainRunning.Load() {
-		t.Fatal("pgtest: the package's TestMain must call pgtest.Main, which terminates the nodes on interrupt")
+	skip := func(line string) {
+		t.Helper()
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%s; %s=1 makes that a failure", line, RequireEnv)
+		}
+		t.Skip(line)
 	}
-	if err := DockerAvailable(); err != nil {
-		skipOrFail(t, err)
+	// The Postgres image of the harness is not needed here, Docker is.
+	if err := DockerAvailable(); errors.Is(err, ErrNoDocker) {
+		skip(fmt.Sprintf("production-Postgres tests skipped: %v", err))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -62,13 +68,7 @@ func RequireHAImage(t testing.TB) {
 	}
 	defer cli.Close()
 	if _, err := cli.ImageInspect(ctx, HAImage()); err != nil {
-		line := fmt.Sprintf("production-Postgres tests skipped: no image %s on this host (`make ha-image` builds it from Debian's packages; %s names another)", HAImage(), HAImageEnv)
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%s; %s=1 makes that a failure", line, RequireEnv)
-		}
-		skipLine.Store(line)
-		skipped.Add(1)
-		t.Skip(line)
+		skip(fmt.Sprintf("production-Postgres tests skipped: no image %s on this host (`make ha-image` builds it from Debian's packages; %s names another)", HAImage(), HAImageEnv))
 	}
 }
 
@@ -82,7 +82,7 @@ type Network struct {
 // NewNetwork creates a network, removed when t ends (after its nodes).
 func NewNetwork(t testing.TB) *Network {
 	t.Helper()
-	quietTestcontainers()
+	_ = DockerAvailable() // testcontainers set up for this host
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	nw, err := tcnetwork.New(ctx, tcnetwork.WithLabels(map[string]string{RunLabel: runID()}))
@@ -126,13 +126,6 @@ type Node struct {
 	termErr   error
 }
 
-// liveNodes holds the nodes started and not yet terminated, for
-// TerminateAll.
-var liveNodes struct {
-	sync.Mutex
-	nodes map[*Node]struct{}
-}
-
 func runID() string {
 	if id := os.Getenv(RunIDEnv); id != "" {
 		return id
@@ -142,7 +135,8 @@ func runID() string {
 
 // StartNode starts a node from HAImage() on nw and returns once it runs
 // (not once what it runs is ready: the caller waits for that). It is
-// terminated when t ends.
+// terminated when t ends; a node that a killed test binary left behind
+// carries RunLabel, by which CI removes it.
 func StartNode(t testing.TB, nw *Network, spec NodeSpec) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -204,12 +198,6 @@ func startNode(ctx context.Context, nw *Network, spec NodeSpec) (*Node, error) {
 		return nil, fmt.Errorf("%w: docker client: %w", ErrStart, err)
 	}
 	n := &Node{Alias: spec.Alias, ctr: ctr, cli: cli, ports: map[string]int{}}
-	liveNodes.Lock()
-	if liveNodes.nodes == nil {
-		liveNodes.nodes = map[*Node]struct{}{}
-	}
-	liveNodes.nodes[n] = struct{}{}
-	liveNodes.Unlock()
 	for _, p := range spec.Ports {
 		mp, err := ctr.MappedPort(ctx, p)
 		if err != nil {
@@ -281,9 +269,6 @@ func (n *Node) Logs() string {
 // result.
 func (n *Node) Terminate(ctx context.Context) error {
 	n.terminate.Do(func() {
-		liveNodes.Lock()
-		delete(liveNodes.nodes, n)
-		liveNodes.Unlock()
 		// A paused container cannot be stopped; thaw it first.
 		_, _ = n.cli.ContainerUnpause(ctx, n.ctr.GetContainerID(), client.ContainerUnpauseOptions{})
 		if err := n.ctr.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil {
@@ -292,20 +277,4 @@ func (n *Node) Terminate(ctx context.Context) error {
 		_ = n.cli.Close()
 	})
 	return n.termErr
-}
-
-// terminateNodes terminates every node not terminated yet, for
-// TerminateAll.
-func terminateNodes(ctx context.Context) error {
-	liveNodes.Lock()
-	nodes := make([]*Node, 0, len(liveNodes.nodes))
-	for n := range liveNodes.nodes {
-		nodes = append(nodes, n)
-	}
-	liveNodes.Unlock()
-	var errs []error
-	for _, n := range nodes {
-		errs = append(errs, n.Terminate(ctx))
-	}
-	return errors.Join(errs...)
 }

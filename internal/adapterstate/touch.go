@@ -1,11 +1,11 @@
-package mcpgo
+package adapterstate
 
 import (
 	"sync"
 	"time"
 )
 
-// touchGate decides which request writes a session's touch. The cluster-wide
+// TouchGate decides which request writes a session's touch. The cluster-wide
 // record is the session's touchedAt key, which every adapter write sets; the
 // gate adds this replica's own claims, so that requests that read the
 // session before a write landed do not all write too.
@@ -14,7 +14,7 @@ import (
 // touchedAt alone decides), so the gate drops older claims, at most once per
 // interval: its memory is bounded by the sessions this replica wrote within
 // the last two intervals.
-type touchGate struct {
+type TouchGate struct {
 	interval time.Duration
 
 	mu     sync.Mutex
@@ -22,15 +22,16 @@ type touchGate struct {
 	pruned time.Time
 }
 
-func newTouchGate(interval time.Duration) *touchGate {
-	return &touchGate{interval: interval, claims: make(map[string]time.Time)}
+// NewTouchGate returns a gate that lets one write through per interval.
+func NewTouchGate(interval time.Duration) *TouchGate {
+	return &TouchGate{interval: interval, claims: make(map[string]time.Time)}
 }
 
-// claim reports whether the caller should write a touch of id now, given the
+// Claim reports whether the caller should write a touch of id now, given the
 // touchedAt the caller read; if so it records the claim. A touchedAt more
 // than one interval in the future is another replica's clock running fast,
 // and is not trusted to hold writes back.
-func (g *touchGate) claim(id string, stored, now time.Time) bool {
+func (g *TouchGate) Claim(id string, stored, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.prune(now)
@@ -45,9 +46,9 @@ func (g *touchGate) claim(id string, stored, now time.Time) bool {
 	return true
 }
 
-// release withdraws a claim whose write failed, so that the next request
+// Release withdraws a claim whose write failed, so that the next request
 // tries again.
-func (g *touchGate) release(id string, at time.Time) {
+func (g *TouchGate) Release(id string, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.claims[id]; ok && c.Equal(at) {
@@ -55,22 +56,22 @@ func (g *touchGate) release(id string, at time.Time) {
 	}
 }
 
-// note records a write of id that set touchedAt to now.
-func (g *touchGate) note(id string, now time.Time) {
+// Note records a write of id that set touchedAt to now.
+func (g *TouchGate) Note(id string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.prune(now)
 	g.claims[id] = now
 }
 
-// forget drops id, which this replica deleted or stopped serving.
-func (g *touchGate) forget(id string) {
+// Forget drops id, which this replica deleted or stopped serving.
+func (g *TouchGate) Forget(id string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.claims, id)
 }
 
-func (g *touchGate) prune(now time.Time) {
+func (g *TouchGate) prune(now time.Time) {
 	if now.Sub(g.pruned) < g.interval {
 		return
 	}
@@ -82,8 +83,8 @@ func (g *touchGate) prune(now time.Time) {
 	g.pruned = now
 }
 
-// size is the number of claims held, for tests.
-func (g *touchGate) size() int {
+// Size is the number of claims held.
+func (g *TouchGate) Size() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.claims)

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/mcpsession/mcpsession/gosdk"
+	"github.com/mcpsession/mcpsession/sqlstore"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// withGoSDK serves the tools with the official go-sdk
+// (github.com/modelcontextprotocol/go-sdk), its sessions kept in store by
+// package gosdk.
+func withGoSDK(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
+	server := mcp.NewServer(&mcp.Implementation{Name: serverName, Version: serverVersion}, nil)
+	noArgs := map[string]any{"type": "object"}
+	server.AddTool(&mcp.Tool{Name: whoamiTool, Description: whoamiDescription, InputSchema: noArgs,
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
+		gosdkWhoami)
+	server.AddTool(&mcp.Tool{Name: counterTool, Description: counterDescription, InputSchema: noArgs},
+		gosdkCounter)
+	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger))
+	if err != nil {
+		return nil, nil, err
+	}
+	shutdown := func(ctx context.Context) error {
+		// Ends the GET streams first, which would hold the HTTP server's
+		// Shutdown open.
+		err := sessions.Shutdown(ctx)
+		if cfg.httpServer != nil {
+			err = errors.Join(err, cfg.httpServer.Shutdown(ctx))
+		}
+		return err
+	}
+	return sessions, shutdown, nil
+}
+
+func gosdkWhoami(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var w whoami
+	if p := req.Session.InitializeParams(); p != nil {
+		w.ProtocolVersion = p.ProtocolVersion
+		if p.ClientInfo != nil {
+			w.Client = p.ClientInfo.Name
+		}
+	}
+	if level, err := gosdk.LogLevel(ctx); err == nil {
+		w.LogLevel = level
+	} else {
+		// The sessionless revision: each request names its level.
+		//lint:ignore SA1019 whoami reports the level the SDK applies, deprecated or not.
+		w.LogLevel, _ = req.Params.GetMeta()[mcp.MetaKeyLogLevel].(string)
+	}
+	text, err := w.text()
+	if err != nil {
+		return nil, err
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+}
+
+func gosdkCounter(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var n int64
+	if err := gosdk.ModifyState(ctx, increment(&n)); err != nil {
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: counterError(err)}}}, nil
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: counterText(n)}}}, nil
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession/mcpgo"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+// withMCPGo serves the tools with mcp-go (github.com/mark3labs/mcp-go), its
+// sessions kept in store by package mcpgo.
+func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
+	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger))
+	if err != nil {
+		return nil, nil, err
+	}
+	mcpServer := server.NewMCPServer(serverName, serverVersion,
+		append(sessions.ServerOptions(), server.WithLogging(), server.WithToolCapabilities(false))...)
+	mcpServer.AddTool(mcp.NewTool(whoamiTool,
+		mcp.WithDescription(whoamiDescription),
+		mcp.WithReadOnlyHintAnnotation(true)),
+		mcpgoWhoami)
+	mcpServer.AddTool(mcp.NewTool(counterTool,
+		mcp.WithDescription(counterDescription),
+		mcp.WithIdempotentHintAnnotation(false)),
+		mcpgoCounter)
+
+	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(cfg.logger)}
+	if cfg.httpServer != nil {
+		// Then Shutdown shuts the HTTP server down too, once mcp-go has
+		// ended its GET streams (which would otherwise hold it open).
+		opts = append(opts, server.WithStreamableHTTPServer(cfg.httpServer))
+	}
+	streamable := server.NewStreamableHTTPServer(mcpServer, append(opts, sessions.HTTPOptions()...)...)
+	return sessions.Handler(streamable), streamable.Shutdown, nil
+}
+
+func mcpgoWhoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	w := whoami{ProtocolVersion: server.RequestProtocolVersion(ctx)}
+	cs := server.ClientSessionFromContext(ctx)
+	if s, ok := cs.(server.SessionWithClientInfo); ok {
+		w.Client = s.GetClientInfo().Name
+	}
+	if s, ok := cs.(server.SessionWithLogging); ok {
+		w.LogLevel = string(s.GetLogLevel())
+	}
+	text, err := w.text()
+	if err != nil {
+		return nil, err
+	}
+	return mcp.NewToolResultText(text), nil
+}
+
+func mcpgoCounter(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var n int64
+	if err := mcpgo.ModifyState(ctx, increment(&n)); err != nil {
+		return mcp.NewToolResultError(counterError(err)), nil
+	}
+	return mcp.NewToolResultText(counterText(n)), nil
+}

@@ -1,0 +1,167 @@
+// Package gosdk keeps the sessions of a go-sdk
+// (github.com/modelcontextprotocol/go-sdk) streamable-HTTP server in a
+// [mcpsession.Store], so that several replicas behind a load balancer serve
+// every session, sessions outlive a replica's restart, and one endpoint
+// serves clients of both protocol eras.
+//
+// go-sdk's mcp.StreamableHTTPHandler keeps its sessions in a map in memory:
+// a replica that did not serve initialize answers 404 to the session's id,
+// and a restart forgets every session. Its only alternative, Stateless
+// mode, loses the client's info, its log level and every server-to-client
+// request, and go-sdk serves the sessionless revision (2026-07-28) only in
+// that mode, so one go-sdk handler cannot serve legacy clients with
+// sessions and modern clients at once. [Sessions] is an http.Handler built
+// from go-sdk's public pieces (Server.Connect with a
+// StreamableServerTransport carrying the session id, and
+// ServerSessionOptions.State) that takes the handler's place:
+//
+//   - initialize creates the session in the store with what go-sdk
+//     negotiated (protocol version, client info, client capabilities), before
+//     the client receives its session id; notifications/initialized and
+//     logging/setLevel are stored too;
+//   - every request that carries an Mcp-Session-Id, on whichever replica it
+//     lands, is checked against the store: unknown, expired or deleted is
+//     HTTP 404 (POST, GET and DELETE), so the client initializes again; a
+//     store that fails is 503, so the client keeps its session and retries;
+//     no session id on GET or DELETE is 400;
+//   - a replica with no go-sdk session for a stored session makes one from
+//     the record, so InitializeParams (client info, capabilities, protocol
+//     version) read the same on every replica, and the log level that
+//     ServerSession.Log applies is the one last set on any replica;
+//   - use slides the session's idle expiry, with at most one store write per
+//     touch interval for a busy session ([WithTouchInterval]);
+//   - a client's DELETE ends the session for every replica; a replica's own
+//     [Sessions.Shutdown], its idle close ([WithLocalIdleTimeout]) and its
+//     bound on sessions in memory ([WithMaxLocalSessions]) only drop its
+//     memory of it;
+//   - requests of the sessionless revision (an MCP-Protocol-Version header,
+//     or a _meta protocol version, of 2026-07-28 or later) are served on the
+//     same endpoint by go-sdk's own stateless handler, and never reach the
+//     store.
+//
+// Tool handlers keep per-session application state in the same record:
+// [State] reads it, [UpdateState] merges keys, and [ModifyState] runs a
+// read-modify-write that concurrent calls from any replica cannot
+// interleave (it needs a store that implements [mcpsession.Modifier], as
+// sqlstore's does). [LogLevel] returns the level go-sdk applies, which
+// go-sdk itself has no getter for.
+//
+// # Wiring
+//
+// Open a store, build the mcp.Server as usual, and serve it through a
+// Sessions instead of mcp.NewStreamableHTTPHandler:
+//
+//	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	...
+//	server := mcp.NewServer(&mcp.Implementation{Name: "name", Version: "1.0.0"}, nil)
+//	mcp.AddTool(server, ...)
+//	sessions, err := gosdk.New(store, server, gosdk.WithLogger(logger))
+//	...
+//	mux.Handle("/mcp", sessions)
+//	...
+//	sessions.Shutdown(ctx) // then http.Server.Shutdown; the sessions stay in the store
+//
+// New adds receiving middleware to the server; give each mcp.Server to one
+// Sessions and serve it through that alone. Options of go-sdk's handler go
+// through [WithStreamableHTTPOptions], which refuses those the adapter
+// cannot honour. The adapter never logs session ids (bearer credentials),
+// but go-sdk's ServerOptions.Logger does, at Info, whenever a go-sdk
+// session disconnects, which a replica's sessions in memory do more often
+// than go-sdk's own (see below): give that logger a handler at Warn or
+// above if ids must stay out of your logs.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer
+// than the store's idle timeout.
+//
+// # The record
+//
+// What the adapter negotiated lives in the session's metadata under keys
+// that start with [ReservedPrefix], the same as the mcp-go adapter's
+// (module mcpgo): "mcp.protocolVersion" (negotiated), "mcp.clientInfo",
+// "mcp.clientCapabilities" (as the client sent them), "mcp.logLevel" and
+// "mcp.touchedAt", and two that only go-sdk needs: "mcp.initialized", once
+// notifications/initialized was handled, and
+// "mcp.requestedProtocolVersion", when the client asked for a version
+// other than the one negotiated (go-sdk hands handlers the requested one).
+// Each is a top-level key so that Store.Update's shallow merge never makes
+// one write undo another. The helpers hide these keys from tool code and
+// refuse to set them ([ErrReservedKey]).
+//
+// # Sessions in memory
+//
+// go-sdk needs a session object in memory to serve a request, and keeps in
+// it what a request may leave running: a GET stream, a server-to-client
+// request waiting for its answer, a subscription. Each replica holds at
+// most one go-sdk session per stored session, made from the record the
+// first time a request for it lands there, and closed (locally) when no
+// request has used it for the local idle timeout or when room is needed
+// for newer ones, and forgotten when go-sdk closes it itself (as
+// ServerOptions.KeepAlive does when pings fail, which they do on a replica
+// that holds no GET stream of the session). When another replica changes
+// the log level, the replica's go-sdk session is handed the same
+// logging/setLevel request at its next request, or within a touch interval
+// while it holds a GET stream (your receiving middleware sees it, with a
+// JSON-RPC id starting "mcpsession-sync-"), so that its streams and
+// waiting requests are kept.
+//
+// As with go-sdk's own handler, a session's handlers get the context of
+// the request that made the session on this replica (initialize, or the
+// first request there); what belongs to each request is in req.Extra
+// (Header, TokenInfo).
+//
+// # Touches
+//
+// A store's idle expiry slides on every write. Reading a session on every
+// request is unavoidable; writing it on every request is not. The adapter
+// writes "mcp.touchedAt" only when no replica has written the session
+// within the touch interval. The interval must be below half of the
+// store's idle timeout, and defaults to a minute or a quarter of the idle
+// timeout, whichever is shorter.
+//
+// # What go-sdk cannot share
+//
+// A store shares a session's state, not its connections, and go-sdk keeps
+// some state only in its session objects:
+//
+//   - A live SSE stream (the GET stream, or a POST's response stream) is
+//     held by one replica's go-sdk session. Messages a handler sends in the
+//     context of its request go out on that request's stream, wherever it
+//     runs; anything else the server sends a session (a log message sent
+//     with another context, resource updates, list-changed notifications)
+//     reaches the client only from the replica holding its GET stream.
+//   - Server-to-client requests (sampling, elicitation, roots, ping) wait
+//     for their answer in the memory of the replica that asked. An answer
+//     POSTed to another replica reaches a go-sdk session that asked nothing
+//     and is dropped; the waiting handler waits until its context ends.
+//   - Resource subscriptions (resources/subscribe) live in go-sdk's memory
+//     of the replica that received them.
+//   - Stream resumption (Last-Event-ID) needs an event store shared by the
+//     replicas; go-sdk's is in memory, so WithStreamableHTTPOptions refuses
+//     EventStore, and a GET with Last-Event-ID is 400, as go-sdk answers
+//     without one.
+//   - go-sdk hands its transport the request's protocol version through a
+//     context key of its own, which a handler built outside go-sdk cannot
+//     set. The adapter makes go-sdk's checks of that version itself (an
+//     unsupported version is 400, so is a batch from 2025-06-18 on), and
+//     the transport otherwise treats session-based requests as 2025-03-26,
+//     which changes only the SSE events used for resumption. A server's
+//     ServerOptions.SupportedProtocolVersions is honoured at initialize but
+//     not in that header check, which uses mcp.SupportedProtocolVersions.
+//   - Session-based answers are always text/event-stream: go-sdk has no
+//     public way to set JSONResponse on a transport outside its handler.
+//   - go-sdk's handler refuses (403) a session's request whose
+//     auth.TokenInfo user differs from the one that created the session;
+//     the adapter does not check principals yet.
+//
+// Routing by Mcp-Session-Id (sticky sessions) keeps the first three working
+// for clients that need them; everything else can go to any replica.
+//
+// # Clients
+//
+// go-sdk's own client (v1.8.0) prefers the sessionless revision (it sends
+// server/discover first), for which there is no session to keep; pin it to
+// a session-based revision with &mcp.ClientSessionOptions{ProtocolVersion:
+// "2025-11-25"} to use sessions. Its Close sends DELETE, which ends the
+// session for every replica.
+package gosdk

@@ -1,0 +1,152 @@
+package gosdk
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// DefaultTouchInterval is the touch interval New uses when WithTouchInterval
+// is not given, unless the store's idle timeout calls for a shorter one (see
+// WithTouchInterval).
+const DefaultTouchInterval = adapterstate.DefaultTouchInterval
+
+// DefaultLocalIdleTTL is how long a replica keeps go-sdk's in-memory
+// session of a session nobody uses, when the store reports no idle timeout
+// (see WithLocalIdleTimeout).
+const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
+
+// DefaultMaxLocalSessions bounds how many go-sdk sessions a replica keeps
+// in memory (see WithMaxLocalSessions).
+const DefaultMaxLocalSessions = 10000
+
+// An Option configures a Sessions. Each rejects a bad argument with an
+// error matching ErrInvalidOption, which New returns; for an option given
+// twice, the last one wins.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	touchInterval time.Duration // 0: the default, derived from the idle timeout
+	localTTL      time.Duration // 0: the store's idle timeout or DefaultLocalIdleTTL
+	maxLocal      int
+	logger        *slog.Logger
+	httpOpts      mcp.StreamableHTTPOptions
+	now           func() time.Time
+}
+
+// WithTouchInterval sets how often, at most, a session in use is written to
+// the store only to slide its idle expiry. Requests in between read the
+// session but write nothing, so a busy session costs one write per interval
+// instead of one per request, and a session stays alive while it is used at
+// least once per (idle timeout - interval).
+//
+// The interval must be positive and, when the store has an idle timeout (an
+// IdleTimeout() time.Duration method returning a positive duration, as
+// sqlstore's Store has), below half of it; otherwise New fails. Without
+// this option the interval is DefaultTouchInterval, or a quarter of the
+// idle timeout if that is shorter.
+func WithTouchInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
+		}
+		c.touchInterval = d
+		return nil
+	})
+}
+
+// WithLocalIdleTimeout sets how long a replica keeps its in-memory go-sdk
+// session of a session that no request on this replica has used, before
+// closing it. Closing it is local: the session stays in the store, and the
+// next request for it, on this replica or any other, re-creates it. An open
+// GET stream counts as use. The default is the store's idle timeout, or
+// DefaultLocalIdleTTL when it has none.
+func WithLocalIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithLocalIdleTimeout(%v): must be positive", ErrInvalidOption, d)
+		}
+		c.localTTL = d
+		return nil
+	})
+}
+
+// WithMaxLocalSessions bounds how many go-sdk sessions a replica keeps in
+// memory (DefaultMaxLocalSessions unless given). Past the bound, starting
+// one closes the least recently used session that no request is using;
+// like an idle close, that is local, and the session lives on in the store.
+// Sessions with a request or GET stream in flight are never closed for
+// room, so the bound can be passed while that many are busy at once.
+func WithMaxLocalSessions(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: WithMaxLocalSessions(%d): must be positive", ErrInvalidOption, n)
+		}
+		c.maxLocal = n
+		return nil
+	})
+}
+
+// WithLogger sets where the adapter logs store failures (Warn and Error).
+// It must not be nil. By default the adapter logs nothing. Session ids are
+// never logged.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithStreamableHTTPOptions gives the go-sdk options of the HTTP endpoint,
+// as mcp.NewStreamableHTTPHandler takes them. The adapter applies
+// DisableLocalhostProtection, CrossOriginProtection and MaxRequestBodyBytes
+// to every request, and Logger and PropagateRequestCancellation to the
+// sessionless ones, which go-sdk's own stateless handler serves. It refuses,
+// with ErrInvalidOption, what it cannot honour on session-based requests:
+//
+//   - Stateless: the adapter decides per request (an initialize or a
+//     Mcp-Session-Id selects sessions; the 2026-07-28 revision is served
+//     stateless).
+//   - JSONResponse: go-sdk offers no way to set it on a
+//     StreamableServerTransport built outside its own handler, so
+//     session-based responses are always text/event-stream.
+//   - SessionTimeout: use WithLocalIdleTimeout, and the store's idle
+//     timeout for the session itself.
+//   - EventStore: an event store in memory would resume a stream only on
+//     the replica that wrote it.
+func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
+	return optionFunc(func(c *config) error {
+		switch {
+		case o.Stateless:
+			return fmt.Errorf("%w: StreamableHTTPOptions.Stateless: the adapter serves the sessionless revision stateless and sessions with the store", ErrInvalidOption)
+		case o.JSONResponse:
+			return fmt.Errorf("%w: StreamableHTTPOptions.JSONResponse: go-sdk cannot set it on the adapter's session transports", ErrInvalidOption)
+		case o.SessionTimeout != 0:
+			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", ErrInvalidOption)
+		case o.EventStore != nil:
+			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas", ErrInvalidOption)
+		}
+		c.httpOpts = o
+		return nil
+	})
+}
+
+// withClock replaces the clock; tests use it to step past touch intervals.
+func withClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		c.now = now
+		return nil
+	})
+}

@@ -1,0 +1,146 @@
+package adapterstate
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+var testErrors = Errors{
+	InvalidOption:     errors.New("invalid option"),
+	ReservedKey:       errors.New("reserved key"),
+	InvalidArgument:   errors.New("invalid argument"),
+	ModifyUnsupported: errors.New("modify unsupported"),
+}
+
+func TestTouchGateBounded(t *testing.T) {
+	t.Parallel()
+	g := NewTouchGate(time.Second)
+	now := time.Now()
+	for i := range 1000 {
+		if !g.Claim(mcpsession.NewID(), time.Time{}, now) {
+			t.Fatalf("claim %d refused", i)
+		}
+	}
+	if !g.Claim("x", now.Add(-2*time.Second), now) || g.Claim("x", time.Time{}, now.Add(time.Millisecond)) {
+		t.Error("a second claim within the interval was granted")
+	}
+	if g.Claim("y", now, now) {
+		t.Error("a claim just after another replica's touch was granted")
+	}
+	if !g.Claim("z", now.Add(time.Hour), now) {
+		t.Error("a touchedAt far in the future held the touch back")
+	}
+	g.Claim("late", time.Time{}, now.Add(2*time.Second))
+	if n := g.Size(); n != 1 {
+		t.Errorf("after an interval the gate holds %d claims; want 1", n)
+	}
+}
+
+func TestNewTouchInterval(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		idle, given, want time.Duration
+		fails             bool
+	}{
+		{0, 0, DefaultTouchInterval, false},
+		{30 * time.Minute, 0, DefaultTouchInterval, false},
+		{2 * time.Minute, 0, 30 * time.Second, false},
+		{time.Minute, 29 * time.Second, 29 * time.Second, false},
+		{time.Minute, 30 * time.Second, 0, true},
+		{0, time.Hour, time.Hour, false},
+	} {
+		var opts []sqlstore.Option
+		if tc.idle > 0 {
+			opts = append(opts, sqlstore.WithIdleTimeout(tc.idle))
+		}
+		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, "sqlite::memory:", opts...), TouchInterval: tc.given, Errors: testErrors})
+		switch {
+		case tc.fails:
+			if !errors.Is(err, testErrors.InvalidOption) {
+				t.Errorf("idle %v, interval %v: %v; want the InvalidOption sentinel", tc.idle, tc.given, err)
+			}
+		case err != nil:
+			t.Errorf("idle %v, interval %v: %v", tc.idle, tc.given, err)
+		case c.TouchInterval() != tc.want:
+			t.Errorf("idle %v, interval %v: touch interval %v; want %v", tc.idle, tc.given, c.TouchInterval(), tc.want)
+		}
+	}
+	if _, err := New(Config{Errors: testErrors}); !errors.Is(err, testErrors.InvalidOption) {
+		t.Errorf("nil store: %v", err)
+	}
+}
+
+// The helpers keep application state and the reserved keys apart, on a
+// real store, and wrap the adapter's own sentinels.
+func TestStateHelpers(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, dsn), Errors: testErrors})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := mcpsession.NewID()
+		if err := c.Create(ctx, id, map[string]any{KeyProtocolVersion: "2025-11-25"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.UpdateState(ctx, id, map[string]any{"a": 1, KeyLogLevel: "debug"}); !errors.Is(err, testErrors.ReservedKey) {
+			t.Errorf("UpdateState of a reserved key: %v", err)
+		}
+		if err := c.UpdateState(ctx, id, map[string]any{"a": 1, "b": 2}); err != nil {
+			t.Fatal(err)
+		}
+		err = c.ModifyState(ctx, id, func(st map[string]any) (map[string]any, error) {
+			if _, ok := st[KeyProtocolVersion]; ok {
+				t.Error("fn saw a reserved key")
+			}
+			delete(st, "a")
+			st["c"] = true
+			return st, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ModifyState(ctx, id, func(st map[string]any) (map[string]any, error) {
+			st[KeyClientInfo] = nil
+			return st, nil
+		}); !errors.Is(err, testErrors.ReservedKey) {
+			t.Errorf("ModifyState returning a reserved key: %v", err)
+		}
+		if err := c.ModifyState(ctx, id, nil); !errors.Is(err, testErrors.InvalidArgument) {
+			t.Errorf("ModifyState(nil): %v", err)
+		}
+		st, err := c.State(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st) != 2 || st["b"] != float64(2) || st["c"] != true {
+			t.Errorf("state %v; want b=2 c=true", st)
+		}
+		meta, err := c.Open(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta[KeyProtocolVersion] != "2025-11-25" || TouchedAt(meta).IsZero() {
+			t.Errorf("record %v lost its reserved keys", meta)
+		}
+		if err := c.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Open(ctx, id); !errors.Is(err, mcpsession.ErrNotFound) {
+			t.Errorf("Open after Delete: %v", err)
+		}
+		if _, err := c.Open(ctx, "has space"); !errors.Is(err, mcpsession.ErrNotFound) {
+			t.Errorf("Open of an invalid id: %v; want ErrNotFound", err)
+		}
+		if err := c.ModifyState(ctx, id, func(st map[string]any) (map[string]any, error) { return st, nil }); !errors.Is(err, mcpsession.ErrNotFound) {
+			t.Errorf("ModifyState after Delete: %v", err)
+		}
+	})
+}

@@ -1,0 +1,104 @@
+package adapterstate
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+)
+
+// HeaderSessionID is the streamable-HTTP session header (the same name in
+// every SDK).
+const HeaderSessionID = "Mcp-Session-Id"
+
+// Unavailable answers 503: the store failed, so the client should retry
+// with the same session rather than initialize again (which a 404 would
+// tell it to do).
+func Unavailable(w http.ResponseWriter) {
+	http.Error(w, "Service Unavailable: session store unavailable", http.StatusServiceUnavailable)
+}
+
+// KeepAlive runs beside an open GET stream until ctx ends: once per touch
+// interval it reads the session and slides its expiry, hands the record to
+// seen (when not nil), and when the session is gone (deleted on any
+// replica, or expired) it calls endStream and returns. An SDK whose stream
+// loop watches the request's context ends the stream when endStream
+// cancels it.
+func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[string]any), endStream func()) {
+	t := time.NewTicker(c.touchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		meta, err := c.Open(ctx, id)
+		switch {
+		case errors.Is(err, mcpsession.ErrNotFound):
+			endStream()
+			return
+		case err != nil && ctx.Err() == nil:
+			c.logger.LogAttrs(ctx, slog.LevelWarn, c.name+": reading a session failed", slog.String("error", err.Error()))
+		case err == nil && seen != nil:
+			seen(meta)
+		}
+	}
+}
+
+// StatusWriter replaces a response with a 503 when Failed reports a store
+// failure before the status was written: the SDK would have answered 200
+// (initialize, logging/setLevel whose store write failed), 404 or 500, and
+// of these only a 503 tells the client to retry with the same session. The
+// replaced response carries no session id. It keeps Flush, which the SDKs
+// need to stream, and Unwrap, for http.ResponseController.
+type StatusWriter struct {
+	http.ResponseWriter
+	Failed  func() bool
+	written bool
+	swallow bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.written {
+		return
+	}
+	w.written = true
+	if w.Failed() {
+		w.Header().Del(HeaderSessionID)
+		w.Header().Del("Content-Length")
+		Unavailable(w.ResponseWriter)
+		w.swallow = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *StatusWriter) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher.
+func (w *StatusWriter) Flush() {
+	if !w.written {
+		w.WriteHeader(http.StatusOK) // as net/http's Flush would, but through the check
+	}
+	if w.swallow {
+		return
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
