@@ -63,6 +63,9 @@ func newReplica(t *testing.T, name string, store mcpsession.Store, cfg replicaCo
 	ms.AddTool(mcp.NewTool("state"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(helpers.StateTool(ctx, req.GetArguments())), nil
 	})
+	ms.AddTool(mcp.NewTool("handle"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(helpers.HandleTool(ctx, req.GetArguments())), nil
+	})
 	httpOpts := append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)
 	httpOpts = append(httpOpts, cfg.httpAfter...)
 	h := server.NewStreamableHTTPServer(ms, httpOpts...)
@@ -105,6 +108,10 @@ func probe(ctx context.Context, name string) string {
 var helpers = adaptertest.Helpers{
 	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
 	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
+
+	Principal: Principal, CreateHandle: CreateHandle, GetHandle: GetHandle, UpdateHandle: UpdateHandle,
+	ModifyHandle: ModifyHandle, TouchHandle: TouchHandle, DeleteHandle: DeleteHandle,
+	ErrHandlesUnsupported: ErrHandlesUnsupported, ErrNoPrincipal: ErrNoPrincipal,
 }
 
 // TestAdapter runs what every adapter does alike (adaptertest.Run).
@@ -118,6 +125,9 @@ func TestAdapter(t *testing.T) {
 			}
 			if cfg.Clock != nil {
 				opts = append(opts, withClock(cfg.Clock))
+			}
+			if cfg.Principal != nil {
+				opts = append(opts, WithPrincipal(cfg.Principal))
 			}
 			return newReplica(t, name, store, replicaConfig{opts: opts}).url
 		},
