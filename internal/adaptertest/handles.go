@@ -110,7 +110,9 @@ func handleHelpers(t *testing.T, a Adapter, dsn string) {
 	ra := a.Serve(t, "a", st, cfg)
 	rb := a.Serve(t, "b", testdb.OpenStore(t, dsn), cfg)
 	alice := As("alice")
-	handle := func(url string, who http.Header, args map[string]any) string { return ModernTool(t, url, who, "handle", args) }
+	handle := func(url string, who http.Header, args map[string]any) string {
+		return ModernTool(t, url, who, "handle", args)
+	}
 	notFound := "error: " + mcpsession.ErrHandleNotFound.Error()
 
 	if got := handle(ra, alice, map[string]any{"op": "principal"}); got != `"alice"` {
