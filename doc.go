@@ -1,23 +1,37 @@
-// Package mcpsession is the contract for storing MCP (Model Context Protocol)
-// server sessions outside the memory of one process, so that every replica of
-// a service can serve every session and sessions survive restarts.
+// Package mcpsession is the contract for keeping MCP (Model Context
+// Protocol) server state outside the memory of one process, so that every
+// replica of a service serves every client and nothing is lost on restart.
 //
-// An MCP server speaking streamable HTTP hands each client a session id
-// (the Mcp-Session-Id header) at initialize and must recognise it on every
-// later request, on whichever replica the request lands, and answer 404 once
-// the session is gone. A [Store] keeps each session's metadata (protocol
-// version, client info, capabilities, log level, application state) under
-// that id; a [Cleaner] removes the sessions nobody ended.
+// MCP has two eras of state. Clients of the 2025-11-25 revision and older
+// get a session id (the Mcp-Session-Id header) at initialize and send it on
+// every later request, on whichever replica it lands: a [Store] keeps each
+// session's metadata (protocol version, client info, capabilities, log
+// level, application state) under that id, and a [Cleaner] removes the
+// sessions nobody ended. The 2026-07-28 revision has no sessions
+// (SEP-2567): a tool mints an explicit state handle, returns it, and later
+// calls pass it back as an argument; a [HandleStore] keeps each handle's
+// state, owned by a principal, with a bounded idle lifetime.
 //
-// The contract mirrors the Session.Store behaviour of the Elixir library
-// ConduitMCP: Create, Get, Update (a shallow merge), Delete and an optional
-// Cleanup(ttl) that a periodic janitor calls.
+// The session contract mirrors the Session.Store behaviour of the Elixir
+// library ConduitMCP: Create, Get, Update (a shallow merge), Delete and an
+// optional Cleanup(ttl) that a periodic janitor calls.
 //
 // This package holds only the contract: the interfaces, the errors every
-// implementation returns, and session ids ([NewID], [ValidateID]). The SQL
-// implementation for PostgreSQL and SQLite lives in package sqlstore, the
-// background sweeper in package janitor, and the conformance kit that any
-// Store can run in package storetest.
+// implementation returns, and ids ([NewID], [ValidateID],
+// [ValidatePrincipal]). The rest of the module, one reason to change each:
+//
+//   - sqlstore: the Store and HandleStore on PostgreSQL and SQLite;
+//   - dialects: everything that differs between the two databases;
+//   - migrations: the schema, goose SQL files per dialect;
+//   - janitor: the background sweeper of expired sessions and handles;
+//   - storetest: the conformance kit any Store or HandleStore can run;
+//   - bus: messages between replicas through the database (LISTEN/NOTIFY
+//     on Postgres, polling on SQLite);
+//   - eventstore: the events of SSE streams, for resumption on any replica;
+//   - cache: a per-replica read cache kept coherent through the bus.
+//
+// The SDK adapters are modules of their own: mcpgo (mark3labs/mcp-go) and
+// gosdk (modelcontextprotocol/go-sdk).
 //
 // # Errors
 //
