@@ -16,8 +16,8 @@ import (
 var (
 	operations       = []string{"Get", "Create", "Update", "Touch", "Delete"}
 	handleOperations = []string{"HandleGet", "HandleUpdate"}
-	sizes      = []string{"500B", "64KiB"}
-	dialects   = []string{"postgres", "sqlite"}
+	sizes            = []string{"500B", "64KiB"}
+	dialects         = []string{"postgres", "sqlite"}
 )
 
 // impls of the operation benchmarks, in report order.
