@@ -150,21 +150,7 @@ func newPGRawHandles(pool *pgxpool.Pool, s *sqlstore.Store) *pgRawHandles {
 
 func (r *pgRawHandles) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
 	rows, err := r.pool.Query(ctx, r.q.Get, handle, principal, r.lim.idle, r.lim.lifetime)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, mcpsession.ErrHandleNotFound
-	}
-	var m map[string]any
-	if err := json.Unmarshal(rows.RawValues()[0], &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return pgDocument(rows, err, mcpsession.ErrHandleNotFound)
 }
 
 func (r *pgRawHandles) UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error {
@@ -198,25 +184,7 @@ func newSQLiteRawHandles(db *sql.DB, s *sqlstore.Store) (*sqliteRawHandles, erro
 
 func (r *sqliteRawHandles) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
 	rows, err := r.get.QueryContext(ctx, handle, principal, r.lim.idle, r.lim.lifetime)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, mcpsession.ErrHandleNotFound
-	}
-	var doc sql.RawBytes
-	if err := rows.Scan(&doc); err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return sqlDocument(rows, err, mcpsession.ErrHandleNotFound)
 }
 
 func (r *sqliteRawHandles) UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error {
