@@ -104,7 +104,10 @@ func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
 // further. A session's later requests must come from the principal that
 // initialized it; another principal's, POST, GET and DELETE alike, are
 // answered 403 Forbidden, as go-sdk's own handler answers them, and touch
-// nothing.
+// nothing. (Without Handler in front of mcp-go, fn runs in the context
+// function and the session id manager instead: another principal's
+// request is then mcp-go's 404, and a request fn fails has no principal,
+// so the handle helpers return ErrNoPrincipal.)
 func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {

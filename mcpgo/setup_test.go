@@ -31,6 +31,7 @@ type replicaConfig struct {
 	opts      []Option
 	httpAfter []server.StreamableHTTPOption // given after HTTPOptions
 	hooks     *server.Hooks                 // when set, RegisterHooks instead of ServerOptions
+	noHandler bool                          // serve mcp-go without Sessions.Handler in front
 }
 
 // newReplica serves store. Its tools: probe (what the session negotiated,
@@ -69,7 +70,11 @@ func newReplica(t *testing.T, name string, store mcpsession.Store, cfg replicaCo
 	httpOpts := append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)
 	httpOpts = append(httpOpts, cfg.httpAfter...)
 	h := server.NewStreamableHTTPServer(ms, httpOpts...)
-	srv := httptest.NewServer(sessions.Handler(h))
+	var handler http.Handler = sessions.Handler(h)
+	if cfg.noHandler {
+		handler = h
+	}
+	srv := httptest.NewServer(handler)
 	r := &replica{name: name, store: store, sessions: sessions, mcp: h, srv: srv, url: srv.URL + "/mcp"}
 	t.Cleanup(r.close)
 	return r
