@@ -193,20 +193,25 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 
 // open reads the session for a request, sliding its expiry when touch is
 // set. Unknown, expired or deleted is 404 (and this replica forgets any
-// go-sdk session of it); a store failure is 503. ok is false when the
-// response has been written.
+// go-sdk session of it); a session another principal initialized is 403,
+// untouched, as go-sdk's own handler answers it; a store failure is 503.
+// ok is false when the response has been written.
 func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch bool) (meta map[string]any, ok bool) {
 	ctx := r.Context()
+	principal, _ := s.core.RequestPrincipal(ctx) // ServeHTTP put it there
 	var err error
 	if touch {
-		meta, err = s.core.Open(ctx, id)
+		meta, err = s.core.OpenAs(ctx, id, principal)
 	} else {
-		meta, err = s.core.Lookup(ctx, id)
+		meta, err = s.core.LookupAs(ctx, id, principal)
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
 		s.drop(id)
 		notFound(w)
+		return nil, false
+	case adapterstate.IsForeign(err):
+		adapterstate.Forbidden(w)
 		return nil, false
 	case err != nil:
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "gosdk: reading a session failed", slog.String("error", err.Error()))

@@ -54,7 +54,9 @@ func (s *Sessions) onInitialize(ctx context.Context, method string, req mcp.Requ
 	if st.registered || st.failure {
 		return res, err // a second initialize, which go-sdk refused already
 	}
-	if err := s.core.Create(ctx, st.local.id, negotiated(params, result)); err != nil {
+	meta := negotiated(params, result)
+	meta[adapterstate.KeyPrincipal], _ = s.core.RequestPrincipal(ctx) // ServeHTTP put it there
+	if err := s.core.Create(ctx, st.local.id, meta); err != nil {
 		s.logger.LogAttrs(ctx, slog.LevelError, "gosdk: creating a session failed", slog.String("error", err.Error()))
 		st.failure = true
 		return nil, errNotCreated

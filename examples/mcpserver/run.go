@@ -37,7 +37,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.sdk, "sdk", "mcp-go", fmt.Sprintf("MCP SDK to serve with: %s", strings.Join(sdkNames(), " or ")))
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&c.db, "db", "sqlite:mcpsessions.db", "session database: sqlite:PATH, sqlite::memory: or postgres://…")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session lives")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session or state handle lives")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

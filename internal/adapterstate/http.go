@@ -55,11 +55,15 @@ func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[stri
 // of these only a 503 tells the client to retry with the same session. The
 // replaced response carries no session id. It keeps Flush, which the SDKs
 // need to stream, and Unwrap, for http.ResponseController.
+//
+// Forbidden, when set, does the same with a 403 (see Forbidden) for a
+// session of another principal, which the SDK answered 404.
 type StatusWriter struct {
 	http.ResponseWriter
-	Failed  func() bool
-	written bool
-	swallow bool
+	Failed    func() bool
+	Forbidden func() bool
+	written   bool
+	swallow   bool
 }
 
 // WriteHeader implements http.ResponseWriter.
@@ -68,10 +72,15 @@ func (w *StatusWriter) WriteHeader(code int) {
 		return
 	}
 	w.written = true
-	if w.Failed() {
+	failed := w.Failed()
+	if forbidden := !failed && w.Forbidden != nil && w.Forbidden(); failed || forbidden {
 		w.Header().Del(HeaderSessionID)
 		w.Header().Del("Content-Length")
-		Unavailable(w.ResponseWriter)
+		if failed {
+			Unavailable(w.ResponseWriter)
+		} else {
+			Forbidden(w.ResponseWriter)
+		}
 		w.swallow = true
 		return
 	}

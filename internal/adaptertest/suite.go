@@ -23,10 +23,10 @@ import (
 type Adapter struct {
 	// Serve starts a replica named name over store and returns its MCP
 	// endpoint; the replica stops when t ends. Its server has logging and
-	// three tools: "probe", answering a Probe as JSON; "counter", which
+	// four tools: "probe", answering a Probe as JSON; "counter", which
 	// increments the session's "counter" with ModifyState and answers the
-	// new value; and "state", which answers Helpers.StateTool of its
-	// arguments.
+	// new value; "state", which answers Helpers.StateTool of its
+	// arguments; and "handle", which answers Helpers.HandleTool of them.
 	Serve func(t *testing.T, name string, store mcpsession.Store, cfg ReplicaConfig) string
 	// DeleteStatus is what the adapter answers a DELETE that ends a
 	// session: its SDK's own status.
@@ -39,6 +39,8 @@ type Adapter struct {
 type ReplicaConfig struct {
 	TouchInterval time.Duration
 	Clock         func() time.Time
+	// Principal is the adapter's WithPrincipal; nil leaves its default.
+	Principal func(r *http.Request) (string, error)
 }
 
 // Probe is what the probe tool answers: what the session negotiated, as
@@ -76,6 +78,17 @@ type Helpers struct {
 	// ErrNoSession, ErrReservedKey and ErrModifyUnsupported are the
 	// adapter's sentinels.
 	ErrNoSession, ErrReservedKey, ErrModifyUnsupported error
+
+	// The handle helpers, and their sentinels.
+	Principal    func(ctx context.Context) (string, error)
+	CreateHandle func(ctx context.Context, state map[string]any) (string, error)
+	GetHandle    func(ctx context.Context, handle string) (map[string]any, error)
+	UpdateHandle func(ctx context.Context, handle string, patch map[string]any) error
+	ModifyHandle func(ctx context.Context, handle string, fn func(map[string]any) (map[string]any, error)) error
+	TouchHandle  func(ctx context.Context, handle string) error
+	DeleteHandle func(ctx context.Context, handle string) error
+
+	ErrHandlesUnsupported, ErrNoPrincipal error
 }
 
 // StateTool runs the helper that args["op"] names ("get", "update" with
@@ -153,6 +166,10 @@ func Run(t *testing.T, a Adapter) {
 		{"StoreOutageIs503", storeOutageIs503},
 		{"StateHelpers", stateHelpers},
 		{"ModifyStateSerialised", modifyStateSerialised},
+		{"HandleHelpers", handleHelpers},
+		{"ModifyHandleSerialised", modifyHandleSerialised},
+		{"SessionOfAnotherPrincipal", sessionOfAnotherPrincipal},
+		{"PrincipalRefused", principalRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
