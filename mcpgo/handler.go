@@ -3,7 +3,6 @@ package mcpgo
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 
@@ -50,8 +49,11 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			st := &requestState{}
-			sw := &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden}
+			sw := &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
 			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
+			if err := st.failure(); err != nil {
+				s.core.StoreFailed(r.Context(), "serving a request", err)
+			}
 			return
 		}
 		s.serveSession(w, r, next)
@@ -61,7 +63,7 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	id := r.Header.Get(server.HeaderKeySessionID)
 	if id == "" {
-		http.Error(w, "Bad Request: Mcp-Session-Id header required", http.StatusBadRequest)
+		adapterstate.MissingSessionID(w)
 		return
 	}
 	ctx := r.Context()
@@ -75,13 +77,13 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
-		http.Error(w, "Session not found", http.StatusNotFound)
+		adapterstate.NotFound(w)
 		return
 	case adapterstate.IsForeign(err):
 		adapterstate.Forbidden(w)
 		return
 	case err != nil:
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: reading a session failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "reading a session", err)
 		adapterstate.Unavailable(w)
 		return
 	}
@@ -112,6 +114,7 @@ type requestState struct {
 	meta      map[string]any
 	failed    error
 	forbidden bool
+	missingID bool
 	created   bool
 }
 
@@ -146,6 +149,25 @@ func (st *requestState) isForbidden() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.forbidden
+}
+
+// noID records that the request named no session.
+func (st *requestState) noID() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.missingID = true
+}
+
+func (st *requestState) isMissingID() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.missingID
+}
+
+func (st *requestState) failure() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.failed
 }
 
 func (st *requestState) hasFailed() bool {

@@ -52,8 +52,11 @@ func (m requestManager) Validate(id string) (isTerminated bool, err error) {
 	if m.principalErr != nil {
 		return false, m.principalErr
 	}
-	meta, err := m.s.core.OpenAs(m.ctx, id, m.principal)
 	st := requestStateFrom(m.ctx)
+	if id == "" && st != nil {
+		st.noID() // Handler answers 400, not mcp-go's 404
+	}
+	meta, err := m.s.core.OpenAs(m.ctx, id, m.principal)
 	switch {
 	case err == nil:
 		if st != nil {

@@ -125,3 +125,16 @@ func withClock(now func() time.Time) Option {
 		return nil
 	})
 }
+
+// RedactedLogger returns a logger for the SDK's own lines that writes
+// through l's handler with every session id replaced by a digest: the SDK
+// logs session ids at Info, and they are bearer credentials. Give it to the
+// SDK instead of l. It also lowers to Debug the SDK's lines that read, on
+// a shared store, as if a session ended when only this replica's memory of
+// it did.
+func RedactedLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return slog.New(adapterstate.RedactSessionIDs(l.Handler()))
+}

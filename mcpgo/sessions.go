@@ -199,7 +199,7 @@ func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message a
 	meta := negotiated(&req)
 	meta[adapterstate.KeyPrincipal] = principal
 	if err := s.core.Create(ctx, cs.SessionID(), meta); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: creating a session failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "creating a session", err)
 		if st != nil {
 			st.fail(err)
 		}
@@ -217,7 +217,7 @@ func (s *Sessions) afterSetLevel(ctx context.Context, _ any, msg *mcp.SetLevelRe
 		return
 	}
 	if err := s.core.Write(ctx, cs.SessionID(), map[string]any{keyLogLevel: string(msg.Params.Level)}); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: storing the log level failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "storing the log level", err)
 		if st := requestStateFrom(ctx); st != nil {
 			st.fail(err)
 		}

@@ -66,20 +66,34 @@ func TestE2EStateFollowsSession(t *testing.T) {
 	})
 }
 
-// An unknown session is 404 on both replicas, for POST, GET and DELETE.
+// An unknown session is 404 on both replicas, for POST, GET and DELETE,
+// with one body whatever the method and the SDK; a request of the
+// session-based revisions that names no session (but initialize) is 400.
 func TestE2EUnknownSession(t *testing.T) {
 	t.Parallel()
+	const notFound = "Not Found: session not found\n"
+	const missing = "Bad Request: Mcp-Session-Id header required\n"
+	legacy := http.Header{adaptertest.HeaderProtocolVersion: {adaptertest.LegacyVersion}}
 	eachSDK(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
 			url := c.replica(i).url
-			if status, body := rawPost(t, url, sid, toolsList); status != http.StatusNotFound {
-				t.Errorf("POST on %s: %d %s; want 404", replicaNames[i], status, body)
+			if status, body := rawPost(t, url, sid, toolsList); status != http.StatusNotFound || body != notFound {
+				t.Errorf("POST on %s: %d %q; want 404 %q", replicaNames[i], status, body, notFound)
 			}
 			for _, m := range []string{http.MethodGet, http.MethodDelete} {
-				if status := rawSend(t, m, url, sid); status != http.StatusNotFound {
-					t.Errorf("%s on %s: %d; want 404", m, replicaNames[i], status)
+				r := adaptertest.SendWith(t, m, url, sid, legacy)
+				if r.Status != http.StatusNotFound || (m == http.MethodDelete && string(r.Body) != notFound) {
+					t.Errorf("%s on %s: %d %q; want 404 %q", m, replicaNames[i], r.Status, r.Body, notFound)
+				}
+			}
+			if r := adaptertest.PostWith(t, url, "", legacy, json.RawMessage(toolsList)); r.Status != http.StatusBadRequest || string(r.Body) != missing {
+				t.Errorf("POST with no session id on %s: %d %q; want 400 %q", replicaNames[i], r.Status, r.Body, missing)
+			}
+			for _, m := range []string{http.MethodGet, http.MethodDelete} {
+				if r := adaptertest.SendWith(t, m, url, "", legacy); r.Status != http.StatusBadRequest {
+					t.Errorf("%s with no session id on %s: %d %q; want 400", m, replicaNames[i], r.Status, r.Body)
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -29,9 +30,11 @@ func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 		mcp.WithInputSchema[counterArgs](),
 		mcp.WithOutputSchema[counterOutput](),
 		mcp.WithIdempotentHintAnnotation(false)),
-		mcpgoCounter)
+		mcpgoCounter(cfg.logger))
 
-	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(cfg.logger)}
+	// mcp-go logs session ids at Info; its lines go through a redacting
+	// logger.
+	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(mcpgo.RedactedLogger(cfg.logger))}
 	if cfg.httpServer != nil {
 		// Then Shutdown shuts the HTTP server down too, once mcp-go has
 		// ended its GET streams (which would otherwise hold it open).
@@ -65,14 +68,16 @@ var mcpgoCounterHelpers = counterHelpers{
 	errNoSession: mcpgo.ErrNoSession,
 }
 
-func mcpgoCounter(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	var args counterArgs
-	if err := req.BindArguments(&args); err != nil {
-		return mcp.NewToolResultError(counterError(fmt.Errorf("arguments: %w", err))), nil
+func mcpgoCounter(logger *slog.Logger) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args counterArgs
+		if err := req.BindArguments(&args); err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, counterTool, fmt.Errorf("%w: %v", errArguments, err))), nil
+		}
+		out, err := mcpgoCounterHelpers.count(ctx, args)
+		if err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, counterTool, err)), nil // a tool error, never a protocol error
+		}
+		return mcp.NewToolResultStructured(out, counterText(out.Count)), nil
 	}
-	out, err := mcpgoCounterHelpers.count(ctx, args)
-	if err != nil {
-		return mcp.NewToolResultError(counterError(err)), nil // a tool error, never a protocol error
-	}
-	return mcp.NewToolResultStructured(out, counterText(out.Count)), nil
 }

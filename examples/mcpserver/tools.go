@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/mcpsession/mcpsession"
 )
 
 // The tools, the same with either SDK: each SDK's file (mcpgo.go, gosdk.go)
@@ -126,6 +128,20 @@ func increment(n *int64) func(state map[string]any) (map[string]any, error) {
 // counterText is the counter tool's answer.
 func counterText(n int64) string { return strconv.FormatInt(n, 10) }
 
-// counterError is the counter tool's error text: an unusable handle, or a
-// store that failed.
-func counterError(err error) string { return fmt.Sprintf("counter: %v", err) }
+// toolError is what a tool tells the client when it failed: what the client
+// can act on (an unknown or expired handle, bad arguments), else a generic
+// "try again", while the detail, which may name the database's host and
+// user, goes to the log.
+func toolError(ctx context.Context, logger *slog.Logger, tool string, err error) string {
+	switch {
+	case errors.Is(err, mcpsession.ErrHandleNotFound):
+		return tool + ": unknown or expired handle"
+	case errors.Is(err, errArguments):
+		return tool + ": invalid arguments"
+	}
+	logger.LogAttrs(ctx, slog.LevelError, "tool failed", slog.String("tool", tool), slog.String("error", err.Error()))
+	return tool + ": the server could not do that now; try again"
+}
+
+// errArguments marks a tool call whose arguments did not decode.
+var errArguments = errors.New("invalid arguments")

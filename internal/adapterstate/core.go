@@ -61,6 +61,7 @@ type Core struct {
 	gate          *TouchGate
 	principal     PrincipalFunc
 	errs          Errors
+	failures      failureLog
 }
 
 // New checks cfg and returns a Core. The touch interval defaults to
