@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession"
@@ -91,6 +92,12 @@ func (r *pgRaw) Create(ctx context.Context, id string, metadata map[string]any) 
 
 func (r *pgRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 	rows, err := r.pool.Query(ctx, r.q.get, id, r.lim.idle, r.lim.lifetime)
+	return pgDocument(rows, err, mcpsession.ErrNotFound)
+}
+
+// pgDocument decodes the document the first row of rows holds, or returns
+// notFound when there is none.
+func pgDocument(rows pgx.Rows, err, notFound error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +106,7 @@ func (r *pgRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		return nil, mcpsession.ErrNotFound
+		return nil, notFound
 	}
 	// jsonb comes back as text (pgx's preferred format for it): decode
 	// it where it lies, as the store decodes its sql.RawBytes.
@@ -184,6 +191,12 @@ func (r *sqliteRaw) Create(ctx context.Context, id string, metadata map[string]a
 
 func (r *sqliteRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 	rows, err := r.get.QueryContext(ctx, id, r.lim.idle, r.lim.lifetime)
+	return sqlDocument(rows, err, mcpsession.ErrNotFound)
+}
+
+// sqlDocument decodes the document the first row of rows holds, straight
+// from the driver's buffer, or returns notFound when there is none.
+func sqlDocument(rows *sql.Rows, err, notFound error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +205,7 @@ func (r *sqliteRaw) Get(ctx context.Context, id string) (map[string]any, error) 
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		return nil, mcpsession.ErrNotFound
+		return nil, notFound
 	}
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {

@@ -303,8 +303,8 @@ func plan(cfg config) []pass {
 		cleanupTime, lostTime, rtTime = "1x", "5x", "100x"
 	}
 	all := []pass{
-		{Name: "ops", Bench: "^Benchmark(Get|Create|Update|Touch|Delete)$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
-			What: "the five operations; run once per sample, so that the store, its baseline and the peers alternate"},
+		{Name: "ops", Bench: "^Benchmark(Get|Create|Update|Touch|Delete|HandleGet|HandleUpdate)$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
+			What: "the five session operations and the two of state handles; run once per sample, so that the store, its baseline and the peers alternate"},
 		{Name: "growth", Bench: "^BenchmarkGetGrowth$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
 			What: "Get on 10,000 and 1,000,000 rows"},
 		{Name: "cleanup", Bench: "^BenchmarkCleanup(Creates)?$", Benchtime: cleanupTime, Count: cfg.count, Reps: 1,
