@@ -95,6 +95,7 @@ help:
 	@echo 'make tidy            go mod tidy in all modules, as a consumer resolves them'
 	@echo 'make bench           benchmarks, written to BENCHMARKS.md'
 	@echo 'make postgres-image  build $(IMAGE) from Debian packages, for hosts without a registry'
+	@echo 'make ha-image        build $(HA_IMAGE): the same with PgBouncer, Patroni, etcd and HAProxy'
 	@echo 'make migrate-up   DSN=postgres://…|sqlite:PATH   apply the migrations with the goose CLI'
 	@echo 'make migrate-down DSN=postgres://…|sqlite:PATH   roll the latest one back'
 
@@ -108,7 +109,7 @@ help:
 # host by asking the Docker engine; test-image first builds the offline
 # image when the engine has no Postgres image and cannot pull one.
 .PHONY: test
-test: goose withpostgres test-image
+test: goose withpostgres test-image test-ha-image
 	$(WITHPOSTGRES) -- $(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 
@@ -208,6 +209,26 @@ release-check: modproxy
 .PHONY: postgres-image
 postgres-image:
 	$(SUDO) integration/postgres-image/build.sh '$(IMAGE)'
+
+# The production-Postgres tests (integration/pgbouncer, the failover and
+# Patroni tests of integration/faults, BenchmarkExecMode) run PgBouncer,
+# streaming standbys, Patroni, etcd and HAProxy: the same image with those
+# Debian packages added.
+HA_IMAGE ?= mcpsession-postgres-ha:local
+HA_PACKAGES := pgbouncer,patroni,etcd-server,haproxy,python3-psycopg2,python3-urllib3,python3-yaml
+
+.PHONY: ha-image
+ha-image:
+	$(SUDO) env PG_IMAGE_EXTRA_PACKAGES='$(HA_PACKAGES)' integration/postgres-image/build.sh '$(HA_IMAGE)'
+
+# test-ha-image builds $(HA_IMAGE) for `make test` when Docker is here
+# without it (no registry has it) and MCPSESSION_TEST_HA_IMAGE names no other.
+.PHONY: test-ha-image
+test-ha-image:
+	@if [ -n "$$MCPSESSION_TEST_HA_IMAGE" ] || ! docker info >/dev/null 2>&1; then exit 0; fi; \
+	if docker image inspect '$(HA_IMAGE)' >/dev/null 2>&1; then echo "==> production-Postgres tests use $(HA_IMAGE)"; exit 0; fi; \
+	echo "==> building $(HA_IMAGE) for the production-Postgres tests"; \
+	$(MAKE) --no-print-directory ha-image
 
 # --- migrations with the goose CLI ----------------------------------------------
 

@@ -25,6 +25,12 @@
 //     each SDK (mcp-go, go-sdk) with its own in-memory sessions, and
 //     through the project's adapter for it (mcpgo, gosdk) with the sessions
 //     in Postgres and in SQLite, one goroutine and 16.
+//   - BenchmarkExecMode: Get and Update in each pgx query exec mode a DSN
+//     selects (the prepared default, exec, simple_protocol), straight to
+//     the server and through PgBouncer in session and transaction mode:
+//     what running behind a transaction pooler costs. It runs on nodes of
+//     the production-Postgres image (internal/pgtest's HAImage, built by
+//     `make ha-image`), and is left out with one line without it.
 //
 // Sub-benchmarks are named key=value, so that benchstat and benchreport
 // group them: BenchmarkGet/dialect=postgres/impl=store/size=500B/par=1.

@@ -52,6 +52,18 @@ type pgRaw struct {
 	pool *pgxpool.Pool
 	q    statements
 	lim  limits
+	// textDocs sends documents as text, as the store does: pgx sends a
+	// []byte as bytea in the query exec modes that do not ask the server
+	// for the parameters' types (exec, simple_protocol).
+	textDocs bool
+}
+
+// docArg is doc as the statement's argument.
+func (r *pgRaw) docArg(doc []byte) any {
+	if r.textDocs {
+		return string(doc)
+	}
+	return doc
 }
 
 func newPGRaw(pool *pgxpool.Pool, s *sqlstore.Store) *pgRaw {
@@ -68,7 +80,7 @@ func (r *pgRaw) Create(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	tag, err := r.pool.Exec(ctx, r.q.create, id, doc, r.lim.idle, r.lim.lifetime)
+	tag, err := r.pool.Exec(ctx, r.q.create, id, r.docArg(doc), r.lim.idle, r.lim.lifetime)
 	if err != nil {
 		return err
 	}
@@ -110,7 +122,7 @@ func (r *pgRaw) Update(ctx context.Context, id string, patch map[string]any) err
 	if err != nil {
 		return err
 	}
-	return affectedPG(r.pool.Exec(ctx, r.q.update, id, doc, r.lim.idle, r.lim.lifetime))
+	return affectedPG(r.pool.Exec(ctx, r.q.update, id, r.docArg(doc), r.lim.idle, r.lim.lifetime))
 }
 
 func (r *pgRaw) Touch(ctx context.Context, id string) error {

@@ -293,7 +293,7 @@ type ranPass struct {
 }
 
 func passNames() []string {
-	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall"}
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode"}
 }
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
@@ -315,6 +315,8 @@ func plan(cfg config) []pass {
 			What: "round trips per operation, counted on the client's sockets"},
 		{Name: "toolcall", Bench: "^BenchmarkToolCall$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
 			What: "one tools/call through each SDK's in-memory sessions and through its adapter; run once per sample, so that they alternate"},
+		{Name: "execmode", Bench: "^BenchmarkExecMode$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
+			What: "Get and Update in each pgx query exec mode, straight to the server and through PgBouncer in session and transaction mode"},
 	}
 	var out []pass
 	for _, p := range all {

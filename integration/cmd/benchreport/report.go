@@ -70,6 +70,7 @@ func report(in reportInput) string {
 	writeLostKeys(&b, res)
 	writeRoundTrips(&b, res)
 	writeToolCall(&b, res)
+	writeExecModes(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
 	return b.String()

@@ -1,7 +1,14 @@
 // Package pgtest is the integration suite's name for the project's one
 // test harness, the downstream test kit mcpsessiontest: the integration
-// tests use exactly what a user's tests get, and this package only keeps
-// the names they were written against.
+// tests use exactly what a user's tests get, and this package keeps the
+// names they were written against.
+//
+// It adds what only the production-Postgres tests need, on mcpsessiontest's
+// exported API: nodes of one image (HAImage, with PostgreSQL, PgBouncer,
+// Patroni, etcd and HAProxy) on a private Docker network (NewNetwork,
+// StartNode), a primary and its streaming standbys (StartPrimary,
+// StartStandby, MultiHostDSN, Promote), PgBouncer in front of a server
+// (StartBouncer), and the FAULT lines make test prints (Report).
 //
 // A test package starts with
 //
