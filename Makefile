@@ -1,16 +1,20 @@
 # mcpsession: the commands CI and a newcomer run. `make help` lists them.
 #
-# The repository is a Go workspace of five modules: the library (.), mcpgo,
-# gosdk, examples, and integration (which alone depends on Docker's client
-# libraries, through testcontainers-go). Targets that go over modules skip
-# a module that has no packages yet.
+# The repository is a set of Go modules: the library (.), its adapters
+# (mcpgo, gosdk), examples, the downstream test kit (mcpsessiontest) and the
+# integration suite, which alone with the kit depend on Docker's client
+# libraries (testcontainers-go). Targets that go over modules skip a
+# module that has no packages yet.
 
 SHELL := /bin/bash
 
-# Modules whose tests use internal/testdb: they get a Postgres container
-# from cmd/withpostgres. The integration module starts its own.
+# Modules whose tests use internal/testdb: they get one Postgres container
+# from cmd/withpostgres. Add a new adapter here (and to go.work).
 UNIT_MODULES := . mcpgo gosdk examples
-MODULES      := $(UNIT_MODULES) integration
+# Modules whose tests start containers of their own (through
+# mcpsessiontest), with their own go.work.
+CONTAINER_MODULES := mcpsessiontest integration
+MODULES := $(UNIT_MODULES) $(CONTAINER_MODULES)
 
 BIN := $(CURDIR)/bin
 
@@ -31,8 +35,45 @@ STATICCHECK_CHECKS ?= inherit
 WITHPOSTGRES := $(BIN)/withpostgres
 
 # The image `make postgres-image` builds, for hosts without a registry.
+# mcpsessiontest looks for it under this name when the official image is
+# neither on the engine nor pullable.
 IMAGE ?= mcpsession-postgres:local
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo --preserve-env=PG_IMAGE_MIRROR,PG_IMAGE_SUITE,PG_IMAGE_KEYRING,PG_IMAGE_KEEP_JIT,TMPDIR)
+
+# --- release ---------------------------------------------------------------------
+#
+# Every module requires the repository's other modules at RELEASE_VERSION,
+# the version they are tagged at together, and has no replace directive (a
+# consumer ignores them); the go.work files serve the working tree for local
+# development. Until RELEASE_VERSION is published, nothing serves it but a
+# file-based module proxy made from the working tree (`make modproxy`,
+# integration/cmd/modproxy), and the go commands that must resolve modules
+# as a consumer does (go mod tidy, the release check) run with this
+# environment (integration/release/env.sh):
+#
+#   GOWORK=off    the module alone, as a consumer sees it, not the workspace;
+#   GOPROXY=file://$(MODPROXY_DIR),<the machine's GOPROXY>
+#                 the repository's modules from that proxy, everything else
+#                 from wherever the machine gets modules (read at run time);
+#   GONOSUMDB=github.com/mcpsession/mcpsession
+#                 the checksum database has never seen the repository's
+#                 modules at an unpublished version; not GOPRIVATE, which
+#                 would also bypass the proxy and go to the VCS host;
+#   GOMODCACHE=<the user's cache dir>/mcpsession-release/…, GOFLAGS+=-modcacherw
+#                 a module cache of their own, cleared of the repository's
+#                 modules first: a cache keeps a version's content for good,
+#                 and this version's changes with the working tree. Other
+#                 modules come from the machine's module cache first.
+#
+# go.sum files keep no lines for the repository's own modules (see
+# integration/release/tidy.sh): `make tidy` writes them that way and
+# `make lint` checks them so.
+RELEASE_VERSION := v0.1.0
+MODPROXY_DIR    := $(BIN)/modproxy
+RELEASE         := $(CURDIR)/integration/release
+# The modules a consumer `go get`s besides the library: every module in
+# MODULES but the library itself, the examples and the integration suite.
+RELEASE_GET := $(filter-out . examples integration,$(MODULES))
 
 # each_module runs the shell command $(2) in every module of $(1) that has
 # packages, and stops at the first that fails.
@@ -48,21 +89,27 @@ endef
 
 .PHONY: help
 help:
-	@echo 'make test            all tests of all modules, Postgres in containers (needs Docker)'
-	@echo 'make lint            gofmt, go vet and staticcheck on all modules'
+	@echo 'make test            all tests of all modules; Postgres in containers when Docker is here (see README, Testing)'
+	@echo 'make lint            gofmt, go vet, staticcheck and go mod tidy -diff on all modules'
+	@echo 'make release-check   build a consumer of the modules at $(RELEASE_VERSION), as released, and the README snippets'
+	@echo 'make tidy            go mod tidy in all modules, as a consumer resolves them'
 	@echo 'make bench           benchmarks, written to BENCHMARKS.md'
 	@echo 'make postgres-image  build $(IMAGE) from Debian packages, for hosts without a registry'
+	@echo 'make ha-image        build $(HA_IMAGE): the same with PgBouncer, Patroni, etcd and HAProxy'
 	@echo 'make migrate-up   DSN=postgres://…|sqlite:PATH   apply the migrations with the goose CLI'
 	@echo 'make migrate-down DSN=postgres://…|sqlite:PATH   roll the latest one back'
 
 # --- tests -----------------------------------------------------------------
 
-# test runs the library's, mcpgo's and examples' tests against one
-# Postgres container (their Postgres tests read MCPSESSION_TEST_POSTGRES_DSN,
-# which withpostgres sets), then the integration module's, which start
-# containers of their own so that the fault tests can stop and pause them.
+# test runs the unit modules' tests against one Postgres container (their
+# Postgres tests read MCPSESSION_TEST_POSTGRES_DSN, which withpostgres
+# sets), then the container modules', which start containers of their own
+# (the fault tests stop and pause theirs). Every container comes from
+# mcpsessiontest, which picks the image and sets up testcontainers for this
+# host by asking the Docker engine; test-image first builds the offline
+# image when the engine has no Postgres image and cannot pull one.
 .PHONY: test
-test: goose withpostgres
+test: goose withpostgres test-image test-ha-image
 	$(WITHPOSTGRES) -- $(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 
@@ -74,8 +121,24 @@ test-unit:
 
 test-integration: goose
 	@rm -f '$(FAULT_REPORT)'
-	$(call each_module,integration,go test $(GO_TEST_FLAGS) ./...)
+	$(call each_module,$(CONTAINER_MODULES),go test $(GO_TEST_FLAGS) ./...)
 	@if [ -s '$(FAULT_REPORT)' ]; then echo "==> what the fault tests measured"; cat '$(FAULT_REPORT)'; fi
+
+# test-image: Docker is here, but it has neither the official Postgres image
+# nor a registry to pull it from, and MCPSESSION_TEST_POSTGRES_IMAGE names
+# none: build the offline image, which the tests then find. Without Docker
+# there is nothing to do (the Postgres tests skip, or fail under
+# MCPSESSION_REQUIRE_POSTGRES=1).
+.PHONY: test-image
+test-image: withpostgres
+	@rc=0; img="$$('$(WITHPOSTGRES)' -image 2>/dev/null)" || rc=$$?; \
+	case $$rc in \
+	0) echo "==> Postgres tests use $$img" ;; \
+	3) echo "==> no Docker engine: the Postgres tests skip" ;; \
+	4) echo "==> Docker has no Postgres image and cannot pull one: building $(IMAGE)"; \
+	   $(MAKE) --no-print-directory postgres-image ;; \
+	*) exit $$rc ;; \
+	esac
 
 # The fault tests append what they measured here; test-integration prints it.
 FAULT_REPORT := $(BIN)/fault-report.txt
@@ -113,18 +176,59 @@ withpostgres:
 # --- lint --------------------------------------------------------------------
 
 .PHONY: lint
-lint: staticcheck
+lint: staticcheck modproxy
 	@echo "==> gofmt -l"; \
 	out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
 	$(call each_module,$(MODULES),go vet ./...)
 	$(call each_module,$(MODULES),'$(STATICCHECK)' -checks '$(STATICCHECK_CHECKS)' ./...)
+	$(call each_module,$(MODULES),'$(RELEASE)/tidy.sh' check '$(MODPROXY_DIR)')
+
+# tidy runs go mod tidy in every module as lint checks it.
+.PHONY: tidy
+tidy: modproxy
+	$(call each_module,$(MODULES),'$(RELEASE)/tidy.sh' write '$(MODPROXY_DIR)')
+
+# modproxy writes the release proxy: every module at RELEASE_VERSION, from
+# the working tree. It refuses replace directives and requirements of our
+# modules at other versions.
+.PHONY: modproxy
+modproxy:
+	@cd integration && go run ./cmd/modproxy -repo .. -version '$(RELEASE_VERSION)' -out '$(MODPROXY_DIR)' >/dev/null
+
+# release-check builds a consumer module outside the repository against
+# the release proxy: go get of the library and of $(RELEASE_GET), the
+# README's snippets as a program, a test on the test kit
+# (integration/release/check.sh).
+.PHONY: release-check
+release-check: modproxy
+	@'$(RELEASE)/check.sh' '$(MODPROXY_DIR)' '$(RELEASE_VERSION)' '$(CURDIR)/README.md' $(RELEASE_GET)
 
 # --- Postgres image ------------------------------------------------------------
 
 .PHONY: postgres-image
 postgres-image:
 	$(SUDO) integration/postgres-image/build.sh '$(IMAGE)'
+
+# The production-Postgres tests (integration/pgbouncer, the failover and
+# Patroni tests of integration/faults, BenchmarkExecMode) run PgBouncer,
+# streaming standbys, Patroni, etcd and HAProxy: the same image with those
+# Debian packages added.
+HA_IMAGE ?= mcpsession-postgres-ha:local
+HA_PACKAGES := pgbouncer,patroni,etcd-server,haproxy,python3-psycopg2,python3-urllib3,python3-yaml
+
+.PHONY: ha-image
+ha-image:
+	$(SUDO) env PG_IMAGE_EXTRA_PACKAGES='$(HA_PACKAGES)' integration/postgres-image/build.sh '$(HA_IMAGE)'
+
+# test-ha-image builds $(HA_IMAGE) for `make test` when Docker is here
+# without it (no registry has it) and MCPSESSION_TEST_HA_IMAGE names no other.
+.PHONY: test-ha-image
+test-ha-image:
+	@if [ -n "$$MCPSESSION_TEST_HA_IMAGE" ] || ! docker info >/dev/null 2>&1; then exit 0; fi; \
+	if docker image inspect '$(HA_IMAGE)' >/dev/null 2>&1; then echo "==> production-Postgres tests use $(HA_IMAGE)"; exit 0; fi; \
+	echo "==> building $(HA_IMAGE) for the production-Postgres tests"; \
+	$(MAKE) --no-print-directory ha-image
 
 # --- migrations with the goose CLI ----------------------------------------------
 

@@ -49,7 +49,8 @@ var (
 	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
 
 	// ErrCleanupInProgress means another process holds the database's
-	// cleanup lock. A janitor treats it as a skipped sweep, not a failure.
+	// cleanup lease: it is sweeping. A janitor treats it as a skipped
+	// sweep, not a failure.
 	ErrCleanupInProgress = errors.New("mcpsession: cleanup in progress elsewhere")
 
 	// ErrUnavailable means the database could not serve the call now: it

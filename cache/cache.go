@@ -408,16 +408,15 @@ func (c *Store) received(m bus.Message) {
 	}
 }
 
-// publish sends the pending keys in batches: one message for all the
-// writes of a few milliseconds, so that invalidation costs a write little.
+// publish sends the pending keys: at once when it is idle, and, while a
+// message is on its way, everything that arrives meanwhile in the next one.
+// Under load one message carries the writes of a whole round trip, so that
+// invalidation costs a write little; at rest it costs no wait.
 func (c *Store) publish(ctx context.Context) {
 	defer close(c.pubDone)
-	const window, most = 2 * time.Millisecond, 400 // 400 keys: ~7 KB
-	var batch []string
+	const most = 400 // keys per message: ~7 KB
+	batch := make([]string, 0, most)
 	send := func(ctx context.Context) {
-		if len(batch) == 0 {
-			return
-		}
 		_, err := c.bus.Publish(ctx, Topic, []byte(strings.Join(batch, " ")))
 		if err != nil {
 			c.dropped.Add(int64(len(batch)))
@@ -426,40 +425,30 @@ func (c *Store) publish(ctx context.Context) {
 		}
 		batch = batch[:0]
 	}
+	// drain moves what is waiting into the batch, without waiting.
+	drain := func() {
+		for len(batch) < most {
+			select {
+			case k := <-c.pending:
+				batch = append(batch, k)
+			default:
+				return
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			// Closing: send what is pending, for a second at most.
 			fctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			for {
-				select {
-				case k := <-c.pending:
-					batch = append(batch, k)
-					if len(batch) >= most {
-						send(fctx)
-					}
-					continue
-				default:
-				}
-				break
+			defer cancel()
+			for drain(); len(batch) > 0 && fctx.Err() == nil; drain() {
+				send(fctx)
 			}
-			send(fctx)
-			cancel()
 			return
 		case k := <-c.pending:
 			batch = append(batch, k)
-			timer := time.NewTimer(window)
-		collect:
-			for len(batch) < most {
-				select {
-				case k := <-c.pending:
-					batch = append(batch, k)
-				case <-timer.C:
-					break collect
-				case <-ctx.Done():
-					break collect
-				}
-			}
-			timer.Stop()
+			drain()
 			send(ctx)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	sqlitemigrations "github.com/mcpsession/mcpsession/migrations/sqlite"
 	"github.com/pressly/goose/v3/database"
@@ -189,12 +190,18 @@ WHERE ` + LeasesTable + `.holder = excluded.holder OR ` + LeasesTable + `.expire
 	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = ?1 AND holder = ?2`,
 }
 
-// sqlitePragmas configure every connection. WAL lets readers run beside the
-// one writer; synchronous=NORMAL in WAL mode loses nothing when a process
-// dies (only, at worst, the last transactions on power loss); busy_timeout
-// makes a connection wait for another process's write lock instead of
-// failing with SQLITE_BUSY.
-var sqlitePragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)"}
+// sqlitePragmas configure every connection. synchronous=NORMAL in WAL mode
+// loses nothing when a process dies (only, at worst, the last transactions
+// on power loss); busy_timeout makes a connection wait for another
+// process's write lock instead of failing with SQLITE_BUSY.
+//
+// WAL, which lets readers run beside the one writer, is not among them:
+// see [enableWAL].
+var sqlitePragmas = []string{"busy_timeout(10000)", "synchronous(NORMAL)"}
+
+// sqliteBusyTimeout is the busy_timeout above, which also bounds how long
+// enableWAL retries.
+const sqliteBusyTimeout = 10 * time.Second
 
 // Open opens the SQLite database named by a sqlite:PATH or sqlite::memory:
 // DSN. Query parameters after PATH are passed to modernc.org/sqlite.
@@ -213,9 +220,6 @@ func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 		return nil, fmt.Errorf("parse sqlite DSN query: %w", err)
 	}
 	for _, p := range sqlitePragmas {
-		if path == ":memory:" && strings.HasPrefix(p, "journal_mode") {
-			continue // memdb keeps its journal in memory; it has no WAL
-		}
 		params.Add("_pragma", p)
 	}
 	var name string
@@ -226,7 +230,8 @@ func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	} else {
 		name = "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
 	}
-	c := &sqliteConnector{name: name}
+	// memdb keeps its journal in memory; it has no WAL.
+	c := &sqliteConnector{name: name, wal: path != ":memory:"}
 	if path == ":memory:" {
 		// memdb drops the database when its last connection closes; the
 		// connector keeps one open until the pool is closed.
@@ -247,11 +252,66 @@ func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 // through the driver registry; it keeps an in-memory database alive.
 type sqliteConnector struct {
 	name   string
+	wal    bool
 	keeper driver.Conn
 }
 
-func (c *sqliteConnector) Connect(context.Context) (driver.Conn, error) {
-	return c.Driver().Open(c.name)
+func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Driver().Open(c.name)
+	if err != nil {
+		return nil, err
+	}
+	if c.wal {
+		if err := enableWAL(ctx, conn); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+// enableWAL puts the database in WAL mode, which the file keeps: on every
+// connection after the first switch this is a no-op.
+//
+// The switch needs the file's exclusive lock, taken from the shared lock the
+// pragma first reads with. When several processes open a new file at once,
+// each can hold its shared lock while waiting for the others', and SQLite
+// then answers SQLITE_BUSY at once rather than call the busy handler, since
+// waiting could never end (https://www.sqlite.org/c3ref/busy_handler.html).
+// busy_timeout cannot help there, so the pragma is retried, with its locks
+// released in between, for as long as the busy timeout would have waited.
+// Nothing signals that another process let go of a file lock, so this
+// polls, with a short backoff.
+func enableWAL(ctx context.Context, conn driver.Conn) error {
+	exec, ok := conn.(driver.ExecerContext)
+	if !ok {
+		return errors.New("sqlite connection cannot execute statements")
+	}
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	wait := time.Millisecond
+	for {
+		_, err := exec.ExecContext(ctx, "PRAGMA journal_mode=WAL", nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("set journal_mode=WAL: %w", err)
+			}
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("set journal_mode=WAL: %w (%w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
 func (c *sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }

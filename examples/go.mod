@@ -3,9 +3,9 @@ module github.com/mcpsession/mcpsession/examples
 go 1.26.0
 
 require (
-	github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/gosdk v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/mcpgo v0.0.0-00010101000000-000000000000
+	github.com/mcpsession/mcpsession v0.1.0
+	github.com/mcpsession/mcpsession/gosdk v0.1.0
+	github.com/mcpsession/mcpsession/mcpgo v0.1.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 )
 
@@ -43,9 +43,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../
-
-replace github.com/mcpsession/mcpsession/mcpgo => ../mcpgo
-
-replace github.com/mcpsession/mcpsession/gosdk => ../gosdk

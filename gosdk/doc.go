@@ -36,8 +36,12 @@
 //     memory of it;
 //   - requests of the sessionless revision (an MCP-Protocol-Version header,
 //     or a _meta protocol version, of 2026-07-28 or later) are served on the
-//     same endpoint by go-sdk's own stateless handler, and never reach the
-//     store.
+//     same endpoint by go-sdk's own stateless handler, and reach the store
+//     only through the state handles their tools use;
+//   - each request's principal is resolved once ([WithPrincipal]; by
+//     default the auth.TokenInfo user), and a session's requests from
+//     another principal than the one that initialized it are 403, as
+//     go-sdk's own handler answers them.
 //
 // Tool handlers keep per-session application state in the same record:
 // [State] reads it, [UpdateState] merges keys, and [ModifyState] runs a
@@ -45,6 +49,38 @@
 // interleave (it needs a store that implements [mcpsession.Modifier], as
 // sqlstore's does). [LogLevel] returns the level go-sdk applies, which
 // go-sdk itself has no getter for.
+//
+// # State handles and principals
+//
+// The sessionless revision has no session to keep state in. Its
+// replacement (SEP-2567) is the state handle: a tool creates a piece of
+// state and returns an opaque handle, and later calls pass it back as an
+// argument, to any replica. [CreateHandle], [GetHandle], [UpdateHandle],
+// [ModifyHandle], [TouchHandle] and [DeleteHandle] keep handles in the
+// same store (as an [mcpsession.HandleStore]), in either protocol era.
+//
+// Each handle belongs to the principal of the request that created it,
+// and every helper acts for the principal of its own request: the string
+// that [WithPrincipal]'s function gives for the request. By default it is
+// the UserID of the auth.TokenInfo that go-sdk's auth.RequireBearerToken
+// put in the request's context once its TokenVerifier accepted the token
+// (the user go-sdk's own handler binds sessions to), and without one the
+// anonymous "". Another principal's handle, like an unknown, expired or
+// malformed one, is [mcpsession.ErrHandleNotFound], which a tool answers
+// as a tool error (return it from a typed mcp.AddTool handler, or set
+// IsError). Without authentication, handles are bearer tokens of 130
+// random bits: keep the store's handle idle timeout
+// (sqlstore.WithHandleIdleTimeout) bounded.
+//
+// Sessions record their principal too, at initialize ("mcp.principal"),
+// and serve no other: a request with a session id from another principal
+// is 403 Forbidden, POST, GET and DELETE alike, as go-sdk's handler
+// answers a TokenInfo user other than the session's. Unlike go-sdk, the
+// principals must be equal: a session initialized anonymously is not
+// open to a signed-in user either, since its handlers (which see the
+// session's context, not the request's) would act for whichever came
+// first. In a session, the helpers act for the session's principal, which
+// is every request's.
 //
 // # Wiring
 //
@@ -79,9 +115,9 @@
 // What the adapter negotiated lives in the session's metadata under keys
 // that start with [ReservedPrefix], the same as the mcp-go adapter's
 // (module mcpgo): "mcp.protocolVersion" (negotiated), "mcp.clientInfo",
-// "mcp.clientCapabilities" (as the client sent them), "mcp.logLevel" and
-// "mcp.touchedAt", and two that only go-sdk needs: "mcp.initialized", once
-// notifications/initialized was handled, and
+// "mcp.clientCapabilities" (as the client sent them), "mcp.logLevel",
+// "mcp.touchedAt" and "mcp.principal", and two that only go-sdk needs:
+// "mcp.initialized", once notifications/initialized was handled, and
 // "mcp.requestedProtocolVersion", when the client asked for a version
 // other than the one negotiated (go-sdk hands handlers the requested one).
 // Each is a top-level key so that Store.Update's shallow merge never makes
@@ -150,10 +186,7 @@
 //     not in that header check, which uses mcp.SupportedProtocolVersions.
 //   - Session-based answers are always text/event-stream: go-sdk has no
 //     public way to set JSONResponse on a transport outside its handler.
-//   - go-sdk's handler refuses (403) a session's request whose
-//     auth.TokenInfo user differs from the one that created the session;
-//     the adapter does not check principals yet.
-//
+
 // Routing by Mcp-Session-Id (sticky sessions) keeps the first three working
 // for clients that need them; everything else can go to any replica.
 //

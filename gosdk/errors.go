@@ -25,6 +25,14 @@ var (
 	// ErrModifyUnsupported means ModifyState was called on a store that
 	// does not implement mcpsession.Modifier.
 	ErrModifyUnsupported = errors.New("gosdk: store does not implement mcpsession.Modifier")
+
+	// ErrHandlesUnsupported means a handle helper was called on a store
+	// that does not implement mcpsession.HandleStore.
+	ErrHandlesUnsupported = errors.New("gosdk: store does not implement mcpsession.HandleStore")
+
+	// ErrNoPrincipal means a tool handler's request has no principal: it
+	// was not served through a Sessions.
+	ErrNoPrincipal = errors.New("gosdk: no principal for the request")
 )
 
 // ErrNoStreams means Notify or Broadcast was called on a Sessions without

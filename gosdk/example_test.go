@@ -2,6 +2,7 @@ package gosdk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/gosdk"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -97,8 +99,8 @@ func Example() {
 }
 
 // At its defaults, go-sdk's client speaks the sessionless revision: the
-// same endpoint serves it, statelessly, and the store is never used, so
-// there is no session state for ModifyState.
+// same endpoint serves it, statelessly, and there is no session state for
+// ModifyState (state handles take its place: see Example_handles).
 func Example_sessionless() {
 	ctx := context.Background()
 	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
@@ -130,4 +132,88 @@ func Example_sessionless() {
 	// Output:
 	// protocol 2026-07-28 session id ""
 	// counter is an error: true
+}
+
+type counterArgs struct {
+	Handle string `json:"handle,omitempty" jsonschema:"a counter's handle, from an earlier call; omit it to start one"`
+}
+
+type handleCount struct {
+	Count  int    `json:"count"`
+	Handle string `json:"handle"`
+}
+
+// countOn is a handle-based tool: without a handle it creates a counter
+// and returns its handle; with one it counts on it, under the handle's
+// lock, on any replica. An unknown, expired or another principal's handle
+// is a tool error, not a protocol error.
+func countOn(ctx context.Context, _ *mcp.CallToolRequest, in counterArgs) (*mcp.CallToolResult, handleCount, error) {
+	if in.Handle == "" {
+		h, err := gosdk.CreateHandle(ctx, map[string]any{"counter": 1})
+		return nil, handleCount{Count: 1, Handle: h}, err
+	}
+	var n float64
+	err := gosdk.ModifyHandle(ctx, in.Handle, func(state map[string]any) (map[string]any, error) {
+		n, _ = state["counter"].(float64)
+		n++
+		state["counter"] = n
+		return state, nil
+	})
+	if errors.Is(err, mcpsession.ErrHandleNotFound) {
+		return nil, handleCount{}, errors.New("no such counter: start a new one") // returned as a tool error
+	}
+	return nil, handleCount{Count: int(n), Handle: in.Handle}, err
+}
+
+// The sessionless revision keeps state in handles: go-sdk's client at its
+// defaults starts a counter on one replica and counts on it on both,
+// behind a round-robin balancer.
+func Example_handles() {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	lb := &roundRobin{}
+	for range 2 {
+		server := mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "1.0.0"}, nil)
+		mcp.AddTool(server, &mcp.Tool{Name: "count"}, countOn)
+		sessions, err := gosdk.New(store, server) // the principal: the auth.TokenInfo user, or anonymous
+		if err != nil {
+			log.Fatal(err)
+		}
+		srv := httptest.NewServer(sessions)
+		defer srv.Close()
+		defer sessions.Shutdown(ctx)
+		u, _ := url.Parse(srv.URL)
+		lb.replicas = append(lb.replicas, u)
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "example", Version: "1.0.0"}, nil)
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:   "http://service/mcp",
+		HTTPClient: &http.Client{Transport: lb},
+	}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer session.Close()
+
+	call := func(handle string) *mcp.CallToolResult {
+		res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "count", Arguments: counterArgs{Handle: handle}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return res
+	}
+	handle := call("").StructuredContent.(map[string]any)["handle"].(string)
+	var counts []string
+	for range 2 {
+		counts = append(counts, fmt.Sprint(call(handle).StructuredContent.(map[string]any)["count"]))
+	}
+	fmt.Println("counts after 1:", strings.Join(counts, " "))
+	fmt.Println("an unknown handle is a tool error:", call(mcpsession.NewID()).IsError)
+	// Output:
+	// counts after 1: 2 3
+	// an unknown handle is a tool error: true
 }

@@ -3,7 +3,7 @@ module github.com/mcpsession/mcpsession/gosdk
 go 1.26.0
 
 require (
-	github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
+	github.com/mcpsession/mcpsession v0.1.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 )
 
@@ -35,5 +35,3 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../

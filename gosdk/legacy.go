@@ -54,7 +54,10 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		s.serveInitialize(w, r)
 		return
 	case id == "":
-		s.serveEphemeral(w, r)
+		// go-sdk would serve it on a session of its own for the one
+		// request; the spec says a server that requires sessions should
+		// refuse it, and the adapter does, as mcpgo does.
+		adapterstate.MissingSessionID(w)
 		return
 	}
 
@@ -82,7 +85,7 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 				notFound(w)
 				return
 			}
-			s.logger.LogAttrs(ctx, slog.LevelError, "gosdk: storing the log level failed", slog.String("error", err.Error()))
+			s.core.StoreFailed(ctx, "storing the log level", err)
 			adapterstate.Unavailable(w)
 			return
 		}
@@ -115,21 +118,6 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveEphemeral serves a legacy POST that names no session and is no
-// initialize (a ping, or a call go-sdk refuses before initialize) on a
-// go-sdk session of its own that ends with the request, as go-sdk does.
-func (s *Sessions) serveEphemeral(w http.ResponseWriter, r *http.Request) {
-	t := &mcp.StreamableServerTransport{}
-	ss, err := s.server.Connect(r.Context(), t, nil)
-	if err != nil {
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "gosdk: starting a session failed", slog.String("error", err.Error()))
-		http.Error(w, "failed connection", http.StatusInternalServerError)
-		return
-	}
-	defer ss.Close()
-	t.ServeHTTP(w, r)
-}
-
 // serveGET opens the session's standalone SSE stream (or resumes one, as
 // far as go-sdk's transport can without an event store). While it is open,
 // the session's expiry slides and, within one touch interval, its log
@@ -142,7 +130,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.Header.Get(adapterstate.HeaderSessionID)
 	if id == "" {
-		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
+		adapterstate.MissingSessionID(w)
 		return
 	}
 	meta, ok := s.open(w, r, id, true)
@@ -192,14 +180,14 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(adapterstate.HeaderSessionID)
 	if id == "" {
-		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
+		adapterstate.MissingSessionID(w)
 		return
 	}
 	if _, ok := s.open(w, r, id, false); !ok {
 		return
 	}
 	if err := s.core.Delete(r.Context(), id); err != nil {
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "gosdk: deleting a session failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(r.Context(), "deleting a session", err)
 		adapterstate.Unavailable(w)
 		return
 	}
@@ -210,30 +198,35 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 
 // open reads the session for a request, sliding its expiry when touch is
 // set. Unknown, expired or deleted is 404 (and this replica forgets any
-// go-sdk session of it); a store failure is 503. ok is false when the
-// response has been written.
+// go-sdk session of it); a session another principal initialized is 403,
+// untouched, as go-sdk's own handler answers it; a store failure is 503.
+// ok is false when the response has been written.
 func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch bool) (meta map[string]any, ok bool) {
 	ctx := r.Context()
+	principal, _ := s.core.RequestPrincipal(ctx) // ServeHTTP put it there
 	var err error
 	if touch {
-		meta, err = s.core.Open(ctx, id)
+		meta, err = s.core.OpenAs(ctx, id, principal)
 	} else {
-		meta, err = s.core.Lookup(ctx, id)
+		meta, err = s.core.LookupAs(ctx, id, principal)
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
 		s.drop(id)
 		notFound(w)
 		return nil, false
+	case adapterstate.IsForeign(err):
+		adapterstate.Forbidden(w)
+		return nil, false
 	case err != nil:
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "gosdk: reading a session failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "reading a session", err)
 		adapterstate.Unavailable(w)
 		return nil, false
 	}
 	return meta, true
 }
 
-func notFound(w http.ResponseWriter) { http.Error(w, "session not found", http.StatusNotFound) }
+func notFound(w http.ResponseWriter) { adapterstate.NotFound(w) }
 
 func (s *Sessions) unavailable(ctx context.Context, w http.ResponseWriter, err error) {
 	if !errors.Is(err, errShutdown) {

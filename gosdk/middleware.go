@@ -3,7 +3,6 @@ package gosdk
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -54,8 +53,10 @@ func (s *Sessions) onInitialize(ctx context.Context, method string, req mcp.Requ
 	if st.registered || st.failure {
 		return res, err // a second initialize, which go-sdk refused already
 	}
-	if err := s.core.Create(ctx, st.local.id, negotiated(params, result)); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "gosdk: creating a session failed", slog.String("error", err.Error()))
+	meta := negotiated(params, result)
+	meta[adapterstate.KeyPrincipal], _ = s.core.RequestPrincipal(ctx) // ServeHTTP put it there
+	if err := s.core.Create(ctx, st.local.id, meta); err != nil {
+		s.core.StoreFailed(ctx, "creating a session", err)
 		st.failure = true
 		return nil, errNotCreated
 	}
@@ -74,6 +75,6 @@ func (s *Sessions) onInitialized(ctx context.Context) {
 		return
 	}
 	if err := s.core.Write(ctx, l.id, map[string]any{adapterstate.KeyInitialized: true}); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "gosdk: storing notifications/initialized failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "storing notifications/initialized", err)
 	}
 }

@@ -3,11 +3,13 @@ package gosdk
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -42,6 +44,7 @@ type config struct {
 	maxLocal      int
 	logger        *slog.Logger
 	httpOpts      mcp.StreamableHTTPOptions
+	principal     adapterstate.PrincipalFunc
 	now           func() time.Time
 	bus           *bus.Bus          // with events: streams across replicas (streams.go)
 	events        *eventstore.Store // with bus
@@ -147,6 +150,46 @@ func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 	})
 }
 
+// WithPrincipal sets the function that gives each request's principal:
+// the opaque string that owns the state handles its tool handlers create
+// and use (CreateHandle and the other handle helpers), and the sessions it
+// initializes. It runs once per request, before go-sdk sees it, with the
+// *http.Request whose context your authentication middleware has filled;
+// a real server returns the id of the user whose token that middleware
+// verified, never an unverified header (and not the token itself, which
+// changes when it is refreshed). It must not be nil.
+//
+// Without it the principal is the UserID of the request's auth.TokenInfo,
+// which go-sdk's auth.RequireBearerToken puts in the request's context
+// after its TokenVerifier accepted the token (and which handlers read as
+// req.Extra.TokenInfo); with no TokenInfo, the anonymous principal "", and
+// handles are then bearer tokens, usable by whoever holds them.
+//
+// An error from fn answers the request 401 Unauthorized, and a principal
+// mcpsession.ValidatePrincipal refuses answers it 500; neither is served
+// further. A session's later requests must come from the principal that
+// initialized it; another principal's, POST, GET and DELETE alike, are
+// answered 403 Forbidden, as go-sdk's own handler answers a TokenInfo
+// user other than the session's, and touch nothing.
+func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
+		}
+		c.principal = fn
+		return nil
+	})
+}
+
+// tokenUser is the default principal: the UserID of the auth.TokenInfo a
+// go-sdk auth middleware verified, or anonymous.
+func tokenUser(r *http.Request) (string, error) {
+	if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+		return ti.UserID, nil
+	}
+	return "", nil
+}
+
 // WithBus carries the sessions' streams and server-to-client messages
 // across replicas over b, which the caller runs (one Bus per replica, over
 // the store's database): see the package documentation, "Streams across
@@ -180,4 +223,17 @@ func withClock(now func() time.Time) Option {
 		c.now = now
 		return nil
 	})
+}
+
+// RedactedLogger returns a logger for the SDK's own lines that writes
+// through l's handler with every session id replaced by a digest: the SDK
+// logs session ids at Info, and they are bearer credentials. Give it to the
+// SDK instead of l. It also lowers to Debug the SDK's lines that read, on
+// a shared store, as if a session ended when only this replica's memory of
+// it did.
+func RedactedLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return slog.New(adapterstate.RedactSessionIDs(l.Handler()))
 }

@@ -57,7 +57,7 @@ type Sessions struct {
 // below half of the store's idle timeout is an error matching
 // ErrInvalidOption.
 func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions, error) {
-	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, maxLocal: DefaultMaxLocalSessions}
+	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, maxLocal: DefaultMaxLocalSessions, principal: tokenUser}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
@@ -75,6 +75,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		TouchInterval: cfg.touchInterval,
 		Logger:        cfg.logger,
 		Now:           cfg.now,
+		Principal:     cfg.principal,
 		Errors:        sentinels,
 	})
 	if err != nil {
@@ -111,6 +112,9 @@ var sentinels = adapterstate.Errors{
 	ReservedKey:       ErrReservedKey,
 	InvalidArgument:   ErrInvalidArgument,
 	ModifyUnsupported: ErrModifyUnsupported,
+
+	HandlesUnsupported: ErrHandlesUnsupported,
+	NoPrincipal:        ErrNoPrincipal,
 }
 
 // TouchInterval returns the touch interval in effect (see WithTouchInterval).
@@ -119,8 +123,10 @@ func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval()
 // ServeHTTP serves the MCP endpoint: requests of the sessionless revision
 // (an MCP-Protocol-Version header or a _meta protocol version of
 // 2026-07-28 or later) through go-sdk's stateless handler, without touching
-// the store; every other request with the session named by its
-// Mcp-Session-Id, read from the store (see the package documentation).
+// the store but for the handles their tools use; every other request with
+// the session named by its Mcp-Session-Id, read from the store (see the
+// package documentation). Each request's principal (WithPrincipal) is
+// resolved first.
 func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.allowed(w, r) {
 		return
@@ -136,8 +142,11 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
-	ctx := context.WithValue(r.Context(), sessionsKey{}, s)
-	r = r.WithContext(ctx)
+	r, ok := s.core.ServePrincipal(w, r)
+	if !ok {
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), sessionsKey{}, s))
 	if isSessionless(r.Header.Get(headerProtocolVersion)) {
 		s.serveSessionless(w, r)
 		return

@@ -89,12 +89,23 @@ func addTestTools(server *mcp.Server, name string) {
 		}
 		return text(helpers.StateTool(ctx, args)), nil
 	})
+	server.AddTool(tool("handle"), func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args map[string]any
+		if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
+			return nil, err
+		}
+		return text(helpers.HandleTool(ctx, args)), nil
+	})
 }
 
 // helpers are this package's, for the suite's state tool.
 var helpers = adaptertest.Helpers{
 	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
 	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
+
+	Principal: Principal, CreateHandle: CreateHandle, GetHandle: GetHandle, UpdateHandle: UpdateHandle,
+	ModifyHandle: ModifyHandle, TouchHandle: TouchHandle, DeleteHandle: DeleteHandle,
+	ErrHandlesUnsupported: ErrHandlesUnsupported, ErrNoPrincipal: ErrNoPrincipal,
 }
 
 // TestAdapter runs what every adapter does alike (adaptertest.Run).
@@ -108,6 +119,9 @@ func TestAdapter(t *testing.T) {
 			}
 			if cfg.Clock != nil {
 				opts = append(opts, withClock(cfg.Clock))
+			}
+			if cfg.Principal != nil {
+				opts = append(opts, WithPrincipal(cfg.Principal))
 			}
 			return newReplica(t, name, store, opts...).url
 		},

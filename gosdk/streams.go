@@ -143,7 +143,7 @@ func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id
 	ctx := r.Context()
 	rest, err := st.relay.RouteResponses(ctx, id, body)
 	if err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "gosdk: forwarding an answer to another replica failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
 		adapterstate.Unavailable(w)
 		return false
 	}

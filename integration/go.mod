@@ -7,16 +7,17 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/mark3labs/mcp-go v1.2.1
-	github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/gosdk v0.0.0-00010101000000-000000000000
-	github.com/mcpsession/mcpsession/mcpgo v0.0.0-00010101000000-000000000000
+	github.com/mcpsession/mcpsession v0.1.0
+	github.com/mcpsession/mcpsession/gosdk v0.1.0
+	github.com/mcpsession/mcpsession/mcpgo v0.1.0
+	github.com/mcpsession/mcpsession/mcpsessiontest v0.1.0
 	github.com/moby/moby/api v1.56.1
 	github.com/moby/moby/client v0.6.2
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/testcontainers/testcontainers-go v0.45.0
-	github.com/testcontainers/testcontainers-go/modules/postgres v0.45.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/mod v0.42.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	gonum.org/v1/plot v0.17.0
 	modernc.org/sqlite v1.62.0
@@ -80,6 +81,7 @@ require (
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	github.com/spf13/cast v1.7.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/testcontainers/testcontainers-go/modules/postgres v0.45.0 // indirect
 	github.com/tklauser/go-sysconf v0.4.0 // indirect
 	github.com/tklauser/numcpus v0.12.0 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
@@ -104,9 +106,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../
-
-replace github.com/mcpsession/mcpsession/gosdk => ../gosdk
-
-replace github.com/mcpsession/mcpsession/mcpgo => ../mcpgo

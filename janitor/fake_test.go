@@ -7,14 +7,26 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpsession/mcpsession"
 )
 
-// guard bounds how long a test waits for a signal before failing. It is a
+// The Janitor's tests that involve time run in a testing/synctest bubble:
+// the Janitor calls time.Now and time.NewTimer as it does in production,
+// and the bubble's fake clock jumps to the next timer as soon as every
+// goroutine in the bubble is blocked. A test reads when things happened
+// from the fake clock, exactly, and moves it with time.Sleep, which in a
+// bubble waits for nothing but sets the clock. synctest.Wait returns once
+// every other goroutine of the bubble is blocked, so a test can tell that
+// something has not happened, not just that it has not happened yet.
+
+// guard bounds how long a test waits for a signal before it fails. In a
+// bubble it is fake time and costs nothing; it must exceed the longest wait
+// a test expects of the Janitor (8 intervals, the backoff cap). It is a
 // deadline for a broken test, never part of the timing under test.
-const guard = 10 * time.Second
+const guard = time.Minute
 
 // recv returns the next value from ch, failing the test if none comes.
 func recv[T any](t *testing.T, ch <-chan T) T {
@@ -38,91 +50,39 @@ func guardCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// fakeClock is a clock whose timers fire only when a test fires them. Each
-// new timer is sent on timers, so a test learns what wait was asked for.
-type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	timers chan *fakeTimer
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{
-		t:      time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
-		timers: make(chan *fakeTimer, 100),
-	}
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) newTimer(d time.Duration) timer {
-	t := &fakeTimer{d: d, created: c.now(), ch: make(chan time.Time, 1), clock: c}
-	c.timers <- t
-	return t
-}
-
-// next returns the next timer the Janitor asked for.
-func (c *fakeClock) next(t *testing.T) *fakeTimer {
-	t.Helper()
-	return recv(t, c.timers)
-}
-
-type fakeTimer struct {
-	d       time.Duration
-	created time.Time // the fake time when the Janitor asked for it
-	ch      chan time.Time
-	clock   *fakeClock
-	stopped atomic.Bool
-}
-
-func (t *fakeTimer) c() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) stop() bool { return !t.stopped.Swap(true) }
-
-// fire advances the clock by the timer's duration and lets it expire.
-func (t *fakeTimer) fire() {
-	t.clock.advance(t.d)
-	t.ch <- t.clock.now()
-}
-
-// step is what one Cleanup call of a fakeCleaner does.
+// step is what one Cleanup (or CleanupHandles) call of a fakeCleaner does.
 type step struct {
 	removed int64
 	err     error
-	took    time.Duration // advances the fake clock, to give the sweep a duration
+	took    time.Duration // how long the call lasts: in a bubble, fake time
 	block   bool          // wait for release (or the context) before returning
 	panics  bool
 }
 
 // fakeCleaner is a test double of mcpsession.Cleaner. It plays a script of
-// steps, one per call, then returns (0, nil). It records each call's ttl,
-// signals each call on started, and tracks how many calls overlap.
+// steps, one per call, then returns (0, nil). It records each call's ttl
+// and start time, signals each call on started, and tracks how many calls
+// overlap.
 type fakeCleaner struct {
-	clock   *fakeClock
 	started chan time.Duration // the ttl of each call, as it starts
 	release chan struct{}      // a blocked step returns when this is received from
 
 	mu        sync.Mutex
 	script    []step
 	ttls      []time.Duration
+	at        []time.Time // when each call started
 	active    int
 	maxActive int
+
+	// The handle sweep, for a handleCleaner: its script, and the order of
+	// all calls ("sessions", "handles").
+	handleScript []step
+	order        []string
 }
 
-func newFakeCleaner(clock *fakeClock, script ...step) *fakeCleaner {
+func newFakeCleaner(script ...step) *fakeCleaner {
 	return &fakeCleaner{
-		clock:   clock,
-		started: make(chan time.Duration, 100),
+		started: make(chan time.Duration, 1000),
 		release: make(chan struct{}),
 		script:  script,
 	}
@@ -131,6 +91,8 @@ func newFakeCleaner(clock *fakeClock, script ...step) *fakeCleaner {
 func (f *fakeCleaner) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	f.mu.Lock()
 	f.ttls = append(f.ttls, ttl)
+	f.at = append(f.at, time.Now())
+	f.order = append(f.order, "sessions")
 	f.active++
 	f.maxActive = max(f.maxActive, f.active)
 	var s step
@@ -145,9 +107,14 @@ func (f *fakeCleaner) Cleanup(ctx context.Context, ttl time.Duration) (int64, er
 	}()
 
 	f.started <- ttl
+	return s.play(ctx, f.release)
+}
+
+// play does what s says, as one cleanup call.
+func (s step) play(ctx context.Context, release <-chan struct{}) (int64, error) {
 	if s.block {
 		select {
-		case <-f.release:
+		case <-release:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -155,9 +122,9 @@ func (f *fakeCleaner) Cleanup(ctx context.Context, ttl time.Duration) (int64, er
 	if s.panics {
 		panic("cleaner panicked")
 	}
-	if s.took > 0 && f.clock != nil {
-		f.clock.advance(s.took)
-	}
+	// The time the call takes: in a bubble this only moves the fake clock,
+	// which gives the sweep a duration.
+	time.Sleep(s.took)
 	return s.removed, s.err
 }
 
@@ -176,10 +143,25 @@ func (f *fakeCleaner) calls() int {
 	return len(f.ttls)
 }
 
+// callTimes returns when each Cleanup call started.
+func (f *fakeCleaner) callTimes() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.at...)
+}
+
 func (f *fakeCleaner) overlap() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.maxActive
+}
+
+// callOrder returns the Cleanup ("sessions") and CleanupHandles ("handles")
+// calls so far, in order.
+func (f *fakeCleaner) callOrder() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.order...)
 }
 
 // idleCleaner is a fakeCleaner that reports an idle timeout, as sqlstore's
@@ -190,6 +172,25 @@ type idleCleaner struct {
 }
 
 func (c idleCleaner) IdleTimeout() time.Duration { return c.idle }
+
+// handleCleaner is a fakeCleaner that sweeps state handles too, as
+// sqlstore's Store does: an mcpsession.HandleCleaner whose CleanupHandles
+// plays the fakeCleaner's handleScript, one step per call, then (0, nil).
+type handleCleaner struct{ *fakeCleaner }
+
+var _ mcpsession.HandleCleaner = handleCleaner{}
+
+func (c handleCleaner) CleanupHandles(ctx context.Context) (int64, error) {
+	f := c.fakeCleaner
+	f.mu.Lock()
+	f.order = append(f.order, "handles")
+	var s step
+	if len(f.handleScript) > 0 {
+		s, f.handleScript = f.handleScript[0], f.handleScript[1:]
+	}
+	f.mu.Unlock()
+	return s.play(ctx, f.release)
+}
 
 // logBuffer collects JSON log lines, safe for the Janitor's goroutine to
 // write while the test reads.
@@ -234,37 +235,47 @@ func (b *logBuffer) levels(t *testing.T) map[string]int {
 // bundle is a Janitor under test and its collaborators.
 type bundle struct {
 	j       *Janitor
-	clock   *fakeClock
 	cleaner *fakeCleaner
 	results chan SweepResult // every SweepResult, in order
 	logs    *logBuffer
-	waiting chan struct{} // a signal each time a sweep starts to wait for its turn
 }
 
 const testInterval = time.Second
 
-// setup returns a Janitor over a fakeCleaner playing script, with a fake
-// clock, no jitter, ttl one hour, Debug logs captured, and every result
-// sent on b.results. Extra options are applied last.
+// setup returns a Janitor over a fakeCleaner playing script, with no
+// jitter, ttl one hour, Debug logs captured, and every result sent on
+// b.results. Extra options are applied last. Call it inside the bubble, so
+// that the Janitor's channels belong to it.
 func setup(t *testing.T, script []step, opts ...Option) *bundle {
 	t.Helper()
+	f := newFakeCleaner(script...)
+	return newBundle(t, f, f, opts)
+}
+
+// setupHandles is setup over a handleCleaner: sessions play script and
+// handles play handles.
+func setupHandles(t *testing.T, script, handles []step, opts ...Option) *bundle {
+	t.Helper()
+	f := newFakeCleaner(script...)
+	f.handleScript = handles
+	return newBundle(t, handleCleaner{f}, f, opts)
+}
+
+func newBundle(t *testing.T, c mcpsession.Cleaner, f *fakeCleaner, opts []Option) *bundle {
+	t.Helper()
 	b := &bundle{
-		clock:   newFakeClock(),
-		results: make(chan SweepResult, 100),
+		cleaner: f,
+		results: make(chan SweepResult, 1000),
 		logs:    &logBuffer{},
-		waiting: make(chan struct{}, 100),
 	}
-	b.cleaner = newFakeCleaner(b.clock, script...)
 	base := []Option{
 		WithTTL(time.Hour),
 		WithInterval(testInterval),
 		WithJitter(0),
 		WithLogger(slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithOnSweep(func(r SweepResult) { b.results <- r }),
-		withClock(b.clock),
-		withLockWaitHook(func() { b.waiting <- struct{}{} }),
 	}
-	j, err := New(b.cleaner, append(base, opts...)...)
+	j, err := New(c, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -293,8 +304,25 @@ func (b *bundle) run(t *testing.T) (stop func() error) {
 	return stop
 }
 
-// noValue fails the test if ch holds a value now. It is meaningful only
-// where the value, if any, must already have been sent.
+// waits returns the wait before each of the n next sweeps Run reports: the
+// first from since (when Run started), each later one from the end of the
+// sweep before. It reads results, so Run's sweeps only: call it where no
+// Sweep runs.
+func (b *bundle) waits(t *testing.T, since time.Time, n int) ([]time.Duration, []SweepResult) {
+	t.Helper()
+	var waits []time.Duration
+	var results []SweepResult
+	for range n {
+		res := recv(t, b.results)
+		waits = append(waits, res.Start.Sub(since))
+		results = append(results, res)
+		since = res.Start.Add(res.Duration)
+	}
+	return waits, results
+}
+
+// noValue fails the test if ch holds a value now. Call it after
+// synctest.Wait, when every value that will be sent has been.
 func noValue[T any](t *testing.T, ch <-chan T, what string) {
 	t.Helper()
 	select {

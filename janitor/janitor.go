@@ -20,15 +20,13 @@ const maxBackoffShift = 3
 // runs, and on demand with Sweep. Sweeps of one Janitor never overlap. A
 // Janitor is safe for concurrent use.
 type Janitor struct {
-	cleaner    mcpsession.Cleaner
-	ttl        time.Duration
-	interval   time.Duration
-	jitter     float64
-	logger     *slog.Logger
-	onSweep    func(SweepResult)
-	clock      clock
-	rand       func() float64
-	onLockWait func()
+	cleaner  mcpsession.Cleaner
+	ttl      time.Duration
+	interval time.Duration
+	jitter   float64
+	logger   *slog.Logger
+	onSweep  func(SweepResult)
+	rand     func() float64
 
 	// turn holds a token while a sweep runs; it is a mutex that a waiter
 	// can give up on when its context ends.
@@ -70,16 +68,14 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		return nil, ErrNoTTL
 	}
 	return &Janitor{
-		cleaner:    c,
-		ttl:        cfg.ttl,
-		interval:   cfg.interval,
-		jitter:     cfg.jitter,
-		logger:     cfg.logger,
-		onSweep:    cfg.onSweep,
-		clock:      cfg.clock,
-		rand:       cfg.rand,
-		onLockWait: cfg.onLockWait,
-		turn:       make(chan struct{}, 1),
+		cleaner:  c,
+		ttl:      cfg.ttl,
+		interval: cfg.interval,
+		jitter:   cfg.jitter,
+		logger:   cfg.logger,
+		onSweep:  cfg.onSweep,
+		rand:     cfg.rand,
+		turn:     make(chan struct{}, 1),
 	}, nil
 }
 
@@ -170,13 +166,13 @@ func (j *Janitor) sweep(ctx context.Context) (res SweepResult, ok bool, err erro
 		// that would only be cancelled.
 		return SweepResult{}, false, nil
 	}
-	start := j.clock.now()
+	start := time.Now()
 	n, err := j.cleaner.Cleanup(ctx, j.ttl)
 	res = SweepResult{Start: start, TTL: j.ttl, Removed: n}
 	if hc, ok := j.cleaner.(mcpsession.HandleCleaner); ok && err == nil {
 		res.RemovedHandles, err = hc.CleanupHandles(ctx)
 	}
-	res.Duration = j.clock.now().Sub(start)
+	res.Duration = time.Since(start)
 	switch {
 	case err == nil:
 	case errors.Is(err, mcpsession.ErrCleanupInProgress):
@@ -187,15 +183,10 @@ func (j *Janitor) sweep(ctx context.Context) (res SweepResult, ok bool, err erro
 	return res, true, err
 }
 
+// acquire takes the turn, waiting for a running sweep to release it, and
+// reports false if ctx ended first. When both are ready, either may win:
+// sweep checks ctx again once it has the turn.
 func (j *Janitor) acquire(ctx context.Context) bool {
-	select {
-	case j.turn <- struct{}{}:
-		return true
-	default:
-	}
-	if j.onLockWait != nil {
-		j.onLockWait()
-	}
 	select {
 	case j.turn <- struct{}{}:
 		return true
@@ -208,12 +199,12 @@ func (j *Janitor) release() { <-j.turn }
 
 // sleep waits for d, and reports false if ctx ended first.
 func (j *Janitor) sleep(ctx context.Context, d time.Duration) bool {
-	t := j.clock.newTimer(d)
+	t := time.NewTimer(d)
 	select {
-	case <-t.c():
+	case <-t.C:
 		return true
 	case <-ctx.Done():
-		t.stop()
+		t.Stop()
 		return false
 	}
 }

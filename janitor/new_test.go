@@ -13,7 +13,7 @@ import (
 
 func TestNewDefaults(t *testing.T) {
 	t.Parallel()
-	fc := newFakeCleaner(nil)
+	fc := newFakeCleaner()
 	j, err := New(fc, WithTTL(time.Hour))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -27,9 +27,6 @@ func TestNewDefaults(t *testing.T) {
 	if j.logger == nil || j.logger.Enabled(context.Background(), slog.LevelError) {
 		t.Errorf("default logger should discard")
 	}
-	if _, ok := j.clock.(realClock); !ok {
-		t.Errorf("default clock is %T, want realClock", j.clock)
-	}
 	// No callback is fine.
 	if n, err := j.Sweep(guardCtx(t)); n != 0 || err != nil {
 		t.Errorf("Sweep = %d, %v; want 0, nil", n, err)
@@ -38,7 +35,7 @@ func TestNewDefaults(t *testing.T) {
 
 func TestNewTTLFromIdleTimeout(t *testing.T) {
 	t.Parallel()
-	fc := newFakeCleaner(nil)
+	fc := newFakeCleaner()
 	j, err := New(idleCleaner{fc, 30 * time.Minute})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -57,7 +54,7 @@ func TestNewTTLFromIdleTimeout(t *testing.T) {
 func TestWithTTLOverridesIdleTimeout(t *testing.T) {
 	t.Parallel()
 	for _, idle := range []time.Duration{30 * time.Minute, 0, time.Microsecond} {
-		fc := newFakeCleaner(nil)
+		fc := newFakeCleaner()
 		j, err := New(idleCleaner{fc, idle}, WithTTL(2*time.Hour))
 		if err != nil {
 			t.Fatalf("idle %v: New: %v", idle, err)
@@ -76,7 +73,7 @@ func TestWithTTLOverridesIdleTimeout(t *testing.T) {
 
 func TestWithOptionGivenTwiceLastWins(t *testing.T) {
 	t.Parallel()
-	j, err := New(newFakeCleaner(nil), WithTTL(time.Hour), WithTTL(time.Minute), WithInterval(time.Second), WithInterval(time.Hour))
+	j, err := New(newFakeCleaner(), WithTTL(time.Hour), WithTTL(time.Minute), WithInterval(time.Second), WithInterval(time.Hour))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -87,7 +84,7 @@ func TestWithOptionGivenTwiceLastWins(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	t.Parallel()
-	plain := newFakeCleaner(nil)
+	plain := newFakeCleaner()
 	ok := WithTTL(time.Hour)
 	tests := []struct {
 		name    string
@@ -135,11 +132,11 @@ func TestNewErrors(t *testing.T) {
 
 func TestNewAcceptsBoundaryValues(t *testing.T) {
 	t.Parallel()
-	_, err := New(newFakeCleaner(nil), WithTTL(time.Millisecond), WithInterval(1), WithJitter(0))
+	_, err := New(newFakeCleaner(), WithTTL(time.Millisecond), WithInterval(1), WithJitter(0))
 	if err != nil {
 		t.Errorf("New: %v", err)
 	}
-	_, err = New(idleCleaner{newFakeCleaner(nil), time.Millisecond}, WithJitter(0.999))
+	_, err = New(idleCleaner{newFakeCleaner(), time.Millisecond}, WithJitter(0.999))
 	if err != nil {
 		t.Errorf("New: %v", err)
 	}

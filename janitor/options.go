@@ -41,10 +41,8 @@ type config struct {
 	logger   *slog.Logger
 	onSweep  func(SweepResult)
 
-	// Test seams, set only by the unexported options below.
-	clock      clock
-	rand       func() float64 // uniform in [0, 1)
-	onLockWait func()         // called when a sweep must wait for another
+	// A test seam, set only by withRand: synctest fakes time, not chance.
+	rand func() float64 // uniform in [0, 1)
 }
 
 func defaultConfig() config {
@@ -52,7 +50,6 @@ func defaultConfig() config {
 		interval: DefaultInterval,
 		jitter:   DefaultJitter,
 		logger:   slog.New(slog.DiscardHandler),
-		clock:    realClock{},
 		rand:     rand.Float64,
 	}
 }
@@ -127,28 +124,11 @@ func WithOnSweep(fn func(SweepResult)) Option {
 	})
 }
 
-// withClock replaces the clock; tests use it to fire waits by hand.
-func withClock(cl clock) Option {
-	return optionFunc(func(c *config) error {
-		c.clock = cl
-		return nil
-	})
-}
-
 // withRand replaces the jitter's random source, which must return values
 // in [0, 1).
 func withRand(fn func() float64) Option {
 	return optionFunc(func(c *config) error {
 		c.rand = fn
-		return nil
-	})
-}
-
-// withLockWaitHook sets a function called when a sweep finds another sweep
-// running and starts to wait, so tests can tell that it is waiting.
-func withLockWaitHook(fn func()) Option {
-	return optionFunc(func(c *config) error {
-		c.onLockWait = fn
 		return nil
 	})
 }

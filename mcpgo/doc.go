@@ -22,14 +22,43 @@
 //   - a client's DELETE ends the session for every replica; a replica's own
 //     Shutdown or idle sweep (for both of which mcp-go calls Terminate) only
 //     drops its memory of it;
-//   - requests of the sessionless revision (2026-07-28) pass through
-//     untouched and never reach the store.
+//   - requests of the sessionless revision (2026-07-28) pass through to
+//     mcp-go and reach the store only through the state handles their
+//     tools use;
+//   - each request's principal is resolved once ([WithPrincipal]), and a
+//     session's requests from another principal than the one that
+//     initialized it are 403.
 //
 // Tool handlers keep per-session application state in the same record:
 // [State] reads it, [UpdateState] merges keys, and [ModifyState] runs a
 // read-modify-write that concurrent calls from any replica cannot
 // interleave (it needs a store that implements [mcpsession.Modifier], as
 // sqlstore's does).
+//
+// # State handles and principals
+//
+// The sessionless revision has no session to keep state in. Its
+// replacement (SEP-2567) is the state handle: a tool creates a piece of
+// state and returns an opaque handle, and later calls pass it back as an
+// argument, to any replica. [CreateHandle], [GetHandle], [UpdateHandle],
+// [ModifyHandle], [TouchHandle] and [DeleteHandle] keep handles in the
+// same store (as an [mcpsession.HandleStore]), in either protocol era.
+//
+// Each handle belongs to the principal of the request that created it,
+// and every helper acts for the principal of its own request: the string
+// that [WithPrincipal]'s function gives for the request, by default the
+// anonymous "". A real server derives it from a token its authentication
+// middleware has verified. Another principal's handle, like an unknown,
+// expired or malformed one, is [mcpsession.ErrHandleNotFound], which a
+// tool answers as a tool error (mcp.NewToolResultError). Without
+// authentication, handles are bearer tokens of 130 random bits: keep the
+// store's handle idle timeout (sqlstore.WithHandleIdleTimeout) bounded.
+//
+// Sessions record their principal too, at initialize, and serve no other:
+// a request with a session id from another principal is 403 Forbidden,
+// as go-sdk's own handler answers a token user other than the session's.
+// The principals must be equal; a session initialized anonymously is not
+// open to a signed-in user either.
 //
 // # Wiring
 //
@@ -63,7 +92,8 @@
 //
 // What the adapter negotiated lives in the session's metadata under keys
 // that start with [ReservedPrefix] ("mcp.protocolVersion", "mcp.clientInfo",
-// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt"), each a
+// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt", and
+// "mcp.principal", the principal that initialized the session), each a
 // top-level key so that Store.Update's shallow merge never makes one write
 // undo another. The helpers hide these keys from tool code and refuse to
 // set them ([ErrReservedKey]).

@@ -25,6 +25,16 @@ var (
 	// ErrModifyUnsupported means ModifyState was called on a store that
 	// does not implement mcpsession.Modifier.
 	ErrModifyUnsupported = errors.New("mcpgo: store does not implement mcpsession.Modifier")
+
+	// ErrHandlesUnsupported means a handle helper was called on a store
+	// that does not implement mcpsession.HandleStore.
+	ErrHandlesUnsupported = errors.New("mcpgo: store does not implement mcpsession.HandleStore")
+
+	// ErrNoPrincipal means a tool handler's request has no principal: the
+	// principal function (WithPrincipal) failed or returned an invalid
+	// one, or the request was not served through a Sessions (its
+	// HTTPOptions were not given to the StreamableHTTPServer).
+	ErrNoPrincipal = errors.New("mcpgo: no principal for the request")
 )
 
 // ErrNoStreams means Notify or Broadcast was called on a Sessions without

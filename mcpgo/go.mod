@@ -2,7 +2,7 @@ module github.com/mcpsession/mcpsession/mcpgo
 
 go 1.26.0
 
-require github.com/mcpsession/mcpsession v0.0.0-00010101000000-000000000000
+require github.com/mcpsession/mcpsession v0.1.0
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
@@ -34,5 +34,3 @@ require (
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
-
-replace github.com/mcpsession/mcpsession => ../

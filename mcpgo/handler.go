@@ -3,7 +3,6 @@ package mcpgo
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 
@@ -24,14 +23,29 @@ import (
 //     send, so clients keep their session through a database blip; a
 //     response that would carry a new session id the store could not
 //     create carries none.
+//   - Each request's principal is resolved (WithPrincipal) before mcp-go
+//     sees it, for the handle helpers; a session's request from another
+//     principal than the one that initialized it is 403, POST, GET and
+//     DELETE alike.
 //   - Requests of the sessionless revision (an Mcp-Protocol-Version of
-//     2026-07-28 or later) pass through untouched; so do other methods
-//     (OPTIONS, HEAD).
+//     2026-07-28 or later) pass through to mcp-go with their principal and
+//     never reach the store but for the handles their tools use; so do
+//     other methods (OPTIONS, HEAD), without one.
 func (s *Sessions) Handler(next http.Handler) http.Handler {
 	if s.streams != nil {
 		s.streams.next.Store(&next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodGet, http.MethodDelete:
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		r, ok := s.core.ServePrincipal(w, r)
+		if !ok {
+			return
+		}
 		if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
 			if s.streams != nil {
 				s.streams.serveModern(w, r, next)
@@ -40,10 +54,9 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		switch r.Method {
-		case http.MethodPost:
+		if r.Method == http.MethodPost {
 			st := &requestState{}
-			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}
+			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
 			if s.streams != nil {
 				var ok bool
 				if sw, r, ok = s.streams.post(s, sw, r); !ok {
@@ -51,34 +64,39 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 				}
 			}
 			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
-		case http.MethodGet, http.MethodDelete:
-			s.serveSession(w, r, next)
-		default:
-			next.ServeHTTP(w, r)
+			if err := st.failure(); err != nil {
+				s.core.StoreFailed(r.Context(), "serving a request", err)
+			}
+			return
 		}
+		s.serveSession(w, r, next)
 	})
 }
 
 func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	id := r.Header.Get(server.HeaderKeySessionID)
 	if id == "" {
-		http.Error(w, "Bad Request: Mcp-Session-Id header required", http.StatusBadRequest)
+		adapterstate.MissingSessionID(w)
 		return
 	}
 	ctx := r.Context()
+	principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
 	var meta map[string]any
 	var err error
 	if r.Method == http.MethodGet {
-		meta, err = s.core.Open(ctx, id)
+		meta, err = s.core.OpenAs(ctx, id, principal)
 	} else {
-		meta, err = s.core.Lookup(ctx, id) // no touch for a session about to end
+		meta, err = s.core.LookupAs(ctx, id, principal) // no touch for a session about to end
 	}
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
-		http.Error(w, "Session not found", http.StatusNotFound)
+		adapterstate.NotFound(w)
+		return
+	case adapterstate.IsForeign(err):
+		adapterstate.Forbidden(w)
 		return
 	case err != nil:
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: reading a session failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "reading a session", err)
 		adapterstate.Unavailable(w)
 		return
 	}
@@ -109,10 +127,12 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 // and the store failure, if any, for the StatusWriter to report. mcp-go may
 // write the response from a goroutine of its own, hence the mutex.
 type requestState struct {
-	mu      sync.Mutex
-	meta    map[string]any
-	failed  error
-	created bool
+	mu        sync.Mutex
+	meta      map[string]any
+	failed    error
+	forbidden bool
+	missingID bool
+	created   bool
 }
 
 func (st *requestState) setRecord(meta map[string]any) {
@@ -133,6 +153,38 @@ func (st *requestState) fail(err error) {
 	if st.failed == nil {
 		st.failed = err
 	}
+}
+
+// forbid records that the session belongs to another principal.
+func (st *requestState) forbid() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.forbidden = true
+}
+
+func (st *requestState) isForbidden() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.forbidden
+}
+
+// noID records that the request named no session.
+func (st *requestState) noID() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.missingID = true
+}
+
+func (st *requestState) isMissingID() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.missingID
+}
+
+func (st *requestState) failure() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.failed
 }
 
 func (st *requestState) hasFailed() bool {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
 )
 
 // resolver hands mcp-go a SessionIdManager per request. mcp-go calls it with
@@ -21,14 +22,21 @@ func (r resolver) ResolveSessionIdManager(req *http.Request) server.SessionIdMan
 	if req == nil {
 		return localManager{}
 	}
-	return requestManager{s: r.s, ctx: req.Context()}
+	m := requestManager{s: r.s, ctx: req.Context()}
+	var ok bool
+	if m.principal, ok, m.principalErr = adapterstate.PrincipalFrom(m.ctx); !ok {
+		m.principal, m.principalErr = r.s.core.Principal(req) // without Handler in front
+	}
+	return m
 }
 
 // requestManager serves one request. Its methods take no context, so it
-// keeps the request's.
+// keeps the request's, and the request's principal.
 type requestManager struct {
-	s   *Sessions
-	ctx context.Context
+	s            *Sessions
+	ctx          context.Context
+	principal    string
+	principalErr error
 }
 
 func (requestManager) Generate() string { return mcpsession.NewID() }
@@ -37,9 +45,18 @@ func (requestManager) Generate() string { return mcpsession.NewID() }
 // revisions except initialize (and except empty responses). Any error is a
 // 404 to the client; a store failure is recorded so that Handler answers 503
 // instead, and the client keeps its session.
+//
+// A session another principal initialized is refused (and Handler answers
+// 403 instead of mcp-go's 404), untouched.
 func (m requestManager) Validate(id string) (isTerminated bool, err error) {
-	meta, err := m.s.core.Open(m.ctx, id)
+	if m.principalErr != nil {
+		return false, m.principalErr
+	}
 	st := requestStateFrom(m.ctx)
+	if id == "" && st != nil {
+		st.noID() // Handler answers 400, not mcp-go's 404
+	}
+	meta, err := m.s.core.OpenAs(m.ctx, id, m.principal)
 	switch {
 	case err == nil:
 		if st != nil {
@@ -47,6 +64,11 @@ func (m requestManager) Validate(id string) (isTerminated bool, err error) {
 		}
 		return false, nil
 	case errors.Is(err, mcpsession.ErrNotFound):
+		return false, err
+	case adapterstate.IsForeign(err):
+		if st != nil {
+			st.forbid()
+		}
 		return false, err
 	default:
 		if st != nil {

@@ -3,6 +3,7 @@ package mcpgo
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -36,6 +37,7 @@ type config struct {
 	touchInterval time.Duration // 0: the default, derived from the idle timeout
 	logger        *slog.Logger
 	contextFunc   server.HTTPContextFunc
+	principal     adapterstate.PrincipalFunc
 	now           func() time.Time
 	bus           *bus.Bus          // with events: streams across replicas (streams.go)
 	events        *eventstore.Store // with bus
@@ -88,6 +90,38 @@ func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
 	})
 }
 
+// WithPrincipal sets the function that gives each request's principal:
+// the opaque string that owns the state handles its tool handlers create
+// and use (CreateHandle and the other handle helpers), and the sessions it
+// initializes. It runs once per request, in Handler, before mcp-go sees
+// the request, with the *http.Request whose context your authentication
+// middleware has filled; a real server returns the id of the user whose
+// token that middleware verified, never an unverified header (and not the
+// token itself, which changes when it is refreshed). It must not be nil.
+//
+// Without it, every request is the anonymous principal "": handles are
+// then bearer tokens, usable by whoever holds them (mcp-go has no
+// authentication context to take a default from).
+//
+// An error from fn answers the request 401 Unauthorized, and a principal
+// mcpsession.ValidatePrincipal refuses answers it 500; neither is served
+// further. A session's later requests must come from the principal that
+// initialized it; another principal's, POST, GET and DELETE alike, are
+// answered 403 Forbidden, as go-sdk's own handler answers them, and touch
+// nothing. (Without Handler in front of mcp-go, fn runs in the context
+// function and the session id manager instead: another principal's
+// request is then mcp-go's 404, and a request fn fails has no principal,
+// so the handle helpers return ErrNoPrincipal.)
+func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
+		}
+		c.principal = fn
+		return nil
+	})
+}
+
 // WithBus carries the sessions' streams and server-to-client messages
 // across replicas over b, which the caller runs (one Bus per replica, over
 // the store's database): see the package documentation, "Streams across
@@ -121,4 +155,17 @@ func withClock(now func() time.Time) Option {
 		c.now = now
 		return nil
 	})
+}
+
+// RedactedLogger returns a logger for the SDK's own lines that writes
+// through l's handler with every session id replaced by a digest: the SDK
+// logs session ids at Info, and they are bearer credentials. Give it to the
+// SDK instead of l. It also lowers to Debug the SDK's lines that read, on
+// a shared store, as if a session ended when only this replica's memory of
+// it did.
+func RedactedLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return slog.New(adapterstate.RedactSessionIDs(l.Handler()))
 }

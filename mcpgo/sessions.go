@@ -45,6 +45,7 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 		TouchInterval: cfg.touchInterval,
 		Logger:        cfg.logger,
 		Now:           cfg.now,
+		Principal:     cfg.principal,
 		Errors:        sentinels,
 	})
 	if err != nil {
@@ -63,6 +64,9 @@ var sentinels = adapterstate.Errors{
 	ReservedKey:       ErrReservedKey,
 	InvalidArgument:   ErrInvalidArgument,
 	ModifyUnsupported: ErrModifyUnsupported,
+
+	HandlesUnsupported: ErrHandlesUnsupported,
+	NoPrincipal:        ErrNoPrincipal,
 }
 
 // TouchInterval returns the touch interval in effect (see WithTouchInterval).
@@ -132,6 +136,14 @@ func (s *Sessions) HTTPOptions() []server.StreamableHTTPOption {
 // handler, and restores the session's state on it.
 func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Context {
 	ctx = context.WithValue(ctx, sessionsKey{}, s)
+	if _, ok, _ := adapterstate.PrincipalFrom(ctx); !ok && r != nil {
+		// Handler is not in front of mcp-go, which would have put it there.
+		if p, err := s.core.Principal(r); err != nil {
+			ctx = adapterstate.WithPrincipalError(ctx, err)
+		} else {
+			ctx = adapterstate.WithPrincipal(ctx, p)
+		}
+	}
 	cs := server.ClientSessionFromContext(ctx)
 	if cs != nil && cs.SessionID() != "" { // "": the sessionless revision
 		var meta map[string]any
@@ -190,8 +202,14 @@ func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message a
 	if st != nil && !st.markCreated() {
 		return nil // hooks registered twice
 	}
-	if err := s.core.Create(ctx, cs.SessionID(), negotiated(&req)); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: creating a session failed", slog.String("error", err.Error()))
+	principal, err := s.core.RequestPrincipal(ctx)
+	if err != nil {
+		return err // no session for nobody
+	}
+	meta := negotiated(&req)
+	meta[adapterstate.KeyPrincipal] = principal
+	if err := s.core.Create(ctx, cs.SessionID(), meta); err != nil {
+		s.core.StoreFailed(ctx, "creating a session", err)
 		if st != nil {
 			st.fail(err)
 		}
@@ -209,7 +227,7 @@ func (s *Sessions) afterSetLevel(ctx context.Context, _ any, msg *mcp.SetLevelRe
 		return
 	}
 	if err := s.core.Write(ctx, cs.SessionID(), map[string]any{keyLogLevel: string(msg.Params.Level)}); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "mcpgo: storing the log level failed", slog.String("error", err.Error()))
+		s.core.StoreFailed(ctx, "storing the log level", err)
 		if st := requestStateFrom(ctx); st != nil {
 			st.fail(err)
 		}

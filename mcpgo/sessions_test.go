@@ -16,6 +16,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -293,6 +295,36 @@ func TestClientAcrossReplicas(t *testing.T) {
 		}
 		if _, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "probe"}}); err != nil {
 			t.Errorf("call after re-initialize: %v", err)
+		}
+	})
+}
+
+// Without Handler in front of mcp-go, the principal still reaches tool
+// handlers and initialize, through the context function and the session
+// id manager; a session's request from another principal is then refused
+// with mcp-go's 404 rather than a 403, and served no further.
+func TestPrincipalWithoutHandler(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		st := testdb.OpenStore(t, dsn)
+		a := newReplica(t, "a", st, replicaConfig{opts: []Option{WithPrincipal(adaptertest.TestPrincipal)}, noHandler: true})
+		alice := adaptertest.As("alice")
+		if got := adaptertest.ModernTool(t, a.url, alice, "handle", map[string]any{"op": "principal"}); got != `"alice"` {
+			t.Errorf("sessionless principal: %s", got)
+		}
+		sid := adaptertest.InitializeWith(t, a.url, "c", adaptertest.LegacyVersion, alice)
+		meta, err := st.Get(t.Context(), sid)
+		if err != nil || meta[adapterstate.KeyPrincipal] != "alice" {
+			t.Fatalf("record: %v %v", meta, err)
+		}
+		if got := adaptertest.ToolWith(t, a.url, sid, alice, "handle", map[string]any{"op": "principal"}); got != `"alice"` {
+			t.Errorf("principal in the session: %s", got)
+		}
+		if status, body := adaptertest.CallWith(t, a.url, sid, adaptertest.As("bob"), "tools/list", nil); status != http.StatusNotFound {
+			t.Errorf("bob on alice's session without Handler: %d %s; want mcp-go's 404", status, body)
+		}
+		if got := adaptertest.ModernTool(t, a.url, adaptertest.As("refuse"), "handle", map[string]any{"op": "principal"}); got != "error: "+ErrNoPrincipal.Error() {
+			t.Errorf("a refused principal without Handler: %s; want ErrNoPrincipal", got)
 		}
 	})
 }

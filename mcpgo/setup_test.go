@@ -31,6 +31,7 @@ type replicaConfig struct {
 	opts      []Option
 	httpAfter []server.StreamableHTTPOption // given after HTTPOptions
 	hooks     *server.Hooks                 // when set, RegisterHooks instead of ServerOptions
+	noHandler bool                          // serve mcp-go without Sessions.Handler in front
 }
 
 // newReplica serves store. Its tools: probe (what the session negotiated,
@@ -63,10 +64,17 @@ func newReplica(t *testing.T, name string, store mcpsession.Store, cfg replicaCo
 	ms.AddTool(mcp.NewTool("state"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(helpers.StateTool(ctx, req.GetArguments())), nil
 	})
+	ms.AddTool(mcp.NewTool("handle"), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(helpers.HandleTool(ctx, req.GetArguments())), nil
+	})
 	httpOpts := append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)
 	httpOpts = append(httpOpts, cfg.httpAfter...)
 	h := server.NewStreamableHTTPServer(ms, httpOpts...)
-	srv := httptest.NewServer(sessions.Handler(h))
+	var handler http.Handler = sessions.Handler(h)
+	if cfg.noHandler {
+		handler = h
+	}
+	srv := httptest.NewServer(handler)
 	r := &replica{name: name, store: store, sessions: sessions, mcp: h, srv: srv, url: srv.URL + "/mcp"}
 	t.Cleanup(r.close)
 	return r
@@ -105,6 +113,10 @@ func probe(ctx context.Context, name string) string {
 var helpers = adaptertest.Helpers{
 	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
 	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
+
+	Principal: Principal, CreateHandle: CreateHandle, GetHandle: GetHandle, UpdateHandle: UpdateHandle,
+	ModifyHandle: ModifyHandle, TouchHandle: TouchHandle, DeleteHandle: DeleteHandle,
+	ErrHandlesUnsupported: ErrHandlesUnsupported, ErrNoPrincipal: ErrNoPrincipal,
 }
 
 // TestAdapter runs what every adapter does alike (adaptertest.Run).
@@ -118,6 +130,9 @@ func TestAdapter(t *testing.T) {
 			}
 			if cfg.Clock != nil {
 				opts = append(opts, withClock(cfg.Clock))
+			}
+			if cfg.Principal != nil {
+				opts = append(opts, WithPrincipal(cfg.Principal))
 			}
 			return newReplica(t, name, store, replicaConfig{opts: opts}).url
 		},

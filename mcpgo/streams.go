@@ -91,19 +91,26 @@ func (st *streams) post(s *Sessions, w http.ResponseWriter, r *http.Request) (ht
 		return nil, nil, false
 	}
 	if relay.Responses(body) {
+		// Checked as mcp-go's own path would (Validate), principal included:
+		// an answer is routed only into the live session of its principal.
 		ctx := r.Context()
-		if _, err := s.core.Open(ctx, sid); err != nil {
-			if errors.Is(err, mcpsession.ErrNotFound) {
-				http.Error(w, "Session not found", http.StatusNotFound)
-			} else {
-				s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: reading a session failed", slog.String("error", err.Error()))
-				adapterstate.Unavailable(w)
-			}
+		principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
+		_, err := s.core.OpenAs(ctx, sid, principal)
+		switch {
+		case errors.Is(err, mcpsession.ErrNotFound):
+			adapterstate.NotFound(w)
+			return nil, nil, false
+		case adapterstate.IsForeign(err):
+			adapterstate.Forbidden(w)
+			return nil, nil, false
+		case err != nil:
+			s.core.StoreFailed(ctx, "reading a session", err)
+			adapterstate.Unavailable(w)
 			return nil, nil, false
 		}
 		rest, err := st.relay.RouteResponses(ctx, sid, body)
 		if err != nil {
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: forwarding an answer to another replica failed", slog.String("error", err.Error()))
+			s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
 			adapterstate.Unavailable(w)
 			return nil, nil, false
 		}

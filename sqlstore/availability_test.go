@@ -218,7 +218,11 @@ func TestTerminatedConnections(t *testing.T) {
 	t.Parallel()
 	app := "mcpsession-" + strings.ToLower(mcpsession.NewID()[:12])
 	dsn := withParam(testdb.Postgres(t), "application_name", app)
-	admin := testdb.OpenStore(t, testdb.PostgresAdminDSN(t))
+	admin, err := dialects.Postgres.Open(t.Context(), testdb.PostgresAdminDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
 	plain := testdb.OpenStore(t, dsn)
 	retrying := testdb.OpenStore(t, dsn, sqlstore.WithRetry(5, 20*time.Millisecond))
 	ctx := t.Context()
@@ -229,7 +233,7 @@ func TestTerminatedConnections(t *testing.T) {
 	if _, err := retrying.Get(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	testdb.Exec(t, admin.DB(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app)
+	testdb.Exec(t, admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, app)
 	if _, err := plain.Get(ctx, id); !errors.Is(err, mcpsession.ErrUnavailable) {
 		t.Errorf("Get on a terminated connection = %v; want ErrUnavailable", err)
 	}

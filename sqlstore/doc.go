@@ -51,7 +51,11 @@
 // or holding U+0000 or invalid UTF-8 (ErrInvalidMetadata), metadata over
 // [WithMaxMetadataBytes] (ErrTooLarge). Database errors are wrapped with the
 // operation ("sqlstore: update session: …"); context errors stay matchable
-// with errors.Is.
+// with errors.Is (errors.Is(err, ctx.Err()) holds once ctx has ended). A
+// database that cannot serve a call now (unreachable, restarting, failing
+// over) is mcpsession.ErrUnavailable, one that accepts no writes (a hot
+// standby) mcpsession.ErrReadOnly; the dialect decides which driver error is
+// which.
 //
 // # Schema
 //
@@ -59,6 +63,24 @@
 // migrations, which [WithAutoMigrate] applies at Open (several replicas may
 // do so at once). Without it, apply them with the goose CLI; the store then
 // needs no right beyond SELECT, INSERT, UPDATE and DELETE on mcp_sessions.
+//
+// # Production Postgres
+//
+// PgBouncer in transaction mode: add default_query_exec_mode=exec (or
+// simple_protocol) to the DSN. The store prepares nothing itself on
+// Postgres, pgx does as the DSN says, and in those modes it prepares
+// nothing on the server, which a transaction pooler requires. The cleanup
+// lease and goose's migration lock are rows, not session locks, so both
+// hold there too.
+//
+// Failover: a DSN may name several hosts, and target_session_attrs=read-write
+// picks the primary among them; keep connect_timeout well below your calls'
+// deadlines, since a hung host costs every new connection that long. The
+// store needs no reopening after a failover. [Open] refuses a server that
+// accepts no writes unless the store is opened [WithReadOnly]. [WithRetry]
+// retries Get, Touch, Delete and Update while the database is unavailable,
+// within the caller's deadline. A Create that failed with ErrUnavailable
+// may still have committed; retried, it then fails with ErrExists.
 //
 // # SQLite
 //

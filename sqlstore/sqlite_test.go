@@ -3,18 +3,28 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-const childEnv = "MCPSESSION_SQLITE_WRITER_DSN"
+const (
+	childEnv = "MCPSESSION_SQLITE_WRITER_DSN"
+	// openerEnv makes the test binary an opener process of
+	// TestSQLiteFreshFileManyProcesses.
+	openerEnv = "MCPSESSION_SQLITE_OPENER_DSN"
+	// openRoundsEnv overrides how many rounds that test runs.
+	openRoundsEnv = "MCPSESSION_TEST_SQLITE_OPEN_ROUNDS"
+)
 
 // writeLoad creates, updates and deletes sessions, and records its name in
 // one session every process shares.
@@ -41,12 +51,36 @@ func writeLoad(ctx context.Context, s *sqlstore.Store, name string, rounds int) 
 	return nil
 }
 
-// TestMain runs the child of TestSQLiteTwoProcesses when asked to.
+// TestMain runs the children of TestSQLiteTwoProcesses and
+// TestSQLiteFreshFileManyProcesses when asked to.
 func TestMain(m *testing.M) {
 	if dsn := os.Getenv(childEnv); dsn != "" {
 		os.Exit(sqliteWriterProcess(dsn))
 	}
+	if dsn := os.Getenv(openerEnv); dsn != "" {
+		os.Exit(sqliteOpenerProcess(dsn))
+	}
 	os.Exit(m.Run())
+}
+
+// sqliteOpenerProcess starts as a replica does: it waits for its standard
+// input to close (so that every opener of a round starts at once), opens
+// the store with its migrations, and creates one session.
+func sqliteOpenerProcess(dsn string) int {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	if err := s.Create(ctx, mcpsession.NewID(), map[string]any{"pid": os.Getpid()}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 func sqliteWriterProcess(dsn string) int {
@@ -99,4 +133,74 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	if n := count(t, s); n != 1 {
 		t.Fatalf("%d sessions left; want only the shared one", n)
 	}
+}
+
+// Ten replicas started together on a SQLite file that does not exist yet,
+// as the README's two-copy recipe does: every one opens, migrates and
+// writes, with no "database is locked", round after round. Each round is a
+// new file, since the race is in the first switch to WAL and the first
+// migration. MCPSESSION_TEST_SQLITE_OPEN_ROUNDS sets the number of rounds.
+func TestSQLiteFreshFileManyProcesses(t *testing.T) {
+	t.Parallel()
+	const processes = 10
+	rounds := 5
+	if v := os.Getenv(openRoundsEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", openRoundsEnv, v)
+		}
+		rounds = n
+	}
+	failed := 0
+	for round := range rounds {
+		dsn := testdb.SQLiteFile(t)
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			fails []string
+			gates []io.WriteCloser
+		)
+		for i := range processes {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), openerEnv+"="+dsn)
+			gate, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			gates = append(gates, gate)
+			wg.Go(func() {
+				if err := cmd.Wait(); err != nil {
+					mu.Lock()
+					fails = append(fails, fmt.Sprintf("opener %d: %v: %s", i, err, strings.TrimSpace(out.String())))
+					mu.Unlock()
+				}
+			})
+		}
+		for _, gate := range gates {
+			_ = gate.Close() // every opener starts now
+		}
+		wg.Wait()
+		if len(fails) > 0 {
+			failed++
+			t.Errorf("round %d: %d of %d processes failed:\n%s", round, len(fails), processes, strings.Join(fails, "\n"))
+			continue
+		}
+		s := testdb.OpenStore(t, dsn)
+		if n := count(t, s); n != processes {
+			t.Errorf("round %d: %d sessions in the file; want one per process, %d", round, n, processes)
+		}
+		var mode string
+		if err := s.DB().QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" {
+			t.Errorf("round %d: journal_mode = %q; want wal", round, mode)
+		}
+	}
+	t.Logf("%d processes opening one fresh file at once: %d of %d rounds failed", processes, failed, rounds)
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +61,82 @@ func TestBinarySimultaneousStart(t *testing.T) {
 	})
 }
 
+// A stopping server fails its readiness check at once, keeps serving for
+// the drain, then exits without waiting on a connection that sent nothing
+// (http.Server.Shutdown alone waits 5 s for one).
+func TestBinaryReadinessAndDrain(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the example binary")
+	}
+	bin := buildBinary(t)
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		p := &process{exited: make(chan struct{}), ready: make(chan []string, 1)}
+		p.start(t, bin, "-addr", "127.0.0.1:0", "-db", dsn, "-sdk", sdk, "-drain", "1s")
+		p.awaitListening(t, sdk)
+		base := strings.TrimSuffix(p.url, "/mcp")
+		if status := get(t, base+"/readyz"); status != http.StatusOK {
+			t.Fatalf("/readyz while serving: %d", status)
+		}
+		sid := rawInitialize(t, p.url)
+		idle, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer idle.Close()
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for get(t, base+"/readyz") != http.StatusServiceUnavailable {
+			if time.Now().After(deadline) {
+				t.Fatal("/readyz still ready 10s after SIGTERM")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// Draining: not ready, but still serving.
+		if n := rawTool(t, p.url, sid, "counter"); n != "1" {
+			t.Fatalf("counter while draining: %s", n)
+		}
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no exit within 20s of SIGTERM\n%s", p.logText())
+		}
+		if p.err != nil || !strings.Contains(p.logText(), "msg=stopped idle_connections_closed=") ||
+			strings.Contains(p.logText(), "idle_connections_closed=0") {
+			t.Fatalf("exit %v; want 0, with the idle connection closed:\n%s", p.err, p.logText())
+		}
+		wantNoSessionID(t, p, sid)
+		_ = idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("the idle connection after the exit: %v; want it closed", err)
+		}
+	})
+}
+
+// wantNoSessionID fails if the process logged any of the session ids:
+// they are bearer credentials (the SDKs' own lines go through a redacting
+// logger).
+func wantNoSessionID(t *testing.T, p *process, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if strings.Contains(p.logText(), id) {
+			t.Errorf("the log holds a session id:\n%s", p.logText())
+		}
+	}
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	r, err := http.Get(url)
+	if err != nil {
+		return 0 // not listening (yet, or any more)
+	}
+	r.Body.Close()
+	return r.StatusCode
+}
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mcpserver")
@@ -73,6 +152,7 @@ func twoProcesses(t *testing.T, bin, sdk, dsn string) {
 	p2 := startProcess(t, bin, sdk, dsn)
 
 	sid := rawInitialize(t, p1.url)
+	first := sid
 	if status, body := rawPost(t, p2.url, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != http.StatusAccepted {
 		t.Fatalf("notifications/initialized on p2: %d %s", status, body)
 	}
@@ -100,6 +180,9 @@ func twoProcesses(t *testing.T, bin, sdk, dsn string) {
 		t.Errorf("counter on p2 after p1 stopped: %s; want 1", n)
 	}
 	p2.terminate(t)
+	for _, p := range []*process{p1, p2} {
+		wantNoSessionID(t, p, sid, first)
+	}
 	t.Logf("counter alternating over two processes: %v; DELETE on one, then 404 on the other; both exited 0 on SIGTERM", got)
 }
 
@@ -129,10 +212,17 @@ func startProcess(t *testing.T, bin, sdk, dsn string) *process {
 func launch(t *testing.T, bin, sdk, dsn string) *process {
 	t.Helper()
 	p := &process{exited: make(chan struct{}), ready: make(chan []string, 1)}
-	args := []string{"-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m"}
+	args := []string{"-addr", "127.0.0.1:0", "-db", dsn, "-idle-timeout", "1m", "-drain", "100ms"}
 	if sdk != "mcp-go" {
 		args = append(args, "-sdk", sdk) // mcp-go: the default, as a user runs it
 	}
+	p.start(t, bin, args...)
+	return p
+}
+
+// start runs the binary with args, gathering its log.
+func (p *process) start(t *testing.T, bin string, args ...string) {
+	t.Helper()
 	p.cmd = exec.Command(bin, args...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -163,7 +253,6 @@ func launch(t *testing.T, bin, sdk, dsn string) *process {
 			<-p.exited
 		}
 	})
-	return p
 }
 
 // awaitListening waits for the line the process logs once it listens,

@@ -348,3 +348,38 @@ func waitExpired(t *testing.T, dsn string, idle time.Duration, sid string, withi
 		time.Sleep(idle / 10)
 	}
 }
+
+// handleCount reads the count a handle of principal holds, as a replica
+// with handle idle timeout idle reads it.
+func handleCount(t *testing.T, dsn string, idle time.Duration, handle, principal string) int64 {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithHandleIdleTimeout(idle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	state, err := st.GetHandle(context.Background(), handle, principal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := state["counter"].(float64)
+	return int64(n)
+}
+
+// waitHandleExpired polls the database, as a replica with handle idle
+// timeout idle reads it, until the handle is gone.
+func waitHandleExpired(t *testing.T, dsn string, idle time.Duration, handle, principal string, within time.Duration) {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithHandleIdleTimeout(idle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	adaptertest.Eventually(t, within, "handle expiry", func() bool {
+		_, err := st.GetHandle(context.Background(), handle, principal)
+		if err != nil && !errors.Is(err, mcpsession.ErrHandleNotFound) {
+			t.Fatal(err)
+		}
+		return err != nil
+	})
+}

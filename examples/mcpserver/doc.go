@@ -16,8 +16,9 @@
 // go-sdk's, "" (it sends no log messages).
 //
 // The endpoint is /mcp. -db takes sqlite:PATH, sqlite::memory: or a
-// postgres:// DSN; the server creates its table itself. It runs a janitor
-// that deletes sessions unused for longer than -idle-timeout, logs with
+// postgres:// DSN; the server creates its tables itself. It runs a janitor
+// that deletes sessions and state handles unused for longer than
+// -idle-timeout, logs with
 // log/slog to stderr, and on SIGINT or SIGTERM closes its streams, lets
 // requests in flight finish (up to 10s) and exits 0; the sessions stay in
 // the database.
@@ -26,8 +27,20 @@
 //
 //   - whoami: a JSON text with the session's client name, protocol version
 //     and log level.
-//   - counter: increments a per-session counter kept in the session's
-//     metadata and returns the new value.
+//   - counter: increments a counter and returns the new count, as text
+//     and as structuredContent {"count": N}, plus "handle": H when the
+//     count lives in a state handle. Its optional string argument handle
+//     names the counter to increment, on any copy; without it, a legacy
+//     session (2025-11-25 and older) counts in the session, and a request
+//     without a session (2026-07-28) starts a new counter, returning count
+//     1 and its handle. An unknown, expired or another principal's handle
+//     is a tool error (isError), not a protocol error.
+//
+// The principal that owns handles and sessions is, for demonstration, a
+// hash of the request's Authorization: Bearer token, or anonymous without
+// one: the example verifies no token. A real server verifies the token
+// first and uses the verified user's id (see packages mcpgo and gosdk,
+// WithPrincipal).
 //
 // Two copies on different addresses over one database are one service:
 //
@@ -47,9 +60,9 @@
 //	  -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter"}}'
 //	curl -si -X DELETE http://127.0.0.1:8080/mcp -H 'Mcp-Session-Id: ID'
 //
-// Clients at their defaults speak the sessionless revision (2026-07-28):
-// both SDKs serve them whoami on any copy, but counter answers an error,
-// since its state lives in a session; pin the client to 2025-11-25.
+// Clients at their defaults speak the sessionless revision (2026-07-28),
+// with no session: both SDKs serve them whoami on any copy, and counter on
+// a handle; pinned to 2025-11-25 they get a session, as above.
 //
 // What no database can share, a live SSE stream and server-to-client
 // requests (sampling, elicitation), stays on the copy that holds the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 )
 
 const testIdle = 30 * time.Minute
@@ -64,20 +66,34 @@ func TestE2EStateFollowsSession(t *testing.T) {
 	})
 }
 
-// An unknown session is 404 on both replicas, for POST, GET and DELETE.
+// An unknown session is 404 on both replicas, for POST, GET and DELETE,
+// with one body whatever the method and the SDK; a request of the
+// session-based revisions that names no session (but initialize) is 400.
 func TestE2EUnknownSession(t *testing.T) {
 	t.Parallel()
+	const notFound = "Not Found: session not found\n"
+	const missing = "Bad Request: Mcp-Session-Id header required\n"
+	legacy := http.Header{adaptertest.HeaderProtocolVersion: {adaptertest.LegacyVersion}}
 	eachSDK(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
 			url := c.replica(i).url
-			if status, body := rawPost(t, url, sid, toolsList); status != http.StatusNotFound {
-				t.Errorf("POST on %s: %d %s; want 404", replicaNames[i], status, body)
+			if status, body := rawPost(t, url, sid, toolsList); status != http.StatusNotFound || body != notFound {
+				t.Errorf("POST on %s: %d %q; want 404 %q", replicaNames[i], status, body, notFound)
 			}
 			for _, m := range []string{http.MethodGet, http.MethodDelete} {
-				if status := rawSend(t, m, url, sid); status != http.StatusNotFound {
-					t.Errorf("%s on %s: %d; want 404", m, replicaNames[i], status)
+				r := adaptertest.SendWith(t, m, url, sid, legacy)
+				if r.Status != http.StatusNotFound || (m == http.MethodDelete && string(r.Body) != notFound) {
+					t.Errorf("%s on %s: %d %q; want 404 %q", m, replicaNames[i], r.Status, r.Body, notFound)
+				}
+			}
+			if r := adaptertest.PostWith(t, url, "", legacy, json.RawMessage(toolsList)); r.Status != http.StatusBadRequest || string(r.Body) != missing {
+				t.Errorf("POST with no session id on %s: %d %q; want 400 %q", replicaNames[i], r.Status, r.Body, missing)
+			}
+			for _, m := range []string{http.MethodGet, http.MethodDelete} {
+				if r := adaptertest.SendWith(t, m, url, "", legacy); r.Status != http.StatusBadRequest {
+					t.Errorf("%s with no session id on %s: %d %q; want 400", m, replicaNames[i], r.Status, r.Body)
 				}
 			}
 		}
@@ -247,8 +263,8 @@ func TestE2EParallelCounter(t *testing.T) {
 	})
 }
 
-// The sessionless revision works through the same replicas and leaves the
-// database alone.
+// The sessionless revision works through the same replicas and stores no
+// session: counter keeps its count under a handle instead.
 func TestE2ESessionless(t *testing.T) {
 	t.Parallel()
 	eachSDK(t, func(t *testing.T, sdk, dsn string) {
@@ -270,11 +286,64 @@ func TestE2ESessionless(t *testing.T) {
 				t.Errorf("whoami: %s; want %s", who, want)
 			}
 		}
-		if _, err := callTool(cl, "counter"); err == nil {
-			t.Error("counter without a session succeeded")
+		if n, err := callTool(cl, "counter"); err != nil || n != "1" {
+			t.Errorf("counter without a session: %q %v; want 1, on a new handle", n, err)
 		}
 		if n := sessionRows(t, dsn); n != 0 {
 			t.Errorf("%d sessions in the database; want 0", n)
 		}
 	})
+}
+
+// counter's schemas, as tools/list gives them in both eras: an optional
+// string argument handle; an output of count and, optionally, handle.
+func TestE2ECounterSchemas(t *testing.T) {
+	t.Parallel()
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		c := newCluster(t, sdk, dsn, testIdle)
+		url := c.replica(0).url
+		status, modern := adaptertest.CallModern(t, url, nil, "tools/list", nil)
+		if status != http.StatusOK {
+			t.Fatalf("tools/list: %d %s", status, modern)
+		}
+		sid := rawInitialize(t, url)
+		status, legacy := adaptertest.Call(t, url, sid, "tools/list", nil)
+		if status != http.StatusOK {
+			t.Fatalf("tools/list in a session: %d %s", status, legacy)
+		}
+		for era, res := range map[string][]byte{"2026-07-28": modern, "2025-11-25": legacy} {
+			var list struct {
+				Tools []listedTool `json:"tools"`
+			}
+			if err := json.Unmarshal(res, &list); err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(list.Tools, func(tl listedTool) bool { return tl.Name == counterTool })
+			if i < 0 {
+				t.Fatalf("%s: no counter in %s", era, res)
+			}
+			in, out := list.Tools[i].InputSchema, list.Tools[i].OutputSchema
+			if in.Type != "object" || in.Properties["handle"].Type != "string" || slices.Contains(in.Required, "handle") {
+				t.Errorf("%s: counter's input schema %+v; want an optional string handle", era, in)
+			}
+			if out.Type != "object" || out.Properties["count"].Type != "integer" || out.Properties["handle"].Type != "string" ||
+				!slices.Equal(out.Required, []string{"count"}) {
+				t.Errorf("%s: counter's output schema %+v; want count (required) and handle", era, out)
+			}
+		}
+	})
+}
+
+// listedTool is what TestE2ECounterSchemas reads of a tool in tools/list.
+type listedTool struct {
+	Name         string     `json:"name"`
+	InputSchema  jsonSchema `json:"inputSchema"`
+	OutputSchema jsonSchema `json:"outputSchema"`
+}
+
+// jsonSchema is what TestE2ECounterSchemas reads of a JSON schema.
+type jsonSchema struct {
+	Type       string                `json:"type"`
+	Properties map[string]jsonSchema `json:"properties"`
+	Required   []string              `json:"required"`
 }

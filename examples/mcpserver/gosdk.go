@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/mcpsession/mcpsession/gosdk"
@@ -19,9 +20,8 @@ func withGoSDK(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 	server.AddTool(&mcp.Tool{Name: whoamiTool, Description: whoamiDescription, InputSchema: noArgs,
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
 		gosdkWhoami)
-	server.AddTool(&mcp.Tool{Name: counterTool, Description: counterDescription, InputSchema: noArgs},
-		gosdkCounter)
-	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger))
+	mcp.AddTool(server, &mcp.Tool{Name: counterTool, Description: counterDescription}, gosdkCounter(cfg.logger))
+	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,10 +59,23 @@ func gosdkWhoami(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolRe
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
 }
 
-func gosdkCounter(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	var n int64
-	if err := gosdk.ModifyState(ctx, increment(&n)); err != nil {
-		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: counterError(err)}}}, nil
+// gosdkCounterHelpers are package gosdk's helpers, for counter.
+var gosdkCounterHelpers = counterHelpers{
+	modifyState:  gosdk.ModifyState,
+	createHandle: gosdk.CreateHandle,
+	modifyHandle: gosdk.ModifyHandle,
+	errNoSession: gosdk.ErrNoSession,
+}
+
+// gosdkCounter is typed: go-sdk derives the schemas from counterArgs and
+// counterOutput, puts out in structuredContent, and makes an error a tool
+// error (isError), never a protocol error.
+func gosdkCounter(logger *slog.Logger) mcp.ToolHandlerFor[counterArgs, counterOutput] {
+	return func(ctx context.Context, _ *mcp.CallToolRequest, args counterArgs) (*mcp.CallToolResult, counterOutput, error) {
+		out, err := gosdkCounterHelpers.count(ctx, args)
+		if err != nil {
+			return nil, counterOutput{}, errors.New(toolError(ctx, logger, counterTool, err))
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: counterText(out.Count)}}}, out, nil
 	}
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: counterText(n)}}}, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -13,7 +15,7 @@ import (
 // withMCPGo serves the tools with mcp-go (github.com/mark3labs/mcp-go), its
 // sessions kept in store by package mcpgo.
 func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
-	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger))
+	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -25,10 +27,14 @@ func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 		mcpgoWhoami)
 	mcpServer.AddTool(mcp.NewTool(counterTool,
 		mcp.WithDescription(counterDescription),
+		mcp.WithInputSchema[counterArgs](),
+		mcp.WithOutputSchema[counterOutput](),
 		mcp.WithIdempotentHintAnnotation(false)),
-		mcpgoCounter)
+		mcpgoCounter(cfg.logger))
 
-	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(cfg.logger)}
+	// mcp-go logs session ids at Info; its lines go through a redacting
+	// logger.
+	opts := []server.StreamableHTTPOption{server.WithStreamableHTTPLogger(mcpgo.RedactedLogger(cfg.logger))}
 	if cfg.httpServer != nil {
 		// Then Shutdown shuts the HTTP server down too, once mcp-go has
 		// ended its GET streams (which would otherwise hold it open).
@@ -54,10 +60,24 @@ func mcpgoWhoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResul
 	return mcp.NewToolResultText(text), nil
 }
 
-func mcpgoCounter(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	var n int64
-	if err := mcpgo.ModifyState(ctx, increment(&n)); err != nil {
-		return mcp.NewToolResultError(counterError(err)), nil
+// mcpgoCounterHelpers are package mcpgo's helpers, for counter.
+var mcpgoCounterHelpers = counterHelpers{
+	modifyState:  mcpgo.ModifyState,
+	createHandle: mcpgo.CreateHandle,
+	modifyHandle: mcpgo.ModifyHandle,
+	errNoSession: mcpgo.ErrNoSession,
+}
+
+func mcpgoCounter(logger *slog.Logger) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args counterArgs
+		if err := req.BindArguments(&args); err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, counterTool, fmt.Errorf("%w: %v", errArguments, err))), nil
+		}
+		out, err := mcpgoCounterHelpers.count(ctx, args)
+		if err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, counterTool, err)), nil // a tool error, never a protocol error
+		}
+		return mcp.NewToolResultStructured(out, counterText(out.Count)), nil
 	}
-	return mcp.NewToolResultText(counterText(n)), nil
 }

@@ -63,6 +63,7 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	store, err := sqlstore.Open(ctx, cfg.dsn,
 		sqlstore.WithAutoMigrate(),
 		sqlstore.WithIdleTimeout(cfg.idleTimeout),
+		sqlstore.WithHandleIdleTimeout(cfg.idleTimeout), // counter's handles: the same bounded lifetime
 		sqlstore.WithLogger(cfg.logger))
 	if err != nil {
 		return nil, err

@@ -10,6 +10,9 @@
 //   - BenchmarkGet, BenchmarkCreate, BenchmarkUpdate, BenchmarkTouch and
 //     BenchmarkDelete: one goroutine and 16, on metadata of about 500 bytes
 //     (what an MCP server keeps after initialize) and about 64 KiB.
+//   - BenchmarkHandleGet and BenchmarkHandleUpdate: the same for state
+//     handles (GetHandle, UpdateHandle), the store beside its raw
+//     baseline only (the peers have no handles).
 //   - BenchmarkCleanup: one sweep of 100,000 expired sessions among
 //     1,000,000, the store's batched Cleanup beside one raw DELETE;
 //     BenchmarkCleanupCreates: the same sweep while another goroutine
@@ -22,6 +25,12 @@
 //     each SDK (mcp-go, go-sdk) with its own in-memory sessions, and
 //     through the project's adapter for it (mcpgo, gosdk) with the sessions
 //     in Postgres and in SQLite, one goroutine and 16.
+//   - BenchmarkExecMode: Get and Update in each pgx query exec mode a DSN
+//     selects (the prepared default, exec, simple_protocol), straight to
+//     the server and through PgBouncer in session and transaction mode:
+//     what running behind a transaction pooler costs. It runs on nodes of
+//     the production-Postgres image (internal/pgtest's HAImage, built by
+//     `make ha-image`), and is left out with one line without it.
 //
 // Sub-benchmarks are named key=value, so that benchstat and benchreport
 // group them: BenchmarkGet/dialect=postgres/impl=store/size=500B/par=1.
@@ -30,8 +39,8 @@
 //
 //   - impl=store: sqlstore.Store, opened with sqlstore.Open.
 //   - impl=raw: the SQL of dialects.Postgres.Statements() or
-//     dialects.SQLite.Statements(), with the store's parameters, on the
-//     same table: through a pgxpool.Pool on Postgres, through database/sql
+//     dialects.SQLite.Statements() (its Handles for the handle
+//     benchmarks), with the store's parameters, on the same table: through a pgxpool.Pool on Postgres, through database/sql
 //     on modernc.org/sqlite on SQLite. It encodes metadata with
 //     json.Marshal and decodes it with json.Unmarshal into map[string]any
 //     straight from the driver's buffer, as the store does, so the ratio

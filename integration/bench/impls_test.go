@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession"
@@ -51,6 +52,18 @@ type pgRaw struct {
 	pool *pgxpool.Pool
 	q    statements
 	lim  limits
+	// textDocs sends documents as text, as the store does: pgx sends a
+	// []byte as bytea in the query exec modes that do not ask the server
+	// for the parameters' types (exec, simple_protocol).
+	textDocs bool
+}
+
+// docArg is doc as the statement's argument.
+func (r *pgRaw) docArg(doc []byte) any {
+	if r.textDocs {
+		return string(doc)
+	}
+	return doc
 }
 
 func newPGRaw(pool *pgxpool.Pool, s *sqlstore.Store) *pgRaw {
@@ -67,7 +80,7 @@ func (r *pgRaw) Create(ctx context.Context, id string, metadata map[string]any) 
 	if err != nil {
 		return err
 	}
-	tag, err := r.pool.Exec(ctx, r.q.create, id, doc, r.lim.idle, r.lim.lifetime)
+	tag, err := r.pool.Exec(ctx, r.q.create, id, r.docArg(doc), r.lim.idle, r.lim.lifetime)
 	if err != nil {
 		return err
 	}
@@ -79,6 +92,12 @@ func (r *pgRaw) Create(ctx context.Context, id string, metadata map[string]any) 
 
 func (r *pgRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 	rows, err := r.pool.Query(ctx, r.q.get, id, r.lim.idle, r.lim.lifetime)
+	return pgDocument(rows, err, mcpsession.ErrNotFound)
+}
+
+// pgDocument decodes the document the first row of rows holds, or returns
+// notFound when there is none.
+func pgDocument(rows pgx.Rows, err, notFound error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +106,7 @@ func (r *pgRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		return nil, mcpsession.ErrNotFound
+		return nil, notFound
 	}
 	// jsonb comes back as text (pgx's preferred format for it): decode
 	// it where it lies, as the store decodes its sql.RawBytes.
@@ -103,7 +122,7 @@ func (r *pgRaw) Update(ctx context.Context, id string, patch map[string]any) err
 	if err != nil {
 		return err
 	}
-	return affectedPG(r.pool.Exec(ctx, r.q.update, id, doc, r.lim.idle, r.lim.lifetime))
+	return affectedPG(r.pool.Exec(ctx, r.q.update, id, r.docArg(doc), r.lim.idle, r.lim.lifetime))
 }
 
 func (r *pgRaw) Touch(ctx context.Context, id string) error {
@@ -172,6 +191,12 @@ func (r *sqliteRaw) Create(ctx context.Context, id string, metadata map[string]a
 
 func (r *sqliteRaw) Get(ctx context.Context, id string) (map[string]any, error) {
 	rows, err := r.get.QueryContext(ctx, id, r.lim.idle, r.lim.lifetime)
+	return sqlDocument(rows, err, mcpsession.ErrNotFound)
+}
+
+// sqlDocument decodes the document the first row of rows holds, straight
+// from the driver's buffer, or returns notFound when there is none.
+func sqlDocument(rows *sql.Rows, err, notFound error) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +205,7 @@ func (r *sqliteRaw) Get(ctx context.Context, id string) (map[string]any, error) 
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		return nil, mcpsession.ErrNotFound
+		return nil, notFound
 	}
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {

@@ -8,13 +8,28 @@
 //     a few seconds of the server coming back, without being reopened,
 //     every Create it acknowledged must still be there, and no goroutine
 //     may outlive the Store.
+//   - Failover (TestFailover*): a primary and a streaming standby on a
+//     private network, the store on a multi-host DSN
+//     (target_session_attrs=read-write, connect_timeout=1), the primary
+//     killed (or frozen with docker pause) under load and the standby
+//     promoted. With synchronous replication no acknowledged write may be
+//     lost; with asynchronous replication the loss is measured. Every
+//     error must match mcpsession.ErrUnavailable, ErrReadOnly or the
+//     call's deadline, no call may overrun it, and the same Store must
+//     write again on the new primary.
+//   - A Patroni cluster (TestPatroniFailover): etcd, two Patroni nodes in
+//     synchronous_mode and HAProxy in front; the leader is killed, Patroni
+//     promotes the standby, and the same assertions hold through
+//     HAProxy's one address.
 //   - SQLite: a child process creating sessions in a loop is killed with
 //     SIGKILL, again and again; the file must pass PRAGMA integrity_check
 //     and hold every Create the child acknowledged.
 //
 // Each Postgres test starts a container of its own (internal/pgtest's
-// Dedicated, with a fixed host port, so the DSN outlives a restart), so
-// they need Docker even when MCPSESSION_TEST_POSTGRES_DSN is set. They run
+// Dedicated, with a fixed host port, so the DSN outlives a restart), or
+// nodes of the production-Postgres image (pgtest.HAImage, built by `make
+// ha-image`) on a network of its own, so they need Docker even when
+// MCPSESSION_TEST_POSTGRES_DSN is set. They run
 // one at a time, so that the goroutine count of one is not disturbed by
 // another.
 //

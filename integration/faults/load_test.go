@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 )
 
 // Limits every call under load is held to.
@@ -57,8 +58,20 @@ type load struct {
 	wrong    []string  // acknowledged sessions a Get found holding something else
 
 	// firstOK is when the first call that succeeded after watchFrom
-	// ended.
-	watchFrom, firstOK time.Time
+	// ended, and firstWrite the first acknowledged Create.
+	watchFrom, firstOK, firstWrite time.Time
+
+	// unmatched counts the errors that match none of the sentinels a
+	// caller can act on (mcpsession.ErrUnavailable, ErrReadOnly) nor the
+	// call's own deadline; unmatchedExample is the first of them.
+	unmatched        int
+	unmatchedExample string
+	// failedCreates are the ids of Creates that returned an error: some
+	// may have committed all the same.
+	failedCreates []string
+	// pauseOnError is how long a worker waits after a failed call, so
+	// that a long outage whose calls fail at once does not spin.
+	pauseOnError time.Duration
 }
 
 type acked struct {
@@ -67,14 +80,19 @@ type acked struct {
 }
 
 // startLoad starts the workers; stop them with stop.
-func startLoad(store mcpsession.Store) *load {
+func startLoad(store mcpsession.Store) *load { return startPacedLoad(store, 0) }
+
+// startPacedLoad starts workers that wait pauseOnError after each failed
+// call.
+func startPacedLoad(store mcpsession.Store, pauseOnError time.Duration) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{
-		store:    store,
-		cancel:   cancel,
-		changed:  make(chan struct{}),
-		kinds:    map[string]int{},
-		examples: map[string]string{},
+		store:        store,
+		cancel:       cancel,
+		changed:      make(chan struct{}),
+		kinds:        map[string]int{},
+		examples:     map[string]string{},
+		pauseOnError: pauseOnError,
 	}
 	for w := range workers {
 		l.wg.Go(func() { l.work(ctx, w) })
@@ -89,6 +107,7 @@ func (l *load) work(ctx context.Context, w int) {
 		start := time.Now()
 		var err error
 		var ack *acked
+		var created string
 		if target, ok := l.randomAcked(rng, n%4 == 3); ok {
 			var m map[string]any
 			m, err = l.store.Get(callCtx, target.id)
@@ -108,14 +127,23 @@ func (l *load) work(ctx context.Context, w int) {
 			err = l.store.Create(callCtx, id, map[string]any{"n": num, "worker": w})
 			if err == nil {
 				ack = &acked{id, num}
+			} else {
+				created = id
 			}
 		}
 		took := time.Since(start)
+		callErr := callCtx.Err()
 		cancel()
 		if ctx.Err() != nil && err != nil {
 			return // stopped mid-call: neither a result nor an error of the store
 		}
-		l.record(took, ack, err)
+		l.record(took, ack, created, err, callErr)
+		if err != nil && l.pauseOnError > 0 {
+			select {
+			case <-time.After(l.pauseOnError):
+			case <-ctx.Done():
+			}
+		}
 	}
 }
 
@@ -133,7 +161,10 @@ func (l *load) randomAcked(rng *rand.Rand, want bool) (acked, bool) {
 	return l.acked[rng.IntN(len(l.acked))], true
 }
 
-func (l *load) record(took time.Duration, ack *acked, err error) {
+// record counts one call that took took and ended with err, callErr being
+// its context's error when it returned; ack is the session it created, or
+// created the id of a Create that failed.
+func (l *load) record(took time.Duration, ack *acked, created string, err, callErr error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
@@ -148,10 +179,24 @@ func (l *load) record(took time.Duration, ack *acked, err error) {
 		if _, seen := l.examples[k]; !seen {
 			l.examples[k] = err.Error()
 		}
+		actionable := errors.Is(err, mcpsession.ErrUnavailable) || errors.Is(err, mcpsession.ErrReadOnly) ||
+			errors.Is(err, mcpsession.ErrNotFound) || (callErr != nil && errors.Is(err, callErr))
+		if !actionable {
+			l.unmatched++
+			if l.unmatchedExample == "" {
+				l.unmatchedExample = err.Error()
+			}
+		}
+		if created != "" {
+			l.failedCreates = append(l.failedCreates, created)
+		}
 	} else {
 		l.lastOK = time.Now()
 		if !l.watchFrom.IsZero() && l.firstOK.IsZero() {
 			l.firstOK = l.lastOK
+		}
+		if ack != nil && !l.watchFrom.IsZero() && l.firstWrite.IsZero() {
+			l.firstWrite = l.lastOK
 		}
 	}
 	if ack != nil {
@@ -196,7 +241,37 @@ func (l *load) counts() (acked, errs int) {
 func (l *load) watchFirstOK() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.watchFrom, l.firstOK = time.Now(), time.Time{}
+	l.watchFrom, l.firstOK, l.firstWrite = time.Now(), time.Time{}, time.Time{}
+}
+
+// firstWriteAt is when the first Create acknowledged after watchFirstOK
+// ended, or zero.
+func (l *load) firstWriteAt() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.firstWrite
+}
+
+// committedFailures counts, through the store, the Creates that returned
+// an error and yet committed.
+func (l *load) committedFailures(t *testing.T) int {
+	t.Helper()
+	l.mu.Lock()
+	ids := slices.Clone(l.failedCreates)
+	l.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := l.store.Get(ctx, id)
+		cancel()
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, mcpsession.ErrNotFound):
+			t.Fatalf("Get(%s) after the fault: %v", id, err)
+		}
+	}
+	return n
 }
 
 // firstOKAt is when the first call that succeeded after watchFirstOK
@@ -290,8 +365,16 @@ func (l *load) logExamples(t *testing.T) {
 }
 
 // verifyAcked checks, through the store, that every acknowledged Create is
-// there with what it wrote; it returns how many are not.
+// there with what it wrote; it returns how many are not, and fails t for
+// each.
 func (l *load) verifyAcked(t *testing.T) (lost int) {
+	t.Helper()
+	return l.countLost(t, true)
+}
+
+// countLost counts the acknowledged Creates that are not there with what
+// they wrote, failing t for each if must is set.
+func (l *load) countLost(t *testing.T, must bool) (lost int) {
 	t.Helper()
 	l.mu.Lock()
 	all := slices.Clone(l.acked)
@@ -303,40 +386,26 @@ func (l *load) verifyAcked(t *testing.T) (lost int) {
 		switch {
 		case errors.Is(err, mcpsession.ErrNotFound):
 			lost++
-			if lost <= 5 {
+			if must && lost <= 5 {
 				t.Errorf("acknowledged session %s is gone", a.id)
 			}
 		case err != nil:
 			t.Fatalf("Get(%s) after the fault: %v", a.id, err)
 		case m["n"] != float64(a.n):
 			lost++
-			t.Errorf("acknowledged session %s holds %v; want n=%d", a.id, m, a.n)
+			if must {
+				t.Errorf("acknowledged session %s holds %v; want n=%d", a.id, m, a.n)
+			}
 		}
 	}
 	return lost
 }
 
-// reportEnv names a file that each fault test appends its FAULT line to,
-// so that a run without -v (make test) can show the measurements.
-const reportEnv = "MCPSESSION_FAULT_REPORT"
-
-// reportFault logs the test's FAULT line and appends it to the report file.
+// reportFault logs the test's FAULT line and appends it to the report
+// file that make test prints.
 func reportFault(t *testing.T, format string, args ...any) {
 	t.Helper()
-	line := "FAULT " + fmt.Sprintf(format, args...)
-	t.Log(line)
-	path := os.Getenv(reportEnv)
-	if path == "" {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err == nil {
-		_, err = fmt.Fprintln(f, line)
-		err = errors.Join(err, f.Close())
-	}
-	if err != nil {
-		t.Errorf("%s: %v", reportEnv, err)
-	}
+	pgtest.Report(t, format, args...)
 }
 
 // errorKind names what went wrong in a word, for the FAULT line.

@@ -11,6 +11,9 @@
 #   PG_IMAGE_SUITE     Debian suite (e.g. the one of this host)
 #   PG_IMAGE_KEYRING   keyring used by debootstrap to verify the Release file
 #   PG_IMAGE_KEEP_JIT  set to 1 to keep the LLVM JIT provider (~120 MB larger)
+#   PG_IMAGE_EXTRA_PACKAGES  comma-separated Debian packages to add, e.g.
+#                      pgbouncer,patroni,etcd-server,haproxy for the
+#                      production-Postgres tests (see README.md)
 #   TMPDIR             where the temporary rootfs is built (default /var/tmp)
 set -euo pipefail
 
@@ -159,7 +162,12 @@ trap 'exit 143' TERM
 # The entrypoint also needs bash, util-linux (setpriv), coreutils, findutils,
 # gzip: all Priority required, so part of minbase already.
 log "debootstrap --variant=minbase $SUITE (this downloads ~60 MB of packages)"
-debootstrap --variant=minbase --include=postgresql \
+include=postgresql
+if [ -n "${PG_IMAGE_EXTRA_PACKAGES:-}" ]; then
+	include="$include,$PG_IMAGE_EXTRA_PACKAGES"
+	log "extra packages: $PG_IMAGE_EXTRA_PACKAGES"
+fi
+debootstrap --variant=minbase --include="$include" \
 	"${keyring_args[@]}" "$SUITE" "$ROOTFS" "$MIRROR"
 
 PG_MAJOR="$(find "$ROOTFS/usr/lib/postgresql" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | tail -n1)"

@@ -3,6 +3,8 @@ package adapterstate
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,10 +14,12 @@ import (
 )
 
 var testErrors = Errors{
-	InvalidOption:     errors.New("invalid option"),
-	ReservedKey:       errors.New("reserved key"),
-	InvalidArgument:   errors.New("invalid argument"),
-	ModifyUnsupported: errors.New("modify unsupported"),
+	InvalidOption:      errors.New("invalid option"),
+	ReservedKey:        errors.New("reserved key"),
+	InvalidArgument:    errors.New("invalid argument"),
+	ModifyUnsupported:  errors.New("modify unsupported"),
+	HandlesUnsupported: errors.New("handles unsupported"),
+	NoPrincipal:        errors.New("no principal"),
 }
 
 func TestTouchGateBounded(t *testing.T) {
@@ -144,3 +148,68 @@ func TestStateHelpers(t *testing.T) {
 		}
 	})
 }
+
+// The handle helpers act for the principal in the context, and only with
+// one; what the principal function answers is checked before any use.
+func TestHandleHelpersNeedAPrincipal(t *testing.T) {
+	t.Parallel()
+	st := testdb.OpenStore(t, "sqlite::memory:")
+	c, err := New(Config{Name: "test", Store: st, Errors: testErrors, Principal: func(r *http.Request) (string, error) {
+		switch r.Header.Get("User") {
+		case "none":
+			return "", errors.New("secret-token-that-must-not-show")
+		case "nul":
+			return "a\x00b", nil
+		}
+		return r.Header.Get("User"), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := context.Background()
+	if _, err := c.CreateHandle(bare, nil); !errors.Is(err, testErrors.NoPrincipal) {
+		t.Errorf("CreateHandle without a principal: %v", err)
+	}
+	if err := c.UpdateHandle(bare, mcpsession.NewID(), nil); !errors.Is(err, testErrors.NoPrincipal) {
+		t.Errorf("UpdateHandle without a principal: %v", err)
+	}
+	req := func(user string) *http.Request {
+		r, _ := http.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("User", user)
+		return r
+	}
+	if _, err := c.Principal(req("none")); !errors.Is(err, testErrors.NoPrincipal) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a failing principal function: %v", err)
+	}
+	if _, err := c.Principal(req("nul")); !errors.Is(err, testErrors.NoPrincipal) || !errors.Is(err, mcpsession.ErrInvalidPrincipal) {
+		t.Errorf("an invalid principal: %v", err)
+	}
+	p, err := c.Principal(req("dana"))
+	if err != nil || p != "dana" {
+		t.Fatalf("principal %q %v", p, err)
+	}
+	ctx := WithPrincipal(bare, p)
+	h, err := c.CreateHandle(ctx, map[string]any{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ModifyHandle(ctx, h, nil); !errors.Is(err, testErrors.InvalidArgument) {
+		t.Errorf("ModifyHandle(nil): %v", err)
+	}
+	if _, err := st.GetHandle(bare, h, "dana"); err != nil {
+		t.Errorf("the handle is not dana's in the store: %v", err)
+	}
+	if _, err := c.GetHandle(WithPrincipalError(bare, errors.New("x")), h); err == nil {
+		t.Error("GetHandle with a failed principal succeeded")
+	}
+	noHandles, err := New(Config{Name: "test", Store: plain{st}, Errors: testErrors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noHandles.CreateHandle(ctx, nil); !errors.Is(err, testErrors.HandlesUnsupported) {
+		t.Errorf("CreateHandle on a store without handles: %v", err)
+	}
+}
+
+// plain hides every method but the four of mcpsession.Store.
+type plain struct{ mcpsession.Store }

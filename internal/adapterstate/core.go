@@ -26,6 +26,12 @@ type Errors struct {
 	ReservedKey       error // application state named a reserved key
 	InvalidArgument   error // a nil function
 	ModifyUnsupported error // the store is no mcpsession.Modifier
+	// HandlesUnsupported: the store is no mcpsession.HandleStore.
+	HandlesUnsupported error
+	// NoPrincipal: a request has no principal (the principal function
+	// failed or gave an invalid one, or the request was not served through
+	// the adapter).
+	NoPrincipal error
 }
 
 // Config is what an adapter has gathered from its options.
@@ -37,7 +43,9 @@ type Config struct {
 	TouchInterval time.Duration
 	Logger        *slog.Logger // nil: no logs
 	Now           func() time.Time
-	Errors        Errors
+	// Principal gives each request's principal; nil means Anonymous.
+	Principal PrincipalFunc
+	Errors    Errors
 }
 
 // Core is the SDK-independent half of an adapter: reading a session for a
@@ -51,7 +59,9 @@ type Core struct {
 	logger        *slog.Logger
 	now           func() time.Time
 	gate          *TouchGate
+	principal     PrincipalFunc
 	errs          Errors
+	failures      failureLog
 }
 
 // New checks cfg and returns a Core. The touch interval defaults to
@@ -93,6 +103,10 @@ func New(cfg Config) (*Core, error) {
 	if now == nil {
 		now = time.Now
 	}
+	principal := cfg.Principal
+	if principal == nil {
+		principal = Anonymous
+	}
 	return &Core{
 		name:          cfg.Name,
 		store:         cfg.Store,
@@ -101,6 +115,7 @@ func New(cfg Config) (*Core, error) {
 		logger:        logger,
 		now:           now,
 		gate:          NewTouchGate(interval),
+		principal:     principal,
 		errs:          cfg.Errors,
 	}, nil
 }
@@ -143,8 +158,38 @@ func (c *Core) Open(ctx context.Context, id string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.slide(ctx, id, meta)
+}
+
+// OpenAs is Open for a request of principal: a session that another
+// principal started is an error for which IsForeign holds, and is neither
+// touched nor served. The principals must be equal: a session started
+// anonymously is not open to a signed-in user either, since its handlers
+// would then act for whichever of them came last.
+func (c *Core) OpenAs(ctx context.Context, id, principal string) (map[string]any, error) {
+	meta, err := c.LookupAs(ctx, id, principal)
+	if err != nil {
+		return nil, err
+	}
+	return c.slide(ctx, id, meta)
+}
+
+// slide touches the session Lookup read as meta.
+func (c *Core) slide(ctx context.Context, id string, meta map[string]any) (map[string]any, error) {
 	if err := c.touch(ctx, id, meta); errors.Is(err, mcpsession.ErrNotFound) {
 		return nil, err // expired or deleted since the read
+	}
+	return meta, nil
+}
+
+// LookupAs is Lookup with OpenAs's check of the principal.
+func (c *Core) LookupAs(ctx context.Context, id, principal string) (map[string]any, error) {
+	meta, err := c.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if SessionPrincipal(meta) != principal {
+		return nil, errForeign
 	}
 	return meta, nil
 }

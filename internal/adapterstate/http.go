@@ -3,7 +3,6 @@ package adapterstate
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -13,6 +12,23 @@ import (
 // HeaderSessionID is the streamable-HTTP session header (the same name in
 // every SDK).
 const HeaderSessionID = "Mcp-Session-Id"
+
+// The answers both adapters give, with the same bodies whatever the method
+// and the SDK: a client (or an operator reading a proxy's log) sees one
+// meaning per status.
+
+// NotFound answers 404: no such live session (never created, ended, or
+// expired), so the client initializes again.
+func NotFound(w http.ResponseWriter) {
+	http.Error(w, "Not Found: session not found", http.StatusNotFound)
+}
+
+// MissingSessionID answers 400 to a request of the session-based revisions
+// that must name its session and names none (all but initialize), as the
+// spec says a server that requires sessions should.
+func MissingSessionID(w http.ResponseWriter) {
+	http.Error(w, "Bad Request: Mcp-Session-Id header required", http.StatusBadRequest)
+}
 
 // Unavailable answers 503: the store failed, so the client should retry
 // with the same session rather than initialize again (which a 404 would
@@ -42,7 +58,7 @@ func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[stri
 			endStream()
 			return
 		case err != nil && ctx.Err() == nil:
-			c.logger.LogAttrs(ctx, slog.LevelWarn, c.name+": reading a session failed", slog.String("error", err.Error()))
+			c.StoreFailed(ctx, "reading the session of a GET stream", err)
 		case err == nil && seen != nil:
 			seen(meta)
 		}
@@ -55,11 +71,18 @@ func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[stri
 // of these only a 503 tells the client to retry with the same session. The
 // replaced response carries no session id. It keeps Flush, which the SDKs
 // need to stream, and Unwrap, for http.ResponseController.
+//
+// Forbidden, when set, does the same with a 403 (see Forbidden) for a
+// session of another principal, which the SDK answered 404; MissingID with
+// a 400 (MissingSessionID) for a request that named no session. Any other
+// 404 gets NotFound's body, the same as every adapter's.
 type StatusWriter struct {
 	http.ResponseWriter
-	Failed  func() bool
-	written bool
-	swallow bool
+	Failed    func() bool
+	Forbidden func() bool
+	MissingID func() bool
+	written   bool
+	swallow   bool
 }
 
 // WriteHeader implements http.ResponseWriter.
@@ -68,14 +91,24 @@ func (w *StatusWriter) WriteHeader(code int) {
 		return
 	}
 	w.written = true
-	if w.Failed() {
-		w.Header().Del(HeaderSessionID)
-		w.Header().Del("Content-Length")
-		Unavailable(w.ResponseWriter)
-		w.swallow = true
+	var answer func(http.ResponseWriter)
+	switch {
+	case w.Failed():
+		answer = Unavailable
+	case w.Forbidden != nil && w.Forbidden():
+		answer = Forbidden
+	case code == http.StatusNotFound && w.MissingID != nil && w.MissingID():
+		answer = MissingSessionID
+	case code == http.StatusNotFound:
+		answer = NotFound
+	default:
+		w.ResponseWriter.WriteHeader(code)
 		return
 	}
-	w.ResponseWriter.WriteHeader(code)
+	w.Header().Del(HeaderSessionID)
+	w.Header().Del("Content-Length")
+	answer(w.ResponseWriter)
+	w.swallow = true
 }
 
 // Write implements http.ResponseWriter.

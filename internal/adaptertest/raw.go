@@ -59,6 +59,12 @@ func NextID() int64 { return rpcID.Add(1) }
 // Mcp-Session-Id; with one, the request also names LegacyVersion.
 func Post(t testing.TB, url, sid string, msg any) Response {
 	t.Helper()
+	return PostWith(t, url, sid, nil, msg)
+}
+
+// PostWith is Post with more headers, set after Post's own.
+func PostWith(t testing.TB, url, sid string, header http.Header, msg any) Response {
+	t.Helper()
 	b, err := json.Marshal(msg)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +78,9 @@ func Post(t testing.TB, url, sid string, msg any) Response {
 	if sid != "" {
 		req.Header.Set(HeaderSessionID, sid)
 		req.Header.Set(HeaderProtocolVersion, LegacyVersion)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	return Do(t, req)
 }
@@ -97,12 +106,21 @@ func Do(t testing.TB, req *http.Request) Response {
 // accepted is an endless stream: Send returns at its headers.
 func Send(t testing.TB, method, url, sid string) Response {
 	t.Helper()
+	return SendWith(t, method, url, sid, nil)
+}
+
+// SendWith is Send with more headers.
+func SendWith(t testing.TB, method, url, sid string, header http.Header) Response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sid != "" {
 		req.Header.Set(HeaderSessionID, sid)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	if method != http.MethodGet {
@@ -122,7 +140,13 @@ func Send(t testing.TB, method, url, sid string) Response {
 // name and protocol version given, and returns the session id.
 func Initialize(t testing.TB, url, client, version string) string {
 	t.Helper()
-	r := Post(t, url, "", map[string]any{
+	return InitializeWith(t, url, client, version, nil)
+}
+
+// InitializeWith is Initialize with more headers on both requests.
+func InitializeWith(t testing.TB, url, client, version string, header http.Header) string {
+	t.Helper()
+	r := PostWith(t, url, "", header, map[string]any{
 		"jsonrpc": "2.0", "id": NextID(), "method": "initialize",
 		"params": map[string]any{
 			"protocolVersion": version,
@@ -134,7 +158,7 @@ func Initialize(t testing.TB, url, client, version string) string {
 	if r.Status != http.StatusOK || sid == "" {
 		t.Fatalf("initialize: %d %s, session %q", r.Status, r.Body, sid)
 	}
-	if r := Post(t, url, sid, map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}); r.Status != http.StatusAccepted {
+	if r := PostWith(t, url, sid, header, map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}); r.Status != http.StatusAccepted {
 		t.Fatalf("notifications/initialized: %d %s", r.Status, r.Body)
 	}
 	return sid
@@ -152,7 +176,50 @@ func Call(t testing.TB, url, sid, method string, params any) (int, json.RawMessa
 // its answer (notifications, on an SSE answer).
 func CallAll(t testing.TB, url, sid, method string, params any) (int, json.RawMessage, []json.RawMessage) {
 	t.Helper()
-	r := Post(t, url, sid, map[string]any{"jsonrpc": "2.0", "id": NextID(), "method": method, "params": params})
+	return answer(t, method, Post(t, url, sid, map[string]any{"jsonrpc": "2.0", "id": NextID(), "method": method, "params": params}))
+}
+
+// CallWith is Call with more headers.
+func CallWith(t testing.TB, url, sid string, header http.Header, method string, params any) (int, json.RawMessage) {
+	t.Helper()
+	status, res, _ := answer(t, method, PostWith(t, url, sid, header, map[string]any{"jsonrpc": "2.0", "id": NextID(), "method": method, "params": params}))
+	return status, res
+}
+
+// ModernVersion is the first sessionless revision.
+const ModernVersion = "2026-07-28"
+
+// CallModern sends a request of the sessionless revision, as its clients
+// do: no session, the protocol version in the MCP-Protocol-Version header
+// and in _meta with the client's info and capabilities (SEP-2575), the
+// method (and, for tools/call, the tool) in the Mcp-Method and Mcp-Name
+// headers; header adds more (credentials). It answers as Call.
+func CallModern(t testing.TB, url string, header http.Header, method string, params map[string]any) (int, json.RawMessage) {
+	t.Helper()
+	p := map[string]any{"_meta": map[string]any{
+		"io.modelcontextprotocol/protocolVersion":    ModernVersion,
+		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "modern", "version": "1.0"},
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+	}}
+	for k, v := range params {
+		p[k] = v
+	}
+	h := http.Header{}
+	h.Set(HeaderProtocolVersion, ModernVersion)
+	h.Set("Mcp-Method", method)
+	if name, ok := params["name"].(string); ok {
+		h.Set("Mcp-Name", name)
+	}
+	for k, vs := range header {
+		h[k] = vs
+	}
+	status, res, _ := answer(t, method, PostWith(t, url, "", h, map[string]any{"jsonrpc": "2.0", "id": NextID(), "method": method, "params": p}))
+	return status, res
+}
+
+// answer reads the JSON-RPC answer of r, as Call returns it.
+func answer(t testing.TB, method string, r Response) (int, json.RawMessage, []json.RawMessage) {
+	t.Helper()
 	if r.Status != http.StatusOK {
 		return r.Status, r.Body, nil
 	}
@@ -178,10 +245,31 @@ func CallAll(t testing.TB, url, sid, method string, params any) (int, json.RawMe
 // answer is 200 with content and no error.
 func Tool(t testing.TB, url, sid, name string, args map[string]any) string {
 	t.Helper()
+	return ToolWith(t, url, sid, nil, name, args)
+}
+
+// ToolWith is Tool with more headers.
+func ToolWith(t testing.TB, url, sid string, header http.Header, name string, args map[string]any) string {
+	t.Helper()
 	if args == nil {
 		args = map[string]any{}
 	}
-	status, res := Call(t, url, sid, "tools/call", map[string]any{"name": name, "arguments": args})
+	status, res := CallWith(t, url, sid, header, "tools/call", map[string]any{"name": name, "arguments": args})
+	return toolText(t, name, status, res)
+}
+
+// ModernTool is Tool in the sessionless revision (see CallModern).
+func ModernTool(t testing.TB, url string, header http.Header, name string, args map[string]any) string {
+	t.Helper()
+	if args == nil {
+		args = map[string]any{}
+	}
+	status, res := CallModern(t, url, header, "tools/call", map[string]any{"name": name, "arguments": args})
+	return toolText(t, name, status, res)
+}
+
+func toolText(t testing.TB, name string, status int, res json.RawMessage) string {
+	t.Helper()
 	if status != http.StatusOK {
 		t.Fatalf("tools/call %s: %d %s", name, status, res)
 	}

@@ -1,6 +1,11 @@
 // Package testdb finds the databases the tests run on: a SQLite file in the
 // test's temporary directory, always, and a Postgres server named by
 // MCPSESSION_TEST_POSTGRES_DSN, when set, with a schema of its own per test.
+//
+// The downstream test kit, module mcpsessiontest, is built on SQLiteFile,
+// PostgresSchema and OpenStore, and adds where a server comes from
+// (containers). It is tagged with this module at one version and requires
+// it at that version; change those three only together with it.
 package testdb
 
 import (

@@ -6,7 +6,8 @@
 //	cd integration && go run ./cmd/benchreport
 //
 // It runs `go test -bench` several times, each pass with the benchtime and
-// count its benchmarks need: the five operations are run once per count,
+// count its benchmarks need: the five session operations and the state
+// handles' get and update are run once per count,
 // so that the store, its raw baseline and the peers alternate and share
 // whatever else the machine is doing; cleanup, growth and lost keys run
 // their counts in one process each, since their tables take a while to

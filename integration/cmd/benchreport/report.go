@@ -10,11 +10,14 @@ import (
 	"github.com/mcpsession/mcpsession/integration/bench"
 )
 
-// What the operation benchmarks cover, in report order.
+// What the operation benchmarks cover, in report order: the session
+// operations, which the peers run too, then the state handle operations,
+// which only the store and its baseline have.
 var (
-	operations = []string{"Get", "Create", "Update", "Touch", "Delete"}
-	sizes      = []string{"500B", "64KiB"}
-	dialects   = []string{"postgres", "sqlite"}
+	operations       = []string{"Get", "Create", "Update", "Touch", "Delete"}
+	handleOperations = []string{"HandleGet", "HandleUpdate"}
+	sizes            = []string{"500B", "64KiB"}
+	dialects         = []string{"postgres", "sqlite"}
 )
 
 // impls of the operation benchmarks, in report order.
@@ -67,6 +70,7 @@ func report(in reportInput) string {
 	writeLostKeys(&b, res)
 	writeRoundTrips(&b, res)
 	writeToolCall(&b, res)
+	writeExecModes(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
 	return b.String()
@@ -193,11 +197,14 @@ func writeOperations(b *strings.Builder, res *results) {
 		}
 		w(".\n\n")
 	}
-	for _, op := range operations {
+	for _, op := range slices.Concat(operations, handleOperations) {
 		if !res.has(op + "/") {
 			continue
 		}
 		w("### %s\n\n", op)
+		if what, ok := handleOperationText[op]; ok {
+			w("%s\n\n", what)
+		}
 		w("| Dialect | Size | Goroutines | Implementation | Time/op | ± | Ops/s | B/op | Allocs/op | Store ÷ raw |\n")
 		w("|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, size := range sizes {
@@ -222,6 +229,15 @@ func writeOperations(b *strings.Builder, res *results) {
 		}
 		w("\n")
 	}
+}
+
+// handleOperationText says what a handle benchmark does, above its table.
+var handleOperationText = map[string]string{
+	"HandleGet": "`GetHandle` of a state handle (the sessionless revision's state, SEP-2567) holding state of the size: " +
+		"the same method as Get, on `mcp_handles`, keyed by (handle, principal); the baseline runs " +
+		"`Statements().Handles.Get`. There are no peers: scs and the Redis store have no handles.",
+	"HandleUpdate": "`UpdateHandle` of the two-key patch of Update into handles holding state of the size; " +
+		"the baseline runs `Statements().Handles.Update`.",
 }
 
 func writePeers(b *strings.Builder, res *results) {

@@ -66,7 +66,7 @@ func noData(name, what string) target {
 
 func throughputTargets(res *results) []target {
 	var ts []target
-	for _, op := range []string{"Get", "Update", "Touch", "Delete"} {
+	for _, op := range []string{"Get", "Update", "Touch", "Delete", "HandleGet", "HandleUpdate"} {
 		for _, d := range dialects {
 			floor := throughputFloor[d]
 			for _, size := range sizes {
@@ -130,6 +130,9 @@ func goroutineLabel(par int) string {
 // baseline does not: the only places a shortfall can come from, other than
 // noise.
 func throughputReason(dialect, op string, par int) string {
+	if h, ok := strings.CutPrefix(op, "Handle"); ok {
+		op = h // a handle's statements differ from a session's only in the key's second column
+	}
 	switch {
 	case dialect == "sqlite" && op != "Get" && par > 1:
 		return "on SQLite the store and the baseline run the same prepared statements through database/sql. The store adds " +

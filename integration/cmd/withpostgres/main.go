@@ -10,14 +10,23 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// Exit codes of -image.
+const (
+	exitNoDocker = 3 // no Docker engine: the Postgres tests skip
+	exitNoImage  = 4 // an engine, but no image to be had: build one
+)
+
 func run(args []string) int {
+	if len(args) == 1 && args[0] == "-image" {
+		return printImage()
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
@@ -33,18 +42,18 @@ func run(args []string) int {
 	defer signal.Stop(sigs)
 
 	env := os.Environ()
-	var srv *pgtest.Server
+	var srv *mcpsessiontest.Server
 	switch {
-	case os.Getenv(pgtest.DSNEnv) != "":
+	case os.Getenv(mcpsessiontest.DSNEnv) != "":
 		// The caller chose the server.
 	default:
-		if err := pgtest.DockerAvailable(); err != nil {
-			if os.Getenv(pgtest.RequireEnv) == "1" {
+		if err := mcpsessiontest.Available(); err != nil {
+			if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
 				fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set; not running the command, because %s=1\n",
-					err, pgtest.DSNEnv, pgtest.RequireEnv)
+					err, mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv)
 				return 1
 			}
-			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, pgtest.DSNEnv)
+			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, mcpsessiontest.DSNEnv)
 			break
 		}
 		var code int
@@ -52,8 +61,12 @@ func run(args []string) int {
 			return code
 		}
 		defer terminate(srv)
-		env = append(env, pgtest.DSNEnv+"="+srv.DSN())
-		fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d\n", srv.Image(), srv.HostPort())
+		env = append(env, mcpsessiontest.DSNEnv+"="+srv.DSN())
+		setup := ""
+		if s := mcpsessiontest.Setup(); s != "" {
+			setup = " (" + s + ")"
+		}
+		fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d%s\n", srv.Image(), srv.HostPort(), setup)
 	}
 
 	cmd := exec.Command(args[0], args[1:]...)
@@ -79,18 +92,36 @@ func run(args []string) int {
 	return exitCode(cmd.ProcessState, err)
 }
 
+// printImage prints the image a container would be started from, chosen
+// as the tests choose it, and exits 0; or says why there is none and exits
+// exitNoDocker or exitNoImage.
+func printImage() int {
+	img, err := mcpsessiontest.Image()
+	switch {
+	case err == nil:
+		fmt.Println(img)
+		return 0
+	case errors.Is(err, mcpsessiontest.ErrNoImage):
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+		return exitNoImage
+	default:
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+		return exitNoDocker
+	}
+}
+
 // startServer starts the container, or gives up on an interrupt. It
 // returns the server, or nil and the exit code.
-func startServer(sigs <-chan os.Signal) (*pgtest.Server, int) {
+func startServer(sigs <-chan os.Signal) (*mcpsessiontest.Server, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	type result struct {
-		srv *pgtest.Server
+		srv *mcpsessiontest.Server
 		err error
 	}
 	started := make(chan result, 1)
 	go func() {
-		srv, err := pgtest.Start(ctx)
+		srv, err := mcpsessiontest.StartPostgres(ctx)
 		started <- result{srv, err}
 	}()
 	select {
@@ -109,7 +140,7 @@ func startServer(sigs <-chan os.Signal) (*pgtest.Server, int) {
 	}
 }
 
-func terminate(srv *pgtest.Server) {
+func terminate(srv *mcpsessiontest.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := srv.Terminate(ctx); err != nil {

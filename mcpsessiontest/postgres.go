@@ -1,4 +1,4 @@
-package pgtest
+package mcpsessiontest
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -22,98 +21,10 @@ import (
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 )
 
-// Environment variables this package reads.
-const (
-	// DSNEnv names a server to use instead of a container.
-	DSNEnv = testdb.PostgresEnv
-	// RequireEnv, set to 1, turns "no Postgres" from a skip into a failure.
-	RequireEnv = testdb.RequireEnv
-	// ImageEnv names the image containers are started from.
-	ImageEnv = "MCPSESSION_TEST_POSTGRES_IMAGE"
-	// RunIDEnv values the RunLabel of the containers this process starts.
-	RunIDEnv = "MCPSESSION_TEST_RUN_ID"
-)
+// ServerOption configures a server that StartPostgres starts.
+type ServerOption func(*serverOptions)
 
-// DefaultImage is the image used when ImageEnv is not set.
-const DefaultImage = "postgres:17-alpine"
-
-// RunLabel is the label every container started here carries, valued from
-// RunIDEnv, so that a CI job can find and remove what a killed test binary
-// left behind.
-const RunLabel = "dev.mcpsession.test-run"
-
-var (
-	// ErrNoDocker means there is no Docker engine to start a container on.
-	ErrNoDocker = errors.New("pgtest: no Docker engine")
-
-	// ErrStart means a container could not be started or never accepted
-	// connections.
-	ErrStart = errors.New("pgtest: cannot start postgres container")
-)
-
-// Image returns the image containers are started from: ImageEnv, or
-// DefaultImage.
-func Image() string {
-	if img := os.Getenv(ImageEnv); img != "" {
-		return img
-	}
-	return DefaultImage
-}
-
-var docker struct {
-	once sync.Once
-	err  error
-}
-
-// DockerAvailable returns nil when a Docker engine answers, or an error
-// matching ErrNoDocker that says in one line why not. The answer is
-// computed once per process.
-func DockerAvailable() error {
-	docker.once.Do(func() { docker.err = pingDocker() })
-	return docker.err
-}
-
-func pingDocker() (err error) {
-	quietTestcontainers()
-	// testcontainers' host discovery panics in some setups without an
-	// engine; that is an answer too.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w (%s)", ErrNoDocker, oneLine(fmt.Sprint(r)))
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return fmt.Errorf("%w (%s)", ErrNoDocker, oneLine(err.Error()))
-	}
-	defer cli.Close()
-	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("%w (%s)", ErrNoDocker, oneLine(err.Error()))
-	}
-	return nil
-}
-
-var quietOnce sync.Once
-
-// quietTestcontainers stops testcontainers from printing its banner and
-// progress to stderr: errors come back as values, and a command that runs
-// tests must not bury their output.
-func quietTestcontainers() {
-	quietOnce.Do(func() { tclog.SetDefault(tclog.NewNoopLogger()) })
-}
-
-// oneLine keeps the first line of s, trimmed, for skip and error messages.
-func oneLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-// Option configures a server that Start starts.
-type Option func(*options)
-
-type options struct {
+type serverOptions struct {
 	fixedPort bool
 	durable   bool
 }
@@ -121,13 +32,13 @@ type options struct {
 // WithFixedHostPort publishes the server on a host port chosen free when it
 // starts, and kept across Stop and Start; otherwise Docker picks a new
 // random port on every start and the DSN would go stale.
-func WithFixedHostPort() Option { return func(o *options) { o.fixedPort = true } }
+func WithFixedHostPort() ServerOption { return func(o *serverOptions) { o.fixedPort = true } }
 
 // WithDurableWrites keeps fsync on. Containers run with fsync=off by
 // default, which is faster and loses nothing unless the host itself
 // crashes; tests that check what survives a fault use this to have no
 // doubt.
-func WithDurableWrites() Option { return func(o *options) { o.durable = true } }
+func WithDurableWrites() ServerOption { return func(o *serverOptions) { o.durable = true } }
 
 // Server is a PostgreSQL server in a container this process started. Its
 // methods are safe for concurrent use, but Stop, Start, Pause and Unpause
@@ -150,21 +61,20 @@ var live struct {
 	servers map[*Server]struct{}
 }
 
-// Start starts a server from Image() and returns once it accepts
-// connections. Terminate it when done: nothing else will.
-func Start(ctx context.Context, opts ...Option) (*Server, error) {
-	var o options
+// StartPostgres starts a server from the image the package chooses (see
+// the package doc) and returns once it accepts connections. Terminate it
+// when done: nothing else will, but TerminateAll and Main. Without Docker
+// or an image, the error matches ErrNoDocker or ErrNoImage.
+func StartPostgres(ctx context.Context, opts ...ServerOption) (*Server, error) {
+	var o serverOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := DockerAvailable(); err != nil {
+	image, err := Image()
+	if err != nil {
 		return nil, err
 	}
-	image := Image()
-	var (
-		s   *Server
-		err error
-	)
+	var s *Server
 	// A port found free can be taken by someone else before Docker binds
 	// it; try again with another.
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -185,7 +95,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-func start(ctx context.Context, image string, o options) (*Server, error) {
+func start(ctx context.Context, image string, o serverOptions) (*Server, error) {
 	password := rand.Text()
 	runID := os.Getenv(RunIDEnv)
 	if runID == "" {
@@ -222,20 +132,13 @@ func start(ctx context.Context, image string, o options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: docker client: %w", ErrStart, err)
 	}
-	_, inspectErr := cli.ImageInspect(ctx, image)
-	imageLocal := inspectErr == nil
-
 	ctr, err := tcpostgres.Run(ctx, image, customizers...)
 	if err != nil {
 		if ctr != nil {
 			_ = testcontainers.TerminateContainer(ctr, testcontainers.StopTimeout(0))
 		}
 		_ = cli.Close()
-		hint := ""
-		if !imageLocal {
-			hint = fmt.Sprintf(" (the image is not on this host; if it cannot be pulled, build one with `make postgres-image` and set %s=mcpsession-postgres:local)", ImageEnv)
-		}
-		return nil, fmt.Errorf("%w from %s: %w%s", ErrStart, image, err, hint)
+		return nil, fmt.Errorf("%w from %s: %w", ErrStart, image, err)
 	}
 	s := &Server{ctr: ctr, cli: cli, image: image, port: port}
 	dsn, err := ctr.ConnectionString(ctx, "sslmode=disable")
@@ -321,7 +224,7 @@ func (s *Server) WaitReady(ctx context.Context, timeout time.Duration) error {
 func (s *Server) Stop(ctx context.Context) error {
 	timeout := 30
 	if _, err := s.cli.ContainerStop(ctx, s.ContainerID(), client.ContainerStopOptions{Timeout: &timeout}); err != nil {
-		return fmt.Errorf("pgtest: stop container: %w", err)
+		return fmt.Errorf("mcpsessiontest: stop container: %w", err)
 	}
 	return nil
 }
@@ -331,7 +234,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // Without WithFixedHostPort the host port changes and DSN goes stale.
 func (s *Server) Start(ctx context.Context) error {
 	if _, err := s.cli.ContainerStart(ctx, s.ContainerID(), client.ContainerStartOptions{}); err != nil {
-		return fmt.Errorf("pgtest: start container: %w", err)
+		return fmt.Errorf("mcpsessiontest: start container: %w", err)
 	}
 	return nil
 }
@@ -340,7 +243,7 @@ func (s *Server) Start(ctx context.Context) error {
 // connections stay open but nothing answers.
 func (s *Server) Pause(ctx context.Context) error {
 	if _, err := s.cli.ContainerPause(ctx, s.ContainerID(), client.ContainerPauseOptions{}); err != nil {
-		return fmt.Errorf("pgtest: pause container: %w", err)
+		return fmt.Errorf("mcpsessiontest: pause container: %w", err)
 	}
 	return nil
 }
@@ -348,7 +251,7 @@ func (s *Server) Pause(ctx context.Context) error {
 // Unpause thaws a paused container.
 func (s *Server) Unpause(ctx context.Context) error {
 	if _, err := s.cli.ContainerUnpause(ctx, s.ContainerID(), client.ContainerUnpauseOptions{}); err != nil {
-		return fmt.Errorf("pgtest: unpause container: %w", err)
+		return fmt.Errorf("mcpsessiontest: unpause container: %w", err)
 	}
 	return nil
 }
@@ -363,14 +266,14 @@ func (s *Server) Terminate(ctx context.Context) error {
 		// A paused container cannot be stopped; thaw it first.
 		_, _ = s.cli.ContainerUnpause(ctx, s.ContainerID(), client.ContainerUnpauseOptions{})
 		if err := s.ctr.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil {
-			s.termErr = fmt.Errorf("pgtest: terminate container %.12s: %w", s.ContainerID(), err)
+			s.termErr = fmt.Errorf("mcpsessiontest: terminate container %.12s: %w", s.ContainerID(), err)
 		}
 		_ = s.cli.Close()
 	})
 	return s.termErr
 }
 
-// TerminateAll terminates every server Start started that is not
+// TerminateAll terminates every server StartPostgres started that is not
 // terminated yet. Commands and TestMain call it on the way out and on
 // interrupts.
 func TerminateAll(ctx context.Context) error {

@@ -1,0 +1,203 @@
+package cache_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/sqlstore"
+)
+
+// readerEnv makes the test binary a reader process: a replica with its own
+// store, bus and cache over the DSN it names, answering "get ID" lines on
+// stdin with "found", "missing" or "error …" on stdout.
+const readerEnv = "MCPSESSION_CACHE_READER_DSN"
+
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(readerEnv); dsn != "" {
+		os.Exit(readerProcess(dsn))
+	}
+	os.Exit(m.Run())
+}
+
+func readerProcess(dsn string) int {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	b, err := bus.New(s, bus.WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c, err := cache.New(s, b, cache.WithMaxStaleness(processBound))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go b.Run(rctx)
+	<-b.Ready()
+	for b.DatabaseListens() && !b.Listening() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		id, ok := strings.CutPrefix(in.Text(), "get ")
+		if !ok {
+			continue
+		}
+		_, err := c.Get(ctx, id)
+		switch {
+		case err == nil:
+			fmt.Println("found")
+		case errors.Is(err, mcpsession.ErrNotFound):
+			fmt.Println("missing")
+		default:
+			fmt.Println("error", err)
+		}
+	}
+	return 0
+}
+
+// processBound is the staleness bound the reader process runs with.
+const processBound = time.Second
+
+type reader struct {
+	in  io.Writer
+	out *bufio.Scanner
+}
+
+func startReader(t *testing.T, dsn string) *reader {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), readerEnv+"="+dsn)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Close()
+		cmd.Wait()
+	})
+	r := &reader{in: in, out: bufio.NewScanner(out)}
+	if line := r.line(t); line != "ready" {
+		t.Fatalf("reader process: %q", line)
+	}
+	return r
+}
+
+func (r *reader) line(t *testing.T) string {
+	t.Helper()
+	if !r.out.Scan() {
+		t.Fatalf("the reader process ended: %v", r.out.Err())
+	}
+	return r.out.Text()
+}
+
+func (r *reader) get(t *testing.T, id string) string {
+	t.Helper()
+	fmt.Fprintf(r.in, "get %s\n", id)
+	return r.line(t)
+}
+
+// Two processes: a session the other process has cached, deleted through
+// this one's cache, answers not found there within the staleness bound,
+// 1000 times over; and on Postgres 300 times more while the listeners'
+// connections are killed again and again.
+func TestTwoProcessesDeleteThenNotFound(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		w := newReplica(t, dsn, nil)
+		r := startReader(t, dsn)
+		lags := deleteRounds(t, w, r, 1000)
+		t.Logf("%s: 1000 deletes seen by the other process: %s", t.Name(), summary(lags))
+		if !w.bus.DatabaseListens() {
+			return
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		killed := make(chan int)
+		go func() {
+			n := 0
+			defer func() { killed <- n }()
+			for ctx.Err() == nil {
+				var k int
+				if err := w.raw.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE datname = current_database() AND query LIKE 'LISTEN "mcpsession_%'`).Scan(&k); err == nil {
+					n += k
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		lags = deleteRounds(t, w, r, 300)
+		stop()
+		t.Logf("%s: with %d listener connections killed meanwhile, 300 deletes seen: %s", t.Name(), <-killed, summary(lags))
+	})
+}
+
+// deleteRounds creates a session, lets the reader cache it, deletes it and
+// waits until the reader answers missing, rounds times; it returns how long
+// each delete took to be seen.
+func deleteRounds(t *testing.T, w *replica, r *reader, rounds int) []time.Duration {
+	t.Helper()
+	ctx := t.Context()
+	var lags []time.Duration
+	for i := range rounds {
+		id := fmt.Sprintf("p-%d-%s", i, mcpsession.NewID()[:8])
+		if err := w.cache.Create(ctx, id, map[string]any{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.get(t, id); got != "found" { // cached over there now
+			t.Fatalf("round %d: the reader: %s", i, got)
+		}
+		if err := w.cache.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		deleted := time.Now()
+		for {
+			got := r.get(t, id)
+			if got == "missing" {
+				break
+			}
+			if got != "found" {
+				t.Fatalf("round %d: the reader: %s", i, got)
+			}
+			if time.Since(deleted) > processBound {
+				t.Fatalf("round %d: still found %v after the delete; the bound is %v", i, time.Since(deleted), processBound)
+			}
+		}
+		lags = append(lags, time.Since(deleted))
+	}
+	return lags
+}
+
+func summary(lags []time.Duration) string {
+	slices.Sort(lags)
+	n := len(lags)
+	return fmt.Sprintf("p50 %v, p99 %v, max %v", lags[n/2], lags[n*99/100], lags[n-1])
+}

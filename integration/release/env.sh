@@ -1,0 +1,22 @@
+# Sourced by tidy.sh and check.sh with the release proxy's directory as $1:
+# the go command then resolves modules as a consumer's does, with this
+# repository's modules at their unpublished release version from the
+# proxy (the Makefile's "release" section says why each variable is set).
+#
+# The proxy serves one version whose content changes with the working
+# tree, and a module cache keeps what it once extracted of a version for
+# good; so these commands get a module cache of their own, one per proxy
+# directory, under the user's cache directory (not in the repository, where
+# ./... and gofmt would find it), from which this repository's modules are
+# removed first. Every
+# other module comes from the machine's module cache when it is there
+# (its download directory is a proxy too), or from the machine's GOPROXY.
+[ -d "${1:-}" ] || { echo "release: no proxy directory ${1:-} (make modproxy writes it)" >&2; exit 2; }
+_proxy="$(cd "$1" && pwd)"
+_shared="$(go env GOMODCACHE)/cache/download"
+GOPROXY="file://$_proxy,file://$_shared,$(go env GOPROXY)"
+GOMODCACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mcpsession-release/$(printf %s "$_proxy" | cksum | cut -d" " -f1)"
+GOFLAGS="$(go env GOFLAGS) -modcacherw"
+export GOPROXY GOMODCACHE GOFLAGS GOWORK=off GONOSUMDB=github.com/mcpsession/mcpsession
+rm -rf "$GOMODCACHE/github.com/mcpsession" "$GOMODCACHE/cache/download/github.com/mcpsession"
+unset _proxy _shared
