@@ -25,8 +25,9 @@ func TestStreams(t *testing.T) {
 
 // serveStreams serves a replica with streams across replicas and the
 // tools sample and notify.
-func serveStreams(t *testing.T, name string, st adaptertest.Streams) adaptertest.StreamsReplica {
+func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	t.Helper()
+	st := adaptertest.NewStreams(t, dsn)
 	server := mcp.NewServer(&mcp.Implementation{Name: "test-" + name, Version: "1.0.0"}, nil)
 	sessions, err := New(st.Store, server, WithBus(st.Bus), WithEventStore(st.Events))
 	if err != nil {

@@ -23,8 +23,9 @@ func TestStreams(t *testing.T) {
 
 // serveStreams serves a replica with streams across replicas and the
 // tools sample and notify.
-func serveStreams(t *testing.T, name string, st adaptertest.Streams) adaptertest.StreamsReplica {
+func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	t.Helper()
+	st := adaptertest.NewStreams(t, dsn)
 	sessions, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
