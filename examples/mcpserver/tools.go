@@ -181,4 +181,3 @@ func notifyParams(message string) map[string]any {
 func needsSession(tool string) string {
 	return tool + ": needs a session (protocol 2025-11-25 or older): the sessionless revision has no server-to-client requests and no GET stream"
 }
-
