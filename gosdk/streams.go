@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,9 +46,10 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 		EventID: func(stream string, ev eventstore.Event) string {
 			return stream + "_" + strconv.FormatInt(ev.Pos, 10) // go-sdk's own format
 		},
-		ResolveEventID: resolveEventID,
-		Inject:         s.inject,
-		Ended:          s.drop,
+		ResolveEventID:  resolveEventID,
+		InvalidArgument: ErrInvalidArgument,
+		Inject:          s.inject,
+		Ended:           s.drop,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: %w", err)
@@ -196,12 +195,8 @@ func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve fun
 // sessionEnded ends the session's streams on every replica once a DELETE
 // has removed it from the store.
 func (s *Sessions) sessionEnded(ctx context.Context, id string) {
-	if s.streams == nil {
-		return
-	}
-	if err := s.streams.relay.SessionEnded(ctx, id); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "gosdk: telling the other replicas of a session's end failed; their streams end within a touch interval",
-			slog.String("error", err.Error()))
+	if s.streams != nil {
+		s.streams.relay.SessionEnded(ctx, id)
 	}
 }
 
@@ -216,7 +211,7 @@ func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params 
 	if s.streams == nil {
 		return ErrNoStreams
 	}
-	return invalidArgument(s.streams.relay.Notify(ctx, sessionID, method, params))
+	return s.streams.relay.Notify(ctx, sessionID, method, params)
 }
 
 // Broadcast sends the notification (method, params) to the
@@ -231,12 +226,5 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 	if s.streams == nil {
 		return ErrNoStreams
 	}
-	return invalidArgument(s.streams.relay.Broadcast(ctx, method, params))
-}
-
-func invalidArgument(err error) error {
-	if errors.Is(err, relay.ErrInvalidNotification) {
-		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	return err
+	return s.streams.relay.Broadcast(ctx, method, params)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -25,7 +24,6 @@ import (
 type streams struct {
 	relay  *relay.Relay
 	events *EventStore
-	logger *slog.Logger
 	// next is mcp-go's handler, which Handler wraps: answers forwarded from
 	// other replicas, and the ends of sessions deleted elsewhere, are handed
 	// to it as requests of their own.
@@ -48,7 +46,7 @@ func newStreams(cfg config) (*streams, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &streams{events: es, logger: cfg.logger}
+	st := &streams{events: es}
 	st.relay, err = relay.New(relay.Config{
 		Name:   "mcpgo",
 		Bus:    cfg.bus,
@@ -64,8 +62,9 @@ func newStreams(cfg config) (*streams, error) {
 			}
 			return stream, pos, err
 		},
-		Inject: st.inject,
-		Ended:  st.ended,
+		InvalidArgument: ErrInvalidArgument,
+		Inject:          st.inject,
+		Ended:           st.ended,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mcpgo: %w", err)
@@ -195,12 +194,8 @@ func (d discard) Flush()                      {}
 // sessionEnded ends the session's streams on every replica once a DELETE
 // has removed it from the store.
 func (s *Sessions) sessionEnded(ctx context.Context, id string) {
-	if s.streams == nil {
-		return
-	}
-	if err := s.streams.relay.SessionEnded(ctx, id); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: telling the other replicas of a session's end failed; their streams end within a touch interval",
-			slog.String("error", err.Error()))
+	if s.streams != nil {
+		s.streams.relay.SessionEnded(ctx, id)
 	}
 }
 
@@ -215,7 +210,7 @@ func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params 
 	if s.streams == nil {
 		return ErrNoStreams
 	}
-	return invalidArgument(s.streams.relay.Notify(ctx, sessionID, method, params))
+	return s.streams.relay.Notify(ctx, sessionID, method, params)
 }
 
 // Broadcast sends the notification (method, params) to the
@@ -230,14 +225,7 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 	if s.streams == nil {
 		return ErrNoStreams
 	}
-	return invalidArgument(s.streams.relay.Broadcast(ctx, method, params))
-}
-
-func invalidArgument(err error) error {
-	if errors.Is(err, relay.ErrInvalidNotification) {
-		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	return err
+	return s.streams.relay.Broadcast(ctx, method, params)
 }
 
 // Shutdown ends the streams the adapter serves on this replica (GET

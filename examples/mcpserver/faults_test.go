@@ -42,7 +42,7 @@ func TestBinaryReplicaKilledHoldingStream(t *testing.T) {
 		}
 		get.Next(t) // the priming event
 		notify("m1")
-		last := expectNotification(t, get, "m1").ID
+		last := adaptertest.ExpectNotification(t, get, "m1").ID
 		if err := p2.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -54,29 +54,14 @@ func TestBinaryReplicaKilledHoldingStream(t *testing.T) {
 		if status := resumed.Status(t); status != http.StatusOK {
 			t.Fatalf("GET with Last-Event-ID on p1: %d", status)
 		}
-		expectNotification(t, resumed, "m2")
-		expectNotification(t, resumed, "m3")
+		adaptertest.ExpectNotification(t, resumed, "m2")
+		adaptertest.ExpectNotification(t, resumed, "m3")
 		notify("m4")
-		expectNotification(t, resumed, "m4")
+		adaptertest.ExpectNotification(t, resumed, "m4")
 		resumed.Close()
 		p1.terminate(t)
 		t.Logf("p2 killed holding the GET stream; resumed on p1 after %s: m2 m3 replayed, m4 live", last)
 	})
-}
-
-// expectNotification reads the next message of s, which must be notify's
-// notifications/message with data msg, with an event id.
-func expectNotification(t *testing.T, s *adaptertest.SSE, msg string) adaptertest.Event {
-	t.Helper()
-	ev := s.NextMessage(t)
-	m := ev.Message(t)
-	var p struct {
-		Data string `json:"data"`
-	}
-	if m.Method != "notifications/message" || json.Unmarshal(m.Params, &p) != nil || p.Data != msg || ev.ID == "" {
-		t.Fatalf("got %+v; want notifications/message with data %q and an id", ev, msg)
-	}
-	return ev
 }
 
 // The listeners' connections killed (pg_terminate_backend) again and again

@@ -131,28 +131,11 @@ func GetSSE(t testing.TB, url, sid, lastEventID string) *SSE {
 	return OpenSSE(t, req)
 }
 
-// PostSSE sends one JSON-RPC message with sid (as Post does) and header,
-// and reads the answer as a stream.
+// PostSSE sends one JSON-RPC message as PostWith does, and reads the
+// answer as a stream.
 func PostSSE(t testing.TB, url, sid string, header http.Header, msg any) *SSE {
 	t.Helper()
-	b, err := json.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if sid != "" {
-		req.Header.Set(HeaderSessionID, sid)
-		req.Header.Set(HeaderProtocolVersion, LegacyVersion)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	return OpenSSE(t, req)
+	return OpenSSE(t, PostRequest(t, url, sid, header, msg))
 }
 
 // Events is the channel of the stream's events, for tests that read two

@@ -236,20 +236,8 @@ func notifyAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 			t.Fatalf("notify: %s", got)
 		}
 	}
-	expect := func(s *SSE, msg string) Event {
-		t.Helper()
-		ev := s.NextMessage(t)
-		m := ev.Message(t)
-		var p struct {
-			Data string `json:"data"`
-		}
-		if m.Method != "notifications/message" || json.Unmarshal(m.Params, &p) != nil || p.Data != msg || ev.ID == "" {
-			t.Fatalf("got %+v; want notifications/message with data %q and an id", ev, msg)
-		}
-		return ev
-	}
 	notify(a, "m1")
-	last := expect(get, "m1").ID
+	last := ExpectNotification(t, get, "m1").ID
 	get.Close()
 	notify(a, "m2")
 	notify(b, "m3")
@@ -257,16 +245,31 @@ func notifyAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 	if status := resumed.Status(t); status != http.StatusOK {
 		t.Fatalf("GET with Last-Event-ID on a: %d", status)
 	}
-	expect(resumed, "m2")
-	expect(resumed, "m3")
+	ExpectNotification(t, resumed, "m2")
+	ExpectNotification(t, resumed, "m3")
 	notify(b, "m4")
-	expect(resumed, "m4")
+	ExpectNotification(t, resumed, "m4")
 	if more := resumed.Pending(); len(more) > 0 {
 		t.Errorf("events beyond what was sent: %+v", more)
 	}
 	if status := GetSSE(t, a.URL, sid, "unknown-id").Status(t); status != http.StatusBadRequest {
 		t.Errorf("GET with an unknown Last-Event-ID: %d; want 400", status)
 	}
+}
+
+// ExpectNotification reads the next message of s, which must be the
+// notify tool's notifications/message with data msg, with an event id.
+func ExpectNotification(t testing.TB, s *SSE, msg string) Event {
+	t.Helper()
+	ev := s.NextMessage(t)
+	m := ev.Message(t)
+	var p struct {
+		Data string `json:"data"`
+	}
+	if m.Method != "notifications/message" || json.Unmarshal(m.Params, &p) != nil || p.Data != msg || ev.ID == "" {
+		t.Fatalf("got %+v; want notifications/message with data %q and an id", ev, msg)
+	}
+	return ev
 }
 
 // DELETE on a ends the session's GET stream open on b.

@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -159,9 +158,9 @@ func (r *Relay) Broadcast(ctx context.Context, method string, params any) error 
 	switch method {
 	case methodToolsChanged, methodPromptsChanged, methodResourcesChanged, methodResourceUpdated:
 	default:
-		return fmt.Errorf("%w: %q is no notification a listen stream can opt in to", ErrInvalidNotification, method)
+		return r.invalid("%q is no notification a listen stream can opt in to", method)
 	}
-	p, err := encodeParams(params)
+	p, err := r.encodeParams(params)
 	if err != nil {
 		return err
 	}

@@ -21,20 +21,30 @@ type notification struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 }
 
+// invalid is the error of a bad notification: ErrInvalidNotification and
+// the adapter's own sentinel.
+func (r *Relay) invalid(format string, args ...any) error {
+	err := fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
+	if r.cfg.InvalidArgument != nil {
+		err = fmt.Errorf("%w: %w", r.cfg.InvalidArgument, err)
+	}
+	return err
+}
+
 // encodeParams returns params as a JSON object (nil for none).
-func encodeParams(params any) (json.RawMessage, error) {
+func (r *Relay) encodeParams(params any) (json.RawMessage, error) {
 	if params == nil {
 		return nil, nil
 	}
 	b, err := json.Marshal(params)
 	if err != nil {
-		return nil, fmt.Errorf("%w: params: %w", ErrInvalidNotification, err)
+		return nil, r.invalid("params: %w", err)
 	}
 	if string(b) == "null" {
 		return nil, nil
 	}
 	if len(b) == 0 || b[0] != '{' {
-		return nil, fmt.Errorf("%w: params must encode as a JSON object", ErrInvalidNotification)
+		return nil, r.invalid("params must encode as a JSON object")
 	}
 	return b, nil
 }
@@ -45,9 +55,9 @@ func encodeParams(params any) (json.RawMessage, error) {
 // mcpsession.ErrNotFound if the session is not live.
 func (r *Relay) Notify(ctx context.Context, session, method string, params any) error {
 	if method == "" {
-		return fmt.Errorf("%w: empty method", ErrInvalidNotification)
+		return r.invalid("empty method")
 	}
-	p, err := encodeParams(params)
+	p, err := r.encodeParams(params)
 	if err != nil {
 		return err
 	}
@@ -81,13 +91,17 @@ func (r *Relay) Append(ctx context.Context, session, stream string, data []byte)
 
 // SessionEnded ends the session's streams and Calls on this replica at
 // once, and on the others when the bus brings them the message. Call it
-// once the session is deleted from the store.
-func (r *Relay) SessionEnded(ctx context.Context, session string) error {
-	if err := mcpsession.ValidateID(session); err != nil {
-		return err
+// once the session is deleted from the store. A message that cannot be
+// published is logged: the other replicas' streams then end within their
+// touch interval, as without a bus.
+func (r *Relay) SessionEnded(ctx context.Context, session string) {
+	if mcpsession.ValidateID(session) != nil {
+		return
 	}
 	r.endLocal(session)
-	return r.publish(ctx, topicEnded, []byte(session))
+	if err := r.publish(ctx, topicEnded, []byte(session)); err != nil {
+		r.warn(ctx, "telling the other replicas of a session's end failed; their streams end within a touch interval", err)
+	}
 }
 
 // endLocal ends the session's followers and Calls here.

@@ -70,6 +70,9 @@ type Config struct {
 	// replica, to drop the SDK's memory of it. It runs on a goroutine of
 	// its own.
 	Ended func(session string)
+	// InvalidArgument, when not nil, is the adapter's sentinel that the
+	// errors of a bad notification (ErrInvalidNotification) also match.
+	InvalidArgument error
 }
 
 // A Relay carries one adapter's streams and server-to-client messages

@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -57,16 +57,7 @@ func resolve(_ context.Context, _ string, id string) (string, int64, error) {
 func newReplica(t *testing.T, dsn string, opts ...eventstore.Option) *replica {
 	t.Helper()
 	s := testdb.OpenStore(t, dsn)
-	b, err := bus.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = b.Run(ctx)
-	}()
+	b := adaptertest.StartBus(t, s)
 	e, err := eventstore.New(s, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -92,14 +83,7 @@ func newReplica(t *testing.T, dsn string, opts ...eventstore.Option) *replica {
 		if err := rep.relay.Shutdown(sctx); err != nil {
 			t.Error(err)
 		}
-		cancel()
-		<-done
 	})
-	select {
-	case <-b.Ready():
-	case <-time.After(wait):
-		t.Fatal("bus not ready")
-	}
 	return rep
 }
 
@@ -112,97 +96,12 @@ func session(t *testing.T, s *sqlstore.Store) string {
 	return id
 }
 
-// sseEvent is one event a client read.
-type sseEvent struct {
-	name, id, data string
-}
-
-// stream is a client's GET.
-type stream struct {
-	resp   *http.Response
-	events chan sseEvent
-	closed chan struct{}
-}
-
-func openGET(t *testing.T, url, sid, lastEventID string) (*stream, int) {
+// openGET opens a GET stream of sid on url, resuming after lastEventID
+// when it is not "", and waits for its status.
+func openGET(t *testing.T, url, sid, lastEventID string) (*adaptertest.SSE, int) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Mcp-Session-Id", sid)
-	if lastEventID != "" {
-		req.Header.Set(relay.HeaderLastEventID, lastEventID)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, resp.StatusCode
-	}
-	s := &stream{resp: resp, events: make(chan sseEvent, 64), closed: make(chan struct{})}
-	go func() {
-		defer close(s.closed)
-		sc := bufio.NewScanner(resp.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.name != "" || ev.id != "" || ev.data != "" {
-					s.events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "event: "):
-				ev.name = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "id: "):
-				ev.id = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.data += strings.TrimPrefix(line, "data: ")
-			}
-		}
-	}()
-	t.Cleanup(func() { resp.Body.Close() })
-	return s, http.StatusOK
-}
-
-func (s *stream) next(t *testing.T) sseEvent {
-	t.Helper()
-	select {
-	case ev := <-s.events:
-		return ev
-	case <-s.closed:
-		select {
-		case ev := <-s.events:
-			return ev
-		default:
-		}
-		t.Fatal("the stream ended")
-	case <-time.After(wait):
-		t.Fatal("no event within the deadline")
-	}
-	return sseEvent{}
-}
-
-// message reads the next event that carries data.
-func (s *stream) message(t *testing.T) sseEvent {
-	t.Helper()
-	for {
-		if ev := s.next(t); ev.data != "" {
-			return ev
-		}
-	}
-}
-
-func (s *stream) awaitEnd(t *testing.T) {
-	t.Helper()
-	select {
-	case <-s.closed:
-	case <-time.After(wait):
-		t.Fatal("the stream did not end within the deadline")
-	}
+	s := adaptertest.GetSSE(t, url, sid, lastEventID)
+	return s, s.Status(t)
 }
 
 // The ids of server-to-client requests name the replica that sent them,
@@ -307,7 +206,7 @@ func TestCallAcrossReplicas(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET: %d", status)
 		}
-		if prime := get.next(t); prime.name != "prime" || prime.id == "" {
+		if prime := get.Next(t); prime.Name != "prime" || prime.ID == "" {
 			t.Fatalf("first event %+v; want a priming event with an id", prime)
 		}
 		type outcome struct {
@@ -320,7 +219,7 @@ func TestCallAcrossReplicas(t *testing.T) {
 				res, err := a.relay.Call(t.Context(), sid, "sampling/createMessage", map[string]any{"prompt": text})
 				results <- outcome{res, err}
 			}()
-			req := get.message(t)
+			req := get.NextMessage(t)
 			var m struct {
 				ID     json.RawMessage `json:"id"`
 				Method string          `json:"method"`
@@ -328,7 +227,7 @@ func TestCallAcrossReplicas(t *testing.T) {
 					Prompt string `json:"prompt"`
 				} `json:"params"`
 			}
-			if err := json.Unmarshal([]byte(req.data), &m); err != nil || m.Method != "sampling/createMessage" || m.Params.Prompt != text {
+			if err := json.Unmarshal([]byte(req.Data), &m); err != nil || m.Method != "sampling/createMessage" || m.Params.Prompt != text {
 				t.Fatalf("request on the stream: %+v", req)
 			}
 			answer := `{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{"text":"sampled"}}`
@@ -373,18 +272,17 @@ func TestNotifyAndResume(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET: %d", status)
 		}
-		get.next(t) // the priming event
+		get.Next(t) // the priming event
 		var last string
 		for i := range 3 {
 			notify(i)
-			ev := get.message(t)
-			if want := fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/message","params":{"data":%d}}`, i); ev.data != want || ev.id == "" {
+			ev := get.NextMessage(t)
+			if want := fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/message","params":{"data":%d}}`, i); ev.Data != want || ev.ID == "" {
 				t.Fatalf("event %d: %+v; want data %s with an id", i, ev, want)
 			}
-			last = ev.id
+			last = ev.ID
 		}
-		get.resp.Body.Close()
-		get.awaitEnd(t)
+		get.Close()
 		for i := 3; i < 6; i++ {
 			notify(i)
 		}
@@ -394,15 +292,13 @@ func TestNotifyAndResume(t *testing.T) {
 		}
 		notify(6)
 		for i := 3; i < 7; i++ {
-			ev := resumed.message(t)
-			if want := fmt.Sprintf(`"data":%d}`, i); !strings.Contains(ev.data, want) {
+			ev := resumed.NextMessage(t)
+			if want := fmt.Sprintf(`"data":%d}`, i); !strings.Contains(ev.Data, want) {
 				t.Fatalf("after resuming, event %d: %+v", i, ev)
 			}
 		}
-		select {
-		case ev := <-resumed.events:
-			t.Fatalf("an event more than sent: %+v", ev)
-		default:
+		if more := resumed.Pending(); len(more) > 0 {
+			t.Fatalf("events beyond what was sent: %+v", more)
 		}
 		if status := mustStatus(t, a.srv.URL, sid, "nope_1"); status != http.StatusBadRequest {
 			t.Errorf("unknown Last-Event-ID: %d; want 400", status)
@@ -418,11 +314,7 @@ func TestNotifyAndResume(t *testing.T) {
 
 func mustStatus(t *testing.T, url, sid, lastEventID string) int {
 	t.Helper()
-	s, status := openGET(t, url, sid, lastEventID)
-	if s != nil {
-		s.resp.Body.Close()
-	}
-	return status
+	return adaptertest.GetSSE(t, url, sid, lastEventID).Status(t)
 }
 
 // A POST's stream, resumed on another replica while the first still
@@ -446,14 +338,14 @@ func TestResumeFollowsAPostStream(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET: %d", status)
 		}
-		if ev := get.message(t); !strings.Contains(ev.data, `"progress":2`) || ev.id != "post1_1" {
+		if ev := get.NextMessage(t); !strings.Contains(ev.Data, `"progress":2`) || ev.ID != "post1_1" {
 			t.Fatalf("replayed %+v", ev)
 		}
 		appendTo(`{"jsonrpc":"2.0","id":3,"result":{"done":true}}`)
-		if ev := get.message(t); !strings.Contains(ev.data, `"done":true`) {
+		if ev := get.NextMessage(t); !strings.Contains(ev.Data, `"done":true`) {
 			t.Fatalf("followed %+v", ev)
 		}
-		get.awaitEnd(t)
+		get.AwaitEnd(t, wait)
 	})
 }
 
@@ -467,21 +359,19 @@ func TestSessionEnded(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET: %d", status)
 		}
-		get.next(t)
+		get.Next(t)
 		callDone := make(chan error, 1)
 		go func() {
 			_, err := b.relay.Call(context.Background(), sid, "roots/list", nil)
 			callDone <- err
 		}()
-		get.message(t) // the Call's request: it waits now
+		get.NextMessage(t) // the Call's request: it waits now
 		if err := a.store.Delete(t.Context(), sid); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		if err := a.relay.SessionEnded(t.Context(), sid); err != nil {
-			t.Fatal(err)
-		}
-		get.awaitEnd(t)
+		a.relay.SessionEnded(t.Context(), sid)
+		get.AwaitEnd(t, wait)
 		t.Logf("the stream on b ended %v after the session ended on a", time.Since(start))
 		select {
 		case err := <-callDone:
@@ -550,7 +440,7 @@ func TestBroadcastToListenStreams(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatal(status)
 		}
-		if ev := s.message(t); !strings.Contains(ev.data, "acknowledged") {
+		if ev := s.NextMessage(t); !strings.Contains(ev.Data, "acknowledged") {
 			t.Fatalf("first event %+v", ev)
 		}
 		<-acked
@@ -572,8 +462,8 @@ func TestBroadcastToListenStreams(t *testing.T) {
 			}
 		}
 		for _, want := range []string{"tools/list_changed", `"uri":"file:///a"`} {
-			ev := s.message(t)
-			if !strings.Contains(ev.data, want) || !strings.Contains(ev.data, `"io.modelcontextprotocol/subscriptionId":9`) {
+			ev := s.NextMessage(t)
+			if !strings.Contains(ev.Data, want) || !strings.Contains(ev.Data, `"io.modelcontextprotocol/subscriptionId":9`) {
 				t.Fatalf("received %+v; want %s tagged with subscription 9", ev, want)
 			}
 		}
