@@ -293,14 +293,14 @@ type ranPass struct {
 }
 
 func passNames() []string {
-	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode"}
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode", "delivery", "updatebus"}
 }
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
 func plan(cfg config) []pass {
-	cleanupTime, lostTime, rtTime := "2x", "20x", "500x"
+	cleanupTime, lostTime, rtTime, deliveryTime := "2x", "20x", "500x", "200x"
 	if cfg.quick {
-		cleanupTime, lostTime, rtTime = "1x", "5x", "100x"
+		cleanupTime, lostTime, rtTime, deliveryTime = "1x", "5x", "100x", "20x"
 	}
 	all := []pass{
 		{Name: "ops", Bench: "^Benchmark(Get|Create|Update|Touch|Delete|HandleGet|HandleUpdate)$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
@@ -317,6 +317,10 @@ func plan(cfg config) []pass {
 			What: "one tools/call through each SDK's in-memory sessions and through its adapter; run once per sample, so that they alternate"},
 		{Name: "execmode", Bench: "^BenchmarkExecMode$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
 			What: "Get and Update in each pgx query exec mode, straight to the server and through PgBouncer in session and transaction mode"},
+		{Name: "delivery", Bench: "^BenchmarkCrossReplicaDelivery$", Benchtime: deliveryTime, Count: cfg.count, Reps: 1,
+			What: "a message from one replica to another, one at a time: a bus message, and a notification from Notify to a GET stream on the other replica"},
+		{Name: "updatebus", Bench: "^BenchmarkUpdateBus$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
+			What: "Update at 16 goroutines without a bus, with a bus running, and with its traffic; run once per sample, so that they alternate"},
 	}
 	var out []pass
 	for _, p := range all {

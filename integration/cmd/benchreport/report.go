@@ -71,6 +71,7 @@ func report(in reportInput) string {
 	writeRoundTrips(&b, res)
 	writeToolCall(&b, res)
 	writeExecModes(&b, res)
+	writeStreams(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
 	return b.String()
