@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/eventstore"
@@ -26,16 +27,23 @@ import (
 // with a partial result. SessionClosed deletes nothing: go-sdk calls it
 // whenever a replica closes its go-sdk session of a session (idle, room,
 // Shutdown), which lives on elsewhere; a session's events go with the
-// session's row anyway, deleted or expired. Open of a session whose row
-// is not there yet succeeds without effect: go-sdk opens the standalone
-// stream before initialize has created the session, and Append makes the
-// stream when it first writes.
+// session's row anyway, deleted or expired.
+//
+// go-sdk primes the stream of an initialize request before initialize has
+// created the session's row, where no stream can be yet: that priming
+// entry is kept in memory until the stream's next Append, which stores it
+// first, so that positions stay go-sdk's.
 type EventStore struct {
 	events *eventstore.Store
 	// The adapter's, when it installs the store: how an event is stored
 	// (waking the followers of a standalone stream).
 	append func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+
+	mu   sync.Mutex
+	owed map[streamKey]struct{} // priming entries of sessions not stored yet
 }
+
+type streamKey struct{ session, stream string }
 
 var _ mcp.EventStore = (*EventStore)(nil)
 
@@ -48,17 +56,37 @@ func NewEventStore(events *eventstore.Store) (*EventStore, error) {
 	return &EventStore{events: events, append: events.Append}, nil
 }
 
-// Open implements mcp.EventStore.
-func (e *EventStore) Open(ctx context.Context, sessionID, streamID string) error {
-	if err := e.events.Open(ctx, sessionID, streamID); err != nil && !errors.Is(err, mcpsession.ErrNotFound) {
-		return fmt.Errorf("gosdk: open stream: %w", err)
-	}
-	return nil
-}
+// Open implements mcp.EventStore. It stores nothing: a stream is made by
+// its first Append, so that a POST whose answer carries no event costs no
+// write, and go-sdk's session can connect before initialize has made the
+// session's row (or while the store is down: initialize then fails as the
+// adapter answers it, 503). After on a stream never appended to is an
+// error, as on one never opened.
+func (e *EventStore) Open(context.Context, string, string) error { return nil }
 
 // Append implements mcp.EventStore.
 func (e *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
-	if _, err := e.append(ctx, sessionID, streamID, data); err != nil {
+	key := streamKey{sessionID, streamID}
+	e.mu.Lock()
+	_, owed := e.owed[key]
+	delete(e.owed, key)
+	e.mu.Unlock()
+	if owed {
+		if _, err := e.append(ctx, sessionID, streamID, nil); err != nil {
+			return fmt.Errorf("gosdk: append event: %w", err)
+		}
+	}
+	_, err := e.append(ctx, sessionID, streamID, data)
+	if data == nil && errors.Is(err, mcpsession.ErrNotFound) {
+		e.mu.Lock()
+		if e.owed == nil {
+			e.owed = make(map[streamKey]struct{})
+		}
+		e.owed[key] = struct{}{}
+		e.mu.Unlock()
+		return nil // stored when the stream next writes, once initialize has made the session
+	}
+	if err != nil {
 		return fmt.Errorf("gosdk: append event: %w", err)
 	}
 	return nil
@@ -84,6 +112,15 @@ func (e *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 	}
 }
 
-// SessionClosed implements mcp.EventStore: it deletes nothing (see
-// EventStore).
-func (e *EventStore) SessionClosed(context.Context, string) error { return nil }
+// SessionClosed implements mcp.EventStore: it deletes nothing stored (see
+// EventStore), only the priming entries kept for the session.
+func (e *EventStore) SessionClosed(_ context.Context, sessionID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k := range e.owed {
+		if k.session == sessionID {
+			delete(e.owed, k)
+		}
+	}
+	return nil
+}

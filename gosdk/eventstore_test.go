@@ -44,12 +44,21 @@ func TestEventStoreContract(t *testing.T) {
 		ctx := context.Background()
 		sid := mcpsession.NewID()
 		// go-sdk opens its standalone stream before initialize creates the
-		// session.
+		// session, and primes initialize's stream before it too.
 		if err := es.Open(ctx, sid, ""); err != nil {
 			t.Fatalf("Open before the session exists: %v", err)
 		}
+		if err := es.Append(ctx, sid, "init", nil); err != nil {
+			t.Fatalf("a priming entry before the session exists: %v", err)
+		}
 		if err := store.Create(ctx, sid, nil); err != nil {
 			t.Fatal(err)
+		}
+		if err := es.Append(ctx, sid, "init", []byte(`{"result":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := collect(t, es, sid, "init", 0); err != nil || fmt.Sprint(got) != `[{"result":{}}]` {
+			t.Fatalf("initialize's stream after its priming entry = %q, %v; want the answer at position 1", got, err)
 		}
 		for _, stream := range []string{"", "post"} {
 			if err := es.Open(ctx, sid, stream); err != nil {

@@ -110,7 +110,13 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.local = l
-	l.transport.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}, r.WithContext(ctx))
+	var out http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}
+	if s.streams != nil {
+		held := holdUntilDecided(out, st)
+		defer held.release()
+		out = held
+	}
+	l.transport.ServeHTTP(out, r.WithContext(ctx))
 	if st.isRegistered() {
 		s.release(l)
 	} else {

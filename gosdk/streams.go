@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
@@ -228,3 +229,89 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 	}
 	return s.streams.relay.Broadcast(ctx, method, params)
 }
+
+// heldWriter holds back initialize's answer until the session is stored or
+// its creation failed. With an event store, go-sdk writes a priming event
+// (2025-11-25) before it handles initialize, which would send the status
+// and the session id before the adapter knows whether the store has the
+// session: held, they go out with the answer, or as the 503 that replaces
+// them (adapterstate.StatusWriter).
+type heldWriter struct {
+	w  http.ResponseWriter
+	st *initState
+
+	mu     sync.Mutex
+	held   bool
+	status int
+	buf    bytes.Buffer
+}
+
+func holdUntilDecided(w http.ResponseWriter, st *initState) *heldWriter {
+	return &heldWriter{w: w, st: st, held: true}
+}
+
+// decidedLocked lets go of what is held once the session's fate is known.
+func (h *heldWriter) decidedLocked() bool {
+	if h.held && (h.st.isRegistered() || h.st.failed()) {
+		h.flushLocked()
+	}
+	return !h.held
+}
+
+func (h *heldWriter) flushLocked() {
+	h.held = false
+	if h.status != 0 {
+		h.w.WriteHeader(h.status)
+	}
+	if h.buf.Len() > 0 {
+		_, _ = h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+	}
+	_ = http.NewResponseController(h.w).Flush()
+}
+
+func (h *heldWriter) Header() http.Header { return h.w.Header() }
+
+func (h *heldWriter) WriteHeader(code int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		h.w.WriteHeader(code)
+		return
+	}
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		return h.w.Write(p)
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.buf.Write(p)
+}
+
+func (h *heldWriter) Flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		_ = http.NewResponseController(h.w).Flush()
+	}
+}
+
+// release writes what is still held: go-sdk answered before the adapter
+// decided (an initialize go-sdk refused itself).
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		h.flushLocked()
+	}
+}
+
+func (h *heldWriter) Unwrap() http.ResponseWriter { return h.w }

@@ -108,3 +108,37 @@ func TestStreamsOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With streams, initialize on a replica whose store is down is still 503
+// with no session id: go-sdk's priming event (2025-11-25) is held back with
+// the status until the session is stored or not.
+func TestStreamsInitializeOutage(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		st := adaptertest.NewStreams(t, dsn)
+		server := mcp.NewServer(&mcp.Implementation{Name: "down", Version: "1"}, nil)
+		sessions, err := New(st.Store, server, WithBus(st.Bus), WithEventStore(st.Events))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(sessions)
+		t.Cleanup(func() {
+			_ = sessions.Shutdown(context.Background())
+			srv.Close()
+		})
+		url := srv.URL + "/mcp"
+		if sid := adaptertest.Initialize(t, url, "c", adaptertest.LegacyVersion); sid == "" {
+			t.Fatal("no session while the store is up")
+		}
+		if err := st.Store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := adaptertest.Post(t, url, "", map[string]any{
+			"jsonrpc": "2.0", "id": 1, "method": "initialize",
+			"params": map[string]any{"protocolVersion": adaptertest.LegacyVersion, "clientInfo": map[string]any{"name": "x", "version": "1"}, "capabilities": map[string]any{}},
+		})
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get(adaptertest.HeaderSessionID) != "" {
+			t.Errorf("initialize with the store down: %d, session %q, %s; want 503 and none", r.Status, r.Header.Get(adaptertest.HeaderSessionID), r.Body)
+		}
+	})
+}
