@@ -20,7 +20,8 @@ import (
 // (adaptertest.RunStreams).
 func TestStreams(t *testing.T) {
 	t.Parallel()
-	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusNoContent})
+	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusNoContent,
+		Asks: []string{"elicitation/create", "roots/list", "ping"}})
 }
 
 // serveStreams serves a replica with streams across replicas and the
@@ -61,6 +62,37 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
 		}
 		return text("sent"), nil
+	})
+	server.AddTool(tool("ask"), func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var method struct {
+			Method string `json:"method"`
+		}
+		_ = json.Unmarshal(req.Params.Arguments, &method)
+		var out string
+		var err error
+		switch method.Method {
+		case "elicitation/create":
+			var res *mcp.ElicitResult
+			res, err = req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "ok?",
+				RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}}})
+			if err == nil {
+				out = res.Action
+			}
+		case "roots/list":
+			var res *mcp.ListRootsResult
+			res, err = req.Session.ListRoots(ctx, nil)
+			if err == nil && len(res.Roots) > 0 {
+				out = res.Roots[0].URI
+			}
+		case "ping":
+			if err = req.Session.Ping(ctx, nil); err == nil {
+				out = "pong"
+			}
+		}
+		if err != nil {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: err.Error()}}}, nil
+		}
+		return text(out), nil
 	})
 	srv := httptest.NewServer(sessions)
 	t.Cleanup(func() {

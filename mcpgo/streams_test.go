@@ -18,7 +18,8 @@ import (
 // (adaptertest.RunStreams).
 func TestStreams(t *testing.T) {
 	t.Parallel()
-	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusOK})
+	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusOK,
+		Asks: []string{"elicitation/create", "roots/list"}}) // mcp-go has no server-to-client ping of a handler's
 }
 
 // serveStreams serves a replica with streams across replicas and the
@@ -53,6 +54,29 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 			return mcp.NewToolResultError(err.Error()), nil
 		}
 		return mcp.NewToolResultText("sent"), nil
+	})
+	ms.AddTool(mcp.NewTool("ask", mcp.WithString("method")), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var text string
+		var err error
+		switch req.GetString("method", "") {
+		case "elicitation/create": // mcp-go's own path: the POST's stream
+			var res *mcp.ElicitationResult
+			res, err = ms.RequestElicitation(ctx, mcp.ElicitationRequest{Params: mcp.ElicitationParams{
+				Message: "ok?", RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{}}}})
+			if err == nil {
+				text = string(res.Action)
+			}
+		case "roots/list":
+			var res *mcp.ListRootsResult
+			res, err = ms.RequestRoots(ctx, mcp.ListRootsRequest{})
+			if err == nil && len(res.Roots) > 0 {
+				text = res.Roots[0].URI
+			}
+		}
+		if err != nil {
+			return mcp.NewToolResultError(err.Error()), nil
+		}
+		return mcp.NewToolResultText(text), nil
 	})
 	h := server.NewStreamableHTTPServer(ms, append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)...)
 	srv := httptest.NewServer(sessions.Handler(h))

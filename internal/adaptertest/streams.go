@@ -30,6 +30,22 @@ type StreamsAdapter struct {
 	Serve func(t *testing.T, name, dsn string) StreamsReplica
 	// DeleteStatus is what the adapter answers a DELETE.
 	DeleteStatus int
+	// Asks are the server-to-client requests its replicas' tool "ask"
+	// sends with the SDK's own API, by arguments["method"]
+	// ("elicitation/create", "roots/list", "ping"), answering what
+	// AskAnswers says; nil skips the test.
+	Asks []string
+}
+
+// AskAnswers are, by method, a client's answer (result) to the requests of
+// the "ask" tool, and the text the tool then answers.
+var AskAnswers = map[string]struct {
+	Result map[string]any
+	Text   string
+}{
+	"elicitation/create": {map[string]any{"action": "accept", "content": map[string]any{}}, "accept"},
+	"roots/list":         {map[string]any{"roots": []any{map[string]any{"uri": "file:///root", "name": "root"}}}, "file:///root"},
+	"ping":               {map[string]any{}, "pong"},
 }
 
 // Streams is what a replica serves over: its store, its bus (running) and
@@ -94,6 +110,7 @@ func RunStreams(t *testing.T, a StreamsAdapter) {
 		fn   func(*testing.T, StreamsAdapter, StreamsReplica, StreamsReplica)
 	}{
 		{"SampleAnsweredOnEitherReplica", sampleAcrossReplicas},
+		{"RequestsAnsweredOnTheOtherReplica", askAcrossReplicas},
 		{"NotifyReachesTheStreamAndResumes", notifyAcrossReplicas},
 		{"DeleteEndsStreamsEverywhere", deleteEndsStreams},
 		{"BroadcastReachesListenStreams", broadcastToListen},
@@ -117,7 +134,8 @@ func InitializeSampling(t testing.TB, url string) string {
 		"params": map[string]any{
 			"protocolVersion": LegacyVersion,
 			"clientInfo":      map[string]any{"name": "streams", "version": "1.0"},
-			"capabilities":    map[string]any{"sampling": map[string]any{}},
+			"capabilities": map[string]any{"sampling": map[string]any{}, "elicitation": map[string]any{},
+				"roots": map[string]any{"listChanged": false}},
 		},
 	})
 	sid := r.Header.Get(HeaderSessionID)
@@ -156,31 +174,7 @@ func sampleAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 	for round, answerOn := range []StreamsReplica{b, a} {
 		prompt := fmt.Sprintf("prompt %d", round)
 		call := PostSSE(t, a.URL, sid, nil, toolCall("sample", map[string]any{"prompt": prompt}))
-		var req Message
-		var via string
-		for req.Method == "" {
-			var ev Event
-			select {
-			case ev = <-call.Events():
-				via = "POST"
-			case ev = <-get.Events():
-				via = "GET"
-			case <-call.Ended():
-				t.Fatal("the call's stream ended before a sampling request")
-			case <-get.Ended():
-				t.Fatal("the GET stream ended before a sampling request")
-			case <-time.After(Timeout):
-				t.Fatalf("round %d: no sampling request on either stream", round)
-			}
-			if ev.Data == "" {
-				continue
-			}
-			if m := ev.Message(t); m.Method != "" {
-				req = m
-			} else {
-				t.Fatalf("the call answered before asking: %s", ev.Data)
-			}
-		}
+		req, via := nextRequest(t, call, get)
 		var params struct {
 			Messages []struct {
 				Content struct {
@@ -198,23 +192,90 @@ func sampleAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 		if r := Post(t, answerOn.URL, sid, SamplingAnswer(req.ID, "sampled: "+prompt)); r.Status != http.StatusAccepted {
 			t.Fatalf("the answer: %d %s", r.Status, r.Body)
 		}
-		for {
-			m := call.NextMessage(t).Message(t)
-			if m.Result == nil && m.Error == nil {
-				continue
-			}
-			var res struct {
-				Content []struct {
-					Text string `json:"text"`
-				} `json:"content"`
-				IsError bool `json:"isError"`
-			}
-			if json.Unmarshal(m.Result, &res) != nil || res.IsError || len(res.Content) == 0 || res.Content[0].Text != "sampled: "+prompt {
-				t.Fatalf("sample's answer: %s %s", m.Result, m.Error)
-			}
-			break
+		if got := callText(t, call); got != "sampled: "+prompt {
+			t.Fatalf("sample's answer: %q", got)
 		}
 		t.Logf("round %d: the sampling request came on the %s stream; answered on %s; sample completed", round, via, map[bool]string{true: "b", false: "a"}[round == 0])
+	}
+}
+
+// nextRequest returns the first server-to-client request on either
+// stream, and which stream carried it.
+func nextRequest(t *testing.T, call, get *SSE) (Message, string) {
+	t.Helper()
+	for {
+		var ev Event
+		var via string
+		select {
+		case ev = <-call.Events():
+			via = "POST"
+		case ev = <-get.Events():
+			via = "GET"
+		case <-call.Ended():
+			t.Fatal("the call's stream ended before a request")
+		case <-get.Ended():
+			t.Fatal("the GET stream ended before a request")
+		case <-time.After(Timeout):
+			t.Fatal("no request on either stream")
+		}
+		if ev.Data == "" {
+			continue
+		}
+		m := ev.Message(t)
+		if m.Method == "" {
+			t.Fatalf("the call answered before asking: %s", ev.Data)
+		}
+		return m, via
+	}
+}
+
+// callText waits for the tool call's answer on its stream and returns its
+// text, failing t on an error.
+func callText(t *testing.T, call *SSE) string {
+	t.Helper()
+	for {
+		m := call.NextMessage(t).Message(t)
+		if m.Result == nil && m.Error == nil {
+			continue
+		}
+		var res struct {
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+			IsError bool `json:"isError"`
+		}
+		if json.Unmarshal(m.Result, &res) != nil || res.IsError || len(res.Content) == 0 {
+			t.Fatalf("the tool's answer: %s %s", m.Result, m.Error)
+		}
+		return res.Content[0].Text
+	}
+}
+
+// The other server-to-client requests (elicitation, roots, ping), each
+// sent by a handler on a with the SDK's own API and answered on b.
+func askAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
+	if len(ad.Asks) == 0 {
+		t.Skip("the replicas have no ask tool")
+	}
+	sid := InitializeSampling(t, a.URL)
+	get := GetSSE(t, b.URL, sid, "")
+	if get.Status(t) != http.StatusOK {
+		t.Fatalf("GET on b: %d", get.Status(t))
+	}
+	for _, method := range ad.Asks {
+		call := PostSSE(t, a.URL, sid, nil, toolCall("ask", map[string]any{"method": method}))
+		req, via := nextRequest(t, call, get)
+		if req.Method != method || !strings.Contains(string(req.ID), "mcpsession/") {
+			t.Fatalf("request %s %s on the %s stream; want %s with a wire id", req.Method, req.ID, via, method)
+		}
+		answer := AskAnswers[method]
+		if r := Post(t, b.URL, sid, map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": answer.Result}); r.Status != http.StatusAccepted {
+			t.Fatalf("the answer to %s on b: %d %s", method, r.Status, r.Body)
+		}
+		if got := callText(t, call); got != answer.Text {
+			t.Fatalf("ask %s: %q; want %q", method, got, answer.Text)
+		}
+		t.Logf("%s: on the %s stream, answered on b", method, via)
 	}
 }
 
