@@ -92,10 +92,9 @@ func gosdkSample(logger *slog.Logger) mcp.ToolHandlerFor[sampleArgs, any] {
 			return nil, nil, errors.New(needsSession(sampleTool))
 		}
 		//lint:ignore SA1019 sampling is deprecated from the sessionless revision on; sessions still have it.
-		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
-			Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: args.Prompt}}},
-			MaxTokens: sampleMaxTokens,
-		})
+		messages := []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: args.Prompt}}}
+		//lint:ignore SA1019 as above.
+		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{Messages: messages, MaxTokens: sampleMaxTokens})
 		if err != nil {
 			return nil, nil, errors.New(toolError(ctx, logger, sampleTool, err))
 		}
