@@ -61,21 +61,35 @@ func readerProcess(dsn string) int {
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		id, ok := strings.CutPrefix(in.Text(), "get ")
-		if !ok {
-			continue
-		}
-		_, err := c.Get(ctx, id)
-		switch {
-		case err == nil:
-			fmt.Println("found")
-		case errors.Is(err, mcpsession.ErrNotFound):
-			fmt.Println("missing")
-		default:
-			fmt.Println("error", err)
+		cmd, rest, _ := strings.Cut(in.Text(), " ")
+		switch cmd {
+		case "get":
+			fmt.Println(answer(ctx, c, rest))
+		case "wait":
+			// "wait ID WANT": ask the cache every 100 µs, as a client
+			// would, until it answers WANT (or a second passes), and say
+			// what it answered last.
+			id, want, _ := strings.Cut(rest, " ")
+			got := answer(ctx, c, id)
+			for deadline := time.Now().Add(2 * processBound); got != want && time.Now().Before(deadline); got = answer(ctx, c, id) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			fmt.Println(got)
 		}
 	}
 	return 0
+}
+
+// answer is what the reader says of id: "found", "missing" or "error …".
+func answer(ctx context.Context, c *cache.Store, id string) string {
+	_, err := c.Get(ctx, id)
+	switch {
+	case err == nil:
+		return "found"
+	case errors.Is(err, mcpsession.ErrNotFound):
+		return "missing"
+	}
+	return "error " + err.Error()
 }
 
 // processBound is the staleness bound the reader process runs with.
@@ -175,21 +189,16 @@ func deleteRounds(t *testing.T, w *replica, r *reader, rounds int) []time.Durati
 		if got := r.get(t, id); got != "found" { // cached over there now
 			t.Fatalf("round %d: the reader: %s", i, got)
 		}
+		// The reader starts asking before the delete, and answers once it
+		// sees it (or gives up after twice the bound).
+		fmt.Fprintf(r.in, "wait %s missing\n", id)
+		deleted := time.Now()
 		if err := w.cache.Delete(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		deleted := time.Now()
-		for {
-			got := r.get(t, id)
-			if got == "missing" {
-				break
-			}
-			if got != "found" {
-				t.Fatalf("round %d: the reader: %s", i, got)
-			}
-			if time.Since(deleted) > processBound {
-				t.Fatalf("round %d: still found %v after the delete; the bound is %v", i, time.Since(deleted), processBound)
-			}
+		got := r.line(t)
+		if time.Since(deleted) > processBound || got != "missing" {
+			t.Fatalf("round %d: the reader still said %q %v after the delete; the bound is %v", i, got, time.Since(deleted), processBound)
 		}
 		lags = append(lags, time.Since(deleted))
 	}

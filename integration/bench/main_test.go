@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -19,7 +20,12 @@ import (
 // TestMain gives the package one Postgres server for the whole run (the
 // integration suite's container, or MCPSESSION_TEST_POSTGRES_DSN), and
 // terminates the container when the benchmarks are done.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(seenReaderEnv); dsn != "" {
+		os.Exit(readerMain(dsn)) // BenchmarkCacheSeenElsewhere's reader
+	}
+	pgtest.Main(m)
+}
 
 // The expiry limits every store and baseline runs with: realistic values,
 // so that the liveness predicates of each statement are evaluated in full.

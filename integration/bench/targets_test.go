@@ -74,8 +74,9 @@ func jsonText(b *testing.B, m map[string]any) string {
 
 // targets opens, for b and its sub-benchmarks, every implementation the
 // operation benchmarks compare, in the order they run: on Postgres the
-// store, the raw pgx baseline, the scs peer and the Redis peer; on SQLite
-// the store and the raw database/sql baseline. Store and baseline of one
+// store, the raw pgx baseline, the store behind package cache, the scs peer
+// and the Redis peer; on SQLite the store, the raw database/sql baseline
+// and the cache. Store and baseline of one
 // dialect share one table; what a missing server rules out is left out,
 // with one line on stderr.
 func targets(b *testing.B) []target {
@@ -89,6 +90,7 @@ func targets(b *testing.B) []target {
 		ts = append(ts,
 			target{dialectPostgres, "store", same(db.store), sqlBackend{db}},
 			target{dialectPostgres, "raw", same(db.raw), sqlBackend{db}},
+			target{dialectPostgres, implCache, same(newCache(b, db.store)), sqlBackend{db}},
 			target{dialectPostgres, "scs", func(size string) sessions {
 				return &scsSessions{store: scs.store, loaded: metadata(size)}
 			}, scsBackend{db, scs}},
@@ -103,6 +105,7 @@ func targets(b *testing.B) []target {
 	ts = append(ts,
 		target{dialectSQLite, "store", same(db.store), sqlBackend{db}},
 		target{dialectSQLite, "raw", same(db.raw), sqlBackend{db}},
+		target{dialectSQLite, implCache, same(newCache(b, db.store)), sqlBackend{db}},
 	)
 	return ts
 }

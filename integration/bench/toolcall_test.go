@@ -14,6 +14,7 @@ import (
 
 	mcpgomcp "github.com/mark3labs/mcp-go/mcp"
 	mcpgoserver "github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/gosdk"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/mcpgo"
@@ -28,6 +29,9 @@ const (
 	// implMemory is the SDK's own streamable-HTTP handler, sessions in its
 	// memory: what a single replica costs without this project.
 	implMemory = "memory"
+	// implAdapterCache is the adapter over a store behind package cache:
+	// the session read on every request comes from memory.
+	implAdapterCache = "adapter+cache"
 	// implAdapter is the SDK behind this project's adapter for it (mcpgo,
 	// gosdk), sessions in a sqlstore.Store.
 	implAdapter = "adapter"
@@ -56,12 +60,15 @@ func BenchmarkToolCall(b *testing.B) {
 		type variant struct{ impl, dialect string }
 		variants := []variant{{implMemory, dialectNone}}
 		for _, d := range dialects {
-			variants = append(variants, variant{implAdapter, d})
+			variants = append(variants, variant{implAdapter, d}, variant{implAdapterCache, d})
 		}
 		for _, v := range variants {
-			var store *sqlstore.Store
-			if v.impl == implAdapter {
+			var store mcpsession.Store
+			switch v.impl {
+			case implAdapter:
 				store = toolCallStore(b, v.dialect)
+			case implAdapterCache:
+				store = newCache(b, toolCallStore(b, v.dialect))
 			}
 			srv := httptest.NewServer(toolCallHandler(b, sdk, store, quiet))
 			b.Cleanup(srv.Close)
@@ -99,7 +106,7 @@ func toolCallStore(b *testing.B, dialect string) *sqlstore.Store {
 // toolCallHandler is the MCP endpoint of the SDK, with one tool, "ping",
 // that answers "pong": through the adapter when store is set, else the
 // SDK's own handler.
-func toolCallHandler(b *testing.B, sdk string, store *sqlstore.Store, logger *slog.Logger) http.Handler {
+func toolCallHandler(b *testing.B, sdk string, store mcpsession.Store, logger *slog.Logger) http.Handler {
 	b.Helper()
 	switch sdk {
 	case sdkMCPGo:

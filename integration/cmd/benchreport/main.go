@@ -293,18 +293,18 @@ type ranPass struct {
 }
 
 func passNames() []string {
-	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode", "delivery", "updatebus"}
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode", "cache", "delivery", "updatebus"}
 }
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
 func plan(cfg config) []pass {
-	cleanupTime, lostTime, rtTime, deliveryTime := "2x", "20x", "500x", "200x"
+	cleanupTime, lostTime, rtTime, seenTime, deliveryTime := "2x", "20x", "500x", "200x", "200x"
 	if cfg.quick {
-		cleanupTime, lostTime, rtTime, deliveryTime = "1x", "5x", "100x", "20x"
+		cleanupTime, lostTime, rtTime, seenTime, deliveryTime = "1x", "5x", "100x", "40x", "20x"
 	}
 	all := []pass{
 		{Name: "ops", Bench: "^Benchmark(Get|Create|Update|Touch|Delete|HandleGet|HandleUpdate)$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
-			What: "the five session operations and the two of state handles; run once per sample, so that the store, its baseline and the peers alternate"},
+			What: "the five session operations and the two of state handles; run once per sample, so that the store, its baseline, the cache and the peers alternate"},
 		{Name: "growth", Bench: "^BenchmarkGetGrowth$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
 			What: "Get on 10,000 and 1,000,000 rows"},
 		{Name: "cleanup", Bench: "^BenchmarkCleanup(Creates)?$", Benchtime: cleanupTime, Count: cfg.count, Reps: 1,
@@ -315,6 +315,8 @@ func plan(cfg config) []pass {
 			What: "round trips per operation, counted on the client's sockets"},
 		{Name: "toolcall", Bench: "^BenchmarkToolCall$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
 			What: "one tools/call through each SDK's in-memory sessions and through its adapter; run once per sample, so that they alternate"},
+		{Name: "cache", Bench: "^BenchmarkCacheSeenElsewhere$", Benchtime: seenTime, Count: cfg.count, Reps: 1,
+			What: "writes through one process's cache seen by a second process that has the session cached"},
 		{Name: "execmode", Bench: "^BenchmarkExecMode$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
 			What: "Get and Update in each pgx query exec mode, straight to the server and through PgBouncer in session and transaction mode"},
 		{Name: "delivery", Bench: "^BenchmarkCrossReplicaDelivery$", Benchtime: deliveryTime, Count: cfg.count, Reps: 1,

@@ -24,10 +24,12 @@ var (
 var impls = []struct{ dialect, impl, label string }{
 	{"postgres", "store", "store (Postgres)"},
 	{"postgres", "raw", "raw pgx (Postgres)"},
+	{"postgres", "cache", "store + cache (Postgres)"},
 	{"postgres", "scs", "scs pgxstore (Postgres)"},
 	{"redis", "redis", "Redis (ConduitMCP style)"},
 	{"sqlite", "store", "store (SQLite)"},
 	{"sqlite", "raw", "raw database/sql (SQLite)"},
+	{"sqlite", "cache", "store + cache (SQLite)"},
 }
 
 var dialectLabel = map[string]string{"postgres": "Postgres", "sqlite": "SQLite", "redis": "Redis"}
@@ -71,6 +73,7 @@ func report(in reportInput) string {
 	writeRoundTrips(&b, res)
 	writeToolCall(&b, res)
 	writeExecModes(&b, res)
+	writeCache(&b, res)
 	writeStreams(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)

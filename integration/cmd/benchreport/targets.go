@@ -38,6 +38,7 @@ func evaluate(res *results) []target {
 	ts = append(ts, allocationTargets(res)...)
 	ts = append(ts, lostKeysTargets(res)...)
 	ts = append(ts, toolCallTargets(res)...)
+	ts = append(ts, cacheTargets(res)...)
 	ts = append(ts, streamsTargets(res)...)
 	return ts
 }
