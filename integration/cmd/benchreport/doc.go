@@ -33,6 +33,6 @@
 //	-count N       samples per benchmark (default 6)
 //	-benchtime D   benchtime of the operation and growth benchmarks (default 500ms)
 //	-quick         2 samples and short benchtimes: proves the pipeline, in a few minutes
-//	-passes LIST   run only these passes (ops,growth,cleanup,lostkeys,roundtrips,toolcall,execmode,delivery,updatebus)
+//	-passes LIST   run only these passes (ops,growth,cleanup,lostkeys,roundtrips,toolcall,execmode,cache,delivery,updatebus)
 //	-from FILE     write the report from an existing raw output instead of running
 package main
