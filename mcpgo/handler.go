@@ -27,6 +27,10 @@ import (
 //     sees it, for the handle helpers; a session's request from another
 //     principal than the one that initialized it is 403, POST, GET and
 //     DELETE alike.
+//   - With WithBus and WithEventStore, GET streams are served from the
+//     event store rather than by mcp-go, Last-Event-ID included, and the
+//     answers to server-to-client requests go to the replica that asked
+//     (see the package documentation, "Streams across replicas").
 //   - Requests of the sessionless revision (an Mcp-Protocol-Version of
 //     2026-07-28 or later) pass through to mcp-go with their principal and
 //     never reach the store but for the handles their tools use; so do

@@ -228,11 +228,3 @@ func isResponse(data []byte) bool {
 	var a answer
 	return json.Unmarshal(data, &a) == nil && a.isResponse()
 }
-
-// FollowsSomething reports whether the relay serves a stream of session on
-// this replica, for tests.
-func (r *Relay) FollowsSomething(session string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.followers[session]) > 0
-}
