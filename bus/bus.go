@@ -198,6 +198,12 @@ func (b *Bus) add(m map[string]map[*handler]struct{}, key string, h *handler) fu
 // nothing of this Bus's options or its listener's state: see Listening.
 func (b *Bus) DatabaseListens() bool { return b.d.Listens() }
 
+// PollOnly reports whether the Bus never LISTENs, whatever its listener's
+// state: on SQLite, with WithPollOnly, or over a TransactionPooled store.
+// Writers that wake readers with keys (Watch) then know that nobody hears
+// the keys, and can publish a message instead.
+func (b *Bus) PollOnly() bool { return b.cfg.pollOnly || !b.d.Listens() }
+
 // Listening reports whether notifications reach the Bus now: its listener
 // is connected and LISTENing. While it is not, messages arrive by polling,
 // and wake keys not at all.

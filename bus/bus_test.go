@@ -236,6 +236,12 @@ func TestPollOnly(t *testing.T) {
 		if a.bus.Listening() || b.bus.Listening() {
 			t.Fatal("a poll-only bus listens")
 		}
+		if !a.bus.PollOnly() {
+			t.Fatal("PollOnly is false with WithPollOnly")
+		}
+		if plain := newReplica(t, dsn); plain.bus.PollOnly() != !plain.bus.DatabaseListens() {
+			t.Fatalf("PollOnly %v on a %s bus without WithPollOnly", plain.bus.PollOnly(), plain.store.Dialect().Name())
+		}
 	})
 }
 

@@ -211,44 +211,61 @@ func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([
 	if err := s.store.CheckCall("eventstore: after"); err != nil {
 		return nil, err
 	}
-	db := s.store.DB()
-	rows, err := db.QueryContext(ctx, s.q.After, session, stream, pos)
+	// The events and the stream's bounds are two reads, each of its own
+	// snapshot: events appended between them show in the second only. A
+	// first retained position at or before pos+1 then means they were not
+	// dropped, but came: read again.
+	for attempt := 0; ; attempt++ {
+		out, err := s.after(ctx, session, stream, pos)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 0 {
+			if out[0].Pos != pos+1 {
+				return nil, fmt.Errorf("%w: the stream's events from %d to %d", ErrPurged, pos+1, out[0].Pos-1)
+			}
+			return out, nil
+		}
+		// Nothing after pos: because nothing came, because it was dropped,
+		// or because there is no such stream.
+		var next int64
+		var first sql.NullInt64
+		err = s.store.DB().QueryRowContext(ctx, s.q.Bounds, session, stream).Scan(&next, &first)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, ErrUnknownStream
+		case err != nil:
+			return nil, s.store.WrapError(ctx, "eventstore: after", err)
+		case next-1 <= pos:
+			return nil, nil
+		case first.Valid && first.Int64 <= pos+1:
+			if attempt < 2 {
+				continue
+			}
+			return nil, nil // still racing appends: the caller reads again anyway
+		}
+		return nil, fmt.Errorf("%w: the stream's events after %d", ErrPurged, pos)
+	}
+}
+
+func (s *Store) after(ctx context.Context, session, stream string, pos int64) ([]Event, error) {
+	rows, err := s.store.DB().QueryContext(ctx, s.q.After, session, stream, pos)
 	if err != nil {
 		return nil, s.store.WrapError(ctx, "eventstore: after", err)
 	}
+	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
 		if err := rows.Scan(&ev.Seq, &ev.Pos, &ev.Data); err != nil {
-			rows.Close()
 			return nil, s.store.WrapError(ctx, "eventstore: after", err)
 		}
 		out = append(out, ev)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, s.store.WrapError(ctx, "eventstore: after", err)
 	}
-	if len(out) > 0 {
-		if out[0].Pos != pos+1 {
-			return nil, fmt.Errorf("%w: the stream's events from %d to %d", ErrPurged, pos+1, out[0].Pos-1)
-		}
-		return out, nil
-	}
-	// Nothing after pos: because nothing came, because it was dropped, or
-	// because there is no such stream.
-	var next int64
-	var first sql.NullInt64
-	err = db.QueryRowContext(ctx, s.q.Bounds, session, stream).Scan(&next, &first)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, ErrUnknownStream
-	case err != nil:
-		return nil, s.store.WrapError(ctx, "eventstore: after", err)
-	case next-1 > pos:
-		return nil, fmt.Errorf("%w: the stream's events after %d", ErrPurged, pos)
-	}
-	return nil, nil
+	return out, nil
 }
 
 // Find returns the stream and the position of the session's event seq, or

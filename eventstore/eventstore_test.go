@@ -179,6 +179,49 @@ func TestConcurrentAppendsAcrossReplicas(t *testing.T) {
 	})
 }
 
+// A reader following a stream while another replica appends to it sees
+// every event once, in order, and never a purge that did not happen (the
+// events and the stream's bounds are two reads).
+func TestAfterWhileAppending(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		s1, e1 := open(t, dsn)
+		_, e2 := open(t, dsn)
+		sess := session(t, s1)
+		const n = 300
+		done := make(chan error, 1)
+		go func() {
+			for i := range n {
+				if _, err := e1.Append(context.Background(), sess, "", []byte{byte(i)}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		if err := e2.Open(t.Context(), sess, ""); err != nil {
+			t.Fatal(err)
+		}
+		pos, reads := int64(-1), 0
+		for pos < n-1 {
+			evs, err := e2.After(t.Context(), sess, "", pos)
+			if err != nil {
+				t.Fatalf("After(%d) while appending: %v", pos, err)
+			}
+			for _, ev := range evs {
+				if ev.Pos != pos+1 || ev.Data[0] != byte(ev.Pos) {
+					t.Fatalf("after %d came position %d", pos, ev.Pos)
+				}
+				pos = ev.Pos
+			}
+			reads++
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d events followed in %d reads", n, reads)
+	})
+}
+
 // A session keeps its newest events only; replaying from before them is
 // ErrPurged, from within them works.
 func TestRetentionBound(t *testing.T) {

@@ -158,7 +158,7 @@
 // # What go-sdk cannot share
 //
 // A store shares a session's state, not its connections, and go-sdk keeps
-// some state only in its session objects:
+// some state only in its session objects. Without a bus:
 //
 //   - A live SSE stream (the GET stream, or a POST's response stream) is
 //     held by one replica's go-sdk session. Messages a handler sends in the
@@ -170,25 +170,62 @@
 //     for their answer in the memory of the replica that asked. An answer
 //     POSTed to another replica reaches a go-sdk session that asked nothing
 //     and is dropped; the waiting handler waits until its context ends.
-//   - Resource subscriptions (resources/subscribe) live in go-sdk's memory
-//     of the replica that received them.
 //   - Stream resumption (Last-Event-ID) needs an event store shared by the
 //     replicas; go-sdk's is in memory, so WithStreamableHTTPOptions refuses
 //     EventStore, and a GET with Last-Event-ID is 400, as go-sdk answers
 //     without one.
+//
+// Routing by Mcp-Session-Id (sticky sessions) keeps those working for
+// clients that need them; or give the adapter a bus (see below). Bus or
+// not:
+//
+//   - Resource subscriptions (resources/subscribe) live in go-sdk's memory
+//     of the replica that received them.
 //   - go-sdk hands its transport the request's protocol version through a
 //     context key of its own, which a handler built outside go-sdk cannot
 //     set. The adapter makes go-sdk's checks of that version itself (an
 //     unsupported version is 400, so is a batch from 2025-06-18 on), and
 //     the transport otherwise treats session-based requests as 2025-03-26,
-//     which changes only the SSE events used for resumption. A server's
+//     which changes only the SSE events used for resumption (no priming
+//     event on a POST's stream). A server's
 //     ServerOptions.SupportedProtocolVersions is honoured at initialize but
 //     not in that header check, which uses mcp.SupportedProtocolVersions.
 //   - Session-based answers are always text/event-stream: go-sdk has no
 //     public way to set JSONResponse on a transport outside its handler.
-
-// Routing by Mcp-Session-Id (sticky sessions) keeps the first three working
-// for clients that need them; everything else can go to any replica.
+//
+// # Streams across replicas
+//
+// [WithBus] and [WithEventStore] (package bus and package eventstore, both
+// over the store's database; each replica runs its bus) carry streams and
+// server-to-client messages across replicas:
+//
+//   - Each go-sdk session of the adapter has an [EventStore] over the
+//     shared event store: go-sdk stores every message it writes on a
+//     session's streams (positions per stream from 0, ids
+//     "<stream>_<index>"), the standalone stream's ("") included, on
+//     whichever replica writes it.
+//   - GET streams are served by the adapter from the event store, not by a
+//     go-sdk session: a priming event with an id, then every event of the
+//     session's standalone stream, whichever replica wrote it, woken by
+//     NOTIFY on Postgres and by the bus's poll on SQLite.
+//     [Sessions.Notify] is how application code sends a session a
+//     notification there, from any replica.
+//   - Last-Event-ID, on any replica: the events after it on its stream
+//     replayed once, in order, then followed, even while another replica
+//     writes them, to the stream's response or the session's end, where
+//     go-sdk alone would replay and stop.
+//   - Server-to-client requests (go-sdk sends them on the stream of the
+//     request whose handler asks) go out with their id naming the replica
+//     ("mcpsession/<replica>/..."): the answer, POSTed to any replica, is
+//     published on the bus to that one and handed to its go-sdk session
+//     with go-sdk's id, as if POSTed there. Handlers call
+//     ServerSession.CreateMessage, Elicit, ListRoots and Ping as usual.
+//   - DELETE ends the session's streams on every replica within a bus
+//     delivery, and drops the go-sdk sessions of it there.
+//   - [Sessions.Broadcast] reaches the subscriptions/listen streams
+//     (2026-07-28) of every replica that opted in; go-sdk's own
+//     notifications of list changes and ResourceUpdated reach only the
+//     listen streams of the replica that sends them.
 //
 // # Clients
 //

@@ -34,3 +34,7 @@ var (
 	// was not served through a Sessions.
 	ErrNoPrincipal = errors.New("gosdk: no principal for the request")
 )
+
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithBus and WithEventStore).
+var ErrNoStreams = errors.New("gosdk: no streams across replicas (WithBus and WithEventStore)")

@@ -66,6 +66,9 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.streams != nil && !s.streams.route(s, w, r, id, body) {
+		return // answers to other replicas' requests, forwarded
+	}
 	l, err := s.acquire(ctx, id, meta)
 	if err != nil {
 		s.unavailable(ctx, w, err)
@@ -107,7 +110,13 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.local = l
-	l.transport.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}, r.WithContext(ctx))
+	var out http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}
+	if s.streams != nil {
+		held := holdUntilDecided(out, st)
+		defer held.release()
+		out = held
+	}
+	l.transport.ServeHTTP(out, r.WithContext(ctx))
 	if st.isRegistered() {
 		s.release(l)
 	} else {
@@ -132,6 +141,19 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	}
 	meta, ok := s.open(w, r, id, true)
 	if !ok {
+		return
+	}
+	if s.streams != nil {
+		// From the event store, whoever writes it; the session's end on
+		// any replica ends it.
+		ctx, cancel := context.WithCancel(r.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { s.core.KeepAlive(ctx, id, nil, func() { cancel(); s.drop(id) }) })
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+		s.streams.relay.ServeGET(w, r.WithContext(ctx), id)
 		return
 	}
 	l, err := s.acquire(r.Context(), id, meta)
@@ -176,6 +198,7 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.drop(id)
+	s.sessionEnded(r.Context(), id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

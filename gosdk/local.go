@@ -48,7 +48,7 @@ func (s *Sessions) connect(ctx context.Context, id string, state *mcp.ServerSess
 		l.level = string(state.LogLevel)
 	}
 	ctx = context.WithValue(ctx, localKey{}, l)
-	ss, err := s.server.Connect(ctx, l.transport, &mcp.ServerSessionOptions{State: state})
+	ss, err := s.server.Connect(ctx, s.transport(l), &mcp.ServerSessionOptions{State: state})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: connect a go-sdk session: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -44,6 +46,8 @@ type config struct {
 	httpOpts      mcp.StreamableHTTPOptions
 	principal     adapterstate.PrincipalFunc
 	now           func() time.Time
+	bus           *bus.Bus          // with events: streams across replicas (streams.go)
+	events        *eventstore.Store // with bus
 }
 
 // WithTouchInterval sets how often, at most, a session in use is written to
@@ -128,7 +132,7 @@ func WithLogger(l *slog.Logger) Option {
 //   - SessionTimeout: use WithLocalIdleTimeout, and the store's idle
 //     timeout for the session itself.
 //   - EventStore: an event store in memory would resume a stream only on
-//     the replica that wrote it.
+//     the replica that wrote it; WithEventStore installs a shared one.
 func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 	return optionFunc(func(c *config) error {
 		switch {
@@ -139,7 +143,7 @@ func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 		case o.SessionTimeout != 0:
 			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", ErrInvalidOption)
 		case o.EventStore != nil:
-			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas", ErrInvalidOption)
+			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas (use WithEventStore)", ErrInvalidOption)
 		}
 		c.httpOpts = o
 		return nil
@@ -184,6 +188,33 @@ func tokenUser(r *http.Request) (string, error) {
 		return ti.UserID, nil
 	}
 	return "", nil
+}
+
+// WithBus carries the sessions' streams and server-to-client messages
+// across replicas over b, which the caller runs (one Bus per replica, over
+// the store's database): see the package documentation, "Streams across
+// replicas". It needs WithEventStore too. It must not be nil.
+func WithBus(b *bus.Bus) Option {
+	return optionFunc(func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
+		}
+		c.bus = b
+		return nil
+	})
+}
+
+// WithEventStore keeps the events of the sessions' SSE streams in e, so
+// that any replica serves a stream's resumption (Last-Event-ID) and its
+// GET stream: see WithBus, which it needs. It must not be nil.
+func WithEventStore(e *eventstore.Store) Option {
+	return optionFunc(func(c *config) error {
+		if e == nil {
+			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
+		}
+		c.events = e
+		return nil
+	})
 }
 
 // withClock replaces the clock; tests use it to step past touch intervals.

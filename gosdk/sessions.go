@@ -43,6 +43,9 @@ type Sessions struct {
 	// flight (a subscriptions/listen stream lasts until it ends).
 	down     context.Context
 	shutDown context.CancelFunc
+	// streams carries streams across replicas (WithBus, WithEventStore);
+	// nil without.
+	streams *streams
 }
 
 // New returns the MCP endpoint for server, with sessions in store. It adds
@@ -95,6 +98,9 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		lru:      list.New(),
 	}
 	s.down, s.shutDown = context.WithCancel(context.Background())
+	if s.streams, err = newStreams(s, cfg); err != nil {
+		return nil, err
+	}
 	s.stateless = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &statelessOpts)
 	server.AddReceivingMiddleware(s.middleware)
 	return s, nil
@@ -169,7 +175,11 @@ func (s *Sessions) serveSessionless(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(s.down, cancel)
 	defer stop()
-	s.stateless.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	if s.streams != nil && s.streams.serveListen(w, r, s.stateless.ServeHTTP) {
+		return
+	}
+	s.stateless.ServeHTTP(w, r)
 }
 
 // allowed applies the request checks go-sdk's handler makes before any
@@ -227,6 +237,11 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	s.closed = true // after the drops: their closes are the ones waited on
 	s.mu.Unlock()
 	s.shutDown()
+	if s.streams != nil {
+		if err := s.streams.relay.Shutdown(ctx); err != nil {
+			return fmt.Errorf("gosdk: shutdown: %w", err)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		s.closing.Wait()

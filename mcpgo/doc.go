@@ -109,17 +109,16 @@
 // interval must be below half of the store's idle timeout, and defaults to
 // a minute or a quarter of the idle timeout, whichever is shorter.
 //
-// # What no store can share
+// # What a store alone cannot share
 //
-// A store shares a session's state, not its connections. Two things stay on
-// the replica that holds the connection, and need sticky routing (by the
-// Mcp-Session-Id header) if clients use them:
+// A store shares a session's state, not its connections. Without a bus, two
+// things stay on the replica that holds the connection, and need sticky
+// routing (by the Mcp-Session-Id header) if clients use them:
 //
 //   - A live SSE stream: the GET stream on which a server sends
 //     notifications, and a POST response upgraded to SSE. Notifications for
 //     a session must be produced on the replica holding its stream; another
-//     replica has no connection to send them on. (With mcp-go's event store
-//     for resumption, the event store too would have to be shared.)
+//     replica has no connection to send them on.
 //   - Server-to-client requests (sampling, elicitation, roots): the server
 //     waits for the client's reply in the memory of the replica that asked.
 //     A reply POSTed to another replica finds no one waiting there, and
@@ -127,7 +126,48 @@
 //     session.
 //
 // Per-session tools and resources added with mcp-go's AddSessionTool and
-// AddSessionResource are kept in memory too, on one replica.
+// AddSessionResource are kept in memory too, on one replica, bus or not.
+//
+// # Streams across replicas
+//
+// [WithBus] and [WithEventStore] (package bus and package eventstore, both
+// over the store's database; each replica runs its bus) carry the rest:
+//
+//   - Server-to-client requests. mcp-go sends sampling/createMessage and
+//     roots/list on the session's GET stream of its own replica and waits
+//     there; the adapter hands mcp-go, in each request's context, a session
+//     that sends them on the session's stream in the event store instead,
+//     which the replica holding the client's GET serves, and waits for the
+//     answer wherever it is POSTed. Elicitation, which mcp-go sends on the
+//     POST's own stream, stays mcp-go's. Every server-to-client request's
+//     id goes out naming its replica ("mcpsession/<replica>/..."): the
+//     answer, POSTed to any replica, is published on the bus to that one,
+//     which gives it back to mcp-go (or to the waiting handler) with its
+//     own id. mcp-go's handlers call server.RequestSampling,
+//     RequestElicitation and ListRoots as usual.
+//   - GET streams are served by the adapter from the event store, not by
+//     mcp-go: a priming event with an id, then every event of the
+//     session's standalone stream, whichever replica wrote it, woken by
+//     NOTIFY on Postgres and by the bus's poll on SQLite. [Sessions.Notify]
+//     is how application code sends a session a notification there, from
+//     any replica.
+//   - Last-Event-ID, on any replica: the events after it on its stream
+//     (mcp-go stores each POST stream's events with [EventStore], installed
+//     by HTTPOptions) replayed once, in order, then followed, even while
+//     another replica writes them, to the stream's response or the
+//     session's end. Event ids are the events' seq in the database.
+//   - DELETE ends the session's streams on every replica within a bus
+//     delivery, and mcp-go's memory of it there.
+//   - [Sessions.Broadcast] reaches the subscriptions/listen streams
+//     (2026-07-28) of every replica that opted in.
+//
+// What mcp-go sends by itself to the sessions it knows in its memory
+// (SendNotificationToSpecificClient, broadcasts to legacy sessions,
+// WithHeartbeatInterval pings) stays on that replica, and goes nowhere
+// once GET streams are the adapter's: use Notify and Broadcast. Call
+// [Sessions.Shutdown] before the StreamableHTTPServer's Shutdown: it ends
+// the streams the adapter serves, which would hold an http.Server's
+// Shutdown.
 //
 // # Clients
 //

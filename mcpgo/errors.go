@@ -36,3 +36,7 @@ var (
 	// HTTPOptions were not given to the StreamableHTTPServer).
 	ErrNoPrincipal = errors.New("mcpgo: no principal for the request")
 )
+
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithBus and WithEventStore).
+var ErrNoStreams = errors.New("mcpgo: no streams across replicas (WithBus and WithEventStore)")

@@ -27,11 +27,18 @@ import (
 //     sees it, for the handle helpers; a session's request from another
 //     principal than the one that initialized it is 403, POST, GET and
 //     DELETE alike.
+//   - With WithBus and WithEventStore, GET streams are served from the
+//     event store rather than by mcp-go, Last-Event-ID included, and the
+//     answers to server-to-client requests go to the replica that asked
+//     (see the package documentation, "Streams across replicas").
 //   - Requests of the sessionless revision (an Mcp-Protocol-Version of
 //     2026-07-28 or later) pass through to mcp-go with their principal and
 //     never reach the store but for the handles their tools use; so do
 //     other methods (OPTIONS, HEAD), without one.
 func (s *Sessions) Handler(next http.Handler) http.Handler {
+	if s.streams != nil {
+		s.streams.next.Store(&next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost, http.MethodGet, http.MethodDelete:
@@ -44,12 +51,22 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 			return
 		}
 		if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+			if s.streams != nil {
+				s.streams.serveModern(w, r, next)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		if r.Method == http.MethodPost {
 			st := &requestState{}
-			sw := &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
+			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
+			if s.streams != nil {
+				var ok bool
+				if sw, r, ok = s.streams.post(s, sw, r); !ok {
+					return
+				}
+			}
 			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
 			if err := st.failure(); err != nil {
 				s.core.StoreFailed(r.Context(), "serving a request", err)
@@ -101,6 +118,10 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 			cancel()
 			<-done
 		}()
+	}
+	if r.Method == http.MethodGet && s.streams != nil {
+		s.streams.relay.ServeGET(w, r.WithContext(ctx), id) // from the event store, whoever writes it
+		return
 	}
 	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}, r.WithContext(ctx))
 }

@@ -81,12 +81,16 @@ func (m requestManager) Validate(id string) (isTerminated bool, err error) {
 // Terminate is called for a client's DELETE: the session ends for every
 // replica. mcp-go then drops this replica's state of it.
 func (m requestManager) Terminate(id string) (isNotAllowed bool, err error) {
+	if isLocalEnd(m.ctx) {
+		return false, nil // deleted on another replica: mcp-go only forgets it here
+	}
 	if err := m.s.core.Delete(m.ctx, id); err != nil {
 		if st := requestStateFrom(m.ctx); st != nil {
 			st.fail(err)
 		}
 		return false, err
 	}
+	m.s.sessionEnded(m.ctx, id)
 	return false, nil
 }
 

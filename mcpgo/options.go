@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
 )
 
@@ -37,6 +39,8 @@ type config struct {
 	contextFunc   server.HTTPContextFunc
 	principal     adapterstate.PrincipalFunc
 	now           func() time.Time
+	bus           *bus.Bus          // with events: streams across replicas (streams.go)
+	events        *eventstore.Store // with bus
 }
 
 // WithTouchInterval sets how often, at most, a session in use is written to
@@ -114,6 +118,33 @@ func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
 			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
 		}
 		c.principal = fn
+		return nil
+	})
+}
+
+// WithBus carries the sessions' streams and server-to-client messages
+// across replicas over b, which the caller runs (one Bus per replica, over
+// the store's database): see the package documentation, "Streams across
+// replicas". It needs WithEventStore too. It must not be nil.
+func WithBus(b *bus.Bus) Option {
+	return optionFunc(func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
+		}
+		c.bus = b
+		return nil
+	})
+}
+
+// WithEventStore keeps the events of the sessions' SSE streams in e, so
+// that any replica serves a stream's resumption (Last-Event-ID) and its
+// GET stream: see WithBus, which it needs. It must not be nil.
+func WithEventStore(e *eventstore.Store) Option {
+	return optionFunc(func(c *config) error {
+		if e == nil {
+			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
+		}
+		c.events = e
 		return nil
 	})
 }

@@ -23,6 +23,7 @@ type Sessions struct {
 	core        *adapterstate.Core
 	logger      *slog.Logger
 	contextFunc server.HTTPContextFunc
+	streams     *streams // WithBus and WithEventStore; nil without
 }
 
 // New returns a Sessions over store. A bad option, or a touch interval that
@@ -50,7 +51,11 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sessions{core: core, logger: cfg.logger, contextFunc: cfg.contextFunc}, nil
+	st, err := newStreams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Sessions{core: core, logger: cfg.logger, contextFunc: cfg.contextFunc, streams: st}, nil
 }
 
 // sentinels are the errors of this package that the shared core wraps.
@@ -115,11 +120,15 @@ func (s *Sessions) RegisterHooks(h *server.Hooks) {
 // WithSessionIdManager, WithSessionIdManagerResolver or
 // WithHTTPContextFunc after these.
 func (s *Sessions) HTTPOptions() []server.StreamableHTTPOption {
-	return []server.StreamableHTTPOption{
+	opts := []server.StreamableHTTPOption{
 		server.WithSessionIdManagerResolver(resolver{s}),
 		server.WithHTTPContextFunc(s.httpContext),
 		server.WithSessionIdleTTL(s.core.LocalTTL()),
 	}
+	if s.streams != nil {
+		opts = append(opts, server.WithEventStore(s.streams.events))
+	}
+	return opts
 }
 
 // httpContext is the HTTPContextFunc: it runs on every POST that mcp-go
@@ -148,6 +157,7 @@ func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Con
 		if meta != nil { // nil on initialize: nothing stored yet
 			restore(cs, meta)
 		}
+		ctx = s.withRelayedSession(ctx, cs)
 	}
 	if s.contextFunc != nil {
 		ctx = s.contextFunc(ctx, r)

@@ -42,6 +42,9 @@ type cluster struct {
 	url   string // the proxy's MCP endpoint
 	next  atomic.Int64
 	route atomic.Pointer[func(method string) int]
+	// before, when set, sees each request before the proxy forwards it
+	// (and may hold it back).
+	before atomic.Pointer[func(r *http.Request)]
 
 	logMu sync.Mutex
 	log   []hop
@@ -50,8 +53,9 @@ type cluster struct {
 // running is a replica serving HTTP.
 type running struct {
 	*replica
-	srv *httptest.Server
-	url string
+	srv     *httptest.Server
+	url     string
+	stopBus func() // stops the replica's bus and waits for its Run
 }
 
 // hop is one request the proxy forwarded.
@@ -107,6 +111,9 @@ func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 			_ = json.Unmarshal(body, &head)
 			method = head.Method
 		}
+		if before := c.before.Load(); before != nil {
+			(*before)(r)
+		}
 		i := c.pick(method)
 		rec := &hopRecorder{ResponseWriter: w, c: c, hop: hop{rpcMethod: method, replica: i}}
 		rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pickKey{}, i)))
@@ -145,8 +152,8 @@ func (c *cluster) replica(i int) *running {
 	return c.replicas[i]
 }
 
-// start builds a replica as the example's run does, without the listener
-// and the janitor.
+// start builds a replica as the example's run does, with its bus running,
+// without the listener and the janitor.
 func (c *cluster) start() *running {
 	c.t.Helper()
 	r, err := newReplica(context.Background(), replicaConfig{
@@ -158,8 +165,19 @@ func (c *cluster) start() *running {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	busCtx, cancel := context.WithCancel(context.Background())
+	busDone := make(chan struct{})
+	go func() {
+		defer close(busDone)
+		_ = r.bus.Run(busCtx)
+	}()
+	select {
+	case <-r.bus.Ready():
+	case <-time.After(30 * time.Second):
+		c.t.Fatal("the bus was not ready within 30s")
+	}
 	srv := httptest.NewServer(r.handler)
-	return &running{replica: r, srv: srv, url: srv.URL + "/mcp"}
+	return &running{replica: r, srv: srv, url: srv.URL + "/mcp", stopBus: func() { cancel(); <-busDone }}
 }
 
 // stop shuts replica i down as the example does on SIGTERM.
@@ -175,9 +193,27 @@ func (c *cluster) stop(i int) {
 	}
 	r.srv.CloseClientConnections()
 	r.srv.Close()
+	r.stopBus()
 	if err := r.store.Close(); err != nil {
 		c.t.Errorf("replica %s: closing the store: %v", replicaNames[i], err)
 	}
+	c.mu.Lock()
+	c.replicas[i] = nil
+	c.mu.Unlock()
+}
+
+// kill drops replica i as a crash would: its connections cut, no SDK
+// shutdown, its bus stopped and its store closed. Route requests away from
+// it first.
+func (c *cluster) kill(i int) {
+	r := c.replica(i)
+	if r == nil {
+		return
+	}
+	r.srv.CloseClientConnections()
+	r.srv.Close()
+	r.stopBus()
+	_ = r.store.Close()
 	c.mu.Lock()
 	c.replicas[i] = nil
 	c.mu.Unlock()

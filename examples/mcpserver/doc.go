@@ -18,8 +18,10 @@
 // The endpoint is /mcp. -db takes sqlite:PATH, sqlite::memory: or a
 // postgres:// DSN; the server creates its tables itself. It runs a janitor
 // that deletes sessions and state handles unused for longer than
-// -idle-timeout, logs with
-// log/slog to stderr, and on SIGINT or SIGTERM closes its streams, lets
+// -idle-timeout, and a bus (package bus) with an event store (package
+// eventstore) over the same database, which carry the sessions' streams
+// and server-to-client messages between the copies. It logs with log/slog
+// to stderr, and on SIGINT or SIGTERM closes its streams, lets
 // requests in flight finish (up to 10s) and exits 0; the sessions stay in
 // the database.
 //
@@ -35,6 +37,17 @@
 //     without a session (2026-07-28) starts a new counter, returning count
 //     1 and its handle. An unknown, expired or another principal's handle
 //     is a tool error (isError), not a protocol error.
+//   - sample: asks the client with sampling/createMessage to reply to its
+//     argument prompt and returns the sampled text. The client may POST
+//     its answer to any copy. mcp-go sends the request on the session's
+//     GET stream (wherever that is open), go-sdk on the tools/call's own
+//     stream.
+//   - notify: sends notifications/message, with its argument message as
+//     the data, to the calling session's GET stream, on whichever copy it
+//     is open (or keeps it for the client to resume with Last-Event-ID).
+//
+// sample and notify need a session (2025-11-25 and older): the sessionless
+// revision has neither server-to-client requests nor a GET stream.
 //
 // The principal that owns handles and sessions is, for demonstration, a
 // hash of the request's Authorization: Bearer token, or anonymous without
@@ -64,7 +77,7 @@
 // with no session: both SDKs serve them whoami on any copy, and counter on
 // a handle; pinned to 2025-11-25 they get a session, as above.
 //
-// What no database can share, a live SSE stream and server-to-client
-// requests (sampling, elicitation), stays on the copy that holds the
-// connection: see packages mcpgo and gosdk.
+// The GET stream of a session, its resumption (Last-Event-ID) and the
+// answers to server-to-client requests work on any copy: see packages mcpgo
+// and gosdk, "Streams across replicas", for what still stays on one.
 package main

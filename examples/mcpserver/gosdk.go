@@ -21,10 +21,13 @@ func withGoSDK(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
 		gosdkWhoami)
 	mcp.AddTool(server, &mcp.Tool{Name: counterTool, Description: counterDescription}, gosdkCounter(cfg.logger))
-	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal))
+	mcp.AddTool(server, &mcp.Tool{Name: sampleTool, Description: sampleDescription}, gosdkSample(cfg.logger))
+	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal),
+		gosdk.WithBus(cfg.bus), gosdk.WithEventStore(cfg.events))
 	if err != nil {
 		return nil, nil, err
 	}
+	mcp.AddTool(server, &mcp.Tool{Name: notifyTool, Description: notifyDescription}, gosdkNotify(sessions, cfg.logger))
 	shutdown := func(ctx context.Context) error {
 		// Ends the GET streams first, which would hold the HTTP server's
 		// Shutdown open.
@@ -77,5 +80,42 @@ func gosdkCounter(logger *slog.Logger) mcp.ToolHandlerFor[counterArgs, counterOu
 			return nil, counterOutput{}, errors.New(toolError(ctx, logger, counterTool, err))
 		}
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: counterText(out.Count)}}}, out, nil
+	}
+}
+
+// gosdkSample asks the client with go-sdk's CreateMessage, which go-sdk
+// sends on the tools/call's own stream; the client may POST the answer to
+// any replica, and the adapter brings it back here.
+func gosdkSample(logger *slog.Logger) mcp.ToolHandlerFor[sampleArgs, any] {
+	return func(ctx context.Context, req *mcp.CallToolRequest, args sampleArgs) (*mcp.CallToolResult, any, error) {
+		if _, err := gosdk.SessionID(ctx); err != nil {
+			return nil, nil, errors.New(needsSession(sampleTool))
+		}
+		//lint:ignore SA1019 sampling is deprecated from the sessionless revision on; sessions still have it.
+		messages := []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: args.Prompt}}}
+		//lint:ignore SA1019 as above.
+		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{Messages: messages, MaxTokens: sampleMaxTokens})
+		if err != nil {
+			return nil, nil, errors.New(toolError(ctx, logger, sampleTool, err))
+		}
+		text, ok := res.Content.(*mcp.TextContent)
+		if !ok {
+			return nil, nil, errors.New(sampleTool + ": the client sampled no text")
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text.Text}}}, nil, nil
+	}
+}
+
+// gosdkNotify sends notify's notification through the adapter.
+func gosdkNotify(sessions *gosdk.Sessions, logger *slog.Logger) mcp.ToolHandlerFor[notifyArgs, any] {
+	return func(ctx context.Context, _ *mcp.CallToolRequest, args notifyArgs) (*mcp.CallToolResult, any, error) {
+		id, err := gosdk.SessionID(ctx)
+		if err != nil {
+			return nil, nil, errors.New(needsSession(notifyTool))
+		}
+		if err := sessions.Notify(ctx, id, "notifications/message", notifyParams(args.Message)); err != nil {
+			return nil, nil, errors.New(toolError(ctx, logger, notifyTool, err))
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: notifySent}}}, nil, nil
 	}
 }

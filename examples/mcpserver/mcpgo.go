@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +16,8 @@ import (
 // withMCPGo serves the tools with mcp-go (github.com/mark3labs/mcp-go), its
 // sessions kept in store by package mcpgo.
 func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
-	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal))
+	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
+		mcpgo.WithBus(cfg.bus), mcpgo.WithEventStore(cfg.events))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -31,6 +33,14 @@ func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 		mcp.WithOutputSchema[counterOutput](),
 		mcp.WithIdempotentHintAnnotation(false)),
 		mcpgoCounter(cfg.logger))
+	mcpServer.AddTool(mcp.NewTool(sampleTool,
+		mcp.WithDescription(sampleDescription),
+		mcp.WithInputSchema[sampleArgs]()),
+		mcpgoSample(mcpServer, cfg.logger))
+	mcpServer.AddTool(mcp.NewTool(notifyTool,
+		mcp.WithDescription(notifyDescription),
+		mcp.WithInputSchema[notifyArgs]()),
+		mcpgoNotify(sessions, cfg.logger))
 
 	// mcp-go logs session ids at Info; its lines go through a redacting
 	// logger.
@@ -41,7 +51,12 @@ func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(con
 		opts = append(opts, server.WithStreamableHTTPServer(cfg.httpServer))
 	}
 	streamable := server.NewStreamableHTTPServer(mcpServer, append(opts, sessions.HTTPOptions()...)...)
-	return sessions.Handler(streamable), streamable.Shutdown, nil
+	shutdown := func(ctx context.Context) error {
+		// The adapter's streams end first (GET streams, served from the
+		// event store, would hold the HTTP server's Shutdown open).
+		return errors.Join(sessions.Shutdown(ctx), streamable.Shutdown(ctx))
+	}
+	return sessions.Handler(streamable), shutdown, nil
 }
 
 func mcpgoWhoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -79,5 +94,52 @@ func mcpgoCounter(logger *slog.Logger) server.ToolHandlerFunc {
 			return mcp.NewToolResultError(toolError(ctx, logger, counterTool, err)), nil // a tool error, never a protocol error
 		}
 		return mcp.NewToolResultStructured(out, counterText(out.Count)), nil
+	}
+}
+
+// mcpgoSample asks the client with mcp-go's RequestSampling, which mcp-go
+// sends on the session's GET stream: the adapter carries it to whichever
+// replica holds that stream, and the answer back from whichever replica
+// the client POSTs it to.
+func mcpgoSample(mcpServer *server.MCPServer, logger *slog.Logger) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if _, err := mcpgo.SessionID(ctx); err != nil {
+			return mcp.NewToolResultError(needsSession(sampleTool)), nil
+		}
+		var args sampleArgs
+		if err := req.BindArguments(&args); err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, sampleTool, fmt.Errorf("%w: %v", errArguments, err))), nil
+		}
+		//lint:ignore SA1019 sampling is deprecated from the sessionless revision on; sessions still have it.
+		res, err := mcpServer.RequestSampling(ctx, mcp.CreateMessageRequest{CreateMessageParams: mcp.CreateMessageParams{
+			Messages:  []mcp.SamplingMessage{{Role: mcp.RoleUser, Content: mcp.NewTextContent(args.Prompt)}},
+			MaxTokens: sampleMaxTokens,
+		}})
+		if err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, sampleTool, err)), nil
+		}
+		text, ok := res.Content.(mcp.TextContent)
+		if !ok {
+			return mcp.NewToolResultError(sampleTool + ": the client sampled no text"), nil
+		}
+		return mcp.NewToolResultText(text.Text), nil
+	}
+}
+
+// mcpgoNotify sends notify's notification through the adapter.
+func mcpgoNotify(sessions *mcpgo.Sessions, logger *slog.Logger) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		id, err := mcpgo.SessionID(ctx)
+		if err != nil {
+			return mcp.NewToolResultError(needsSession(notifyTool)), nil
+		}
+		var args notifyArgs
+		if err := req.BindArguments(&args); err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, notifyTool, fmt.Errorf("%w: %v", errArguments, err))), nil
+		}
+		if err := sessions.Notify(ctx, id, "notifications/message", notifyParams(args.Message)); err != nil {
+			return mcp.NewToolResultError(toolError(ctx, logger, notifyTool, err)), nil
+		}
+		return mcp.NewToolResultText(notifySent), nil
 	}
 }

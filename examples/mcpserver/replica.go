@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -34,6 +36,9 @@ func sdkNames() []string {
 type replica struct {
 	store   *sqlstore.Store
 	janitor *janitor.Janitor
+	// bus carries the sessions' streams and server-to-client messages to
+	// the other replicas; the caller runs it (Run) beside the server.
+	bus *bus.Bus
 	// handler serves the MCP endpoint.
 	handler http.Handler
 	// shutdown ends the SDK's sessions in this replica's memory and their
@@ -50,11 +55,17 @@ type replicaConfig struct {
 	// httpServer, when set, is the server the handler runs in, which
 	// shutdown then shuts down.
 	httpServer *http.Server
+
+	// Set by newReplica for the SDK's file: the bus between the replicas
+	// and the event store of the sessions' streams, both over the store's
+	// database.
+	bus    *bus.Bus
+	events *eventstore.Store
 }
 
 // newReplica opens and migrates the database and builds the MCP server over
-// it. The caller runs the janitor and, when done, calls shutdown and
-// closes the store.
+// it. The caller runs the janitor and the bus and, when done, calls
+// shutdown, stops the bus and closes the store.
 func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	build, ok := sdks[cfg.sdk]
 	if !ok {
@@ -77,10 +88,21 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		_ = store.Close()
 		return nil, fmt.Errorf("janitor: %w", err)
 	}
+	// The bus and the event store live in the store's database: nothing
+	// else to run or reach. On Postgres the bus LISTENs (a connection of
+	// the store's pool); on SQLite it polls.
+	if cfg.bus, err = bus.New(store, bus.WithLogger(cfg.logger)); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+	if cfg.events, err = eventstore.New(store); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("event store: %w", err)
+	}
 	handler, shutdown, err := build(store, cfg)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	return &replica{store: store, janitor: j, handler: handler, shutdown: shutdown}, nil
+	return &replica{store: store, janitor: j, bus: cfg.bus, handler: handler, shutdown: shutdown}, nil
 }

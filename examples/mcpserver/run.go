@@ -116,6 +116,19 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String()+"/mcp", "sdk", cfg.sdk,
 		"db", dialects.Redact(cfg.db), "idle_timeout", cfg.idleTimeout)
 
+	// The bus outlives the HTTP server: streams end at shutdown, before it
+	// stops.
+	busDone := make(chan struct{})
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(busDone)
+		_ = r.bus.Run(busCtx) // returns nil once its context ends
+	}()
+	defer func() {
+		stopBus()
+		<-busDone
+	}()
+
 	janitorDone := make(chan struct{})
 	janitorCtx, stopJanitor := context.WithCancel(ctx)
 	go func() {

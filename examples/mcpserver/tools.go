@@ -145,3 +145,39 @@ func toolError(ctx context.Context, logger *slog.Logger, tool string, err error)
 
 // errArguments marks a tool call whose arguments did not decode.
 var errArguments = errors.New("invalid arguments")
+
+// The streams tools (issue 11): a server-to-client request and a
+// notification, each able to cross replicas.
+const (
+	sampleTool        = "sample"
+	sampleDescription = "Asks the client to sample a reply to prompt (sampling/createMessage) and returns the sampled text. " +
+		"Needs a session (protocol 2025-11-25 and older) and a client that samples; the client may answer on any replica."
+	notifyTool        = "notify"
+	notifyDescription = "Sends notifications/message with message as its data to this session's GET stream, on whichever " +
+		"replica it is open, or keeps it for the client to resume. Needs a session (protocol 2025-11-25 and older)."
+	// notifySent is notify's answer.
+	notifySent = "sent"
+	// sampleMaxTokens bounds what the client samples.
+	sampleMaxTokens = 256
+)
+
+// sampleArgs are the sample tool's arguments.
+type sampleArgs struct {
+	Prompt string `json:"prompt" jsonschema:"What the client is asked to reply to."`
+}
+
+// notifyArgs are the notify tool's arguments.
+type notifyArgs struct {
+	Message string `json:"message" jsonschema:"The data of the notifications/message sent."`
+}
+
+// notifyParams are the params of notify's notifications/message.
+func notifyParams(message string) map[string]any {
+	return map[string]any{"level": "info", "logger": serverName, "data": message}
+}
+
+// needsSession is what sample and notify tell a client that called them
+// without a session.
+func needsSession(tool string) string {
+	return tool + ": needs a session (protocol 2025-11-25 or older): the sessionless revision has no server-to-client requests and no GET stream"
+}

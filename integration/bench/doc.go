@@ -31,6 +31,15 @@
 //     what running behind a transaction pooler costs. It runs on nodes of
 //     the production-Postgres image (internal/pgtest's HAImage, built by
 //     `make ha-image`), and is left out with one line without it.
+//   - BenchmarkCrossReplicaDelivery: a message from one replica to another
+//     (a store and a bus each, on one database), one at a time: a bus
+//     message (level=bus), and a notification from the mcpgo adapter's
+//     Notify to a client reading the session's GET stream on the other
+//     replica (level=stream); the p50 and p99 latency of the deliveries.
+//     Postgres wakes the bus with NOTIFY, SQLite polls.
+//   - BenchmarkUpdateBus: Update at 16 goroutines on one store alone,
+//     with a bus running over it, and with the bus carrying 500 messages
+//     a second: what the bus costs the store.
 //
 // Sub-benchmarks are named key=value, so that benchstat and benchreport
 // group them: BenchmarkGet/dialect=postgres/impl=store/size=500B/par=1.

@@ -65,6 +65,12 @@ func Post(t testing.TB, url, sid string, msg any) Response {
 // PostWith is Post with more headers, set after Post's own.
 func PostWith(t testing.TB, url, sid string, header http.Header, msg any) Response {
 	t.Helper()
+	return Do(t, PostRequest(t, url, sid, header, msg))
+}
+
+// PostRequest is the request PostWith sends.
+func PostRequest(t testing.TB, url, sid string, header http.Header, msg any) *http.Request {
+	t.Helper()
 	b, err := json.Marshal(msg)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +88,7 @@ func PostWith(t testing.TB, url, sid string, header http.Header, msg any) Respon
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	return Do(t, req)
+	return req
 }
 
 // Do sends req and reads the whole answer.

@@ -22,7 +22,8 @@
 // MCPSESSION_TEST_POSTGRES_DSN when that is set. The Redis peer needs
 // redis-server on the PATH.
 //
-// A full run takes about 25 minutes on two cores. The Create and Delete
+// A full run takes about 25 minutes on two cores, and a few more for the
+// streams' passes (delivery waits for SQLite's polls). The Create and Delete
 // benchmarks hold every session a run creates or deletes at once; at 64 KiB
 // that is up to a few GB in Redis's memory and on Postgres's and SQLite's
 // disks.
@@ -32,6 +33,6 @@
 //	-count N       samples per benchmark (default 6)
 //	-benchtime D   benchtime of the operation and growth benchmarks (default 500ms)
 //	-quick         2 samples and short benchtimes: proves the pipeline, in a few minutes
-//	-passes LIST   run only these passes (ops,growth,cleanup,lostkeys,roundtrips,toolcall)
+//	-passes LIST   run only these passes (ops,growth,cleanup,lostkeys,roundtrips,toolcall,execmode,cache,delivery,updatebus)
 //	-from FILE     write the report from an existing raw output instead of running
 package main

@@ -293,14 +293,14 @@ type ranPass struct {
 }
 
 func passNames() []string {
-	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode", "cache"}
+	return []string{"ops", "growth", "cleanup", "lostkeys", "roundtrips", "toolcall", "execmode", "cache", "delivery", "updatebus"}
 }
 
 // plan is the passes to run, with the benchtimes the benchmarks need.
 func plan(cfg config) []pass {
-	cleanupTime, lostTime, rtTime, seenTime := "2x", "20x", "500x", "200x"
+	cleanupTime, lostTime, rtTime, seenTime, deliveryTime := "2x", "20x", "500x", "200x", "200x"
 	if cfg.quick {
-		cleanupTime, lostTime, rtTime, seenTime = "1x", "5x", "100x", "40x"
+		cleanupTime, lostTime, rtTime, seenTime, deliveryTime = "1x", "5x", "100x", "40x", "20x"
 	}
 	all := []pass{
 		{Name: "ops", Bench: "^Benchmark(Get|Create|Update|Touch|Delete|HandleGet|HandleUpdate)$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
@@ -319,6 +319,10 @@ func plan(cfg config) []pass {
 			What: "writes through one process's cache seen by a second process that has the session cached"},
 		{Name: "execmode", Bench: "^BenchmarkExecMode$", Benchtime: cfg.benchtime, Count: cfg.count, Reps: 1,
 			What: "Get and Update in each pgx query exec mode, straight to the server and through PgBouncer in session and transaction mode"},
+		{Name: "delivery", Bench: "^BenchmarkCrossReplicaDelivery$", Benchtime: deliveryTime, Count: cfg.count, Reps: 1,
+			What: "a message from one replica to another, one at a time: a bus message, and a notification from Notify to a GET stream on the other replica"},
+		{Name: "updatebus", Bench: "^BenchmarkUpdateBus$", Benchtime: cfg.benchtime, Count: 1, Reps: cfg.count,
+			What: "Update at 16 goroutines without a bus, with a bus running, and with its traffic; run once per sample, so that they alternate"},
 	}
 	var out []pass
 	for _, p := range all {

@@ -74,6 +74,7 @@ func report(in reportInput) string {
 	writeToolCall(&b, res)
 	writeExecModes(&b, res)
 	writeCache(&b, res)
+	writeStreams(&b, res)
 	writeAllocations(&b, res)
 	writeStillMissed(&b, targets)
 	return b.String()

@@ -39,6 +39,7 @@ func evaluate(res *results) []target {
 	ts = append(ts, lostKeysTargets(res)...)
 	ts = append(ts, toolCallTargets(res)...)
 	ts = append(ts, cacheTargets(res)...)
+	ts = append(ts, streamsTargets(res)...)
 	return ts
 }
 

@@ -1,0 +1,317 @@
+package gosdk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/relay"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// streams is the adapter's half of the streams across replicas (WithBus
+// and WithEventStore): where go-sdk's messages enter and leave; the rest
+// is package relay's. Nil without those options.
+type streams struct {
+	relay  *relay.Relay
+	events *EventStore
+}
+
+func newStreams(s *Sessions, cfg config) (*streams, error) {
+	switch {
+	case cfg.bus == nil && cfg.events == nil:
+		return nil, nil
+	case cfg.events == nil:
+		return nil, fmt.Errorf("%w: WithBus needs WithEventStore: streams are followed from the event store", ErrInvalidOption)
+	case cfg.bus == nil:
+		return nil, fmt.Errorf("%w: WithEventStore needs WithBus: stream followers on other replicas are woken by it", ErrInvalidOption)
+	}
+	es, err := NewEventStore(cfg.events)
+	if err != nil {
+		return nil, err
+	}
+	r, err := relay.New(relay.Config{
+		Name:   "gosdk",
+		Bus:    cfg.bus,
+		Events: cfg.events,
+		Logger: cfg.logger,
+		EventID: func(stream string, ev eventstore.Event) string {
+			return stream + "_" + strconv.FormatInt(ev.Pos, 10) // go-sdk's own format
+		},
+		ResolveEventID:  resolveEventID,
+		InvalidArgument: ErrInvalidArgument,
+		Inject:          s.inject,
+		Ended:           s.drop,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gosdk: %w", err)
+	}
+	es.append = r.Append
+	return &streams{relay: r, events: es}, nil
+}
+
+// resolveEventID reads go-sdk's event ids, "<stream>_<index>".
+func resolveEventID(_ context.Context, _, id string) (string, int64, error) {
+	stream, idx, ok := strings.Cut(id, "_")
+	n, err := strconv.ParseInt(idx, 10, 64)
+	if !ok || err != nil || n < 0 || strings.Contains(idx, "_") {
+		return "", 0, relay.ErrUnknownEventID
+	}
+	return stream, n, nil
+}
+
+// transport is what a go-sdk session of this replica is connected to: the
+// session's StreamableServerTransport, whose connection makes the ids of
+// the server's requests wire ids on the way out (relayConn).
+func (s *Sessions) transport(l *local) mcp.Transport {
+	if s.streams == nil {
+		return l.transport
+	}
+	l.transport.EventStore = s.streams.events
+	return relayTransport{inner: l.transport, relay: s.streams.relay}
+}
+
+type relayTransport struct {
+	inner *mcp.StreamableServerTransport
+	relay *relay.Relay
+}
+
+func (t relayTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+	c, err := t.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return relayConn{Connection: c, relay: t.relay}, nil
+}
+
+func (t relayTransport) SupportsProtocolVersion(version string) bool {
+	return t.inner.SupportsProtocolVersion(version)
+}
+
+// relayConn rewrites what go-sdk sends: a request's id becomes a wire id
+// naming this replica, and so does the requestId of a cancellation of one,
+// so that the client's answer, POSTed to any replica, finds its way back
+// (RouteResponses there, inject here, with go-sdk's id restored).
+type relayConn struct {
+	mcp.Connection
+	relay *relay.Relay
+}
+
+func (c relayConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if req, ok := msg.(*jsonrpc.Request); ok {
+		switch {
+		case req.IsCall():
+			data, err := jsonrpc.EncodeMessage(req)
+			if err != nil {
+				return err
+			}
+			if out, err := jsonrpc.DecodeMessage(c.relay.RewriteOutgoing(data)); err == nil {
+				msg = out
+			}
+		case req.Method == "notifications/cancelled":
+			var params map[string]json.RawMessage
+			if json.Unmarshal(req.Params, &params) == nil && params["requestId"] != nil {
+				params["requestId"] = c.relay.OutgoingID(params["requestId"])
+				if p, err := json.Marshal(params); err == nil {
+					cp := *req
+					cp.Params = p
+					msg = &cp
+				}
+			}
+		}
+	}
+	return c.Connection.Write(ctx, msg)
+}
+
+// route sends the answers of a POST to the replicas whose requests they
+// answer, and leaves in r's body what this replica's go-sdk session must
+// see, with go-sdk's ids restored. ok is false when the response has been
+// written (202 when nothing is left for go-sdk).
+func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id string, body []byte) (ok bool) {
+	if !relay.Responses(body) {
+		return true
+	}
+	ctx := r.Context()
+	rest, err := st.relay.RouteResponses(ctx, id, body)
+	if err != nil {
+		s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
+		adapterstate.Unavailable(w)
+		return false
+	}
+	if rest == nil {
+		w.WriteHeader(http.StatusAccepted)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(rest))
+	r.ContentLength = int64(len(rest))
+	return true
+}
+
+// inject hands this replica's go-sdk session of the session an answer to
+// one of its requests that the client POSTed to another replica. Without
+// a go-sdk session here, whoever waited for it is gone.
+func (s *Sessions) inject(session string, msg []byte) {
+	s.mu.Lock()
+	l := s.locals[session]
+	s.mu.Unlock()
+	if l == nil {
+		return
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "/", bytes.NewReader(msg))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	l.transport.ServeHTTP(&syncRecorder{header: make(http.Header)}, req)
+}
+
+// serveListen serves a sessionless subscriptions/listen through go-sdk,
+// tapped so that Broadcast on any replica reaches it. ok is false for any
+// other request, which the caller serves.
+func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) (ok bool) {
+	if r.Method != http.MethodPost || r.Body == nil {
+		return false
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil || !relay.IsListen(body) {
+		return false
+	}
+	lw, stop := st.relay.Listen(w)
+	defer stop()
+	serve(lw, r)
+	return true
+}
+
+// sessionEnded ends the session's streams on every replica once a DELETE
+// has removed it from the store.
+func (s *Sessions) sessionEnded(ctx context.Context, id string) {
+	if s.streams != nil {
+		s.streams.relay.SessionEnded(ctx, id)
+	}
+}
+
+// Notify sends the client of the session sessionID the notification
+// (method, params) on its standalone GET stream, wherever that is open,
+// with an event id; if none is open, the notification is stored for the
+// client to resume (Last-Event-ID). params must encode as a JSON object,
+// or be nil. It needs WithBus and WithEventStore (ErrNoStreams); a session
+// that is not live is an error matching mcpsession.ErrNotFound; a bad
+// method or params, ErrInvalidArgument.
+func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params any) error {
+	if s.streams == nil {
+		return ErrNoStreams
+	}
+	return s.streams.relay.Notify(ctx, sessionID, method, params)
+}
+
+// Broadcast sends the notification (method, params) to the
+// subscriptions/listen streams (2026-07-28) of every replica that opted in
+// to it: "notifications/tools/list_changed", "prompts/list_changed" and
+// "resources/list_changed" to those that asked for them,
+// "notifications/resources/updated" to those subscribed to its params'
+// "uri". Other methods are ErrInvalidArgument (a listen stream opts in to
+// nothing else). It needs WithBus and WithEventStore (ErrNoStreams). It
+// does not reach legacy sessions' GET streams: use Notify for those.
+func (s *Sessions) Broadcast(ctx context.Context, method string, params any) error {
+	if s.streams == nil {
+		return ErrNoStreams
+	}
+	return s.streams.relay.Broadcast(ctx, method, params)
+}
+
+// heldWriter holds back initialize's answer until the session is stored or
+// its creation failed. With an event store, go-sdk writes a priming event
+// (2025-11-25) before it handles initialize, which would send the status
+// and the session id before the adapter knows whether the store has the
+// session: held, they go out with the answer, or as the 503 that replaces
+// them (adapterstate.StatusWriter).
+type heldWriter struct {
+	w  http.ResponseWriter
+	st *initState
+
+	mu     sync.Mutex
+	held   bool
+	status int
+	buf    bytes.Buffer
+}
+
+func holdUntilDecided(w http.ResponseWriter, st *initState) *heldWriter {
+	return &heldWriter{w: w, st: st, held: true}
+}
+
+// decidedLocked lets go of what is held once the session's fate is known.
+func (h *heldWriter) decidedLocked() bool {
+	if h.held && (h.st.isRegistered() || h.st.failed()) {
+		h.flushLocked()
+	}
+	return !h.held
+}
+
+func (h *heldWriter) flushLocked() {
+	h.held = false
+	if h.status != 0 {
+		h.w.WriteHeader(h.status)
+	}
+	if h.buf.Len() > 0 {
+		_, _ = h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+	}
+	_ = http.NewResponseController(h.w).Flush()
+}
+
+func (h *heldWriter) Header() http.Header { return h.w.Header() }
+
+func (h *heldWriter) WriteHeader(code int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		h.w.WriteHeader(code)
+		return
+	}
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		return h.w.Write(p)
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.buf.Write(p)
+}
+
+func (h *heldWriter) Flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.decidedLocked() {
+		_ = http.NewResponseController(h.w).Flush()
+	}
+}
+
+// release writes what is still held: go-sdk answered before the adapter
+// decided (an initialize go-sdk refused itself).
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		h.flushLocked()
+	}
+}
+
+func (h *heldWriter) Unwrap() http.ResponseWriter { return h.w }

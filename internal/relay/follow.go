@@ -1,0 +1,230 @@
+package relay
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/eventstore"
+)
+
+// HeaderLastEventID is the header a client resumes a stream with.
+const HeaderLastEventID = "Last-Event-ID"
+
+// follower is one stream served on this replica.
+type follower struct {
+	wakeC   chan struct{}
+	endC    chan struct{}
+	endOnce sync.Once
+}
+
+func (f *follower) wake() {
+	select {
+	case f.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+func (f *follower) end() { f.endOnce.Do(func() { close(f.endC) }) }
+
+// wake wakes the followers of session's streams.
+func (r *Relay) wake(session string) {
+	r.mu.Lock()
+	fs := make([]*follower, 0, len(r.followers[session]))
+	for f := range r.followers[session] {
+		fs = append(fs, f)
+	}
+	r.mu.Unlock()
+	for _, f := range fs {
+		f.wake()
+	}
+}
+
+// ServeGET serves a session's GET, which the adapter has checked: with a
+// Last-Event-ID, the stream that event belongs to, replayed after it, then
+// followed until its end (a POST's stream ends with its response); without
+// one, the session's standalone stream from now on, after a priming event
+// that gives the client an id to resume from. Streams end too when the
+// session is deleted on any replica, when ctx ends (the adapter cancels it
+// once the session expires), and at Shutdown.
+//
+// An unknown or malformed Last-Event-ID is 400, as is one whose successors
+// were dropped (the per-session bound of the event store); a store failure
+// is 503; a session gone meanwhile is 404.
+func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session string) {
+	ctx := req.Context()
+	f := &follower{wakeC: make(chan struct{}, 1), endC: make(chan struct{})}
+	r.mu.Lock()
+	if r.followers[session] == nil {
+		r.followers[session] = make(map[*follower]struct{})
+	}
+	r.followers[session][f] = struct{}{}
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.followers[session], f)
+		if len(r.followers[session]) == 0 {
+			delete(r.followers, session)
+		}
+		r.mu.Unlock()
+	}()
+	defer r.cfg.Bus.Watch(eventstore.WakeKey(session), f.wake)()
+
+	stream, pos := Standalone, int64(-1)
+	var first []eventstore.Event
+	var prime *eventstore.Event
+	if last := req.Header.Get(HeaderLastEventID); last != "" {
+		var err error
+		stream, pos, err = r.cfg.ResolveEventID(ctx, session, last)
+		if err == nil {
+			first, err = r.cfg.Events.After(ctx, session, stream, pos)
+		}
+		switch {
+		case errors.Is(err, ErrUnknownEventID), errors.Is(err, eventstore.ErrUnknownStream):
+			http.Error(w, "Bad Request: unknown Last-Event-ID", http.StatusBadRequest)
+			return
+		case errors.Is(err, eventstore.ErrPurged):
+			http.Error(w, "Bad Request: the events after Last-Event-ID were dropped", http.StatusBadRequest)
+			return
+		case err != nil:
+			r.warn(ctx, "resuming a stream failed", err)
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	} else {
+		ev, err := r.cfg.Events.Append(ctx, session, Standalone, nil)
+		switch {
+		case errors.Is(err, mcpsession.ErrNotFound):
+			http.Error(w, "Session not found", http.StatusNotFound)
+			return
+		case err != nil:
+			r.warn(ctx, "opening a stream failed", err)
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		prime, pos = &ev, ev.Pos
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache, no-transform")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	if prime != nil {
+		if writeEvent(w, "prime", r.cfg.EventID(stream, *prime), nil) != nil {
+			return
+		}
+	} else {
+		// A comment, so that proxies pass the headers on (go-sdk does the
+		// same).
+		if _, err := w.Write([]byte(": ok\n\n")); err != nil {
+			return
+		}
+	}
+	_ = rc.Flush()
+
+	pending := first
+	idle := time.Now()
+	for {
+		for _, ev := range pending {
+			pos = ev.Pos
+			if ev.Data == nil {
+				continue // a priming entry: nothing to send
+			}
+			if writeEvent(w, "message", r.cfg.EventID(stream, ev), ev.Data) != nil {
+				return
+			}
+			idle = time.Now()
+			if stream != Standalone && isResponse(ev.Data) {
+				_ = rc.Flush()
+				return // a POST's stream ends with its response
+			}
+		}
+		if len(pending) > 0 {
+			if rc.Flush() != nil {
+				return
+			}
+		}
+		if time.Since(idle) >= keepaliveEvery {
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {
+				return
+			}
+			idle = time.Now()
+		}
+		t := time.NewTimer(r.followInterval())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-r.down.Done():
+			t.Stop()
+			return
+		case <-f.endC:
+			t.Stop()
+			return
+		case <-f.wakeC:
+		case <-t.C:
+		}
+		t.Stop()
+		evs, err := r.cfg.Events.After(ctx, session, stream, pos)
+		switch {
+		case errors.Is(err, eventstore.ErrUnknownStream):
+			return // gone with the session
+		case errors.Is(err, eventstore.ErrPurged):
+			r.warn(ctx, "a stream's follower fell behind the event store's bound; the stream ends", err)
+			return
+		case err != nil:
+			if ctx.Err() == nil {
+				r.warn(ctx, "reading a stream failed; retrying", err)
+			}
+			pending = nil
+			continue
+		}
+		pending = evs
+	}
+}
+
+// followInterval is how long a follower waits for a wake-up before it
+// reads anyway.
+func (r *Relay) followInterval() time.Duration {
+	if !r.cfg.Bus.PollOnly() && !r.cfg.Bus.Listening() {
+		return followPoll
+	}
+	return followBackstop
+}
+
+// writeEvent writes one SSE event. Data is one JSON value: lines it may
+// hold (whitespace, to JSON) are sent as data lines of their own.
+func writeEvent(w http.ResponseWriter, name, id string, data []byte) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "event: %s\n", name)
+	if id != "" {
+		fmt.Fprintf(&b, "id: %s\n", id)
+	}
+	if len(data) == 0 {
+		b.WriteString("data: \n")
+	}
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		if len(data) == 0 {
+			break
+		}
+		b.WriteString("data: ")
+		b.Write(bytes.TrimSuffix(line, []byte("\r")))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// isResponse reports whether data is a JSON-RPC response.
+func isResponse(data []byte) bool {
+	var a answer
+	return json.Unmarshal(data, &a) == nil && a.isResponse()
+}

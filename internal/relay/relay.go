@@ -1,0 +1,229 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/eventstore"
+)
+
+// Standalone is the event store's stream id of a session's standalone
+// (GET) stream: go-sdk's own id for it, and the one mcp-go's streams, whose
+// ids are UUIDs, never take.
+const Standalone = ""
+
+// The bus topics, shared by every adapter over one database, so that
+// replicas serving with mcp-go and with go-sdk interoperate.
+const (
+	topicReplica = "mcpsession/replica/" // + replica id: answers forwarded to it
+	topicWake    = "mcpsession/wake"     // a session's standalone stream grew
+	topicEnded   = "mcpsession/ended"    // a session was deleted
+	topicListen  = "mcpsession/listen"   // a notification for listen streams
+)
+
+// How often a follower reads its stream without a wake-up: while the
+// listener is down (wake keys are lost, and replicas that still listen
+// send no wake messages), and otherwise, as a backstop.
+const (
+	followPoll     = 100 * time.Millisecond
+	followBackstop = time.Second
+	// keepaliveEvery spaces the comments an idle stream sends, so that
+	// proxies do not close it.
+	keepaliveEvery = 25 * time.Second
+)
+
+// ErrSessionEnded means the session ended (on any replica) while a Call
+// waited for its answer.
+var ErrSessionEnded = errors.New("relay: the session ended")
+
+// ErrUnknownEventID means a Last-Event-ID names no event of the session.
+var ErrUnknownEventID = errors.New("relay: unknown Last-Event-ID")
+
+// Config is what an adapter gives its Relay.
+type Config struct {
+	// Name prefixes log messages ("mcpgo", "gosdk").
+	Name   string
+	Bus    *bus.Bus
+	Events *eventstore.Store
+	Logger *slog.Logger // nil: no logs
+
+	// EventID formats an event of stream as the SDK's clients see its SSE
+	// id.
+	EventID func(stream string, ev eventstore.Event) string
+	// ResolveEventID returns the stream and position a Last-Event-ID
+	// names, or an error matching ErrUnknownEventID.
+	ResolveEventID func(ctx context.Context, session, id string) (stream string, pos int64, err error)
+	// Inject hands this replica's SDK session the client's answer msg (its
+	// SDK id restored) forwarded from another replica. It runs on a
+	// goroutine of its own.
+	Inject func(session string, msg []byte)
+	// Ended, when not nil, is told of a session deleted on another
+	// replica, to drop the SDK's memory of it. It runs on a goroutine of
+	// its own.
+	Ended func(session string)
+	// InvalidArgument, when not nil, is the adapter's sentinel that the
+	// errors of a bad notification (ErrInvalidNotification) also match.
+	InvalidArgument error
+}
+
+// A Relay carries one adapter's streams and server-to-client messages
+// across the replicas of a database. It is safe for concurrent use.
+type Relay struct {
+	cfg     Config
+	logger  *slog.Logger
+	replica string
+
+	calls atomic.Int64
+
+	mu        sync.Mutex
+	pending   map[string]*call                  // by wire id value
+	followers map[string]map[*follower]struct{} // by session id
+	listens   map[*listenTap]struct{}
+
+	down     context.Context
+	shutDown context.CancelFunc
+	unsub    []func()
+	work     sync.WaitGroup // injections and Ended calls in flight
+}
+
+// New checks cfg and returns a Relay, subscribed to the bus (which the
+// caller runs).
+func New(cfg Config) (*Relay, error) {
+	switch {
+	case cfg.Bus == nil:
+		return nil, errors.New("relay: nil bus")
+	case cfg.Events == nil:
+		return nil, errors.New("relay: nil event store")
+	case cfg.EventID == nil || cfg.ResolveEventID == nil || cfg.Inject == nil:
+		return nil, errors.New("relay: EventID, ResolveEventID and Inject are required")
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("relay: replica id: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Relay{
+		cfg:       cfg,
+		logger:    logger,
+		replica:   hex.EncodeToString(b[:]),
+		pending:   make(map[string]*call),
+		followers: make(map[string]map[*follower]struct{}),
+		listens:   make(map[*listenTap]struct{}),
+	}
+	r.down, r.shutDown = context.WithCancel(context.Background())
+	r.unsub = []func(){
+		cfg.Bus.Subscribe(topicReplica+r.replica, r.onForwarded),
+		cfg.Bus.Subscribe(topicWake, r.onWake),
+		cfg.Bus.Subscribe(topicEnded, r.onEnded),
+		cfg.Bus.Subscribe(topicListen, r.onListen),
+	}
+	return r, nil
+}
+
+// Replica returns this replica's id, which its wire ids carry.
+func (r *Relay) Replica() string { return r.replica }
+
+// Shutdown ends every stream the relay serves on this replica (GET
+// streams, listen streams, Calls waiting), so that an HTTP server's
+// Shutdown does not wait on them, stops listening to the bus, and waits
+// for the injections in flight or ctx's end. The sessions and their
+// events stay in the database.
+func (r *Relay) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.shutDown()
+	unsub := r.unsub
+	r.unsub = nil
+	for _, c := range r.pending {
+		c.finish(nil, ErrSessionEnded)
+	}
+	r.mu.Unlock()
+	for _, stop := range unsub {
+		stop()
+	}
+	done := make(chan struct{})
+	go func() {
+		r.work.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("relay: shutdown: %w", ctx.Err())
+	}
+}
+
+// goWork runs fn on a goroutine of its own, counted for Shutdown; after
+// Shutdown, not at all. The count grows only under mu while not shut down,
+// so that Shutdown's Wait never meets an Add.
+func (r *Relay) goWork(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down.Err() != nil {
+		return
+	}
+	r.work.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.logger.LogAttrs(context.Background(), slog.LevelError, r.cfg.Name+": a relay callback panicked", slog.Any("panic", p))
+			}
+		}()
+		fn()
+	})
+}
+
+// forwarded is the payload of a message to one replica.
+type forwarded struct {
+	Session string          `json:"session"`
+	Message json.RawMessage `json:"message"`
+}
+
+// onForwarded takes an answer another replica received for this one.
+func (r *Relay) onForwarded(m bus.Message) {
+	var f forwarded
+	if err := json.Unmarshal(m.Payload, &f); err != nil || f.Session == "" {
+		return
+	}
+	r.deliverLocal(f.Session, f.Message)
+}
+
+// onWake wakes the followers of a session's standalone stream.
+func (r *Relay) onWake(m bus.Message) { r.wake(string(m.Payload)) }
+
+// onEnded ends a session's streams here; the adapter drops its SDK's
+// memory of it.
+func (r *Relay) onEnded(m bus.Message) {
+	session := string(m.Payload)
+	if session == "" {
+		return
+	}
+	r.endLocal(session)
+	if r.cfg.Ended != nil {
+		r.goWork(func() { r.cfg.Ended(session) })
+	}
+}
+
+// publish stores a bus message; failures are the caller's.
+func (r *Relay) publish(ctx context.Context, topic string, payload []byte) error {
+	if _, err := r.cfg.Bus.Publish(ctx, topic, payload); err != nil {
+		return fmt.Errorf("%s: relay: %w", r.cfg.Name, err)
+	}
+	return nil
+}
+
+// warn logs a failure, without session ids.
+func (r *Relay) warn(ctx context.Context, msg string, err error) {
+	r.logger.LogAttrs(ctx, slog.LevelWarn, r.cfg.Name+": "+msg, slog.String("error", err.Error()))
+}

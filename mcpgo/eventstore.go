@@ -1,0 +1,107 @@
+package mcpgo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/eventstore"
+)
+
+// EventStore is mcp-go's server.EventStore over an eventstore.Store: the
+// events of the sessions' SSE streams kept in the store's database, shared
+// by every replica. New installs one (WithEventStore) with the streams
+// across replicas; NewEventStore makes one to give mcp-go alone, with
+// server.WithEventStore, for resumption served from SQL.
+//
+// It meets the interface's guarantees: an event's id is its seq in the
+// database (decimal digits: no CR or LF), unique across all of a session's
+// streams; ReplayEventsAfter sends the events after an id on that id's
+// stream only, in order, and an id the session does not have is an error
+// matching server.ErrUnknownEventID (so is one whose successors were
+// dropped by the per-session bound, eventstore.WithMaxEvents, which
+// cannot be resumed from). PurgeSession deletes nothing: mcp-go calls it
+// when a replica merely forgets a session (its idle sweep, its Shutdown)
+// as well as on DELETE, and a session's events go with the session's row
+// anyway, deleted or expired, on every replica at once.
+type EventStore struct {
+	events *eventstore.Store
+	// The adapter's, when it installs the store: what an event becomes
+	// before it is stored (wire ids), and how it is stored (waking the
+	// stream's followers).
+	rewrite func([]byte) []byte
+	append  func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+}
+
+var _ server.EventStore = (*EventStore)(nil)
+
+// NewEventStore returns an EventStore over events. A nil events is an
+// error matching ErrInvalidOption.
+func NewEventStore(events *eventstore.Store) (*EventStore, error) {
+	if events == nil {
+		return nil, fmt.Errorf("%w: NewEventStore(nil)", ErrInvalidOption)
+	}
+	return &EventStore{events: events, append: events.Append}, nil
+}
+
+// StoreEvent implements server.EventStore.
+func (e *EventStore) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+	data := []byte(message)
+	if e.rewrite != nil {
+		data = e.rewrite(data)
+	}
+	ev, err := e.append(ctx, sessionID, streamID, data)
+	if err != nil {
+		return "", fmt.Errorf("mcpgo: store event: %w", err)
+	}
+	return strconv.FormatInt(ev.Seq, 10), nil
+}
+
+// ReplayEventsAfter implements server.EventStore.
+func (e *EventStore) ReplayEventsAfter(ctx context.Context, sessionID, lastEventID string, send func(eventID string, message json.RawMessage) error) (string, error) {
+	stream, pos, err := e.resolve(ctx, sessionID, lastEventID)
+	if err != nil {
+		return "", err
+	}
+	evs, err := e.events.After(ctx, sessionID, stream, pos)
+	switch {
+	case errors.Is(err, eventstore.ErrPurged), errors.Is(err, eventstore.ErrUnknownStream):
+		return "", fmt.Errorf("%w: %w", server.ErrUnknownEventID, err)
+	case err != nil:
+		return "", fmt.Errorf("mcpgo: replay events: %w", err)
+	}
+	for _, ev := range evs {
+		if ev.Data == nil {
+			continue // a priming entry of the standalone stream
+		}
+		if err := send(strconv.FormatInt(ev.Seq, 10), ev.Data); err != nil {
+			return "", err
+		}
+	}
+	return stream, nil
+}
+
+// resolve returns the stream and position of the session's event id, or
+// an error matching server.ErrUnknownEventID.
+func (e *EventStore) resolve(ctx context.Context, sessionID, eventID string) (string, int64, error) {
+	seq, err := strconv.ParseInt(eventID, 10, 64)
+	if err != nil || seq <= 0 {
+		return "", 0, fmt.Errorf("%w: not an event id of this store", server.ErrUnknownEventID)
+	}
+	stream, pos, err := e.events.Find(ctx, sessionID, seq)
+	switch {
+	case errors.Is(err, eventstore.ErrUnknownEvent), errors.Is(err, mcpsession.ErrInvalidID):
+		return "", 0, fmt.Errorf("%w: %w", server.ErrUnknownEventID, err)
+	case err != nil:
+		return "", 0, fmt.Errorf("mcpgo: find event: %w", err)
+	}
+	return stream, pos, nil
+}
+
+// PurgeSession implements server.EventStore: it deletes nothing (see
+// EventStore).
+func (e *EventStore) PurgeSession(context.Context, string) error { return nil }
