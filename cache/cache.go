@@ -63,6 +63,7 @@ type Store struct {
 	active atomic.Bool   // caching allowed now
 
 	pending  chan string
+	flushes  chan chan struct{}
 	stopPub  context.CancelFunc
 	pubDone  chan struct{}
 	unsub    []func()
@@ -196,7 +197,8 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	if !b.DatabaseListens() {
 		cfg.trustPoll = true // polling is all there is
 	}
-	c := &Store{next: next, bus: b, cfg: cfg, pending: make(chan string, 4096), pubDone: make(chan struct{})}
+	c := &Store{next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
+		flushes: make(chan chan struct{}), pubDone: make(chan struct{})}
 	c.expiry, _ = next.(ExpiryReader)
 	for i := range c.shards {
 		c.shards[i].byKey = map[string]*entry{}
@@ -450,6 +452,32 @@ func (c *Store) publish(ctx context.Context) {
 			batch = append(batch, k)
 			drain()
 			send(ctx)
+		case done := <-c.flushes:
+			for drain(); len(batch) > 0; drain() {
+				send(ctx)
+			}
+			close(done)
 		}
+	}
+}
+
+// Flush returns once the invalidations of the writes made through c before
+// the call have been published (or could not be), or when ctx ends. A
+// message published on the bus after Flush returns reaches every replica
+// after them: tests use it to wait until the other replicas know.
+func (c *Store) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case c.flushes <- done:
+	case <-c.pubDone:
+		return nil // closed: Close sent what was pending
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

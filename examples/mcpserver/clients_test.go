@@ -74,7 +74,7 @@ func pinnedOf(rc realClient) realClient {
 // of its own under a new handle.
 func TestE2ERealClients(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		for _, rc := range realClients {
 			t.Run(rc.name, func(t *testing.T) {
 				c := newCluster(t, sdk, dsn, testIdle)
@@ -177,7 +177,7 @@ func defaultClient(t *testing.T, c *cluster, sdk, dsn string, cs clientSession) 
 // handle outlives the replica that created it, and a restart of it.
 func TestE2ERealClientHandles(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		for _, rc := range realClients {
 			if rc.pinned {
 				continue
@@ -273,7 +273,7 @@ func handleClient(t *testing.T, sdk, dsn string, rc realClient) {
 // handle is a tool error, and one without starts a new counter.
 func TestE2EHandleIdleExpiry(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		for _, rc := range realClients {
 			if rc.pinned {
 				continue

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mcpsession/mcpsession/bus"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +36,8 @@ type cluster struct {
 	sdk  string
 	dsn  string
 	idle time.Duration
+	// cached: the replicas run with the read cache (see eachCluster).
+	cached bool
 
 	mu       sync.Mutex
 	replicas [2]*running
@@ -55,7 +59,8 @@ type running struct {
 	*replica
 	srv     *httptest.Server
 	url     string
-	stopBus func() // stops the replica's bus and waits for its Run
+	stopBus func()       // stops the replica's bus and waits for its Run
+	barrier atomic.Int64 // the last of settle's markers this replica read
 }
 
 // hop is one request the proxy forwarded.
@@ -69,6 +74,29 @@ var replicaNames = [2]string{"a", "b"}
 
 // eachSDK runs fn for every value of -sdk, on a SQLite file and on
 // Postgres (as testdb.Each does), in parallel subtests named sdk/dialect.
+// eachCluster is eachSDK for the tests on in-process clusters, which also
+// run with the read cache on (-cache): in subtests named "cached", where
+// newCluster turns it on. Those tests call cluster.settle before they look,
+// on one replica, for what a request on the other wrote: with the cache, a
+// replica learns of it through the bus, a moment later.
+func eachCluster(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
+	t.Helper()
+	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+		t.Run("plain", func(t *testing.T) { t.Parallel(); fn(t, sdk, dsn) })
+		t.Run("cached", func(t *testing.T) {
+			t.Parallel()
+			own := testdb.Postgres // a database of its own
+			if strings.HasPrefix(dsn, "sqlite:") {
+				own = func(t testing.TB) string { return testdb.SQLiteFile(t) }
+			}
+			fn(t, sdk, own(t))
+		})
+	})
+}
+
+// cachedTest reports whether t runs under eachCluster's "cached" subtest.
+func cachedTest(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/cached/") }
+
 func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 	t.Helper()
 	for _, sdk := range sdkNames() {
@@ -89,7 +117,7 @@ var (
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle}
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t)}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -160,11 +188,22 @@ func (c *cluster) start() *running {
 		sdk:         c.sdk,
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
+		withCache:   c.cached,
+		busPoll:     10 * time.Millisecond, // settle waits for it on SQLite
 		logger:      slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	run := &running{replica: r}
+	stopBarrier := r.bus.Subscribe(barrierTopic, func(m bus.Message) {
+		for {
+			seen := run.barrier.Load()
+			if m.ID <= seen || run.barrier.CompareAndSwap(seen, m.ID) {
+				return
+			}
+		}
+	})
 	busCtx, cancel := context.WithCancel(context.Background())
 	busDone := make(chan struct{})
 	go func() {
@@ -176,8 +215,56 @@ func (c *cluster) start() *running {
 	case <-time.After(30 * time.Second):
 		c.t.Fatal("the bus was not ready within 30s")
 	}
-	srv := httptest.NewServer(r.handler)
-	return &running{replica: r, srv: srv, url: srv.URL + "/mcp", stopBus: func() { cancel(); <-busDone }}
+	if c.cached && r.bus.DatabaseListens() {
+		deadline := time.Now().Add(30 * time.Second)
+		for !r.bus.Listening() { // the cache reads through until then
+			if time.Now().After(deadline) {
+				c.t.Fatal("the bus did not listen within 30s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	run.srv = httptest.NewServer(r.handler)
+	run.url = run.srv.URL + "/mcp"
+	run.stopBus = func() { stopBarrier(); cancel(); <-busDone }
+	return run
+}
+
+// barrierTopic carries settle's markers.
+const barrierTopic = "mcpsession/test/barrier"
+
+// settle returns once every replica has heard of the writes made so far
+// through any replica's cache: each publishes what it has pending, then a
+// marker goes on the bus, which every replica reads after those. Without
+// the cache it does nothing: every read goes to the database.
+func (c *cluster) settle() {
+	c.t.Helper()
+	if !c.cached {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var live []*running
+	for i := range c.replicas {
+		if r := c.replica(i); r != nil {
+			live = append(live, r)
+			if err := r.cache.Flush(ctx); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	id, err := live[0].bus.Publish(ctx, barrierTopic, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, r := range live {
+		for r.barrier.Load() < id {
+			if ctx.Err() != nil {
+				c.t.Fatal("a replica did not read the barrier within 30s")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 // stop shuts replica i down as the example does on SIGTERM.

@@ -24,7 +24,7 @@ const testIdle = 30 * time.Minute
 // whoami and counter on the other; the answers match on both.
 func TestE2EStateFollowsSession(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		const a, b = 0, 1
 		c.routeBy(func(method string) int {
@@ -55,6 +55,7 @@ func TestE2EStateFollowsSession(t *testing.T) {
 			t.Errorf("on b: whoami %s, counter %s; want %s, 1", whoB, countB, wantWho)
 		}
 
+		c.settle() // with the cache, a learns of b's writes through the bus
 		c.routeBy(func(string) int { return a })
 		if whoA := mustTool(t, cl, "whoami"); whoA != whoB {
 			t.Errorf("whoami on a %s; on b %s", whoA, whoB)
@@ -74,7 +75,7 @@ func TestE2EUnknownSession(t *testing.T) {
 	const notFound = "Not Found: session not found\n"
 	const missing = "Bad Request: Mcp-Session-Id header required\n"
 	legacy := http.Header{adaptertest.HeaderProtocolVersion: {adaptertest.LegacyVersion}}
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
@@ -104,7 +105,7 @@ func TestE2EUnknownSession(t *testing.T) {
 // gets ErrSessionTerminated there and initializes again.
 func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client") // initialize on a, initialized on b
 		sid := cl.GetSessionId()
@@ -118,6 +119,7 @@ func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 		if status := rawSend(t, http.MethodDelete, a, sid); status != deleteStatus[sdk] {
 			t.Fatalf("DELETE on a: %d", status)
 		}
+		c.settle()
 		if status, _ := rawPost(t, b, sid, toolsList); status != http.StatusNotFound {
 			t.Errorf("POST on b after DELETE on a: %d; want 404", status)
 		}
@@ -144,7 +146,7 @@ func TestE2EDeleteEndsSessionEverywhere(t *testing.T) {
 // does the other while it is down.
 func TestE2ERestartKeepsSessions(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		sid := cl.GetSessionId()
@@ -184,7 +186,7 @@ func TestE2ERestartKeepsSessions(t *testing.T) {
 // 404 and the client initializes again.
 func TestE2EIdleExpiry(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		const idle = 300 * time.Millisecond
 		c := newCluster(t, sdk, dsn, idle)
 		cl := newClient(t, c.url, "e2e-client")
@@ -222,7 +224,7 @@ func TestE2EIdleExpiry(t *testing.T) {
 // 50 counter calls at once, spread over both replicas, all land.
 func TestE2EParallelCounter(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		cl := newClient(t, c.url, "e2e-client")
 		for range 3 {
@@ -267,7 +269,7 @@ func TestE2EParallelCounter(t *testing.T) {
 // session: counter keeps its count under a handle instead.
 func TestE2ESessionless(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		cl, err := client.NewStreamableHttpClient(c.url)
 		if err != nil {
@@ -299,7 +301,7 @@ func TestE2ESessionless(t *testing.T) {
 // string argument handle; an output of count and, optionally, handle.
 func TestE2ECounterSchemas(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		url := c.replica(0).url
 		status, modern := adaptertest.CallModern(t, url, nil, "tools/list", nil)

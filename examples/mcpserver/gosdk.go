@@ -3,18 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/mcpsession/mcpsession"
 	"log/slog"
 	"net/http"
 
 	"github.com/mcpsession/mcpsession/gosdk"
-	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // withGoSDK serves the tools with the official go-sdk
 // (github.com/modelcontextprotocol/go-sdk), its sessions kept in store by
 // package gosdk.
-func withGoSDK(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
+func withGoSDK(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
 	server := mcp.NewServer(&mcp.Implementation{Name: serverName, Version: serverVersion}, nil)
 	noArgs := map[string]any{"type": "object"}
 	server.AddTool(&mcp.Tool{Name: whoamiTool, Description: whoamiDescription, InputSchema: noArgs,

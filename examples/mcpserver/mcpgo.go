@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mcpsession/mcpsession"
 	"log/slog"
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession/mcpgo"
-	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
 // withMCPGo serves the tools with mcp-go (github.com/mark3labs/mcp-go), its
 // sessions kept in store by package mcpgo.
-func withMCPGo(store *sqlstore.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
+func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
 	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
 		mcpgo.WithBus(cfg.bus), mcpgo.WithEventStore(cfg.events))
 	if err != nil {

@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/cache"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -16,7 +18,7 @@ import (
 
 // sdks are the values of -sdk: the MCP SDK a replica serves with, each
 // wired in a file of its own. The tools and everything else are the same.
-var sdks = map[string]func(*sqlstore.Store, replicaConfig) (http.Handler, func(context.Context) error, error){
+var sdks = map[string]func(mcpsession.Store, replicaConfig) (http.Handler, func(context.Context) error, error){
 	"mcp-go": withMCPGo,
 	"go-sdk": withGoSDK,
 }
@@ -37,8 +39,11 @@ type replica struct {
 	store   *sqlstore.Store
 	janitor *janitor.Janitor
 	// bus carries the sessions' streams and server-to-client messages to
-	// the other replicas; the caller runs it (Run) beside the server.
+	// the other replicas (and, with the cache, its invalidations); the
+	// caller runs it (Run) beside the server.
 	bus *bus.Bus
+	// cache is the read cache over store, with -cache; nil without.
+	cache *cache.Store
 	// handler serves the MCP endpoint.
 	handler http.Handler
 	// shutdown ends the SDK's sessions in this replica's memory and their
@@ -51,7 +56,13 @@ type replicaConfig struct {
 	sdk         string // a key of sdks
 	dsn         string
 	idleTimeout time.Duration
-	logger      *slog.Logger
+	// withCache puts package cache in front of the store: the session
+	// read of every request comes from memory while the bus keeps it
+	// coherent.
+	withCache bool
+	// busPoll, when set, is the bus's poll interval (tests shorten it).
+	busPoll time.Duration
+	logger  *slog.Logger
 	// httpServer, when set, is the server the handler runs in, which
 	// shutdown then shuts down.
 	httpServer *http.Server
@@ -91,7 +102,11 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	// The bus and the event store live in the store's database: nothing
 	// else to run or reach. On Postgres the bus LISTENs (a connection of
 	// the store's pool); on SQLite it polls.
-	if cfg.bus, err = bus.New(store, bus.WithLogger(cfg.logger)); err != nil {
+	busOpts := []bus.Option{bus.WithLogger(cfg.logger)}
+	if cfg.busPoll > 0 {
+		busOpts = append(busOpts, bus.WithPollInterval(cfg.busPoll))
+	}
+	if cfg.bus, err = bus.New(store, busOpts...); err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -99,10 +114,27 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		_ = store.Close()
 		return nil, fmt.Errorf("event store: %w", err)
 	}
-	handler, shutdown, err := build(store, cfg)
+	var sessions mcpsession.Store = store
+	var c *cache.Store
+	if cfg.withCache {
+		if c, err = cache.New(store, cfg.bus, cache.WithLogger(cfg.logger)); err != nil {
+			_ = store.Close()
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		sessions = c
+	}
+	handler, shutdown, err := build(sessions, cfg)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	return &replica{store: store, janitor: j, bus: cfg.bus, handler: handler, shutdown: shutdown}, nil
+	if c != nil {
+		sdkShutdown := shutdown
+		shutdown = func(ctx context.Context) error {
+			err := sdkShutdown(ctx)
+			_ = c.Close() // sends the invalidations still pending
+			return err
+		}
+	}
+	return &replica{store: store, janitor: j, bus: cfg.bus, cache: c, handler: handler, shutdown: shutdown}, nil
 }

@@ -31,6 +31,7 @@ type config struct {
 	db          string
 	idleTimeout time.Duration
 	drain       time.Duration
+	cache       bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -41,6 +42,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&c.db, "db", "sqlite:mcpsessions.db", "session database: sqlite:PATH, sqlite::memory: or postgres://…")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session or state handle lives")
+	fs.BoolVar(&c.cache, "cache", false, "keep the sessions this replica reads in memory, coherent with the other replicas through the database (package cache)")
 	fs.DurationVar(&c.drain, "drain", 2*time.Second, "how long a stopping server keeps serving after /readyz turns 503, for load balancers to stop sending it requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -89,6 +91,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		sdk:         cfg.sdk,
 		dsn:         cfg.db,
 		idleTimeout: cfg.idleTimeout,
+		withCache:   cfg.cache,
 		logger:      logger,
 		httpServer:  srv,
 	})
@@ -114,7 +117,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String()+"/mcp", "sdk", cfg.sdk,
-		"db", dialects.Redact(cfg.db), "idle_timeout", cfg.idleTimeout)
+		"db", dialects.Redact(cfg.db), "idle_timeout", cfg.idleTimeout, "cache", cfg.cache)
 
 	// The bus outlives the HTTP server: streams end at shutdown, before it
 	// stops.

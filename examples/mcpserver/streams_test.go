@@ -73,7 +73,7 @@ var samplingClients = []samplingClient{
 // the bus to the handler waiting on a.
 func TestE2ERealClientsSample(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		for _, sc := range samplingClients {
 			t.Run(sc.name, func(t *testing.T) {
 				c := newCluster(t, sdk, dsn, testIdle)
@@ -136,7 +136,7 @@ func TestE2ERealClientsSample(t *testing.T) {
 // meanwhile.
 func TestE2EResumeAfterReplicaKilled(t *testing.T) {
 	t.Parallel()
-	eachSDK(t, func(t *testing.T, sdk, dsn string) {
+	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		c := newCluster(t, sdk, dsn, testIdle)
 		const a, b = 0, 1
 		// GETs to b until it dies; everything else to a.

@@ -11,12 +11,17 @@
 # removed first. Every
 # other module comes from the machine's module cache when it is there
 # (its download directory is a proxy too), or from the machine's GOPROXY.
+# The go command also keeps an index of each module version's packages in
+# its build cache, on the same assumption that a version never changes;
+# goindex=0 turns that index off, or a package added since the last proxy
+# (a new internal/ directory) is "not provided" by the module that has it.
 [ -d "${1:-}" ] || { echo "release: no proxy directory ${1:-} (make modproxy writes it)" >&2; exit 2; }
 _proxy="$(cd "$1" && pwd)"
 _shared="$(go env GOMODCACHE)/cache/download"
 GOPROXY="file://$_proxy,file://$_shared,$(go env GOPROXY)"
 GOMODCACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mcpsession-release/$(printf %s "$_proxy" | cksum | cut -d" " -f1)"
 GOFLAGS="$(go env GOFLAGS) -modcacherw"
-export GOPROXY GOMODCACHE GOFLAGS GOWORK=off GONOSUMDB=github.com/mcpsession/mcpsession
+GODEBUG="${GODEBUG:+$GODEBUG,}goindex=0"
+export GOPROXY GOMODCACHE GOFLAGS GODEBUG GOWORK=off GONOSUMDB=github.com/mcpsession/mcpsession
 rm -rf "$GOMODCACHE/github.com/mcpsession" "$GOMODCACHE/cache/download/github.com/mcpsession"
 unset _proxy _shared

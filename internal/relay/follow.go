@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,8 @@ func (r *Relay) wake(session string) {
 // Last-Event-ID, the stream that event belongs to, replayed after it, then
 // followed until its end (a POST's stream ends with its response); without
 // one, the session's standalone stream from now on, after a priming event
-// that gives the client an id to resume from. Streams end too when the
+// that gives the client an id to resume from, and after what was sent to
+// it since the previous GET opened it (see undelivered). Streams end too when the
 // session is deleted on any replica, when ctx ends (the adapter cancels it
 // once the session expires), and at Shutdown.
 //
@@ -103,6 +105,17 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 			http.Error(w, "Session not found", http.StatusNotFound)
 			return
 		case err != nil:
+			r.warn(ctx, "opening a stream failed", err)
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		// What was sent to the standalone stream before this priming
+		// entry and since the previous one (or ever, before the first),
+		// which no client can have: a server-to-client request or a
+		// notification made while no GET had it open. The SDKs hold such
+		// messages for the next GET too. Read after the priming entry is
+		// written, so that nothing falls between the two.
+		if first, err = r.undelivered(ctx, session, ev.Pos); err != nil {
 			r.warn(ctx, "opening a stream failed", err)
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
@@ -188,6 +201,33 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		}
 		pending = evs
 	}
+}
+
+// undelivered returns the standalone stream's events before position
+// before and after the priming entry before that (each GET without
+// Last-Event-ID writes one), or all of them when there is none: what was
+// sent while no GET had opened it since. A client that reconnects without
+// Last-Event-ID may get some twice, which "at least once" allows; one that
+// resumes gets them from its event id.
+func (r *Relay) undelivered(ctx context.Context, session string, before int64) ([]eventstore.Event, error) {
+	evs, err := r.cfg.Events.After(ctx, session, Standalone, -1)
+	switch {
+	case errors.Is(err, eventstore.ErrUnknownStream), errors.Is(err, eventstore.ErrPurged):
+		return nil, nil // nothing sent yet; or too much, long ago, to replay
+	case err != nil:
+		return nil, err
+	}
+	end := len(evs)
+	for end > 0 && evs[end-1].Pos >= before {
+		end--
+	}
+	evs = evs[:end]
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Data == nil {
+			return evs[i+1:], nil
+		}
+	}
+	return evs, nil
 }
 
 // followInterval is how long a follower waits for a wake-up before it
