@@ -37,6 +37,12 @@ type EventStatements struct {
 	// stream's events after pos, in position order.
 	After string
 
+	// SincePriming(session, stream, before) selects seq, pos and data of
+	// the stream's retained events before position before and after the
+	// last priming entry (data NULL) before it, in position order: all
+	// the retained ones before it when there is no such entry.
+	SincePriming string
+
 	// Bounds(session, stream) selects the stream's next position and the
 	// position of its first retained event (NULL if none); no row when
 	// there is no such stream.

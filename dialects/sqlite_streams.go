@@ -40,6 +40,10 @@ RETURNING events`,
   SELECT seq FROM mcp_events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
 	Recount: `UPDATE mcp_event_sessions SET events = (SELECT count(*) FROM mcp_events WHERE session_id = ?1) WHERE session_id = ?1`,
 	After:   `SELECT seq, pos, data FROM mcp_events WHERE session_id = ?1 AND stream_id = ?2 AND pos > ?3 ORDER BY pos`,
+	SincePriming: `SELECT seq, pos, data FROM mcp_events WHERE session_id = ?1 AND stream_id = ?2 AND pos < ?3
+AND pos > COALESCE((SELECT max(p.pos) FROM mcp_events AS p
+  WHERE p.session_id = ?1 AND p.stream_id = ?2 AND p.pos < ?3 AND p.data IS NULL), -1)
+ORDER BY pos`,
 	Bounds: `SELECT st.next_pos, (SELECT min(e.pos) FROM mcp_events AS e WHERE e.session_id = st.session_id AND e.stream_id = st.stream_id)
 FROM mcp_streams AS st WHERE st.session_id = ?1 AND st.stream_id = ?2`,
 	Find: `SELECT stream_id, pos FROM mcp_events WHERE session_id = ?1 AND seq = ?2`,

@@ -248,22 +248,43 @@ func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([
 	}
 }
 
+// SincePriming returns the stream's retained events before position
+// before that came after the last priming entry before it, in order: all
+// its retained events before it if it has no such entry, and none if there
+// is no such stream. Each stream opened by a client without Last-Event-ID
+// starts with a priming entry, so these are what was written to the stream
+// while no client had opened it since the previous one. Unlike After, it
+// does not report events dropped by the bound: it returns what is kept.
+func (s *Store) SincePriming(ctx context.Context, session, stream string, before int64) ([]Event, error) {
+	if err := checkStream(session, stream); err != nil {
+		return nil, err
+	}
+	if err := s.store.CheckCall("eventstore: since priming"); err != nil {
+		return nil, err
+	}
+	return s.query(ctx, "eventstore: since priming", s.q.SincePriming, session, stream, before)
+}
+
 func (s *Store) after(ctx context.Context, session, stream string, pos int64) ([]Event, error) {
-	rows, err := s.store.DB().QueryContext(ctx, s.q.After, session, stream, pos)
+	return s.query(ctx, "eventstore: after", s.q.After, session, stream, pos)
+}
+
+func (s *Store) query(ctx context.Context, op, q string, session, stream string, pos int64) ([]Event, error) {
+	rows, err := s.store.DB().QueryContext(ctx, q, session, stream, pos)
 	if err != nil {
-		return nil, s.store.WrapError(ctx, "eventstore: after", err)
+		return nil, s.store.WrapError(ctx, op, err)
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
 		if err := rows.Scan(&ev.Seq, &ev.Pos, &ev.Data); err != nil {
-			return nil, s.store.WrapError(ctx, "eventstore: after", err)
+			return nil, s.store.WrapError(ctx, op, err)
 		}
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.store.WrapError(ctx, "eventstore: after", err)
+		return nil, s.store.WrapError(ctx, op, err)
 	}
 	return out, nil
 }

@@ -248,6 +248,68 @@ func TestRetentionBound(t *testing.T) {
 	})
 }
 
+// SincePriming returns what a stream got between two priming entries (a
+// fresh GET writes one): what no client had opened the stream for. It
+// reads what is kept, so a trimmed stream still answers, and other
+// streams' events never mix in.
+func TestSincePriming(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		s, e := open(t, dsn, eventstore.WithMaxEvents(16))
+		sess := session(t, s)
+		ctx := t.Context()
+		positions := func(evs []eventstore.Event) []int64 {
+			var out []int64
+			for _, ev := range evs {
+				out = append(out, ev.Pos)
+			}
+			return out
+		}
+		want := func(before int64, exp ...int64) {
+			t.Helper()
+			got, err := e.SincePriming(ctx, sess, "", before)
+			if err != nil || fmt.Sprint(positions(got)) != fmt.Sprint(exp) {
+				t.Fatalf("SincePriming(%d) = %v, %v; want positions %v", before, positions(got), err, exp)
+			}
+			for _, ev := range got {
+				if ev.Data == nil {
+					t.Fatalf("SincePriming(%d) returned a priming entry at %d", before, ev.Pos)
+				}
+			}
+		}
+		if got, err := e.SincePriming(ctx, sess, "", 5); err != nil || len(got) != 0 {
+			t.Fatalf("SincePriming on no stream = %v, %v; want none", got, err)
+		}
+		// 0 and 1 before any GET, 2 a GET's priming entry, 3 and 4 while it
+		// was open, 5 the next GET's, 6 and 7 after it.
+		for i := range 8 {
+			var data []byte
+			if i != 2 && i != 5 {
+				data = fmt.Appendf(nil, `{"n":%d}`, i)
+			}
+			mustAppend(t, e, sess, "", data)
+			mustAppend(t, e, sess, "post", []byte(`{}`)) // never mixed in
+		}
+		want(2, 0, 1)
+		want(5, 3, 4)
+		want(8, 6, 7)
+		want(7, 6)
+		want(0)
+		// Trimmed to the session's newest 16 to 18 events: the priming
+		// entry at 5 is gone, and SincePriming returns what is kept (where
+		// After(-1) would be ErrPurged).
+		for i := 8; i < 20; i++ {
+			mustAppend(t, e, sess, "", []byte(`{}`))
+		}
+		got, err := e.SincePriming(ctx, sess, "", 20)
+		if err != nil || len(got) == 0 || got[len(got)-1].Pos != 19 {
+			t.Fatalf("SincePriming(20) on a trimmed stream = %v, %v; want what is kept, up to 19", positions(got), err)
+		}
+		if _, err := e.SincePriming(ctx, "bad id\n", "", 1); err == nil {
+			t.Fatal("SincePriming with an invalid session id: no error")
+		}
+	})
+}
+
 // A session's streams and events go with it: deleted, or swept once it
 // expired.
 func TestGoneWithTheSession(t *testing.T) {

@@ -205,29 +205,12 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 
 // undelivered returns the standalone stream's events before position
 // before and after the priming entry before that (each GET without
-// Last-Event-ID writes one), or all of them when there is none: what was
-// sent while no GET had opened it since. A client that reconnects without
-// Last-Event-ID may get some twice, which "at least once" allows; one that
-// resumes gets them from its event id.
+// Last-Event-ID writes one), or all those kept when there is none: what
+// was sent while no GET had opened it since. A client that reconnects
+// without Last-Event-ID may get some twice, which "at least once" allows;
+// one that resumes gets them from its event id.
 func (r *Relay) undelivered(ctx context.Context, session string, before int64) ([]eventstore.Event, error) {
-	evs, err := r.cfg.Events.After(ctx, session, Standalone, -1)
-	switch {
-	case errors.Is(err, eventstore.ErrUnknownStream), errors.Is(err, eventstore.ErrPurged):
-		return nil, nil // nothing sent yet; or too much, long ago, to replay
-	case err != nil:
-		return nil, err
-	}
-	end := len(evs)
-	for end > 0 && evs[end-1].Pos >= before {
-		end--
-	}
-	evs = evs[:end]
-	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Data == nil {
-			return evs[i+1:], nil
-		}
-	}
-	return evs, nil
+	return r.cfg.Events.SincePriming(ctx, session, Standalone, before)
 }
 
 // followInterval is how long a follower waits for a wake-up before it
