@@ -229,8 +229,8 @@ func (b *Bus) Ready() <-chan struct{} { return b.ready }
 
 // Run reads the bus and delivers its messages until ctx ends, then returns
 // nil. It LISTENs on a connection of its own where the database can
-// (taking one connection of the store's pool for as long as it runs), and
-// polls. Failures are logged and retried; Run returns early only with
+// (outside the store's pool, opened with the settings of its connections:
+// one more server connection for as long as it runs), and polls. Failures are logged and retried; Run returns early only with
 // ErrRunning, when another Run of b has not returned.
 func (b *Bus) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {

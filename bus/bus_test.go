@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/internal/testdb"
@@ -403,5 +404,44 @@ func TestWatchHearsWakeKeys(t *testing.T) {
 	case <-heard:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the wake key was not heard within 30s")
+	}
+}
+
+// The listener's connection is its own, outside the store's pool: on a
+// pool of one connection the store's calls and the bus's reads still run
+// while the bus listens.
+func TestListenerOutsideThePool(t *testing.T) {
+	t.Parallel()
+	s := testdb.OpenStore(t, testdb.Postgres(t))
+	s.DB().SetMaxOpenConns(1)
+	b, err := bus.New(s, bus.WithBackstop(time.Hour), bus.WithPollInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitListening(t, b)
+	c, stop := collect(b, "t")
+	defer stop()
+	callCtx, cancelCalls := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancelCalls()
+	for i := range 5 {
+		if _, err := b.Publish(callCtx, "t", []byte{byte(i)}); err != nil {
+			t.Fatalf("Publish %d on a pool of one connection while listening: %v", i, err)
+		}
+		c.waitFor(t, i+1)
+	}
+	if err := s.Create(callCtx, mcpsession.NewID(), nil); err != nil {
+		t.Fatalf("Create on a pool of one connection while listening: %v", err)
+	}
+	if n := s.DB().Stats().OpenConnections; n > 1 {
+		t.Errorf("the pool has %d connections open; want at most its 1", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -355,4 +356,83 @@ WHERE datname = current_database() AND query LIKE 'LISTEN "mcpsession_%'`).Scan(
 	}
 	stopKilling()
 	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", <-killed, worst, bound, a.cache.Stats())
+}
+
+// Bad options are refused at New, each with ErrInvalidOption.
+func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
+	raw := testdb.OpenStore(t, "sqlite::memory:")
+	b, err := bus.New(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.New(nil, b); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("New(nil store): %v", err)
+	}
+	if _, err := cache.New(raw, nil); !errors.Is(err, cache.ErrInvalidOption) {
+		t.Errorf("New(nil bus): %v", err)
+	}
+	for name, o := range map[string]cache.Option{
+		"nil":                         nil,
+		"WithMaxStaleness(0)":         cache.WithMaxStaleness(0),
+		"WithMaxEntries(1)":           cache.WithMaxEntries(1),
+		"WithMaxBytes(1)":             cache.WithMaxBytes(1),
+		"WithPublishInterval(-1ns)":   cache.WithPublishInterval(-1),
+		"WithPublishInterval(1s+1ns)": cache.WithPublishInterval(time.Second + 1),
+		"WithLogger(nil)":             cache.WithLogger(nil),
+	} {
+		if c, err := cache.New(raw, b, o); !errors.Is(err, cache.ErrInvalidOption) {
+			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
+			if c != nil {
+				c.Close()
+			}
+		}
+	}
+	for _, d := range []time.Duration{0, time.Second} {
+		c, err := cache.New(raw, b, cache.WithPublishInterval(d))
+		if err != nil {
+			t.Errorf("WithPublishInterval(%v): %v", d, err)
+			continue
+		}
+		c.Close()
+	}
+}
+
+// The writes of one publish interval travel in one message: the first at
+// once, the ones after it together, once the interval has passed.
+func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
+	t.Parallel()
+	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
+	msgs := make(chan int, 16)
+	defer r.bus.Subscribe(cache.Topic, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) })()
+	ctx := t.Context()
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = mcpsession.NewID()
+		if err := r.raw.Create(ctx, ids[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	for _, id := range ids {
+		if err := r.cache.Update(ctx, id, map[string]any{"k": 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	var got []int
+	for len(got) < 2 {
+		select {
+		case n := <-msgs:
+			got = append(got, n)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("messages %v within 10s; want 2", got)
+		}
+	}
+	if took >= time.Second {
+		t.Skipf("the six Updates took %v, over the interval: the test needs them within it", took)
+	}
+	if got[0] != 1 || got[1] != 5 {
+		t.Errorf("messages of %v keys; want 1, then 5", got)
+	}
 }

@@ -10,7 +10,9 @@
 // sweeps what reads still see) drops the session's entry on this replica
 // at once and publishes its key on the bus; every replica's Store drops its
 // entry when the key arrives. A read that was in flight when a key arrived
-// is not kept.
+// is not kept. The keys of the writes of one WithPublishInterval
+// (DefaultPublishInterval) travel in one message, so that invalidation
+// costs the database one message per interval, not one per write.
 //
 // Three limits keep an entry from going stale:
 //

@@ -3,9 +3,10 @@ package dialects
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -74,59 +75,74 @@ FROM mcp_streams AS st WHERE st.session_id = $1 AND st.stream_id = $2`,
 // Listens is true: LISTEN/NOTIFY.
 func (postgres) Listens() bool { return true }
 
-// Listen returns a Listener on a connection taken from db for good (it goes
-// back closed, never to the pool), listening on the channel of the schema
-// db's connections use.
+// Listen returns a Listener on a connection of its own, outside db's pool,
+// opened with the settings of db's connections (pgx's ConnConfig of one of
+// them: hosts, credentials, TLS, fallbacks), listening on the channel of
+// the schema db's connections use. It so takes no connection from the
+// pool the store's calls share.
 func (postgres) Listen(ctx context.Context, db *sql.DB) (Listener, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var channel string
-	if err := conn.QueryRowContext(ctx, `SELECT `+pgChannel).Scan(&channel); err != nil {
-		discardConn(conn)
+	var cfg *pgx.ConnConfig
+	err = conn.QueryRowContext(ctx, `SELECT `+pgChannel).Scan(&channel)
+	if err == nil {
+		err = conn.Raw(func(dc any) error {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("dialects: a Postgres connection of type %T, not pgx's", dc)
+			}
+			cfg = c.Conn().Config()
+			return nil
+		})
+	}
+	_ = conn.Close() // back to the pool
+	if err != nil {
 		return nil, err
 	}
-	// channel is "mcpsession_" and hex digits: safe as an identifier.
-	if _, err := conn.ExecContext(ctx, `LISTEN "`+channel+`"`); err != nil {
-		discardConn(conn)
+	// The copy holds the pool connection's notification handler, which
+	// would buffer this connection's notifications there: pgx installs its
+	// own only when there is none.
+	cfg.OnNotification = nil
+	lc, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
-	return &pgListener{conn: conn}, nil
+	// channel is "mcpsession_" and hex digits: safe as an identifier. The
+	// simple protocol: nothing prepared, whatever the DSN's exec mode.
+	if _, err := lc.PgConn().Exec(ctx, `LISTEN "`+channel+`"`).ReadAll(); err != nil {
+		closeListenConn(lc)
+		return nil, err
+	}
+	return &pgListener{conn: lc}, nil
 }
 
 type pgListener struct {
-	conn *sql.Conn
+	conn *pgx.Conn
 }
 
 func (l *pgListener) Wait(ctx context.Context) (string, error) {
-	var payload string
-	err := l.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("dialects: a Postgres connection of type %T, not pgx's", dc)
-		}
-		n, err := c.Conn().WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		payload = n.Payload
-		return nil
-	})
-	return payload, err
+	n, err := l.conn.WaitForNotification(ctx)
+	if err != nil {
+		return "", err
+	}
+	return n.Payload, nil
 }
 
-func (l *pgListener) Ping(ctx context.Context) error { return l.conn.PingContext(ctx) }
+func (l *pgListener) Ping(ctx context.Context) error { return l.conn.Ping(ctx) }
 
-// Close discards the connection: it still LISTENs, and must not serve
-// anyone else.
+// Close closes the connection.
 func (l *pgListener) Close() error {
-	discardConn(l.conn)
+	closeListenConn(l.conn)
 	return nil
 }
 
-// discardConn closes conn for good instead of returning it to the pool.
-func discardConn(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
+// closeListenConn closes c, waiting a second at most for the server to hear
+// it (a broken connection is closed at once).
+func closeListenConn(c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
 }

@@ -197,8 +197,11 @@ func TestRetryBoundedByContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	_, err = s.Get(ctx, mcpsession.NewID())
-	if !errors.Is(err, mcpsession.ErrUnavailable) {
-		t.Fatalf("Get with a deadline = %v; want ErrUnavailable", err)
+	// ErrUnavailable, the last attempt's failure, when the deadline came
+	// during a wait; the deadline's error when it came during an attempt
+	// (a loaded machine can make one attempt outlast it).
+	if !errors.Is(err, mcpsession.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get with a deadline = %v; want ErrUnavailable or the deadline's error", err)
 	}
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		t.Fatalf("Get returned after its deadline with %v, which does not match %v", err, ctx.Err())

@@ -25,6 +25,11 @@ write)
 	fi
 	;;
 check)
+	if [ -f go.sum ] && grep -Eq "^$own" go.sum; then
+		echo "go.sum holds lines of this repository's own modules, which go stale at every commit (make tidy removes them):" >&2
+		grep -E "^$own" go.sum >&2
+		exit 1
+	fi
 	rc=0
 	out="$(go mod tidy -diff 2>&1)" || rc=$?
 	[ "$rc" = 0 ] && exit 0

@@ -64,7 +64,7 @@ func writeStreams(b *strings.Builder, res *results) {
 	if res.has("UpdateBus/") {
 		par := updateBusPar(res)
 		w("What a running bus costs the store's `Update`, at %s goroutines on one store, in the same run: the store alone, ", parLabel(par))
-		w("with a bus running over it (on Postgres its listener holds one connection of the store's pool), and with the bus ")
+		w("with a bus running over it (on Postgres its listener holds a connection of its own, outside the store's pool), and with the bus ")
 		w("carrying 500 messages a second, published on the same store and read back (on Postgres each is a NOTIFY). ")
 		w("The last column is throughput as a fraction of the store alone's.\n\n")
 		w("| Database | Bus | Time/op | ± | Ops/s | ÷ no bus |\n|---|---|---:|---:|---:|---:|\n")
