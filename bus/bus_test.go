@@ -355,8 +355,9 @@ func TestListenerKilledLosesNothing(t *testing.T) {
 		default:
 		}
 		var n int
+		// This schema's listeners only: other tests share the database.
 		err := a.store.DB().QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query LIKE 'LISTEN "mcpsession_%' AND pid <> pg_backend_pid()`).Scan(&n)
+WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"' AND pid <> pg_backend_pid()`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package cache
 import (
 	"container/list"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,11 +17,18 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
-// Topic is the bus topic of invalidations: payloads are keys
-// (dialects.WakeKey('s', id)) separated by spaces, or "*" for all.
+// Topic is the bus topic of invalidations: payloads are words separated by
+// spaces, each a key (dialects.WakeKey('s', id)) or "*" for all, after the
+// publishing Store's origin ("o:" and hex digits), by which a Store knows
+// its own messages: it dropped their keys when it wrote. Words of other
+// forms are ignored.
 const Topic = "mcpsession/cache/invalidate"
+
+// originPrefix starts the first word of a payload: the publisher's origin.
+const originPrefix = "o:"
 
 var (
 	// ErrInvalidOption means New was given an option it cannot use.
@@ -55,6 +64,7 @@ type ExpiryReader interface {
 // ErrUnsupported), so adapters take it in the store's place. It is safe for
 // concurrent use; Close it when done.
 type Store struct {
+	origin string // the first word of this Store's messages
 	next   mcpsession.Store
 	expiry ExpiryReader
 	bus    *bus.Bus
@@ -219,7 +229,7 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	if !b.DatabaseListens() {
 		cfg.trustPoll = true // polling is all there is
 	}
-	c := &Store{next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
+	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{})}
 	c.expiry, _ = next.(ExpiryReader)
 	for i := range c.shards {
@@ -304,12 +314,32 @@ func hexDigit(b byte) byte {
 // there, else from the wrapped store (keeping it, when it can). The map is
 // the caller's.
 func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
+	md, hit, err := c.get(ctx, id)
+	if hit {
+		md = jsonvalue.CopyMap(md)
+	}
+	return md, err
+}
+
+// GetShared is Get without the copy of a cached entry: the map is shared
+// with the cache and other callers, and must not be modified (see
+// mcpsession.SharedGetter). The cache never modifies an entry's map; a
+// write replaces the entry.
+func (c *Store) GetShared(ctx context.Context, id string) (map[string]any, error) {
+	md, _, err := c.get(ctx, id)
+	return md, err
+}
+
+// get returns the session's metadata and whether it is a cached entry's own
+// map (hit), which the caller must not modify; else it is the caller's.
+func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool, _ error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err // as the store would: the caller gave up
+		return nil, false, err // as the store would: the caller gave up
 	}
 	if !c.active.Load() {
 		c.bypassed.Add(1)
-		return c.next.Get(ctx, id)
+		md, err := c.next.Get(ctx, id)
+		return md, false, err
 	}
 	key := dialects.WakeKey('s', id)
 	sh := c.shard(key)
@@ -318,10 +348,10 @@ func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 	if e := sh.byKey[key]; e != nil && e.id == id {
 		if now.Before(e.expires) {
 			sh.lru.MoveToFront(e.elem)
-			out := copyMap(e.meta)
+			md := e.meta
 			sh.mu.Unlock()
 			c.hits.Add(1)
-			return out, nil
+			return md, true, nil
 		}
 		sh.remove(e)
 	}
@@ -339,10 +369,10 @@ func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 		left = time.Duration(math.MaxInt64)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	c.keep(sh, id, key, md, now.Add(min(left, c.cfg.maxStale)), start)
-	return md, nil
+	return md, false, nil
 }
 
 // keep stores a copy of md for id unless an invalidation of id, or of
@@ -356,7 +386,7 @@ func (c *Store) keep(sh *shard, id, key string, md map[string]any, expires time.
 	if old := sh.byKey[key]; old != nil {
 		sh.remove(old)
 	}
-	e := &entry{id: id, key: key, meta: copyMap(md), expires: expires, size: len(id) + sizeOf(md)}
+	e := &entry{id: id, key: key, meta: jsonvalue.CopyMap(md), expires: expires, size: len(id) + jsonvalue.Size(md)}
 	e.elem = sh.lru.PushFront(e)
 	sh.byKey[key] = e
 	sh.bytes += e.size
@@ -423,13 +453,26 @@ func (c *Store) invalidate(id string) {
 
 // received handles an invalidation from the bus (ours included).
 func (c *Store) received(m bus.Message) {
-	for key := range strings.FieldsSeq(string(m.Payload)) {
-		if key == "*" {
-			c.flushAll()
-			continue
-		}
-		c.drop(key)
+	words := string(m.Payload)
+	if first, _, _ := strings.Cut(words, " "); first == c.origin {
+		return // written here, and dropped here then
 	}
+	for w := range strings.FieldsSeq(words) {
+		switch {
+		case w == "*":
+			c.flushAll()
+		case strings.HasPrefix(w, originPrefix):
+		default:
+			c.drop(w)
+		}
+	}
+}
+
+// newOrigin returns 16 random hex digits.
+func newOrigin() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // publish sends the pending keys: the first at once when the Store has
@@ -446,7 +489,7 @@ func (c *Store) publish(ctx context.Context) {
 	var last time.Time // when the last message was sent
 	send := func(ctx context.Context) {
 		last = time.Now()
-		_, err := c.bus.Publish(ctx, Topic, []byte(strings.Join(batch, " ")))
+		_, err := c.bus.Publish(ctx, Topic, []byte(c.origin+" "+strings.Join(batch, " ")))
 		if err != nil {
 			c.dropped.Add(int64(len(batch)))
 			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "cache: publishing invalidations failed; other replicas see the writes within the max staleness",

@@ -324,8 +324,9 @@ func TestNoStaleReadBeyondTheBound(t *testing.T) {
 		defer func() { killed <- n }()
 		for killCtx.Err() == nil {
 			var k int
+			// This schema's listeners only: other tests share the database.
 			if err := a.raw.DB().QueryRowContext(killCtx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query LIKE 'LISTEN "mcpsession_%'`).Scan(&k); err == nil {
+WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"'`).Scan(&k); err == nil {
 				n += k
 			}
 			time.Sleep(30 * time.Millisecond)
@@ -405,7 +406,7 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
 	msgs := make(chan int, 16)
-	defer r.bus.Subscribe(cache.Topic, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) })()
+	defer r.bus.Subscribe(cache.Topic, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
 	ctx := t.Context()
 	ids := make([]string, 6)
 	for i := range ids {
@@ -443,5 +444,56 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	}
 	if n != 5 {
 		t.Errorf("the second message has %d keys; want the five of the interval", n)
+	}
+}
+
+// A Store ignores its own messages: it dropped their keys when it wrote,
+// and what it read since is fresh. (Before, its own message dropped the
+// entry read after the write, and the next read went to the database.)
+func TestOwnMessagesIgnored(t *testing.T) {
+	t.Parallel()
+	r := newReplica(t, testdb.SQLiteFile(t), nil)
+	ctx := t.Context()
+	// Hold the bus's delivery on a message published before the write, so
+	// that the write's own message arrives only after the read below.
+	blocked, release := make(chan struct{}), make(chan struct{})
+	defer r.bus.Subscribe("test/block", func(bus.Message) { close(blocked); <-release })()
+	own, marker := make(chan struct{}, 1), make(chan struct{}, 1)
+	defer r.bus.Subscribe(cache.Topic, func(bus.Message) { own <- struct{}{} })()
+	defer r.bus.Subscribe("test/marker", func(bus.Message) { marker <- struct{}{} })()
+	wait := func(c <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not within 10s", what)
+		}
+	}
+	if _, err := r.bus.Publish(ctx, "test/block", nil); err != nil {
+		t.Fatal(err)
+	}
+	wait(blocked, "the blocking message")
+	id := mcpsession.NewID()
+	if err := r.cache.Create(ctx, id, map[string]any{"v": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cache.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.cache.Get(ctx, id); err != nil { // a miss, kept
+		t.Fatal(err)
+	}
+	close(release)
+	wait(own, "the write's own message")
+	if _, err := r.bus.Publish(ctx, "test/marker", nil); err != nil {
+		t.Fatal(err)
+	}
+	wait(marker, "a message after it") // every subscriber has had the own message
+	before := r.cache.Stats().Hits
+	if md, err := r.cache.Get(ctx, id); err != nil || md["v"] != float64(1) {
+		t.Fatalf("Get = %v, %v", md, err)
+	}
+	if st := r.cache.Stats(); st.Hits != before+1 {
+		t.Fatalf("stats %+v: the read after the own message went to the database", st)
 	}
 }

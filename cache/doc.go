@@ -5,7 +5,9 @@
 //
 // A [Store] wraps an mcpsession.Store (sqlstore's, typically) and a
 // bus.Bus over the same database. Get is served from memory when it can
-// be, and always returns a fresh map the caller may change. Every write
+// be, and always returns a fresh map the caller may change. GetShared
+// (mcpsession.SharedGetter) skips that copy, for readers that only read,
+// such as the adapters' session check on every request. Every write
 // through the Store (Create, Update, Modify, Delete, and Cleanup when it
 // sweeps what reads still see) drops the session's entry on this replica
 // at once and publishes its key on the bus; every replica's Store drops its

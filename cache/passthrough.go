@@ -13,6 +13,7 @@ var (
 	_ mcpsession.Modifier      = (*Store)(nil)
 	_ mcpsession.Cleaner       = (*Store)(nil)
 	_ mcpsession.IdleTimeouter = (*Store)(nil)
+	_ mcpsession.SharedGetter  = (*Store)(nil)
 	_ mcpsession.HandleStore   = (*Store)(nil)
 	_ mcpsession.HandleCleaner = (*Store)(nil)
 )

@@ -161,8 +161,9 @@ func TestTwoProcessesDeleteThenNotFound(t *testing.T) {
 			defer func() { killed <- n }()
 			for ctx.Err() == nil {
 				var k int
+				// This schema's listeners only: other tests share the database.
 				if err := w.raw.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query LIKE 'LISTEN "mcpsession_%'`).Scan(&k); err == nil {
+WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"'`).Scan(&k); err == nil {
 					n += k
 				}
 				time.Sleep(20 * time.Millisecond)

@@ -20,10 +20,14 @@ import (
 // on a replica that holds no GET stream of it. That closes only this
 // replica's go-sdk session: the next request makes a new one, and the
 // session lives on.
+//
+// The new session is closed again a keepalive later, with a call it is
+// serving then: the interval is long enough for a call on a loaded machine
+// (20 ms was not, under -race with the whole suite running).
 func TestSessionClosedByGoSDKIsMadeAgain(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenStore(t, testdb.SQLiteFile(t))
-	server := mcp.NewServer(&mcp.Implementation{Name: "pinging", Version: "1"}, &mcp.ServerOptions{KeepAlive: 20 * time.Millisecond})
+	server := mcp.NewServer(&mcp.Implementation{Name: "pinging", Version: "1"}, &mcp.ServerOptions{KeepAlive: 250 * time.Millisecond})
 	sessions, err := New(st, server)
 	if err != nil {
 		t.Fatal(err)

@@ -142,11 +142,11 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
-	r, ok := s.core.ServePrincipal(w, r)
+	ctx, ok := s.core.ServePrincipal(w, r)
 	if !ok {
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), sessionsKey{}, s))
+	r = r.WithContext(context.WithValue(ctx, sessionsKey{}, s))
 	if isSessionless(r.Header.Get(headerProtocolVersion)) {
 		s.serveSessionless(w, r)
 		return

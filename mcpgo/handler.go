@@ -46,11 +46,12 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r, ok := s.core.ServePrincipal(w, r)
+		ctx, ok := s.core.ServePrincipal(w, r)
 		if !ok {
 			return
 		}
 		if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
+			r = r.WithContext(ctx)
 			if s.streams != nil {
 				s.streams.serveModern(w, r, next)
 				return
@@ -60,6 +61,7 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost {
 			st := &requestState{}
+			r = r.WithContext(withRequestState(ctx, st))
 			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
 			if s.streams != nil {
 				var ok bool
@@ -67,13 +69,13 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 					return
 				}
 			}
-			next.ServeHTTP(sw, r.WithContext(withRequestState(r.Context(), st)))
+			next.ServeHTTP(sw, r)
 			if err := st.failure(); err != nil {
 				s.core.StoreFailed(r.Context(), "serving a request", err)
 			}
 			return
 		}
-		s.serveSession(w, r, next)
+		s.serveSession(w, r.WithContext(ctx), next)
 	})
 }
 

@@ -39,32 +39,40 @@ func negotiated(req *mcp.InitializeRequest) map[string]any {
 }
 
 // restore sets what the session negotiated on the replica's session object,
-// which on any replica but the one that served initialize starts empty. The
-// log level is set every time, to mcp-go's own default (error) until a
-// logging/setLevel is stored: mcp-go applies a setLevel to its session
-// object before the adapter's hook stores it, so a replica whose write
-// failed would otherwise keep a level no other replica has.
-func restore(cs server.ClientSession, meta map[string]any) {
-	if s, ok := cs.(server.SessionWithClientInfo); ok {
-		var info mcp.Implementation
-		if adapterstate.Decode(meta[keyClientInfo], &info) {
-			s.SetClientInfo(info)
+// which on any replica but the one that served initialize starts empty (and
+// mcp-go makes a new one for each request of a session without a GET
+// stream here). The client's info and capabilities are decoded once per
+// session and replica (see adapterstate.Memo). The log level is set every
+// time, to mcp-go's own default (error) until a logging/setLevel is stored:
+// mcp-go applies a setLevel to its session object before the adapter's
+// hook stores it, so a replica whose write failed would otherwise keep a
+// level no other replica has.
+func (s *Sessions) restore(cs server.ClientSession, meta map[string]any) {
+	if sc, ok := cs.(server.SessionWithClientInfo); ok {
+		id := cs.SessionID()
+		if info, ok := s.infos.Decode(id, meta[keyClientInfo], decodeAs[mcp.Implementation]); ok {
+			sc.SetClientInfo(info)
 		}
-		var caps mcp.ClientCapabilities
-		if adapterstate.Decode(meta[keyClientCapabilities], &caps) {
-			s.SetClientCapabilities(caps)
+		if caps, ok := s.caps.Decode(id, meta[keyClientCapabilities], decodeAs[mcp.ClientCapabilities]); ok {
+			sc.SetClientCapabilities(caps)
 		}
 	}
-	if s, ok := cs.(interface{ SetProtocolVersion(string) }); ok {
+	if sv, ok := cs.(interface{ SetProtocolVersion(string) }); ok {
 		if v, _ := meta[keyProtocolVersion].(string); v != "" {
-			s.SetProtocolVersion(v)
+			sv.SetProtocolVersion(v)
 		}
 	}
-	if s, ok := cs.(server.SessionWithLogging); ok {
+	if sl, ok := cs.(server.SessionWithLogging); ok {
 		level := mcp.LoggingLevelError
 		if v, _ := meta[keyLogLevel].(string); v != "" {
 			level = mcp.LoggingLevel(v)
 		}
-		s.SetLogLevel(level)
+		sl.SetLogLevel(level)
 	}
+}
+
+func decodeAs[T any](raw any) (T, bool) {
+	var v T
+	ok := adapterstate.Decode(raw, &v)
+	return v, ok
 }

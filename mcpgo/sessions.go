@@ -1,6 +1,7 @@
 package mcpgo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,11 @@ type Sessions struct {
 	logger      *slog.Logger
 	contextFunc server.HTTPContextFunc
 	streams     *streams // WithBus and WithEventStore; nil without
+
+	// What the client info and capabilities of sessions served here
+	// decoded to (see restore).
+	infos *adapterstate.Memo[mcp.Implementation]
+	caps  *adapterstate.Memo[mcp.ClientCapabilities]
 }
 
 // New returns a Sessions over store. A bad option, or a touch interval that
@@ -55,7 +61,11 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sessions{core: core, logger: cfg.logger, contextFunc: cfg.contextFunc, streams: st}, nil
+	return &Sessions{
+		core: core, logger: cfg.logger, contextFunc: cfg.contextFunc, streams: st,
+		infos: adapterstate.NewMemo[mcp.Implementation](0),
+		caps:  adapterstate.NewMemo[mcp.ClientCapabilities](0),
+	}, nil
 }
 
 // sentinels are the errors of this package that the shared core wraps.
@@ -155,7 +165,7 @@ func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Con
 			meta, _ = s.core.Store().Get(ctx, cs.SessionID())
 		}
 		if meta != nil { // nil on initialize: nothing stored yet
-			restore(cs, meta)
+			s.restore(cs, meta)
 		}
 		ctx = s.withRelayedSession(ctx, cs)
 	}
@@ -181,7 +191,7 @@ var errNotCreated = errors.New("session store unavailable: the session was not c
 // client never receives a session id the store does not know.
 func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message any) error {
 	raw, ok := message.(json.RawMessage)
-	if !ok {
+	if !ok || !mayBeInitialize(raw) {
 		return nil
 	}
 	var head struct {
@@ -218,6 +228,13 @@ func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message a
 	return nil
 }
 
+// mayBeInitialize reports whether raw, a JSON-RPC message, can be an
+// initialize request, which only then is worth decoding: its method is
+// spelled out, or written with escapes.
+func mayBeInitialize(raw []byte) bool {
+	return bytes.Contains(raw, []byte(mcp.MethodInitialize)) || bytes.IndexByte(raw, '\\') >= 0
+}
+
 // afterSetLevel stores the level mcp-go accepted. It runs only when
 // logging/setLevel succeeded; if the write fails, Handler turns the
 // response into a 503 so the client knows the level did not stick.
@@ -240,7 +257,7 @@ func (s *Sessions) afterSetLevel(ctx context.Context, _ any, msg *mcp.SetLevelRe
 func (s *Sessions) onRegisterSession(ctx context.Context, cs server.ClientSession) {
 	if st := requestStateFrom(ctx); st != nil {
 		if meta := st.record(); meta != nil {
-			restore(cs, meta)
+			s.restore(cs, meta)
 		}
 	}
 }
@@ -250,4 +267,6 @@ func (s *Sessions) onRegisterSession(ctx context.Context, cs server.ClientSessio
 // stream. It forgets local bookkeeping only, never the stored session.
 func (s *Sessions) onUnregisterSession(_ context.Context, cs server.ClientSession) {
 	s.core.Forget(cs.SessionID())
+	s.infos.Forget(cs.SessionID())
+	s.caps.Forget(cs.SessionID())
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/cache"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -132,6 +134,29 @@ func TestStateRestoredOnEveryReplica(t *testing.T) {
 		}
 		if got := probeOn(t, b.url, sid).LogLevel; got != "warning" {
 			t.Errorf("on b after setLevel on a: level %q; want warning", got)
+		}
+	})
+}
+
+// The client's info is decoded once per session and replica, but a changed
+// record is read as changed, through the cache (shared maps) and without.
+func TestRestoreFollowsTheRecord(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		for name, st := range map[string]mcpsession.Store{"store": testdb.OpenStore(t, dsn), "cache": newCachedStore(t, dsn)} {
+			a := newReplica(t, "a", st, replicaConfig{})
+			sid := initialize(t, a.url, "alice", "2025-06-18")
+			for range 2 {
+				if got := probeOn(t, a.url, sid).Client; got != "alice" {
+					t.Fatalf("%s: client %q; want alice", name, got)
+				}
+			}
+			if err := st.Update(t.Context(), sid, map[string]any{keyClientInfo: map[string]any{"name": "renamed", "version": "2"}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := probeOn(t, a.url, sid).Client; got != "renamed" {
+				t.Errorf("%s: client %q after the record changed; want renamed", name, got)
+			}
 		}
 	})
 }
@@ -327,4 +352,17 @@ func TestPrincipalWithoutHandler(t *testing.T) {
 			t.Errorf("a refused principal without Handler: %s; want ErrNoPrincipal", got)
 		}
 	})
+}
+
+// newCachedStore is a cache over a store of dsn, serving from memory on
+// both dialects.
+func newCachedStore(t *testing.T, dsn string) *cache.Store {
+	t.Helper()
+	st := testdb.OpenStore(t, dsn)
+	c, err := cache.New(st, adaptertest.StartBus(t, st, bus.WithPollInterval(20*time.Millisecond)), cache.WithPolledInvalidation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +222,50 @@ func testModifierConcurrent(t *testing.T, k *kit) {
 		if got[fmt.Sprintf("u%d", u)] != float64(u) {
 			t.Fatalf("key u%d lost beside concurrent Modify: %s", u, show(got))
 		}
+	}
+}
+
+func testSharedGetter(t *testing.T, k *kit) {
+	s := k.open(t)
+	sg, ok := s.(mcpsession.SharedGetter)
+	if !ok {
+		t.Skip("store does not implement mcpsession.SharedGetter")
+	}
+	ctx := t.Context()
+	if m, err := sg.GetShared(ctx, mcpsession.NewID()); !errors.Is(err, mcpsession.ErrNotFound) {
+		t.Fatalf("GetShared of a missing session = %s, %v; want ErrNotFound", show(m), err)
+	}
+	id := mcpsession.NewID()
+	mustCreate(t, s, id, mcpMetadata())
+	want := roundTrip(t, mcpMetadata())
+	var first map[string]any
+	for i := range 3 { // a miss, then what a cache serves from memory
+		got, err := sg.GetShared(ctx, id)
+		if err != nil {
+			t.Fatalf("GetShared: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("GetShared %d:\n got %s\nwant %s", i, show(got), show(want))
+		}
+		if first == nil {
+			first = got
+		}
+	}
+	if err := s.Update(ctx, id, map[string]any{"protocolVersion": "changed", "x": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, want) {
+		t.Fatalf("a map GetShared returned changed after an Update: %s", show(first))
+	}
+	wantAfter := roundTrip(t, mcpMetadata())
+	wantAfter["protocolVersion"], wantAfter["x"] = "changed", float64(1)
+	if got, err := sg.GetShared(ctx, id); err != nil || !reflect.DeepEqual(got, wantAfter) {
+		t.Fatalf("GetShared after Update = %s, %v; want %s", show(got), err, show(wantAfter))
+	}
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sg.GetShared(ctx, id); !errors.Is(err, mcpsession.ErrNotFound) {
+		t.Fatalf("GetShared after Delete = %s, %v; want ErrNotFound", show(m), err)
 	}
 }

@@ -81,6 +81,7 @@ var storeRules = []rule{
 	{"Context", testContext, true},
 	{"ConcurrentCreateSameID", testConcurrentCreateSameID, false},
 	{"ConcurrentMixed", testConcurrentMixed, true},
+	{"SharedGetter", testSharedGetter, false},
 	{"Cleaner", testCleaner, false},
 	{"Toucher", testToucher, true},
 	{"Modifier", testModifier, true},
@@ -88,8 +89,9 @@ var storeRules = []rule{
 	{"CallInModify", testCallInModify, true},
 }
 
-// Run checks the contract of mcpsession.Store, and of Cleaner, Toucher and
-// Modifier when the store implements them, on stores returned by open.
+// Run checks the contract of mcpsession.Store, and of Cleaner, Toucher,
+// Modifier and SharedGetter when the store implements them, on stores
+// returned by open.
 // open is called once per subtest and must return an empty store that does
 // not expire sessions, not shared with any other call; it should register
 // its own cleanup with t.Cleanup. opts describe the store's settings where

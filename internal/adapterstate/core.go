@@ -141,9 +141,16 @@ func (c *Core) Gate() *TouchGate { return c.gate }
 
 // Lookup reads the session id names. An id no session could have is not
 // found rather than invalid: to a client both mean "initialize again".
+//
+// The map is read-only: it may be shared with the store (a
+// mcpsession.SharedGetter, such as a cache, is read without a copy), so
+// neither the adapters nor anything they hand it to may modify it.
 func (c *Core) Lookup(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", mcpsession.ErrNotFound, err)
+	}
+	if sg, ok := c.store.(mcpsession.SharedGetter); ok {
+		return sg.GetShared(ctx, id)
 	}
 	return c.store.Get(ctx, id)
 }

@@ -103,24 +103,25 @@ func (e *principalError) Error() string {
 
 func (e *principalError) Unwrap() []error { return []error{e.sentinel, e.cause} }
 
-// ServePrincipal resolves r's principal and returns r with it in its
-// context. When there is none, it answers (401 when the principal
-// function failed, logged at Debug without the function's error, which
-// may quote a credential; 500 when it returned an invalid principal,
-// logged at Error) and ok is false.
-func (c *Core) ServePrincipal(w http.ResponseWriter, r *http.Request) (_ *http.Request, ok bool) {
+// ServePrincipal resolves r's principal and returns r's context with it,
+// for the caller to serve r with (one WithContext for what it adds too).
+// When there is none, it answers (401 when the principal function failed,
+// logged at Debug without the function's error, which may quote a
+// credential; 500 when it returned an invalid principal, logged at Error)
+// and ok is false.
+func (c *Core) ServePrincipal(w http.ResponseWriter, r *http.Request) (_ context.Context, ok bool) {
 	p, err := c.Principal(r)
 	if err == nil {
-		return r.WithContext(WithPrincipal(r.Context(), p)), true
+		return WithPrincipal(r.Context(), p), true
 	}
 	if pe, _ := errors.AsType[*principalError](err); pe != nil && pe.unauthorized {
 		c.logger.LogAttrs(r.Context(), slog.LevelDebug, c.name+": the principal function refused a request")
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
-		return r, false
+		return nil, false
 	}
 	c.logger.LogAttrs(r.Context(), slog.LevelError, c.name+": the principal function returned an invalid principal", slog.String("error", err.Error()))
 	http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-	return r, false
+	return nil, false
 }
 
 // Forbidden answers 403: a request of a session from another principal

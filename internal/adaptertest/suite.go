@@ -160,6 +160,7 @@ func Run(t *testing.T, a Adapter) {
 		fn   func(*testing.T, Adapter, string)
 	}{
 		{"UnknownSessionIs404", unknownSessionIs404},
+		{"EscapedInitialize", escapedInitialize},
 		{"DeleteEndsSessionEverywhere", deleteEndsSessionEverywhere},
 		{"TouchThrottled", touchThrottled},
 		{"IdleExpirySlides", idleExpirySlides},
@@ -198,6 +199,31 @@ func unknownSessionIs404(t *testing.T, a Adapter, dsn string) {
 	sid := Initialize(t, url, "c", LegacyVersion)
 	if r := Send(t, http.MethodGet, url, sid); r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/event-stream" {
 		t.Errorf("GET of a live session: %d %q; want 200 text/event-stream", r.Status, r.Header.Get("Content-Type"))
+	}
+}
+
+// An initialize whose method name is written with JSON escapes is an
+// initialize all the same, to the SDK and so to the adapter: the session
+// it answers with is in the store, and serves on the other replica.
+func escapedInitialize(t *testing.T, a Adapter, dsn string) {
+	st := testdb.OpenStore(t, dsn)
+	ra := a.Serve(t, "a", st, ReplicaConfig{})
+	rb := a.Serve(t, "b", testdb.OpenStore(t, dsn), ReplicaConfig{})
+	body := json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"\u0069nitialize","params":{"protocolVersion":"` + LegacyVersion +
+		`","clientInfo":{"name":"escaped","version":"1.0"},"capabilities":{}}}`)
+	r := Post(t, ra, "", body)
+	sid := r.Header.Get(HeaderSessionID)
+	if r.Status != http.StatusOK || sid == "" {
+		t.Fatalf("initialize with an escaped method: %d %s, session %q", r.Status, r.Body, sid)
+	}
+	if _, err := st.Get(t.Context(), sid); err != nil {
+		t.Fatalf("the session it answered with: %v; want it stored", err)
+	}
+	if r := Post(t, rb, sid, map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}); r.Status != http.StatusAccepted {
+		t.Fatalf("notifications/initialized on the other replica: %d %s", r.Status, r.Body)
+	}
+	if got := ProbeOn(t, rb, sid).Client; got != "escaped" {
+		t.Errorf("client on the other replica: %q; want escaped", got)
 	}
 }
 

@@ -1,0 +1,61 @@
+package jsonvalue
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func decode(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestEqual(t *testing.T) {
+	docs := []string{
+		`{}`, `[]`, `null`, `true`, `false`, `0`, `1`, `"1"`, `""`,
+		`{"a":1}`, `{"a":"1"}`, `{"a":1,"b":2}`, `{"b":1}`, `{"a":null}`,
+		`{"a":{"b":[1,2,{"c":true}]}}`, `{"a":{"b":[1,2,{"c":false}]}}`, `{"a":{"b":[1,2]}}`,
+		`[1,2]`, `[2,1]`, `[[]]`, `[{}]`,
+	}
+	for i, a := range docs {
+		for j, b := range docs {
+			want := i == j
+			if got := Equal(decode(t, a), decode(t, b)); got != want {
+				t.Errorf("Equal(%s, %s) = %v; want %v", a, b, got, want)
+			}
+		}
+	}
+	if !Equal(json.Number("1.0"), json.Number("1.0")) || Equal(json.Number("1.0"), json.Number("1")) || Equal(json.Number("1"), 1.0) {
+		t.Error("json.Number compares by its text, and never equals a float64")
+	}
+	type info struct{ Name string }
+	if !Equal(info{"a"}, info{"a"}) || Equal(info{"a"}, info{"b"}) || Equal(info{"a"}, map[string]any{"Name": "a"}) {
+		t.Error("values of other types compare with reflect.DeepEqual")
+	}
+}
+
+func TestCopySharesNothing(t *testing.T) {
+	orig := decode(t, `{"a":{"b":[1,{"c":"d"}]},"e":"f"}`).(map[string]any)
+	cp := CopyMap(orig)
+	if !Equal(orig, cp) {
+		t.Fatalf("copy %v differs from %v", cp, orig)
+	}
+	inner := cp["a"].(map[string]any)
+	inner["b"].([]any)[1].(map[string]any)["c"] = "changed"
+	inner["new"] = true
+	cp["e"] = "changed"
+	if want := decode(t, `{"a":{"b":[1,{"c":"d"}]},"e":"f"}`); !Equal(orig, want) {
+		t.Fatalf("changing the copy changed the original: %v", orig)
+	}
+}
+
+func TestSize(t *testing.T) {
+	small, large := decode(t, `{"a":"b"}`), decode(t, `{"a":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","c":[1,2,3]}`)
+	if Size(small) <= 0 || Size(large) <= Size(small) {
+		t.Fatalf("Size(%v) = %d, Size(%v) = %d; want positive and growing", small, Size(small), large, Size(large))
+	}
+}
