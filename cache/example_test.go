@@ -47,6 +47,11 @@ func Example() {
 	md, _ = sessions.Get(ctx, id)
 	fmt.Println(md["logLevel"])
 
+	// A reader that only reads can skip the copy: GetShared hands out the
+	// entry's own map (mcpsession.SharedGetter), which nobody may change.
+	shared, _ := sessions.GetShared(ctx, id)
+	fmt.Println(shared["logLevel"])
+
 	// A write through the cache drops the entry here at once, and on every
 	// other replica when its key arrives on the bus.
 	_ = sessions.Update(ctx, id, map[string]any{"logLevel": "debug"})
@@ -57,6 +62,7 @@ func Example() {
 	_, err = sessions.Get(ctx, id)
 	fmt.Println(errors.Is(err, mcpsession.ErrNotFound))
 	// Output:
+	// info
 	// info
 	// debug
 	// true

@@ -5,16 +5,24 @@ package jsonvalue
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 )
 
 // CopyMap returns a copy of a decoded JSON object that shares nothing
 // mutable with m: maps and slices are copied, all the way down; strings,
-// numbers, booleans and nil are values already.
+// numbers, booleans and nil are values already. It is never nil.
 func CopyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = Copy(v)
+	if m == nil {
+		return map[string]any{}
+	}
+	out := maps.Clone(m) // the table at once, then the nested values
+	for k, v := range out {
+		switch v.(type) {
+		case map[string]any, []any:
+			out[k] = Copy(v)
+		}
 	}
 	return out
 }
@@ -24,11 +32,20 @@ func CopyMap(m map[string]any) map[string]any {
 func Copy(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
+		if v == nil {
+			return v
+		}
 		return CopyMap(v)
 	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = Copy(e)
+		if v == nil {
+			return v
+		}
+		out := slices.Clone(v)
+		for i, e := range out {
+			switch e.(type) {
+			case map[string]any, []any:
+				out[i] = Copy(e)
+			}
 		}
 		return out
 	}

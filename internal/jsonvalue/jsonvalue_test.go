@@ -59,3 +59,22 @@ func TestSize(t *testing.T) {
 		t.Fatalf("Size(%v) = %d, Size(%v) = %d; want positive and growing", small, Size(small), large, Size(large))
 	}
 }
+
+// session is what an MCP server keeps for a session, about 500 bytes of
+// JSON, as the benchmarks of integration/bench use.
+const session = `{"protocolVersion":"2025-06-18","clientInfo":{"name":"claude-code","title":"Claude Code","version":"1.0.72"},
+"clientCapabilities":{"roots":{"listChanged":true},"sampling":{},"elicitation":{}},
+"serverCapabilities":{"logging":{},"completions":{},"prompts":{"listChanged":true},"resources":{"subscribe":true,"listChanged":true},"tools":{"listChanged":true}},
+"logLevel":"info","requestCount":42,"lastRequestId":"req-0042","touchedAt":1733011200000,"tags":["a","b",{"c":1}]}`
+
+func BenchmarkCopyMap(b *testing.B) {
+	var v any
+	if err := json.Unmarshal([]byte(session), &v); err != nil {
+		b.Fatal(err)
+	}
+	m := v.(map[string]any)
+	b.ReportAllocs()
+	for b.Loop() {
+		CopyMap(m)
+	}
+}
