@@ -134,7 +134,10 @@
 // request has used it for the local idle timeout or when room is needed
 // for newer ones, and forgotten when go-sdk closes it itself (as
 // ServerOptions.KeepAlive does when pings fail, which they do on a replica
-// that holds no GET stream of the session). When another replica changes
+// that holds no GET stream of the session; a call that go-sdk session is
+// serving then gets no answer, as with go-sdk's own handler, so with
+// KeepAlive give clients a GET stream and the adapter WithBus and
+// WithEventStore, which carry the pings to it). When another replica changes
 // the log level, the replica's go-sdk session is handed the same
 // logging/setLevel request at its next request, or within a touch interval
 // while it holds a GET stream (your receiving middleware sees it, with a
