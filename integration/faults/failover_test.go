@@ -106,8 +106,9 @@ func testFailover(t *testing.T, f failover) {
 		func(l *load) bool { return len(l.acked) >= ackedAtRecovery+200 })
 	l.stop(t)
 
-	l.checkCalls(t)
-	lost := l.countLost(t, f.sync)
+	lostIDs := l.findLost(t, f.sync)
+	lost := len(lostIDs)
+	l.checkCalls(t, lostIDs)
 	committed := l.committedFailures(t)
 	acked, _ := l.counts()
 	l.logExamples(t)

@@ -198,7 +198,7 @@ func TestPatroniFailover(t *testing.T) {
 		func(l *load) bool { return len(l.acked) >= ackedAtRecovery+200 })
 	l.stop(t)
 
-	l.checkCalls(t)
+	l.checkCalls(t, nil)
 	lost := l.verifyAcked(t)
 	committed := l.committedFailures(t)
 	acked, _ := l.counts()

@@ -96,7 +96,7 @@ func testPostgresFault(t *testing.T, f fault) {
 		func(l *load) bool { return len(l.acked) >= ackedAtRecovery+200 })
 	l.stop(t)
 
-	l.checkCalls(t)
+	l.checkCalls(t, nil)
 	lost := l.verifyAcked(t)
 	acked, _ := l.counts()
 	if err := store.Close(); err != nil {

@@ -147,7 +147,7 @@ func StartNode(t testing.TB, nw *Network, spec NodeSpec) *Node {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("logs of %s:\n%s", n.Alias, n.Logs())
+			t.Logf("logs of %s: %s", n.Alias, n.LogsTail(t))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -263,6 +263,29 @@ func (n *Node) Logs() string {
 	defer r.Close()
 	b, _ := io.ReadAll(r)
 	return string(b)
+}
+
+// logTailLines is how many of a node's last log lines a failed test
+// prints: the rest is in a file, so that the test's own failure, printed
+// before, is not buried under the logs of every node.
+const logTailLines = 12
+
+// LogsTail writes the node's whole log to a file that outlives the test
+// (in os.TempDir) and returns its name and the log's last lines.
+func (n *Node) LogsTail(t testing.TB) string {
+	logs := n.Logs()
+	lines := strings.Split(strings.TrimRight(logs, "\n"), "\n")
+	tail := strings.Join(lines[max(0, len(lines)-logTailLines):], "\n")
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	f, err := os.CreateTemp("", "mcpsession-"+name+"-"+n.Alias+"-*.log")
+	if err != nil {
+		return fmt.Sprintf("(not kept: %v); last %d lines:\n%s", err, logTailLines, tail)
+	}
+	_, werr := f.WriteString(logs)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Sprintf("(not kept: %v); last %d lines:\n%s", err, logTailLines, tail)
+	}
+	return fmt.Sprintf("%d lines in %s; the last %d:\n%s", len(lines), f.Name(), min(len(lines), logTailLines), tail)
 }
 
 // Terminate removes the node. Calling it again returns the first call's

@@ -151,7 +151,7 @@ func (p *PGNode) waitReady(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := WaitAccepting(ctx, p.DSN("")); err != nil {
-		t.Fatalf("%s: %v\n%s", p.Alias, err, p.Logs())
+		t.Fatalf("%s: %v; logs: %s", p.Alias, err, p.LogsTail(t))
 	}
 }
 
@@ -299,7 +299,7 @@ func StartBouncer(t testing.TB, nw *Network, alias string, backend *PGNode, mode
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := WaitAccepting(ctx, b.DSN(nodeDatabase, "")); err != nil {
-		t.Fatalf("%s: %v\n%s", alias, err, b.Logs())
+		t.Fatalf("%s: %v; logs: %s", alias, err, b.LogsTail(t))
 	}
 	return b
 }
