@@ -133,6 +133,12 @@ func (l *load) work(ctx context.Context, w int) {
 		}
 		took := time.Since(start)
 		callErr := callCtx.Err()
+		if dl, _ := callCtx.Deadline(); callErr == nil && !time.Now().Before(dl) {
+			// Past its deadline before the context's timer fired: the
+			// store reports the deadline (sqlstore's ended), and so must
+			// the check of what it reported.
+			callErr = context.DeadlineExceeded
+		}
 		cancel()
 		if ctx.Err() != nil && err != nil {
 			return // stopped mid-call: neither a result nor an error of the store
