@@ -47,7 +47,13 @@ const (
 	// DefaultPublishInterval is the least time between two invalidation
 	// messages of one Store.
 	DefaultPublishInterval = 10 * time.Millisecond
+	// DefaultRefreshAhead is the part of an entry's life, at its end, in
+	// which a hit also reads the session again in the background.
+	DefaultRefreshAhead = 0.2
 )
+
+// maxRefreshes bounds the background reads in flight of one Store.
+const maxRefreshes = 16
 
 const numShards = 32
 
@@ -82,7 +88,16 @@ type Store struct {
 	unsub    []func()
 	closeErr sync.Once
 
-	hits, misses, bypassed, dropped atomic.Int64
+	// Background reads (refresh ahead): slots bounds them, wg waits for
+	// them at Close, bgCtx ends them; bgMu orders a start after Close.
+	refreshSlots chan struct{}
+	bgMu         sync.Mutex
+	bgClosed     bool
+	bgWG         sync.WaitGroup
+	bgCtx        context.Context
+	stopBG       context.CancelFunc
+
+	hits, misses, bypassed, dropped, refreshes atomic.Int64
 }
 
 // A shard holds the entries and the recent invalidations of the keys that
@@ -101,8 +116,13 @@ type entry struct {
 	id, key string
 	meta    map[string]any
 	expires time.Time
-	size    int
-	elem    *list.Element
+	// refreshAt is when a hit starts reading the session again in the
+	// background (refreshing: it has), so that a session in use is read
+	// again before its entry ends, not by the request that finds it gone.
+	refreshAt  time.Time
+	refreshing bool
+	size       int
+	elem       *list.Element
 }
 
 type invalidation struct {
@@ -111,12 +131,13 @@ type invalidation struct {
 }
 
 type config struct {
-	maxStale   time.Duration
-	maxEntries int
-	maxBytes   int
-	trustPoll  bool
-	pubEvery   time.Duration
-	logger     *slog.Logger
+	maxStale    time.Duration
+	maxEntries  int
+	maxBytes    int
+	trustPoll   bool
+	pubEvery    time.Duration
+	refreshPart float64
+	logger      *slog.Logger
 }
 
 // An Option configures a Store.
@@ -177,6 +198,24 @@ func WithPublishInterval(d time.Duration) Option {
 	}
 }
 
+// WithRefreshAhead sets the part of an entry's life, at its end, in which a
+// hit also reads the session again in the background (default
+// DefaultRefreshAhead): a session in use then gets a new entry before its
+// old one ends, and no request of it waits for the database, at the price
+// of reading the sessions in use a little more often (1/(1-part) times as
+// often, at most). The hit itself is served from the entry, which is still
+// within every bound; the new read is kept under the same rules as a miss's.
+// From 0 (never: an entry that ends is read again by the next Get) to 0.5.
+func WithRefreshAhead(part float64) Option {
+	return func(c *config) error {
+		if !(part >= 0 && part <= 0.5) { // also refuses NaN
+			return fmt.Errorf("%w: WithRefreshAhead(%v): must be from 0 to 0.5", ErrInvalidOption, part)
+		}
+		c.refreshPart = part
+		return nil
+	}
+}
+
 // WithPolledInvalidation keeps caching on Postgres while the bus only polls
 // (its listener down, or poll-only behind PgBouncer): invalidations then
 // arrive within the bus's poll interval instead of at once, and
@@ -212,7 +251,7 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("%w: nil bus", ErrInvalidOption)
 	}
 	cfg := config{maxStale: DefaultMaxStaleness, maxEntries: DefaultMaxEntries, maxBytes: DefaultMaxBytes,
-		pubEvery: DefaultPublishInterval, logger: slog.New(slog.DiscardHandler)}
+		pubEvery: DefaultPublishInterval, refreshPart: DefaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
@@ -230,7 +269,8 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		cfg.trustPoll = true // polling is all there is
 	}
 	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
-		flushes: make(chan chan struct{}), pubDone: make(chan struct{})}
+		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
+	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
 	c.expiry, _ = next.(ExpiryReader)
 	for i := range c.shards {
 		c.shards[i].byKey = map[string]*entry{}
@@ -254,6 +294,11 @@ func (c *Store) Close() error {
 		}
 		c.stopPub()
 		<-c.pubDone
+		c.bgMu.Lock()
+		c.bgClosed = true
+		c.bgMu.Unlock()
+		c.stopBG()
+		c.bgWG.Wait()
 		c.active.Store(false)
 		c.flushAll()
 	})
@@ -263,6 +308,9 @@ func (c *Store) Close() error {
 // Stats are counters of a Store's reads.
 type Stats struct {
 	Hits, Misses int64
+	// Refreshes counts the background reads that hits started (see
+	// WithRefreshAhead).
+	Refreshes int64
 	// Bypassed counts reads that did not look in the cache, because it
 	// was not sure of itself (see the package documentation).
 	Bypassed int64
@@ -274,7 +322,8 @@ type Stats struct {
 
 // Stats returns the Store's counters.
 func (c *Store) Stats() Stats {
-	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Dropped: c.dropped.Load()}
+	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Dropped: c.dropped.Load(),
+		Refreshes: c.refreshes.Load()}
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -295,12 +344,14 @@ func (c *Store) updateActive() {
 }
 
 // shard returns the shard of a key: its first hex digits.
-func (c *Store) shard(key string) *shard {
+func (c *Store) shard(key string) *shard { return &c.shards[shardOf(key)] }
+
+func shardOf[K string | []byte](key K) uint32 {
 	var h uint32
 	for i := 2; i < 6 && i < len(key); i++ { // after "s:"
 		h = h<<4 | uint32(hexDigit(key[i]))
 	}
-	return &c.shards[h%numShards]
+	return h % numShards
 }
 
 func hexDigit(b byte) byte {
@@ -341,16 +392,22 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 		md, err := c.next.Get(ctx, id)
 		return md, false, err
 	}
-	key := dialects.WakeKey('s', id)
-	sh := c.shard(key)
+	var kb [dialects.WakeKeyLen]byte
+	kbuf := dialects.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
+	sh := &c.shards[shardOf(kbuf)]
 	now := time.Now()
 	sh.mu.Lock()
-	if e := sh.byKey[key]; e != nil && e.id == id {
+	if e := sh.byKey[string(kbuf)]; e != nil && e.id == id {
 		if now.Before(e.expires) {
 			sh.lru.MoveToFront(e.elem)
 			md := e.meta
+			refresh := !e.refreshing && !now.Before(e.refreshAt) && c.startRefresh()
+			e.refreshing = e.refreshing || refresh
 			sh.mu.Unlock()
 			c.hits.Add(1)
+			if refresh {
+				go c.refresh(sh, e)
+			}
 			return md, true, nil
 		}
 		sh.remove(e)
@@ -358,26 +415,73 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 	sh.mu.Unlock()
 	c.misses.Add(1)
 
+	key := string(kbuf)
 	start := c.seq.Load()
-	var md map[string]any
-	var left time.Duration
-	var err error
-	if c.expiry != nil {
-		md, left, err = c.expiry.GetWithTTL(ctx, id)
-	} else {
-		md, err = c.next.Get(ctx, id)
-		left = time.Duration(math.MaxInt64)
-	}
+	md, left, err := c.read(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
-	c.keep(sh, id, key, md, now.Add(min(left, c.cfg.maxStale)), start)
+	c.keep(sh, id, key, md, now, left, start)
 	return md, false, nil
 }
 
-// keep stores a copy of md for id unless an invalidation of id, or of
-// everything, came after the read started, or caching stopped meanwhile.
-func (c *Store) keep(sh *shard, id, key string, md map[string]any, expires time.Time, start uint64) {
+// read reads the session from the wrapped store, with the time it has left
+// by the database's clock when the store can say (else forever).
+func (c *Store) read(ctx context.Context, id string) (map[string]any, time.Duration, error) {
+	if c.expiry != nil {
+		return c.expiry.GetWithTTL(ctx, id)
+	}
+	md, err := c.next.Get(ctx, id)
+	return md, time.Duration(math.MaxInt64), err
+}
+
+// startRefresh takes a slot for a background read, unless all are taken or
+// the Store is closed.
+func (c *Store) startRefresh() bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.bgClosed {
+		return false
+	}
+	select {
+	case c.refreshSlots <- struct{}{}:
+		c.bgWG.Add(1)
+		c.refreshes.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// refresh reads the session of e again and keeps what it reads as a miss
+// would. A session found gone loses its entry at once; after an error the
+// entry is left to end.
+func (c *Store) refresh(sh *shard, e *entry) {
+	defer c.bgWG.Done()
+	defer func() { <-c.refreshSlots }()
+	ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.maxStale)
+	defer cancel()
+	start := c.seq.Load()
+	now := time.Now()
+	md, left, err := c.read(ctx, e.id)
+	switch {
+	case err == nil:
+		c.keep(sh, e.id, e.key, md, now, left, start)
+	case errors.Is(err, mcpsession.ErrNotFound):
+		sh.mu.Lock()
+		if sh.byKey[e.key] == e {
+			sh.remove(e)
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// keep stores a copy of md for id, read from a time before readAt with left
+// to live, unless an invalidation of id, or of everything, came after the
+// read started (at seq start), or caching stopped meanwhile.
+func (c *Store) keep(sh *shard, id, key string, md map[string]any, readAt time.Time, left time.Duration, start uint64) {
+	life := min(left, c.cfg.maxStale)
+	expires := readAt.Add(life)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if !c.active.Load() || c.flushd.Load() > start || sh.invAt[key].seq > start || !time.Now().Before(expires) {
@@ -386,7 +490,8 @@ func (c *Store) keep(sh *shard, id, key string, md map[string]any, expires time.
 	if old := sh.byKey[key]; old != nil {
 		sh.remove(old)
 	}
-	e := &entry{id: id, key: key, meta: jsonvalue.CopyMap(md), expires: expires, size: len(id) + jsonvalue.Size(md)}
+	e := &entry{id: id, key: key, meta: jsonvalue.CopyMap(md), expires: expires,
+		refreshAt: expires.Add(-time.Duration(float64(life) * c.cfg.refreshPart)), size: len(id) + jsonvalue.Size(md)}
 	e.elem = sh.lru.PushFront(e)
 	sh.byKey[key] = e
 	sh.bytes += e.size

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,7 @@ type replica struct {
 	cache *cache.Store
 }
 
-func newReplica(t *testing.T, dsn string, storeOpts []sqlstore.Option, opts ...cache.Option) *replica {
+func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...cache.Option) *replica {
 	t.Helper()
 	raw := testdb.OpenStore(t, dsn, storeOpts...)
 	b, err := bus.New(raw, bus.WithPollInterval(20*time.Millisecond))
@@ -51,7 +52,7 @@ func newReplica(t *testing.T, dsn string, storeOpts []sqlstore.Option, opts ...c
 	return &replica{raw: raw, bus: b, cache: c}
 }
 
-func waitListening(t *testing.T, b *bus.Bus) {
+func waitListening(t testing.TB, b *bus.Bus) {
 	t.Helper()
 	ch := make(chan bool, 8)
 	defer b.OnListening(func(on bool) { ch <- on })()
@@ -359,6 +360,96 @@ WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(m
 	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", <-killed, worst, bound, a.cache.Stats())
 }
 
+// A session in use is read again in the background before its entry ends,
+// so that its reads keep hitting: over four lifetimes of an entry, read
+// every few milliseconds, only the first read misses (one late background
+// read is let pass), where without refreshing ahead each lifetime ends in a
+// miss. The background reads keep the bound: a write behind the cache's
+// back is read within it.
+func TestRefreshAhead(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		const bound = 300 * time.Millisecond
+		for _, part := range []float64{0.5, 0} {
+			t.Run(fmt.Sprintf("part=%v", part), func(t *testing.T) {
+				r := newReplica(t, dsnFor(t, dsn), nil, cache.WithMaxStaleness(bound), cache.WithRefreshAhead(part))
+				ctx := t.Context()
+				id := mcpsession.NewID()
+				if err := r.cache.Create(ctx, id, map[string]any{"v": 0}); err != nil {
+					t.Fatal(err)
+				}
+				var written time.Time // when v=1 was written behind the cache's back
+				start := time.Now()
+				for time.Since(start) < 4*bound {
+					if written.IsZero() && time.Since(start) > 2*bound {
+						if err := r.raw.Update(ctx, id, map[string]any{"v": 1}); err != nil {
+							t.Fatal(err)
+						}
+						written = time.Now()
+					}
+					md, err := r.cache.Get(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !written.IsZero() && md["v"] == float64(0) && time.Since(written) > bound+100*time.Millisecond {
+						t.Fatalf("read v=0 %v after v=1 was written; the bound is %v", time.Since(written), bound)
+					}
+					time.Sleep(3 * time.Millisecond) // a client's pace
+				}
+				st := r.cache.Stats()
+				t.Logf("%+v", st)
+				if part == 0 {
+					if st.Refreshes != 0 || st.Misses < 4 {
+						t.Errorf("without refreshing ahead: %d refreshes, %d misses; want 0 and at least 4", st.Refreshes, st.Misses)
+					}
+					return
+				}
+				if st.Misses > 2 || st.Refreshes < 4 {
+					t.Errorf("%d misses and %d background reads over 4 lifetimes; want at most 2 and at least 4", st.Misses, st.Refreshes)
+				}
+			})
+		}
+	})
+}
+
+// A background read that finds the session gone drops its entry at once,
+// before the bound would have.
+func TestRefreshFindsSessionGone(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		const bound = time.Second
+		r := newReplica(t, dsnFor(t, dsn), nil, cache.WithMaxStaleness(bound), cache.WithRefreshAhead(0.5))
+		ctx := t.Context()
+		id := mcpsession.NewID()
+		if err := r.raw.Create(ctx, id, map[string]any{"v": 0}); err != nil {
+			t.Fatal(err)
+		}
+		readAt := time.Now()
+		if _, err := r.cache.Get(ctx, id); err != nil { // kept until readAt+bound at the latest
+			t.Fatal(err)
+		}
+		if err := r.raw.Delete(ctx, id); err != nil { // behind the cache's back: nothing announced
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(readAt.Add(bound / 2))) // into the part that refreshes
+		for {
+			_, err := r.cache.Get(ctx, id)
+			if errors.Is(err, mcpsession.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if time.Since(readAt) > bound*9/10 {
+				t.Fatalf("still read %v after the read, the deleted session's entry was not dropped by the background read (stats %+v)",
+					time.Since(readAt), r.cache.Stats())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if st := r.cache.Stats(); st.Refreshes != 1 {
+			t.Errorf("%d background reads; want 1", st.Refreshes)
+		}
+	})
+}
+
 // Bad options are refused at New, each with ErrInvalidOption.
 func TestNewValidatesOptions(t *testing.T) {
 	t.Parallel()
@@ -381,6 +472,9 @@ func TestNewValidatesOptions(t *testing.T) {
 		"WithPublishInterval(-1ns)":   cache.WithPublishInterval(-1),
 		"WithPublishInterval(1s+1ns)": cache.WithPublishInterval(time.Second + 1),
 		"WithLogger(nil)":             cache.WithLogger(nil),
+		"WithRefreshAhead(-0.1)":      cache.WithRefreshAhead(-0.1),
+		"WithRefreshAhead(0.6)":       cache.WithRefreshAhead(0.6),
+		"WithRefreshAhead(NaN)":       cache.WithRefreshAhead(math.NaN()),
 	} {
 		if c, err := cache.New(raw, b, o); !errors.Is(err, cache.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)

@@ -31,6 +31,12 @@
 //     every replica polls the bus, polled invalidations are what there is,
 //     and WithMaxStaleness is what holds.
 //
+// A session in use is read again before its entry ends: a hit in the last
+// part of an entry's life (WithRefreshAhead, DefaultRefreshAhead) starts a
+// background read, kept under the same rules as a miss's, so that requests
+// of a busy session are not the ones that wait for the database each time
+// an entry ends. Stats counts them as Refreshes.
+//
 // Memory is bounded by WithMaxEntries and WithMaxBytes (an estimate of the
 // decoded metadata), the least recently used entries going first.
 //

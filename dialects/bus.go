@@ -58,6 +58,17 @@ type Listener interface {
 // dialect's SQL computes (wakeKeySQL), and keeps ids, which are bearer
 // credentials, out of notifications.
 func WakeKey(kind byte, id string) string {
+	var b [WakeKeyLen]byte
+	return string(AppendWakeKey(b[:0], kind, id))
+}
+
+// WakeKeyLen is the length of every WakeKey.
+const WakeKeyLen = 2 + 16
+
+// AppendWakeKey appends WakeKey(kind, id) to dst, for callers that look
+// keys up without making a string of them.
+func AppendWakeKey(dst []byte, kind byte, id string) []byte {
 	sum := md5.Sum([]byte(id))
-	return string(kind) + ":" + hex.EncodeToString(sum[:8])
+	dst = append(dst, kind, ':')
+	return hex.AppendEncode(dst, sum[:8])
 }

@@ -30,7 +30,7 @@
 //
 // Flags:
 //
-//	-count N       samples per benchmark (default 6)
+//	-count N       samples per benchmark (default 6; the toolcall pass takes 2N)
 //	-benchtime D   benchtime of the operation and growth benchmarks (default 500ms)
 //	-quick         2 samples and short benchtimes: proves the pipeline, in a few minutes
 //	-passes LIST   run only these passes (ops,growth,cleanup,lostkeys,roundtrips,toolcall,execmode,cache,delivery,updatebus)
