@@ -54,6 +54,11 @@
 //     json.Marshal and decodes it with json.Unmarshal into map[string]any
 //     straight from the driver's buffer, as the store does, so the ratio
 //     store/raw is the store's own cost.
+//   - impl=cache: package cache over impl=store, its bus running in the
+//     benchmark's process. Its Get sub-benchmarks first read every seeded
+//     session once, untimed, so that the timed reads are hits (an entry
+//     in use is read again in the background before its bound ends), and
+//     report misses/op: the timed reads that went to the database.
 //   - impl=scs: github.com/alexedwards/scs/v2 with its pgxstore, on the same
 //     Postgres, values encoded by scs's GobCodec.
 //   - impl=redis: a Redis session store as ConduitMCP documents one
