@@ -98,6 +98,10 @@ type Store struct {
 	stopBG       context.CancelFunc
 
 	hits, misses, bypassed, dropped, refreshes atomic.Int64
+
+	// now is the clock entries' lives are measured on: time.Now, or a
+	// test's.
+	now func() time.Time
 }
 
 // A shard holds the entries and the recent invalidations of the keys that
@@ -271,6 +275,7 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
 	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
+	c.now = time.Now
 	c.expiry, _ = next.(ExpiryReader)
 	for i := range c.shards {
 		c.shards[i].byKey = map[string]*entry{}
@@ -395,7 +400,7 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 	var kb [dialects.WakeKeyLen]byte
 	kbuf := dialects.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
 	sh := &c.shards[shardOf(kbuf)]
-	now := time.Now()
+	now := c.now()
 	sh.mu.Lock()
 	if e := sh.byKey[string(kbuf)]; e != nil && e.id == id {
 		if now.Before(e.expires) {
@@ -462,7 +467,7 @@ func (c *Store) refresh(sh *shard, e *entry) {
 	ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.maxStale)
 	defer cancel()
 	start := c.seq.Load()
-	now := time.Now()
+	now := c.now()
 	md, left, err := c.read(ctx, e.id)
 	switch {
 	case err == nil:
@@ -484,7 +489,7 @@ func (c *Store) keep(sh *shard, id, key string, md map[string]any, readAt time.T
 	expires := readAt.Add(life)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if !c.active.Load() || c.flushd.Load() > start || sh.invAt[key].seq > start || !time.Now().Before(expires) {
+	if !c.active.Load() || c.flushd.Load() > start || sh.invAt[key].seq > start || !c.now().Before(expires) {
 		return
 	}
 	if old := sh.byKey[key]; old != nil {
