@@ -305,19 +305,20 @@ func (b *Bus) poll(ctx context.Context) error {
 }
 
 func (b *Bus) readAfter(ctx context.Context) (int, error) {
-	rows, err := b.store.DB().QueryContext(ctx, b.q.Read, b.cursor, readBatch)
+	msgs, err := b.fetchAfter(ctx)
 	if err != nil {
-		return 0, b.store.WrapError(ctx, "bus: read", err)
+		return 0, err
 	}
-	defer rows.Close()
-	n := 0
-	now := time.Now()
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return n, b.store.WrapError(ctx, "bus: read", err)
+	// A message waited for (a gap) that committed before one of msgs was
+	// written is visible now: deliver it first, so that one publisher's
+	// messages arrive in the order it published them.
+	if len(msgs) > 0 && len(b.gaps) > 0 {
+		if err := b.readGaps(ctx); err != nil {
+			return 0, err
 		}
-		n++
+	}
+	now := time.Now()
+	for _, m := range msgs {
 		// Ids skipped may belong to transactions not yet committed.
 		for id := max(b.cursor+1, m.ID-maxGaps); id < m.ID; id++ {
 			if len(b.gaps) < maxGaps {
@@ -327,7 +328,25 @@ func (b *Bus) readAfter(ctx context.Context) (int, error) {
 		b.cursor = m.ID
 		b.deliver(ctx, m)
 	}
-	return n, b.store.WrapError(ctx, "bus: read", rows.Err())
+	return len(msgs), nil
+}
+
+// fetchAfter reads up to readBatch messages after the cursor.
+func (b *Bus) fetchAfter(ctx context.Context) ([]Message, error) {
+	rows, err := b.store.DB().QueryContext(ctx, b.q.Read, b.cursor, readBatch)
+	if err != nil {
+		return nil, b.store.WrapError(ctx, "bus: read", err)
+	}
+	defer rows.Close()
+	var msgs []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, b.store.WrapError(ctx, "bus: read", err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, b.store.WrapError(ctx, "bus: read", rows.Err())
 }
 
 func (b *Bus) readGaps(ctx context.Context) error {
