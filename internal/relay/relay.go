@@ -70,6 +70,11 @@ type Config struct {
 	// replica, to drop the SDK's memory of it. It runs on a goroutine of
 	// its own.
 	Ended func(session string)
+	// Cancel, when not nil, hands this replica's SDK session a client's
+	// notifications/cancelled (msg) that another replica received, so
+	// that the request it names stops wherever it runs. It runs on a
+	// goroutine of its own.
+	Cancel func(session string, msg []byte)
 	// InvalidArgument, when not nil, is the adapter's sentinel that the
 	// errors of a bad notification (ErrInvalidNotification) also match.
 	InvalidArgument error
@@ -128,6 +133,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.Bus.Subscribe(topicWake, r.onWake),
 		cfg.Bus.Subscribe(topicEnded, r.onEnded),
 		cfg.Bus.Subscribe(topicListen, r.onListen),
+		cfg.Bus.Subscribe(topicCancelled, r.onCancelled),
 	}
 	return r, nil
 }

@@ -32,6 +32,7 @@ type replica struct {
 	relay    *relay.Relay
 	injected chan injection
 	ended    chan string
+	canceled chan injection
 	srv      *httptest.Server
 }
 
@@ -62,12 +63,13 @@ func newReplica(t *testing.T, dsn string, opts ...eventstore.Option) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &replica{store: s, bus: b, events: e, injected: make(chan injection, 16), ended: make(chan string, 16)}
+	rep := &replica{store: s, bus: b, events: e, injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
 	rep.relay, err = relay.New(relay.Config{
 		Name: "test", Bus: b, Events: e,
 		EventID: eventID, ResolveEventID: resolve,
 		Inject: func(session string, msg []byte) { rep.injected <- injection{session, string(msg)} },
 		Ended:  func(session string) { rep.ended <- session },
+		Cancel: func(session string, msg []byte) { rep.canceled <- injection{session, string(msg)} },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -521,6 +523,54 @@ func TestFreshGETDeliversWhatWaited(t *testing.T) {
 		wantNext(second, 4)
 		if more := second.Pending(); len(more) > 0 {
 			t.Fatalf("events beyond what was sent: %+v", more)
+		}
+	})
+}
+
+// A notifications/cancelled received by one replica reaches every other
+// replica's SDK, and not its own, which the adapter handed it already.
+func TestCancelledReachesTheOtherReplicas(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		a, b, c := newReplica(t, dsn), newReplica(t, dsn), newReplica(t, dsn)
+		sid := session(t, a.store)
+		msg := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user"}}`
+		if !relay.IsCancelled([]byte(msg)) {
+			t.Fatal("IsCancelled: false for a notifications/cancelled")
+		}
+		for _, other := range []string{`{"jsonrpc":"2.0","id":1,"method":"notifications/cancelled"}`, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, `nope`} {
+			if relay.IsCancelled([]byte(other)) {
+				t.Errorf("IsCancelled(%s) = true", other)
+			}
+		}
+		if err := a.relay.Cancelled(t.Context(), sid, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]*replica{"b": b, "c": c} {
+			select {
+			case got := <-r.canceled:
+				if got.session != sid || got.msg != msg {
+					t.Errorf("%s was handed %+v", name, got)
+				}
+			case <-time.After(wait):
+				t.Fatalf("the cancellation did not reach replica %s", name)
+			}
+		}
+		// b's and c's deliveries prove the message was delivered; a's own
+		// copy, if the bus gave it one, was dropped by then or never comes.
+		if err := b.relay.Cancelled(t.Context(), sid, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-a.canceled:
+		case <-time.After(wait):
+			t.Fatal("b's cancellation did not reach a")
+		}
+		select {
+		case got := <-a.canceled:
+			t.Fatalf("a was handed its own cancellation: %+v", got)
+		case got := <-b.canceled:
+			t.Fatalf("b was handed its own cancellation: %+v", got)
+		default:
 		}
 	})
 }
