@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -93,12 +94,12 @@ type stateWatcher struct{ fn func(listening bool) }
 // It starts nothing: call Run.
 func New(store *sqlstore.Store, opts ...Option) (*Bus, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: bus.New: nil store", mcpsession.ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: bus.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err

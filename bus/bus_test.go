@@ -300,11 +300,11 @@ func TestBadInputAndStop(t *testing.T) {
 	if len(c.got) != 1 {
 		t.Fatalf("a stopped subscription received %d messages", len(c.got))
 	}
-	if _, err := bus.New(nil); !errors.Is(err, bus.ErrInvalidOption) {
+	if _, err := bus.New(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil) = %v; want ErrInvalidOption", err)
 	}
 	for _, o := range []bus.Option{nil, bus.WithPollInterval(0), bus.WithBackstop(0), bus.WithRetention(time.Millisecond), bus.WithMaxPayload(0), bus.WithLogger(nil)} {
-		if _, err := bus.New(a.store, o); !errors.Is(err, bus.ErrInvalidOption) {
+		if _, err := bus.New(a.store, o); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with a bad option = %v; want ErrInvalidOption", err)
 		}
 	}

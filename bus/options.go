@@ -1,14 +1,12 @@
 package bus
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// ErrInvalidOption means New was given an option it cannot use.
-var ErrInvalidOption = errors.New("bus: invalid option")
+	"github.com/mcpsession/mcpsession"
+)
 
 // Defaults.
 const (
@@ -64,7 +62,7 @@ func defaultConfig() config {
 func WithPollInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithPollInterval(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithPollInterval(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.pollInterval = d
 		return nil
@@ -77,7 +75,7 @@ func WithPollInterval(d time.Duration) Option {
 func WithBackstop(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithBackstop(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithBackstop(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.backstop = d
 		return nil
@@ -90,7 +88,7 @@ func WithBackstop(d time.Duration) Option {
 func WithRetention(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Second {
-			return fmt.Errorf("%w: WithRetention(%v): must be at least 1s", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithRetention(%v): must be at least 1s", mcpsession.ErrInvalidOption, d)
 		}
 		c.retention = d
 		return nil
@@ -102,7 +100,7 @@ func WithRetention(d time.Duration) Option {
 func WithMaxPayload(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxPayload(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: bus.WithMaxPayload(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxPayload = n
 		return nil
@@ -123,7 +121,7 @@ func WithPollOnly() Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: bus.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil

@@ -31,9 +31,6 @@ const Topic = "mcpsession/cache/invalidate"
 const originPrefix = "o:"
 
 var (
-	// ErrInvalidOption means New was given an option it cannot use.
-	ErrInvalidOption = errors.New("cache: invalid option")
-
 	// ErrUnsupported means a call the wrapped store does not implement
 	// (Touch, Modify, Cleanup, handles).
 	ErrUnsupported = errors.New("cache: the wrapped store does not implement this")
@@ -144,44 +141,50 @@ type config struct {
 	logger      *slog.Logger
 }
 
-// An Option configures a Store.
-type Option func(*config) error
+// An Option configures a Store; New validates each.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
 
 // WithMaxStaleness bounds how long an entry is kept, whatever the bus says
 // (default DefaultMaxStaleness): the longest a write made elsewhere can go
 // unseen here when its invalidation is lost or late. At least 1 ms.
 func WithMaxStaleness(d time.Duration) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithMaxStaleness(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: cache.WithMaxStaleness(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.maxStale = d
 		return nil
-	}
+	})
 }
 
 // WithMaxEntries bounds the number of sessions kept (default
 // DefaultMaxEntries).
 func WithMaxEntries(n int) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if n < numShards {
-			return fmt.Errorf("%w: WithMaxEntries(%d): must be at least %d", ErrInvalidOption, n, numShards)
+			return fmt.Errorf("%w: cache.WithMaxEntries(%d): must be at least %d", mcpsession.ErrInvalidOption, n, numShards)
 		}
 		c.maxEntries = n
 		return nil
-	}
+	})
 }
 
 // WithMaxBytes bounds the estimated memory of the kept metadata (default
 // DefaultMaxBytes).
 func WithMaxBytes(n int) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if n < numShards*1024 {
-			return fmt.Errorf("%w: WithMaxBytes(%d): must be at least %d", ErrInvalidOption, n, numShards*1024)
+			return fmt.Errorf("%w: cache.WithMaxBytes(%d): must be at least %d", mcpsession.ErrInvalidOption, n, numShards*1024)
 		}
 		c.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // WithPublishInterval sets the least time between two invalidation
@@ -193,13 +196,13 @@ func WithMaxBytes(n int) Option {
 // the throughput of Updates on one goroutine. 0 publishes as soon as the
 // previous message is written (at most 1 s).
 func WithPublishInterval(d time.Duration) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if d < 0 || d > time.Second {
-			return fmt.Errorf("%w: WithPublishInterval(%v): must be from 0 to 1s", ErrInvalidOption, d)
+			return fmt.Errorf("%w: cache.WithPublishInterval(%v): must be from 0 to 1s", mcpsession.ErrInvalidOption, d)
 		}
 		c.pubEvery = d
 		return nil
-	}
+	})
 }
 
 // WithRefreshAhead sets the part of an entry's life, at its end, in which a
@@ -211,13 +214,13 @@ func WithPublishInterval(d time.Duration) Option {
 // within every bound; the new read is kept under the same rules as a miss's.
 // From 0 (never: an entry that ends is read again by the next Get) to 0.5.
 func WithRefreshAhead(part float64) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if !(part >= 0 && part <= 0.5) { // also refuses NaN
-			return fmt.Errorf("%w: WithRefreshAhead(%v): must be from 0 to 0.5", ErrInvalidOption, part)
+			return fmt.Errorf("%w: cache.WithRefreshAhead(%v): must be from 0 to 0.5", mcpsession.ErrInvalidOption, part)
 		}
 		c.refreshPart = part
 		return nil
-	}
+	})
 }
 
 // WithPolledInvalidation keeps caching on Postgres while the bus only polls
@@ -226,21 +229,21 @@ func WithRefreshAhead(part float64) Option {
 // WithMaxStaleness still bounds the rest. By default the Store reads
 // through instead.
 func WithPolledInvalidation() Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		c.trustPoll = true
 		return nil
-	}
+	})
 }
 
 // WithLogger sets where the Store logs failures to publish invalidations.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: cache.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
-	}
+	})
 }
 
 // New returns a cache over next whose invalidations travel on b, a Bus over
@@ -249,18 +252,18 @@ func WithLogger(l *slog.Logger) Option {
 // are seen elsewhere only after WithMaxStaleness.
 func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	if next == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: cache.New: nil store", mcpsession.ErrInvalidOption)
 	}
 	if b == nil {
-		return nil, fmt.Errorf("%w: nil bus", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: cache.New: nil bus", mcpsession.ErrInvalidOption)
 	}
 	cfg := config{maxStale: DefaultMaxStaleness, maxEntries: DefaultMaxEntries, maxBytes: DefaultMaxBytes,
 		pubEvery: DefaultPublishInterval, refreshPart: DefaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: cache.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}

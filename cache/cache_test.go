@@ -368,10 +368,10 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cache.New(nil, b); !errors.Is(err, cache.ErrInvalidOption) {
+	if _, err := cache.New(nil, b); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil store): %v", err)
 	}
-	if _, err := cache.New(raw, nil); !errors.Is(err, cache.ErrInvalidOption) {
+	if _, err := cache.New(raw, nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil bus): %v", err)
 	}
 	for name, o := range map[string]cache.Option{
@@ -386,7 +386,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		"WithRefreshAhead(0.6)":       cache.WithRefreshAhead(0.6),
 		"WithRefreshAhead(NaN)":       cache.WithRefreshAhead(math.NaN()),
 	} {
-		if c, err := cache.New(raw, b, o); !errors.Is(err, cache.ErrInvalidOption) {
+		if c, err := cache.New(raw, b, o); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 			if c != nil {
 				c.Close()

@@ -28,9 +28,6 @@ var (
 	// keep: a stream id over MaxStreamIDLength bytes or not valid UTF-8
 	// without U+0000, or data over the limit.
 	ErrInvalidArgument = errors.New("eventstore: invalid argument")
-
-	// ErrInvalidOption means New was given an option it cannot use.
-	ErrInvalidOption = errors.New("eventstore: invalid option")
 )
 
 // MaxStreamIDLength is the longest stream id, in bytes.
@@ -65,57 +62,68 @@ type Store struct {
 	lifetime int64
 }
 
-// An Option configures a Store.
-type Option func(*Store) error
+// An Option configures a Store; New validates each.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	maxEvents int64
+	maxBytes  int
+}
 
 // WithMaxEvents keeps each session's newest n events (default
 // DefaultMaxEvents), n at least 1. A session that appends more loses its
 // oldest, a batch at a time (up to an eighth more are kept meanwhile).
 func WithMaxEvents(n int) Option {
-	return func(s *Store) error {
+	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxEvents(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: eventstore.WithMaxEvents(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
-		s.maxEv = int64(n)
+		c.maxEvents = int64(n)
 		return nil
-	}
+	})
 }
 
 // WithMaxEventBytes limits the data of one event to n bytes (default
 // DefaultMaxEventBytes).
 func WithMaxEventBytes(n int) Option {
-	return func(s *Store) error {
+	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxEventBytes(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: eventstore.WithMaxEventBytes(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
-		s.maxBytes = n
+		c.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // New returns a Store over store's database, whose migrations hold its
 // tables. Streams belong to store's live sessions.
 func New(store *sqlstore.Store, opts ...Option) (*Store, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: eventstore.New: nil store", mcpsession.ErrInvalidOption)
 	}
-	s := &Store{
-		store:    store,
-		q:        store.Dialect().Statements().Events,
-		maxEv:    DefaultMaxEvents,
-		maxBytes: DefaultMaxEventBytes,
-		idle:     store.IdleTimeout().Milliseconds(),
-		lifetime: store.MaxLifetime().Milliseconds(),
-	}
+	cfg := config{maxEvents: DefaultMaxEvents, maxBytes: DefaultMaxEventBytes}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: eventstore.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
-		if err := o(s); err != nil {
+		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	return s, nil
+	return &Store{
+		store:    store,
+		q:        store.Dialect().Statements().Events,
+		maxEv:    cfg.maxEvents,
+		maxBytes: cfg.maxBytes,
+		idle:     store.IdleTimeout().Milliseconds(),
+		lifetime: store.MaxLifetime().Milliseconds(),
+	}, nil
 }
 
 // WakeKey is the wake key (dialects.WakeKey) an Append to one of session's

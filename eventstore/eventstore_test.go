@@ -130,10 +130,10 @@ func TestUnknownAndBad(t *testing.T) {
 		if _, err := e.Append(ctx, "bad id", "s", nil); !errors.Is(err, mcpsession.ErrInvalidID) {
 			t.Errorf("Append with a bad session id = %v; want ErrInvalidID", err)
 		}
-		if _, err := eventstore.New(nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		if _, err := eventstore.New(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New(nil) = %v", err)
 		}
-		if _, err := eventstore.New(s, eventstore.WithMaxEvents(0)); !errors.Is(err, eventstore.ErrInvalidOption) {
+		if _, err := eventstore.New(s, eventstore.WithMaxEvents(0)); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("WithMaxEvents(0) = %v", err)
 		}
 	})

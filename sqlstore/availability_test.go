@@ -31,7 +31,7 @@ func TestRetryAndReadOnlyOptionsValidated(t *testing.T) {
 		"retry backoff 0":       {sqlstore.WithRetry(3, 0)},
 		"read-only and migrate": {sqlstore.WithReadOnly(), sqlstore.WithAutoMigrate()},
 	} {
-		if _, err := sqlstore.New(db, dialects.SQLite, opts...); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.New(db, dialects.SQLite, opts...); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 		}
 	}

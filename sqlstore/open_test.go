@@ -90,19 +90,19 @@ func TestOptionsValidated(t *testing.T) {
 		"nil logger":      sqlstore.WithLogger(nil),
 		"nil option":      nil,
 	} {
-		if _, err := sqlstore.New(db, dialects.SQLite, opt); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.New(db, dialects.SQLite, opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 		}
 		// Open refuses before touching the database: this path does not exist.
 		dsn := "sqlite:" + filepath.Join(t.TempDir(), "missing-dir", "x.db")
-		if _, err := sqlstore.Open(t.Context(), dsn, opt); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.Open(t.Context(), dsn, opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("Open with %s: %v; want ErrInvalidOption", name, err)
 		}
 	}
-	if _, err := sqlstore.New(nil, dialects.SQLite); !errors.Is(err, sqlstore.ErrInvalidOption) {
+	if _, err := sqlstore.New(nil, dialects.SQLite); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil db): %v", err)
 	}
-	if _, err := sqlstore.New(db, nil); !errors.Is(err, sqlstore.ErrInvalidOption) {
+	if _, err := sqlstore.New(db, nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil dialect): %v", err)
 	}
 }

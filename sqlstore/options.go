@@ -1,16 +1,12 @@
 package sqlstore
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// ErrInvalidOption means an Option was given a value it cannot take. Open
-// and New return it, wrapped with the option's name, before touching the
-// database.
-var ErrInvalidOption = errors.New("sqlstore: invalid option")
+	"github.com/mcpsession/mcpsession"
+)
 
 // Defaults.
 const (
@@ -63,14 +59,14 @@ func newConfig(opts []Option) (config, error) {
 	}
 	for _, o := range opts {
 		if o == nil {
-			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+			return config{}, fmt.Errorf("%w: sqlstore.New: nil Option", mcpsession.ErrInvalidOption)
 		}
 		if err := o.apply(&c); err != nil {
 			return config{}, err
 		}
 	}
 	if c.readOnly && c.autoMigrate {
-		return config{}, fmt.Errorf("%w: WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", ErrInvalidOption)
+		return config{}, fmt.Errorf("%w: sqlstore.WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", mcpsession.ErrInvalidOption)
 	}
 	return c, nil
 }
@@ -164,7 +160,7 @@ func WithTransactionPooling() Option {
 func WithMaxMetadataBytes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 2 {
-			return fmt.Errorf("%w: WithMaxMetadataBytes(%d): must be at least 2, the size of {}", ErrInvalidOption, n)
+			return fmt.Errorf("%w: sqlstore.WithMaxMetadataBytes(%d): must be at least 2, the size of {}", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxMetadataBytes = n
 		return nil
@@ -177,7 +173,7 @@ func WithMaxMetadataBytes(n int) Option {
 func WithCleanupBatchSize(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 || n > 1_000_000 {
-			return fmt.Errorf("%w: WithCleanupBatchSize(%d): must be between 1 and 1000000", ErrInvalidOption, n)
+			return fmt.Errorf("%w: sqlstore.WithCleanupBatchSize(%d): must be between 1 and 1000000", mcpsession.ErrInvalidOption, n)
 		}
 		c.cleanupBatchSize = n
 		return nil
@@ -190,7 +186,7 @@ func WithCleanupBatchSize(n int) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: sqlstore.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
@@ -215,7 +211,7 @@ func WithReadOnly() Option {
 
 func checkDuration(name string, d time.Duration) error {
 	if d < time.Millisecond {
-		return fmt.Errorf("%w: %s(%v): must be at least 1ms", ErrInvalidOption, name, d)
+		return fmt.Errorf("%w: sqlstore.%s(%v): must be at least 1ms", mcpsession.ErrInvalidOption, name, d)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
 )
 
@@ -44,10 +45,10 @@ type retryPolicy struct {
 func WithRetry(attempts int, maxBackoff time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if attempts < 2 || attempts > 100 {
-			return fmt.Errorf("%w: WithRetry(%d, %v): attempts must be between 2 and 100", ErrInvalidOption, attempts, maxBackoff)
+			return fmt.Errorf("%w: sqlstore.WithRetry(%d, %v): attempts must be between 2 and 100", mcpsession.ErrInvalidOption, attempts, maxBackoff)
 		}
 		if maxBackoff < time.Millisecond {
-			return fmt.Errorf("%w: WithRetry(%d, %v): maxBackoff must be at least 1ms", ErrInvalidOption, attempts, maxBackoff)
+			return fmt.Errorf("%w: sqlstore.WithRetry(%d, %v): maxBackoff must be at least 1ms", mcpsession.ErrInvalidOption, attempts, maxBackoff)
 		}
 		c.retry = retryPolicy{attempts: attempts, maxBackoff: maxBackoff}
 		return nil

@@ -118,10 +118,10 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if db == nil {
-		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: sqlstore.New: nil *sql.DB", mcpsession.ErrInvalidOption)
 	}
 	if d == nil {
-		return nil, fmt.Errorf("%w: nil dialects.Dialect", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: sqlstore.New: nil dialects.Dialect", mcpsession.ErrInvalidOption)
 	}
 	return newStore(context.Background(), db, d, cfg)
 }
