@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -62,7 +63,7 @@ const (
 type Bus struct {
 	store *sqlstore.Store
 	d     dialects.Dialect
-	q     dialects.BusStatements
+	q     driver.BusStatements
 	cfg   config
 
 	mu       sync.Mutex
@@ -168,7 +169,7 @@ func (b *Bus) Subscribe(topic string, fn func(Message)) (stop func()) {
 	return b.add(b.topics, topic, h)
 }
 
-// Watch calls fn each time a write sends the wake key (dialects.WakeKey),
+// Watch calls fn each time a write sends the wake key (driver.WakeKey),
 // on the listener's goroutine; fn must return quickly. Wake keys arrive
 // only while the Bus is Listening: they are hints, so a watcher must also
 // look for itself now and then. The returned function stops it.
@@ -435,7 +436,7 @@ func (b *Bus) trim(ctx context.Context) {
 func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
 	for backoff := minReconnect; ctx.Err() == nil; {
 		l, err := b.d.Listen(ctx, b.store.DB())
-		if errors.Is(err, dialects.ErrNoListen) {
+		if errors.Is(err, driver.ErrNoListen) {
 			return // SQLite: the reader polls
 		}
 		if err != nil {
@@ -465,7 +466,7 @@ func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
 
 // serve waits for notifications on l until its connection breaks or ctx
 // ends, pinging it while idle.
-func (b *Bus) serve(ctx context.Context, l dialects.Listener, wake chan<- struct{}) error {
+func (b *Bus) serve(ctx context.Context, l driver.Listener, wake chan<- struct{}) error {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, pingEvery)
 		payload, err := l.Wait(wctx)

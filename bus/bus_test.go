@@ -12,6 +12,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -387,7 +388,7 @@ func TestWatchHearsWakeKeys(t *testing.T) {
 	dsn := testdb.Postgres(t)
 	a := newReplica(t, dsn)
 	waitListening(t, a.bus)
-	key := dialects.WakeKey('e', "some-session")
+	key := driver.WakeKey('e', "some-session")
 	heard := make(chan struct{}, 1)
 	stop := a.bus.Watch(key, func() {
 		select {

@@ -16,12 +16,12 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
 // Topic is the bus topic of invalidations: payloads are words separated by
-// spaces, each a key (dialects.WakeKey('s', id)) or "*" for all, after the
+// spaces, each a key (driver.WakeKey('s', id)) or "*" for all, after the
 // publishing Store's origin ("o:" and hex digits), by which a Store knows
 // its own messages: it dropped their keys when it wrote. Words of other
 // forms are ignored.
@@ -102,7 +102,7 @@ type Store struct {
 }
 
 // A shard holds the entries and the recent invalidations of the keys that
-// hash to it. Entries are found by key (dialects.WakeKey of the id), the
+// hash to it. Entries are found by key (driver.WakeKey of the id), the
 // name invalidations use, and checked against the id.
 type shard struct {
 	mu     sync.Mutex
@@ -400,8 +400,8 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 		md, err := c.next.Get(ctx, id)
 		return md, false, err
 	}
-	var kb [dialects.WakeKeyLen]byte
-	kbuf := dialects.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
+	var kb [driver.WakeKeyLen]byte
+	kbuf := driver.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
 	sh := &c.shards[shardOf(kbuf)]
 	now := c.now()
 	sh.mu.Lock()
@@ -555,7 +555,7 @@ func (c *Store) flushAll() {
 
 // invalidate drops id here and announces it to the other replicas.
 func (c *Store) invalidate(id string) {
-	key := dialects.WakeKey('s', id)
+	key := driver.WakeKey('s', id)
 	c.drop(key)
 	select {
 	case c.pending <- key:

@@ -1,7 +1,7 @@
 package dialects_test
 
 import (
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 )
 
 func TestForDSN(t *testing.T) {
@@ -65,20 +66,20 @@ func TestClassifyError(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		err  error
-		want dialects.ErrorKind
+		want driver.ErrorKind
 	}{
-		{"admin shutdown", pg("57P01"), dialects.ErrorUnavailable},
-		{"crash shutdown", pg("57P02"), dialects.ErrorUnavailable},
-		{"cannot connect now", pg("57P03"), dialects.ErrorUnavailable},
-		{"too many connections", pg("53300"), dialects.ErrorUnavailable},
-		{"connection failure", pg("08006"), dialects.ErrorUnavailable},
-		{"read-only transaction", pg("25006"), dialects.ErrorReadOnly},
-		{"unique violation", pg("23505"), dialects.ErrorOther},
-		{"bad password", pg("28P01"), dialects.ErrorOther},
-		{"bad conn", fmt.Errorf("x: %w", driver.ErrBadConn), dialects.ErrorUnavailable},
-		{"unexpected EOF", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), dialects.ErrorUnavailable},
-		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, dialects.ErrorUnavailable},
-		{"other", errors.New("syntax error"), dialects.ErrorOther},
+		{"admin shutdown", pg("57P01"), driver.ErrorUnavailable},
+		{"crash shutdown", pg("57P02"), driver.ErrorUnavailable},
+		{"cannot connect now", pg("57P03"), driver.ErrorUnavailable},
+		{"too many connections", pg("53300"), driver.ErrorUnavailable},
+		{"connection failure", pg("08006"), driver.ErrorUnavailable},
+		{"read-only transaction", pg("25006"), driver.ErrorReadOnly},
+		{"unique violation", pg("23505"), driver.ErrorOther},
+		{"bad password", pg("28P01"), driver.ErrorOther},
+		{"bad conn", fmt.Errorf("x: %w", sqldriver.ErrBadConn), driver.ErrorUnavailable},
+		{"unexpected EOF", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), driver.ErrorUnavailable},
+		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, driver.ErrorUnavailable},
+		{"other", errors.New("syntax error"), driver.ErrorOther},
 	} {
 		if got := dialects.Postgres.ClassifyError(c.err); got != c.want {
 			t.Errorf("Postgres: %s: %v; want %v", c.name, got, c.want)
@@ -92,7 +93,7 @@ func TestClassifyError(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	_, err = pgx.Connect(t.Context(), "postgres://u@"+addr+"/db?sslmode=disable")
-	if got := dialects.Postgres.ClassifyError(err); got != dialects.ErrorUnavailable {
+	if got := dialects.Postgres.ClassifyError(err); got != driver.ErrorUnavailable {
 		t.Errorf("pgx connect to a closed port (%v): %v; want unavailable", err, got)
 	}
 	// SQLite: a write on a query_only connection.
@@ -102,7 +103,7 @@ func TestClassifyError(t *testing.T) {
 	}
 	defer db.Close()
 	_, err = db.ExecContext(t.Context(), "CREATE TABLE t (x)")
-	if got := dialects.SQLite.ClassifyError(err); got != dialects.ErrorReadOnly {
+	if got := dialects.SQLite.ClassifyError(err); got != driver.ErrorReadOnly {
 		t.Errorf("SQLite write on query_only (%v): %v; want read-only", err, got)
 	}
 }

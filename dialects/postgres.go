@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -27,7 +29,7 @@ func (postgres) Name() string                   { return "postgres" }
 func (postgres) GooseDialect() database.Dialect { return database.DialectPostgres }
 func (postgres) SerializeWrites() bool          { return false }
 func (postgres) Migrations() fs.FS              { return postgresmigrations.FS }
-func (postgres) Statements() Statements         { return postgresStatements }
+func (postgres) Statements() *driver.Statements { return &postgresStatements }
 
 // pgParam is Postgres's placeholder for parameter n.
 func pgParam(n int) string { return fmt.Sprintf("$%d", n) }
@@ -48,11 +50,11 @@ func pgLive(idle, lifetime string) string {
 }
 
 // pgRemaining is how many milliseconds a record stamped at column has left
-// under a limit of ms milliseconds (the placeholder), or NoExpiry when the
+// under a limit of ms milliseconds (the placeholder), or driver.NoExpiry when the
 // limit is 0.
 func pgRemaining(column, ms string) string {
 	return fmt.Sprintf(`CASE WHEN %[2]s::bigint = 0 THEN %[3]d ELSE %[2]s::bigint + floor(extract(epoch FROM %[1]s - now()) * 1000)::bigint END`,
-		column, ms, NoExpiry)
+		column, ms, driver.NoExpiry)
 }
 
 // pgCleanup deletes one batch of rows whose column is older than the
@@ -77,59 +79,59 @@ func pgCleanup(table, column string) string {
 // the record older than it is and letting updated_at move backwards under
 // contention. Liveness checks keep now(): a statement's snapshot is taken at
 // its start, so that is the instant they judge.
-func pgRecords(t table) Records {
-	k := len(t.key)
+func pgRecords(t driver.Table) driver.Records {
+	k := len(t.Key)
 	p := func(n int) string { return pgParam(k + n) } // the parameters after the key
-	key := t.keyMatch("s.", pgParam)
-	cols := strings.Join(t.key, ", ")
+	key := t.KeyMatch("s.", pgParam)
+	cols := strings.Join(t.Key, ", ")
 	keyParams := make([]string, k)
 	var setKeys string
-	for i, c := range t.key {
+	for i, c := range t.Key {
 		keyParams[i] = pgParam(i + 1)
 		if i > 0 { // the primary key is the conflict target; the rest is replaced
 			setKeys += fmt.Sprintf("%[1]s = EXCLUDED.%[1]s, ", c)
 		}
 	}
-	return Records{
+	return driver.Records{
 		Create: fmt.Sprintf(`INSERT INTO %[1]s AS s (%[2]s, %[3]s, created_at, updated_at)
 SELECT %[4]s, %[5]s::jsonb, t, t FROM (SELECT clock_timestamp() AS t) AS c
 ON CONFLICT (%[6]s) DO UPDATE
 SET %[7]s%[3]s = EXCLUDED.%[3]s, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
-WHERE NOT (%[8]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), t.key[0], setKeys, pgLive(p(2), p(3))),
+WHERE NOT (%[8]s)`, t.Name, cols, t.Doc, strings.Join(keyParams, ", "), p(1), t.Key[0], setKeys, pgLive(p(2), p(3))),
 
-		Get: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s`, t.doc, t.name, key, pgLive(p(1), p(2))),
+		Get: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s`, t.Doc, t.Name, key, pgLive(p(1), p(2))),
 
-		GetTTL: fmt.Sprintf(`SELECT %s, least(%s, %s) FROM %s AS s WHERE %s AND %s`, t.doc,
-			pgRemaining("s.updated_at", p(1)), pgRemaining("s.created_at", p(2)), t.name, key, pgLive(p(1), p(2))),
+		GetTTL: fmt.Sprintf(`SELECT %s, least(%s, %s) FROM %s AS s WHERE %s AND %s`, t.Doc,
+			pgRemaining("s.updated_at", p(1)), pgRemaining("s.created_at", p(2)), t.Name, key, pgLive(p(1), p(2))),
 
 		Update: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = s.%[2]s || %[3]s::jsonb, updated_at = clock_timestamp()
-WHERE %[4]s AND %[5]s`, t.name, t.doc, p(1), key, pgLive(p(2), p(3))),
+WHERE %[4]s AND %[5]s`, t.Name, t.Doc, p(1), key, pgLive(p(2), p(3))),
 
-		Touch: fmt.Sprintf(`UPDATE %s AS s SET updated_at = clock_timestamp() WHERE %s AND %s`, t.name, key, pgLive(p(1), p(2))),
+		Touch: fmt.Sprintf(`UPDATE %s AS s SET updated_at = clock_timestamp() WHERE %s AND %s`, t.Name, key, pgLive(p(1), p(2))),
 
-		Delete: fmt.Sprintf(`DELETE FROM %s AS s WHERE %s`, t.name, key),
+		Delete: fmt.Sprintf(`DELETE FROM %s AS s WHERE %s`, t.Name, key),
 
-		Lock: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s FOR UPDATE`, t.doc, t.name, key, pgLive(p(1), p(2))),
+		Lock: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s FOR UPDATE`, t.Doc, t.Name, key, pgLive(p(1), p(2))),
 
 		Replace: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = %[3]s::jsonb, updated_at = clock_timestamp() WHERE %[4]s`,
-			t.name, t.doc, p(1), key),
+			t.Name, t.Doc, p(1), key),
 
-		CleanupIdle:     pgCleanup(t.name, "updated_at"),
-		CleanupLifetime: pgCleanup(t.name, "created_at"),
+		CleanupIdle:     pgCleanup(t.Name, "updated_at"),
+		CleanupLifetime: pgCleanup(t.Name, "created_at"),
 	}
 }
 
-var postgresStatements = Statements{
-	Records: pgRecords(sessionsTable),
-	Handles: pgRecords(handlesTable),
+var postgresStatements = driver.Statements{
+	Records: pgRecords(driver.SessionsTable),
+	Handles: pgRecords(driver.HandlesTable),
 	Bus:     postgresBus,
 	Events:  postgresEvents,
 
-	TakeLease: `INSERT INTO ` + LeasesTable + ` AS l (name, holder, expires_at)
+	TakeLease: `INSERT INTO ` + driver.LeasesTable + ` AS l (name, holder, expires_at)
 VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')
 ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
 WHERE l.holder = EXCLUDED.holder OR l.expires_at < now()`,
-	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = $1 AND holder = $2`,
+	ReleaseLease: `DELETE FROM ` + driver.LeasesTable + ` WHERE name = $1 AND holder = $2`,
 }
 
 // MigrationLocker is goose's table locker: a lease row in the table
@@ -193,11 +195,33 @@ func (postgres) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err != nil {
 		// pgx redacts the password in its parse errors, but not
 		// sslpassword.
-		return nil, fmt.Errorf("parse postgres DSN: %w", RedactError(err, dsn))
+		return nil, fmt.Errorf("parse postgres DSN: %w", driver.RedactError(err, dsn))
 	}
 	db := stdlib.OpenDB(*cfg)
 	n := max(4, runtime.NumCPU())
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return db, nil
+}
+
+// TransactionPooled reports whether dsn selects one of the exec modes a
+// pooler in transaction mode needs (pgx's default_query_exec_mode=exec or
+// simple_protocol): pgx then prepares nothing on the server, and a LISTEN,
+// which needs a server session of its own, would hear nothing.
+func (postgres) TransactionPooled(dsn string) bool {
+	var mode string
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return false
+		}
+		mode = u.Query().Get("default_query_exec_mode")
+	} else {
+		for _, kv := range strings.Fields(dsn) {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == "default_query_exec_mode" {
+				mode = strings.Trim(v, "'")
+			}
+		}
+	}
+	return mode == "exec" || mode == "simple_protocol"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +27,7 @@ func pgLiveSession(idle, lifetime string) string {
 	return `EXISTS (SELECT 1 FROM mcp_sessions AS s WHERE s.id = $1 AND ` + pgLive(idle, lifetime) + `)`
 }
 
-var postgresBus = BusStatements{
+var postgresBus = driver.BusStatements{
 	// pg_notify in a lateral subquery runs once per inserted row; the
 	// notification is sent at commit, after the row is visible.
 	Publish: `WITH m AS (
@@ -39,7 +40,7 @@ SELECT m.id FROM m CROSS JOIN LATERAL (SELECT pg_notify(` + pgChannel + `, m.id:
   SELECT id FROM mcp_bus WHERE created_at < now() - $1::bigint * interval '1 millisecond' ORDER BY created_at LIMIT $2)`,
 }
 
-var postgresEvents = EventStatements{
+var postgresEvents = driver.EventStatements{
 	Open: `INSERT INTO mcp_streams AS st (session_id, stream_id, next_pos)
 SELECT $1, $2, 0 WHERE ` + pgLiveSession("$3", "$4") + `
 ON CONFLICT (session_id, stream_id) DO UPDATE SET next_pos = st.next_pos
@@ -80,7 +81,7 @@ func (postgres) Listens() bool { return true }
 // them: hosts, credentials, TLS, fallbacks), listening on the channel of
 // the schema db's connections use. It so takes no connection from the
 // pool the store's calls share.
-func (postgres) Listen(ctx context.Context, db *sql.DB) (Listener, error) {
+func (postgres) Listen(ctx context.Context, db *sql.DB) (driver.Listener, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpsession/mcpsession/internal/driver"
 	sqlitemigrations "github.com/mcpsession/mcpsession/migrations/sqlite"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
@@ -30,7 +31,11 @@ func (sqliteDialect) Name() string                   { return "sqlite" }
 func (sqliteDialect) GooseDialect() database.Dialect { return database.DialectSQLite3 }
 func (sqliteDialect) SerializeWrites() bool          { return true }
 func (sqliteDialect) Migrations() fs.FS              { return sqlitemigrations.FS }
-func (sqliteDialect) Statements() Statements         { return sqliteStatements }
+func (sqliteDialect) Statements() *driver.Statements { return &sqliteStatements }
+
+// TransactionPooled is false: no pooler stands between a process and its
+// SQLite file.
+func (sqliteDialect) TransactionPooled(string) bool { return false }
 
 // PrepareStatements is true: modernc.org/sqlite compiles a statement run by
 // its text on every call, and a prepared statement lives in the process,
@@ -58,18 +63,18 @@ const (
 // ClassifyError: SQLITE_BUSY (another process held the write lock for the
 // whole busy timeout) is ErrorUnavailable; SQLITE_READONLY (a read-only
 // file or connection) is ErrorReadOnly.
-func (sqliteDialect) ClassifyError(err error) ErrorKind {
+func (sqliteDialect) ClassifyError(err error) driver.ErrorKind {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
 		case sqliteBusy:
-			return ErrorUnavailable
+			return driver.ErrorUnavailable
 		case sqliteReadOnly:
-			return ErrorReadOnly
+			return driver.ErrorReadOnly
 		}
-		return ErrorOther
+		return driver.ErrorOther
 	}
-	return classifyTransport(err)
+	return driver.ClassifyTransport(err)
 }
 
 // ReadOnly reports PRAGMA query_only. A file opened read-only is not seen
@@ -101,10 +106,10 @@ func sqliteLive(table, idle, lifetime string) string {
 }
 
 // sqliteRemaining is how many milliseconds a record stamped at column has
-// left under a limit of ms milliseconds (the placeholder), or NoExpiry when
+// left under a limit of ms milliseconds (the placeholder), or driver.NoExpiry when
 // the limit is 0.
 func sqliteRemaining(column, ms string) string {
-	return fmt.Sprintf(`CASE WHEN %[2]s = 0 THEN %[3]d ELSE %[1]s + %[2]s - %[4]s END`, column, ms, NoExpiry, sqliteNow)
+	return fmt.Sprintf(`CASE WHEN %[2]s = 0 THEN %[3]d ELSE %[1]s + %[2]s - %[4]s END`, column, ms, driver.NoExpiry, sqliteNow)
 }
 
 // sqliteCleanup deletes one batch by rowid: the subquery reads only the
@@ -114,34 +119,34 @@ func sqliteCleanup(table, column string) string {
   SELECT rowid FROM %[1]s WHERE %[2]s < %[3]s - ?1 ORDER BY %[2]s LIMIT ?2)`, table, column, sqliteNow)
 }
 
-func sqliteRecords(t table) Records {
-	k := len(t.key)
+func sqliteRecords(t driver.Table) driver.Records {
+	k := len(t.Key)
 	p := func(n int) string { return sqliteParam(k + n) } // the parameters after the key
-	key := t.keyMatch(t.name+".", sqliteParam)
-	cols := strings.Join(t.key, ", ")
+	key := t.KeyMatch(t.Name+".", sqliteParam)
+	cols := strings.Join(t.Key, ", ")
 	keyParams := make([]string, k)
 	var setKeys string
-	for i, c := range t.key {
+	for i, c := range t.Key {
 		keyParams[i] = sqliteParam(i + 1)
 		if i > 0 { // the primary key is the conflict target; the rest is replaced
 			setKeys += fmt.Sprintf("%[1]s = excluded.%[1]s, ", c)
 		}
 	}
-	return Records{
+	return driver.Records{
 		Create: fmt.Sprintf(`INSERT INTO %[1]s (%[2]s, %[3]s, created_at, updated_at)
 VALUES (%[4]s, %[5]s, %[6]s, %[6]s)
 ON CONFLICT (%[7]s) DO UPDATE
 SET %[8]s%[3]s = excluded.%[3]s, created_at = excluded.created_at, updated_at = excluded.updated_at
-WHERE NOT (%[9]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), sqliteNow, t.key[0], setKeys,
-			sqliteLive(t.name, p(2), p(3))),
+WHERE NOT (%[9]s)`, t.Name, cols, t.Doc, strings.Join(keyParams, ", "), p(1), sqliteNow, t.Key[0], setKeys,
+			sqliteLive(t.Name, p(2), p(3))),
 
-		Get: fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s`, t.doc, t.name, key, sqliteLive(t.name, p(1), p(2))),
+		Get: fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s`, t.Doc, t.Name, key, sqliteLive(t.Name, p(1), p(2))),
 
 		// min() of two values: SQLite's scalar min is NULL if either is,
 		// so each side is a number.
-		GetTTL: fmt.Sprintf(`SELECT %s, min(%s, %s) FROM %s WHERE %s AND %s`, t.doc,
-			sqliteRemaining(t.name+".updated_at", p(1)), sqliteRemaining(t.name+".created_at", p(2)),
-			t.name, key, sqliteLive(t.name, p(1), p(2))),
+		GetTTL: fmt.Sprintf(`SELECT %s, min(%s, %s) FROM %s WHERE %s AND %s`, t.Doc,
+			sqliteRemaining(t.Name+".updated_at", p(1)), sqliteRemaining(t.Name+".created_at", p(2)),
+			t.Name, key, sqliteLive(t.Name, p(1), p(2))),
 
 		// The shallow merge of jsonb ||: every stored key the patch does
 		// not name, then every key of the patch, each value copied as JSON
@@ -157,37 +162,37 @@ WHERE NOT (%[9]s)`, t.name, cols, t.doc, strings.Join(keyParams, ", "), p(1), sq
       UNION ALL
       SELECT p.key, %[3]s -> p.fullkey FROM json_each(%[3]s) AS p)),
   updated_at = %[4]s
-WHERE %[5]s AND %[6]s`, t.name, t.doc, p(1), sqliteNow, key, sqliteLive(t.name, p(2), p(3))),
+WHERE %[5]s AND %[6]s`, t.Name, t.Doc, p(1), sqliteNow, key, sqliteLive(t.Name, p(2), p(3))),
 
-		Touch: fmt.Sprintf(`UPDATE %s SET updated_at = %s WHERE %s AND %s`, t.name, sqliteNow, key, sqliteLive(t.name, p(1), p(2))),
+		Touch: fmt.Sprintf(`UPDATE %s SET updated_at = %s WHERE %s AND %s`, t.Name, sqliteNow, key, sqliteLive(t.Name, p(1), p(2))),
 
-		Delete: fmt.Sprintf(`DELETE FROM %s WHERE %s`, t.name, key),
+		Delete: fmt.Sprintf(`DELETE FROM %s WHERE %s`, t.Name, key),
 
 		// A write as the transaction's first statement takes SQLite's
 		// write lock at once (waiting under busy_timeout), instead of
 		// upgrading a read lock later, which fails with SQLITE_BUSY
 		// without waiting.
 		Lock: fmt.Sprintf(`UPDATE %[1]s SET updated_at = updated_at WHERE %[2]s AND %[3]s RETURNING %[4]s`,
-			t.name, key, sqliteLive(t.name, p(1), p(2)), t.doc),
+			t.Name, key, sqliteLive(t.Name, p(1), p(2)), t.Doc),
 
-		Replace: fmt.Sprintf(`UPDATE %s SET %s = %s, updated_at = %s WHERE %s`, t.name, t.doc, p(1), sqliteNow, key),
+		Replace: fmt.Sprintf(`UPDATE %s SET %s = %s, updated_at = %s WHERE %s`, t.Name, t.Doc, p(1), sqliteNow, key),
 
-		CleanupIdle:     sqliteCleanup(t.name, "updated_at"),
-		CleanupLifetime: sqliteCleanup(t.name, "created_at"),
+		CleanupIdle:     sqliteCleanup(t.Name, "updated_at"),
+		CleanupLifetime: sqliteCleanup(t.Name, "created_at"),
 	}
 }
 
-var sqliteStatements = Statements{
-	Records: sqliteRecords(sessionsTable),
-	Handles: sqliteRecords(handlesTable),
+var sqliteStatements = driver.Statements{
+	Records: sqliteRecords(driver.SessionsTable),
+	Handles: sqliteRecords(driver.HandlesTable),
 	Bus:     sqliteBus,
 	Events:  sqliteEvents,
 
-	TakeLease: `INSERT INTO ` + LeasesTable + ` (name, holder, expires_at)
+	TakeLease: `INSERT INTO ` + driver.LeasesTable + ` (name, holder, expires_at)
 VALUES (?1, ?2, ` + sqliteNow + ` + ?3)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE ` + LeasesTable + `.holder = excluded.holder OR ` + LeasesTable + `.expires_at < ` + sqliteNow,
-	ReleaseLease: `DELETE FROM ` + LeasesTable + ` WHERE name = ?1 AND holder = ?2`,
+WHERE ` + driver.LeasesTable + `.holder = excluded.holder OR ` + driver.LeasesTable + `.expires_at < ` + sqliteNow,
+	ReleaseLease: `DELETE FROM ` + driver.LeasesTable + ` WHERE name = ?1 AND holder = ?2`,
 }
 
 // sqlitePragmas configure every connection. synchronous=NORMAL in WAL mode
@@ -253,10 +258,10 @@ func (sqliteDialect) Open(ctx context.Context, dsn string) (*sql.DB, error) {
 type sqliteConnector struct {
 	name   string
 	wal    bool
-	keeper driver.Conn
+	keeper sqldriver.Conn
 }
 
-func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+func (c *sqliteConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	conn, err := c.Driver().Open(c.name)
 	if err != nil {
 		return nil, err
@@ -282,8 +287,8 @@ func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // released in between, for as long as the busy timeout would have waited.
 // Nothing signals that another process let go of a file lock, so this
 // polls, with a short backoff.
-func enableWAL(ctx context.Context, conn driver.Conn) error {
-	exec, ok := conn.(driver.ExecerContext)
+func enableWAL(ctx context.Context, conn sqldriver.Conn) error {
+	exec, ok := conn.(sqldriver.ExecerContext)
 	if !ok {
 		return errors.New("sqlite connection cannot execute statements")
 	}
@@ -314,7 +319,7 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
-func (c *sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+func (c *sqliteConnector) Driver() sqldriver.Driver { return &sqlite.Driver{} }
 
 // Close is called by sql.DB.Close.
 func (c *sqliteConnector) Close() error {

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -55,7 +55,7 @@ type Event struct {
 // for concurrent use.
 type Store struct {
 	store    *sqlstore.Store
-	q        dialects.EventStatements
+	q        driver.EventStatements
 	maxEv    int64
 	maxBytes int
 	idle     int64
@@ -126,9 +126,9 @@ func New(store *sqlstore.Store, opts ...Option) (*Store, error) {
 	}, nil
 }
 
-// WakeKey is the wake key (dialects.WakeKey) an Append to one of session's
+// WakeKey is the wake key (driver.WakeKey) an Append to one of session's
 // streams sends, for bus.Watch.
-func WakeKey(session string) string { return dialects.WakeKey('e', session) }
+func WakeKey(session string) string { return driver.WakeKey('e', session) }
 
 func checkStream(session, stream string) error {
 	if err := mcpsession.ValidateID(session); err != nil {

@@ -82,7 +82,7 @@ const (
 )
 
 // lease is one holding of a lease in mcpsession_leases (see
-// dialects.Statements.TakeLease).
+// driver.Statements.TakeLease).
 type lease struct {
 	s      *Store
 	name   string

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 )
 
 // records is one table of records as the store works on it: sessions keyed
@@ -17,7 +17,7 @@ import (
 // methods validate their arguments and name their key.
 type records struct {
 	s        *Store
-	q        dialects.Records
+	q        driver.Records
 	notFound error // mcpsession.ErrNotFound, or mcpsession.ErrHandleNotFound
 
 	// Operation names for errors: "create session", "create handle"...
@@ -30,7 +30,7 @@ type records struct {
 	idleMs, lifetimeMs int64
 }
 
-func newRecords(s *Store, q dialects.Records, kind string, notFound error, idle, lifetime time.Duration) *records {
+func newRecords(s *Store, q driver.Records, kind string, notFound error, idle, lifetime time.Duration) *records {
 	return &records{
 		s: s, q: q, notFound: notFound,
 		opCreate: "create " + kind, opGet: "get " + kind, opUpdate: "update " + kind,
@@ -120,7 +120,7 @@ func (r *records) getTTL(ctx context.Context, key []any) (map[string]any, time.D
 		return nil, 0, r.s.opError(ctx, r.opGet, err)
 	}
 	left := time.Duration(math.MaxInt64)
-	if ms < dialects.NoExpiry {
+	if ms < driver.NoExpiry {
 		left = time.Duration(max(ms, 0)) * time.Millisecond
 	}
 	return m, left, nil

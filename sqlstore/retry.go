@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 )
 
 // firstBackoff is the longest wait before the first retry; each later
@@ -62,7 +62,7 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 		return false
 	}
 	switch s.dialect.ClassifyError(err) {
-	case dialects.ErrorUnavailable, dialects.ErrorReadOnly:
+	case driver.ErrorUnavailable, driver.ErrorReadOnly:
 		return true
 	}
 	return false

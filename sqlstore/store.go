@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/migrations"
 )
 
@@ -20,7 +21,7 @@ import (
 type Store struct {
 	db      *sql.DB
 	dialect dialects.Dialect
-	q       dialects.Statements
+	q       *driver.Statements
 	stmts   *statements
 	cfg     config
 	ownsDB  bool
@@ -82,7 +83,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, classified(ctx, d, "open: ping "+dialects.Redact(dsn), dialects.RedactError(err, dsn))
+		return nil, classified(ctx, d, "open: ping "+dialects.Redact(dsn), driver.RedactError(err, dsn))
 	}
 	if err := checkWritable(ctx, db, d, dsn, cfg); err != nil {
 		_ = db.Close()
@@ -259,9 +260,9 @@ func classified(ctx context.Context, d dialects.Dialect, op string, err error) e
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, ctxErr, err)
 	}
 	switch d.ClassifyError(err) {
-	case dialects.ErrorUnavailable:
+	case driver.ErrorUnavailable:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrUnavailable, err)
-	case dialects.ErrorReadOnly:
+	case driver.ErrorReadOnly:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrReadOnly, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)

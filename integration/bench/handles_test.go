@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -140,7 +141,7 @@ FROM g, (SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS ms)`
 // statements on a pgx pool, as pgRaw is for sessions.
 type pgRawHandles struct {
 	pool *pgxpool.Pool
-	q    dialects.Records
+	q    driver.Records
 	lim  limits
 }
 
