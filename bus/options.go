@@ -108,7 +108,8 @@ func WithMaxPayload(n int) Option {
 }
 
 // WithPollOnly makes the Bus poll and never LISTEN, as it does by itself on
-// SQLite and when the store is TransactionPooled.
+// SQLite and when the store's connections go through a pooler in
+// transaction mode (sqlstore.WithTransactionPooling).
 func WithPollOnly() Option {
 	return optionFunc(func(c *config) error {
 		c.pollOnly = true

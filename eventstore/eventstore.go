@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -54,7 +55,7 @@ type Event struct {
 // Store keeps streams of events in a sqlstore.Store's database. It is safe
 // for concurrent use.
 type Store struct {
-	store    *sqlstore.Store
+	x        *executor.Executor
 	q        driver.EventStatements
 	maxEv    int64
 	maxBytes int
@@ -116,18 +117,19 @@ func New(store *sqlstore.Store, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
+	x := executor.Of(store)
 	return &Store{
-		store:    store,
-		q:        store.Dialect().Statements().Events,
+		x:        x,
+		q:        x.Statements().Events,
 		maxEv:    cfg.maxEvents,
 		maxBytes: cfg.maxBytes,
-		idle:     store.IdleTimeout().Milliseconds(),
-		lifetime: store.MaxLifetime().Milliseconds(),
+		idle:     x.Config().IdleTimeout.Milliseconds(),
+		lifetime: x.Config().MaxLifetime.Milliseconds(),
 	}, nil
 }
 
-// WakeKey is the wake key (driver.WakeKey) an Append to one of session's
-// streams sends, for bus.Watch.
+// WakeKey is the wake key an Append to one of session's streams sends, for
+// bus.Watch.
 func WakeKey(session string) string { return driver.WakeKey('e', session) }
 
 func checkStream(session, stream string) error {
@@ -155,7 +157,7 @@ func (s *Store) Open(ctx context.Context, session, stream string) error {
 		return err
 	}
 	var one int
-	err := s.store.WriteRow(ctx, "eventstore: open stream", s.q.Open, []any{session, stream, s.idle, s.lifetime}, &one)
+	err := s.x.WriteRow(ctx, "eventstore: open stream", s.q.Open, []any{session, stream, s.idle, s.lifetime}, &one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mcpsession.ErrNotFound
 	}
@@ -173,33 +175,33 @@ func (s *Store) Append(ctx context.Context, session, stream string, data []byte)
 		return Event{}, fmt.Errorf("%w: event of %d bytes, the limit is %d", ErrInvalidArgument, len(data), s.maxBytes)
 	}
 	ev := Event{Data: data}
-	err := s.store.WriteTx(ctx, "eventstore: append", func(tx *sql.Tx) error {
+	err := s.x.WriteTx(ctx, "eventstore: append", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q.Next, session, stream, s.idle, s.lifetime).Scan(&ev.Pos)
 		if errors.Is(err, sql.ErrNoRows) {
 			return mcpsession.ErrNotFound
 		}
 		if err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: position", err)
+			return s.x.Wrap(ctx, "eventstore: append: position", err)
 		}
 		var payload any
 		if data != nil {
 			payload = data
 		}
 		if err := tx.QueryRowContext(ctx, s.q.Insert, session, stream, ev.Pos, payload).Scan(&ev.Seq); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: insert", err)
+			return s.x.Wrap(ctx, "eventstore: append: insert", err)
 		}
 		var count int64
 		if err := tx.QueryRowContext(ctx, s.q.Count, session).Scan(&count); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: count", err)
+			return s.x.Wrap(ctx, "eventstore: append: count", err)
 		}
 		if count <= s.maxEv+s.maxEv/8 {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, s.q.Trim, session, s.maxEv); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: trim", err)
+			return s.x.Wrap(ctx, "eventstore: append: trim", err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q.Recount, session); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: recount", err)
+			return s.x.Wrap(ctx, "eventstore: append: recount", err)
 		}
 		return nil
 	})
@@ -214,9 +216,6 @@ func (s *Store) Append(ctx context.Context, session, stream string, data []byte)
 // such stream, and ErrPurged if any event after pos was dropped.
 func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([]Event, error) {
 	if err := checkStream(session, stream); err != nil {
-		return nil, err
-	}
-	if err := s.store.CheckCall("eventstore: after"); err != nil {
 		return nil, err
 	}
 	// The events and the stream's bounds are two reads, each of its own
@@ -238,12 +237,12 @@ func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([
 		// or because there is no such stream.
 		var next int64
 		var first sql.NullInt64
-		err = s.store.DB().QueryRowContext(ctx, s.q.Bounds, session, stream).Scan(&next, &first)
+		err = s.x.QueryRow(ctx, "eventstore: after", s.q.Bounds, []any{session, stream}, &next, &first)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil, ErrUnknownStream
 		case err != nil:
-			return nil, s.store.WrapError(ctx, "eventstore: after", err)
+			return nil, err
 		case next-1 <= pos:
 			return nil, nil
 		case first.Valid && first.Int64 <= pos+1:
@@ -267,9 +266,6 @@ func (s *Store) SincePriming(ctx context.Context, session, stream string, before
 	if err := checkStream(session, stream); err != nil {
 		return nil, err
 	}
-	if err := s.store.CheckCall("eventstore: since priming"); err != nil {
-		return nil, err
-	}
 	return s.query(ctx, "eventstore: since priming", s.q.SincePriming, session, stream, before)
 }
 
@@ -278,21 +274,21 @@ func (s *Store) after(ctx context.Context, session, stream string, pos int64) ([
 }
 
 func (s *Store) query(ctx context.Context, op, q string, session, stream string, pos int64) ([]Event, error) {
-	rows, err := s.store.DB().QueryContext(ctx, q, session, stream, pos)
+	rows, err := s.x.Query(ctx, op, q, session, stream, pos)
 	if err != nil {
-		return nil, s.store.WrapError(ctx, op, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
 		if err := rows.Scan(&ev.Seq, &ev.Pos, &ev.Data); err != nil {
-			return nil, s.store.WrapError(ctx, op, err)
+			return nil, s.x.Wrap(ctx, op, err)
 		}
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.store.WrapError(ctx, op, err)
+		return nil, s.x.Wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -303,15 +299,12 @@ func (s *Store) Find(ctx context.Context, session string, seq int64) (stream str
 	if err := mcpsession.ValidateID(session); err != nil {
 		return "", 0, err
 	}
-	if err := s.store.CheckCall("eventstore: find"); err != nil {
-		return "", 0, err
-	}
-	err = s.store.DB().QueryRowContext(ctx, s.q.Find, session, seq).Scan(&stream, &pos)
+	err = s.x.QueryRow(ctx, "eventstore: find", s.q.Find, []any{session, seq}, &stream, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, ErrUnknownEvent
 	}
 	if err != nil {
-		return "", 0, s.store.WrapError(ctx, "eventstore: find", err)
+		return "", 0, err
 	}
 	return stream, pos, nil
 }
@@ -322,10 +315,10 @@ func (s *Store) Purge(ctx context.Context, session string) error {
 	if err := mcpsession.ValidateID(session); err != nil {
 		return err
 	}
-	return s.store.WriteTx(ctx, "eventstore: purge", func(tx *sql.Tx) error {
+	return s.x.WriteTx(ctx, "eventstore: purge", func(tx *sql.Tx) error {
 		for _, q := range s.q.Purge {
 			if _, err := tx.ExecContext(ctx, q, session); err != nil {
-				return s.store.WrapError(ctx, "eventstore: purge", err)
+				return s.x.Wrap(ctx, "eventstore: purge", err)
 			}
 		}
 		return nil

@@ -142,9 +142,11 @@ func WithHandleMaxLifetime(d time.Duration) Option {
 }
 
 // WithTransactionPooling says the store's connections go through a pooler
-// in transaction mode (PgBouncer's pool_mode=transaction), for a store from
-// New; Open tells it from the DSN (default_query_exec_mode=exec or
-// simple_protocol). See Store.TransactionPooled.
+// in transaction mode (PgBouncer's pool_mode=transaction), where a server
+// session lasts one transaction, for a store from New; Open tells it from
+// a Postgres DSN (default_query_exec_mode=exec or simple_protocol). A bus
+// over the store then polls instead of LISTENing, which needs a session
+// of its own.
 func WithTransactionPooling() Option {
 	return optionFunc(func(c *config) error {
 		c.transactionPooling = true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 )
 
 // firstBackoff is the longest wait before the first retry; each later
@@ -61,7 +62,7 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	switch s.dialect.ClassifyError(err) {
+	switch s.x.Driver().ClassifyError(err) {
 	case driver.ErrorUnavailable, driver.ErrorReadOnly:
 		return true
 	}
@@ -73,14 +74,14 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 func (s *Store) execRetry(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
 	err := s.withRetry(ctx, func() (err error) {
-		n, err = s.exec(ctx, op, query, args...)
+		n, err = s.x.Write(ctx, op, query, args...)
 		return err
 	})
 	return n, err
 }
 
 // queryRetry runs a read, retried as the store's retry policy says.
-func (s *Store) queryRetry(ctx context.Context, st stmt, args ...any) (*sql.Rows, error) {
+func (s *Store) queryRetry(ctx context.Context, st executor.Stmt, args ...any) (*sql.Rows, error) {
 	var rows *sql.Rows
 	err := s.withRetry(ctx, func() (err error) {
 		rows, err = st.QueryContext(ctx, args...)

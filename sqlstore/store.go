@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/migrations"
 )
 
@@ -19,20 +19,17 @@ import (
 // sessions, and an mcpsession.HandleStore and HandleCleaner for handles. It
 // is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	x       *executor.Executor // shared with bus and eventstore
 	dialect dialects.Dialect
-	q       *driver.Statements
-	stmts   *statements
 	cfg     config
 	ownsDB  bool
 
 	// sessions and handles are the two tables of records.
 	sessions, handles *records
+}
 
-	// writer, when the dialect serialises writes, is a one-slot semaphore
-	// held around every write. A channel rather than a mutex, so that a
-	// write waiting its turn still honours its context.
-	writer chan struct{}
+func init() {
+	executor.SetStoreAccessor(func(s any) *executor.Executor { return s.(*Store).x })
 }
 
 var (
@@ -74,7 +71,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
-	if d == dialects.Postgres && transactionPooledDSN(dsn) {
+	if d.TransactionPooled(dsn) {
 		cfg.transactionPooling = true
 	}
 	db, err := d.Open(ctx, dsn)
@@ -83,7 +80,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, classified(ctx, d, "open: ping "+dialects.Redact(dsn), driver.RedactError(err, dsn))
+		return nil, executor.Classified(ctx, d, "open: ping "+dialects.Redact(dsn), driver.RedactError(err, dsn))
 	}
 	if err := checkWritable(ctx, db, d, dsn, cfg); err != nil {
 		_ = db.Close()
@@ -91,7 +88,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	if err := d.CheckDatabase(ctx, db); err != nil {
 		_ = db.Close()
-		return nil, classified(ctx, d, "open", err)
+		return nil, executor.Classified(ctx, d, "open", err)
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -129,17 +126,18 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 
 func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
 	s := &Store{
-		db:      db,
+		x: executor.New(db, d, executor.Config{
+			ReadOnly:          cfg.readOnly,
+			TransactionPooled: cfg.transactionPooling,
+			IdleTimeout:       cfg.idleTimeout,
+			MaxLifetime:       cfg.maxLifetime,
+		}),
 		dialect: d,
-		q:       d.Statements(),
-		stmts:   newStatements(db, d.PrepareStatements()),
 		cfg:     cfg,
 	}
-	s.sessions = newRecords(s, s.q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
-	s.handles = newRecords(s, s.q.Handles, "handle", mcpsession.ErrHandleNotFound, cfg.handleIdleTimeout, cfg.handleMaxLifetime)
-	if d.SerializeWrites() {
-		s.writer = make(chan struct{}, 1)
-	}
+	q := s.x.Statements()
+	s.sessions = newRecords(s, q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
+	s.handles = newRecords(s, q.Handles, "handle", mcpsession.ErrHandleNotFound, cfg.handleIdleTimeout, cfg.handleMaxLifetime)
 	if cfg.autoMigrate {
 		start := time.Now()
 		if err := migrations.Up(ctx, db, d); err != nil {
@@ -155,11 +153,11 @@ func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (
 // Open opened it; a Store from New leaves the caller's *sql.DB open. The
 // Store must not be used after Close.
 func (s *Store) Close() error {
-	s.stmts.close()
+	s.x.Close()
 	if !s.ownsDB {
 		return nil
 	}
-	if err := s.db.Close(); err != nil {
+	if err := s.x.DB().Close(); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
 	}
 	return nil
@@ -167,7 +165,7 @@ func (s *Store) Close() error {
 
 // DB returns the store's database pool, for tuning (SetMaxOpenConns…) and
 // for health checks.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.x.DB() }
 
 // Dialect returns the store's dialect.
 func (s *Store) Dialect() dialects.Dialect { return s.dialect }
@@ -180,98 +178,6 @@ func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
 // WithHandleIdleTimeout, or DefaultHandleIdleTimeout.
 func (s *Store) HandleIdleTimeout() time.Duration { return s.cfg.handleIdleTimeout }
 
-// ended returns ctx.Err(), or context.DeadlineExceeded once ctx's deadline
-// has passed even if ctx has not noticed yet: a driver that set its own
-// timer from the deadline (a dial, a socket read) can fail a moment before
-// ctx's timer fires.
-func ended(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-// lockWriter takes the process's write slot when the dialect serialises
-// writes. The returned func gives it back. Every write takes it, so a store
-// opened WithReadOnly refuses writes here.
-func (s *Store) lockWriter(ctx context.Context) (func(), error) {
-	if s.cfg.readOnly {
-		return nil, errReadOnlyStore
-	}
-	if s.writer == nil {
-		return func() {}, nil
-	}
-	select {
-	case s.writer <- struct{}{}:
-		return func() { <-s.writer }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// exec runs one write statement and returns the rows it affected. Errors
-// are the database's, unwrapped, or ErrCallInModify, wrapped with op.
-func (s *Store) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
-	if err := checkNotInModify(op); err != nil {
-		return 0, err
-	}
-	unlock, err := s.lockWriter(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-	st, err := s.stmts.get(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-// opError wraps a database error with the operation that failed and with
-// what it means to the caller (see classified). ErrCallInModify already
-// says which operation it refused, and is returned as it is.
-func (s *Store) opError(ctx context.Context, op string, err error) error {
-	if errors.Is(err, mcpsession.ErrCallInModify) {
-		return err
-	}
-	return classified(ctx, s.dialect, op, err)
-}
-
-// classified wraps err, from the database or its driver, as
-// "sqlstore: op: …". If ctx has ended (see ended), the error matches
-// ctx.Err(): a call cut short by its deadline may fail inside the driver
-// first ("bad connection", "transaction has already been committed or
-// rolled back"), and the caller must still be able to tell that its
-// deadline was the cause. Else it matches mcpsession.ErrUnavailable or
-// mcpsession.ErrReadOnly when the dialect says it means that. The driver's
-// error stays in the chain.
-func classified(ctx context.Context, d dialects.Dialect, op string, err error) error {
-	if ctxErr := ended(ctx); ctxErr != nil {
-		if errors.Is(err, ctxErr) {
-			return fmt.Errorf("sqlstore: %s: %w", op, err)
-		}
-		return fmt.Errorf("sqlstore: %s: %w: %w", op, ctxErr, err)
-	}
-	switch d.ClassifyError(err) {
-	case driver.ErrorUnavailable:
-		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrUnavailable, err)
-	case driver.ErrorReadOnly:
-		return fmt.Errorf("sqlstore: %s: %w: %w", op, mcpsession.ErrReadOnly, err)
-	}
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
-}
-
-// errReadOnlyStore is what a store opened WithReadOnly returns for every
-// write, before any SQL runs.
-var errReadOnlyStore = fmt.Errorf("%w: the store was opened WithReadOnly", mcpsession.ErrReadOnly)
-
 // checkWritable refuses a server that accepts no writes, unless the store
 // is read-only by choice.
 func checkWritable(ctx context.Context, db *sql.DB, d dialects.Dialect, dsn string, cfg config) error {
@@ -280,7 +186,7 @@ func checkWritable(ctx context.Context, db *sql.DB, d dialects.Dialect, dsn stri
 	}
 	reason, err := d.ReadOnly(ctx, db)
 	if err != nil {
-		return classified(ctx, d, "open: is the server writable", err)
+		return executor.Classified(ctx, d, "open: is the server writable", err)
 	}
 	if reason == "" {
 		return nil
