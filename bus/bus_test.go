@@ -11,7 +11,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -199,7 +199,7 @@ func TestLateCommitDelivered(t *testing.T) {
 	}
 	defer tx.Rollback()
 	var early int64
-	if err := tx.QueryRowContext(t.Context(), dialects.Postgres.Statements().Bus.Publish, "t", []byte("early")).Scan(&early); err != nil {
+	if err := tx.QueryRowContext(t.Context(), postgres.Dialect().Driver().Statements().Bus.Publish, "t", []byte("early")).Scan(&early); err != nil {
 		t.Fatal(err)
 	}
 	later, err := a.bus.Publish(t.Context(), "t", []byte("later"))
@@ -242,7 +242,7 @@ func TestPollOnly(t *testing.T) {
 			t.Fatal("PollOnly is false with WithPollOnly")
 		}
 		if plain := newReplica(t, dsn); plain.bus.PollOnly() != !plain.bus.DatabaseListens() {
-			t.Fatalf("PollOnly %v on a %s bus without WithPollOnly", plain.bus.PollOnly(), plain.store.Dialect().Name())
+			t.Fatalf("PollOnly %v on a %s bus without WithPollOnly", plain.bus.PollOnly(), testdb.DialectName(plain.store))
 		}
 	})
 }

@@ -2,21 +2,28 @@ package dialects
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/mcpsession/mcpsession/internal/driver"
 )
 
-// Dialect is one database as sqlstore sees it. The two implementations are
-// [Postgres] and [SQLite].
+// Dialect is a database the session store runs on: postgres.Dialect()
+// (package dialects/postgres) or sqlite.Dialect() (package
+// dialects/sqlite). Pass one to sqlstore.Open or New, and to migrations.Up.
+// Only this module's dialect packages implement it.
 type Dialect interface {
-	driver.Driver
+	// Name is "postgres" or "sqlite". It also names the directory of the
+	// dialect's migrations: migrations/postgres, migrations/sqlite.
+	Name() string
+
+	// Driver is what this module's packages run the dialect's SQL
+	// through. Its type is internal to this module, so that no other
+	// package implements a Dialect or depends on how one works.
+	Driver() driver.Driver
 }
 
 var (
-	// ErrUnsupportedDSN means a DSN names no database this package can
-	// open.
+	// ErrUnsupportedDSN means a DSN is not of a form the dialect opens,
+	// such as a sqlite: DSN given to the Postgres dialect.
 	ErrUnsupportedDSN = errors.New("dialects: unsupported DSN")
 
 	// ErrUnsupportedDatabase means the database answers but cannot hold
@@ -24,24 +31,6 @@ var (
 	// encoding is not UTF8.
 	ErrUnsupportedDatabase = errors.New("dialects: unsupported database")
 )
-
-// ForDSN returns the dialect for dsn: [Postgres] for postgres:// and
-// postgresql://, [SQLite] for sqlite:PATH and sqlite::memory:. Any other DSN
-// is an error matching ErrUnsupportedDSN that names the accepted forms and
-// shows the DSN with its password redacted.
-func ForDSN(dsn string) (Dialect, error) {
-	scheme, _, ok := strings.Cut(dsn, ":")
-	if ok {
-		switch strings.ToLower(scheme) {
-		case "postgres", "postgresql":
-			return Postgres, nil
-		case "sqlite":
-			return SQLite, nil
-		}
-	}
-	return nil, fmt.Errorf("%w %q (accepted: postgres://…, postgresql://…, sqlite:PATH, sqlite::memory:)",
-		ErrUnsupportedDSN, Redact(dsn))
-}
 
 // Redact returns dsn with every secret replaced by "xxxxx", for errors and
 // logs: the password of a URL's user (user:password@host), and the value of

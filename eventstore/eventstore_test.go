@@ -328,7 +328,7 @@ func TestGoneWithTheSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		rewind := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000 WHERE id = ?1`
-		if s.Dialect().Name() == "postgres" {
+		if testdb.DialectName(s) == "postgres" {
 			rewind = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours' WHERE id = $1`
 		}
 		testdb.Exec(t, s.DB(), rewind, swept)

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/migrations"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
 func ExampleOpen() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func ExampleOpen() {
 
 func ExampleStore_Update() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func ExampleStore_Update() {
 
 func ExampleStore_Modify() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func ExampleStore_Modify() {
 
 func ExampleStore_Cleanup() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate(),
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate(),
 		sqlstore.WithIdleTimeout(50*time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
@@ -125,15 +125,15 @@ func ExampleStore_Cleanup() {
 func ExampleNew() {
 	ctx := context.Background()
 	// A pool opened and owned by the application.
-	db, err := dialects.SQLite.Open(ctx, "sqlite::memory:")
+	db, err := sqlite.Dialect().Driver().Open(ctx, "sqlite::memory:")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if err := migrations.Up(ctx, db, dialects.SQLite); err != nil {
+	if err := migrations.Up(ctx, db, sqlite.Dialect()); err != nil {
 		log.Fatal(err)
 	}
-	store, err := sqlstore.New(db, dialects.SQLite, sqlstore.WithMaxMetadataBytes(64<<10))
+	store, err := sqlstore.New(db, sqlite.Dialect(), sqlstore.WithMaxMetadataBytes(64<<10))
 	if err != nil {
 		log.Fatal(err)
 	}

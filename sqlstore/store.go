@@ -19,10 +19,9 @@ import (
 // sessions, and an mcpsession.HandleStore and HandleCleaner for handles. It
 // is safe for concurrent use.
 type Store struct {
-	x       *executor.Executor // shared with bus and eventstore
-	dialect dialects.Dialect
-	cfg     config
-	ownsDB  bool
+	x      *executor.Executor // shared with bus and eventstore
+	cfg    config
+	ownsDB bool
 
 	// sessions and handles are the two tables of records.
 	sessions, handles *records
@@ -42,16 +41,17 @@ var (
 	_ mcpsession.HandleCleaner = (*Store)(nil)
 )
 
-// Open opens the database named by dsn and returns a Store over it that
-// Close closes again. DSNs:
+// Open opens the database of dialect d named by dsn and returns a Store
+// over it that Close closes again. The dialects and their DSNs:
 //
-//	postgres://user:password@host:5432/db?sslmode=disable   (also postgresql://)
-//	sqlite:/var/lib/app/sessions.db                          (also a relative path)
-//	sqlite::memory:                                          (one in-memory database for this Store)
+//	postgres.Dialect()  postgres://user:password@host:5432/db?sslmode=disable   (also postgresql://, or key=value)
+//	sqlite.Dialect()    sqlite:/var/lib/app/sessions.db                          (also a relative path)
+//	sqlite.Dialect()    sqlite::memory:                                          (one in-memory database for this Store)
 //
 // Query parameters are passed to the driver (pgx, or modernc.org/sqlite).
-// An unsupported DSN is an error matching dialects.ErrUnsupportedDSN, which
-// shows the DSN with its password redacted. Open checks that the database
+// A DSN the dialect does not take is an error matching
+// dialects.ErrUnsupportedDSN, which shows the DSN with its password
+// redacted. Open checks that the database
 // answers before it returns, and that the store can work on it: a Postgres
 // database whose encoding is not UTF8 is an error matching
 // dialects.ErrUnsupportedDatabase, and a server that accepts no writes (a
@@ -62,33 +62,33 @@ var (
 // parameters, such as target_session_attrs=read-write (connect to the host
 // that accepts writes), connect_timeout, and default_query_exec_mode=exec
 // for PgBouncer in transaction mode: see the package documentation.
-func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, d dialects.Dialect, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	d, err := dialects.ForDSN(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	if d == nil {
+		return nil, fmt.Errorf("%w: sqlstore.Open: nil dialects.Dialect", mcpsession.ErrInvalidOption)
 	}
-	if d.TransactionPooled(dsn) {
+	drv := d.Driver()
+	if drv.TransactionPooled(dsn) {
 		cfg.transactionPooling = true
 	}
-	db, err := d.Open(ctx, dsn)
+	db, err := drv.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, executor.Classified(ctx, d, "open: ping "+dialects.Redact(dsn), driver.RedactError(err, dsn))
+		return nil, executor.Classified(ctx, drv, "open: ping "+dialects.Redact(dsn), driver.RedactError(err, dsn))
 	}
-	if err := checkWritable(ctx, db, d, dsn, cfg); err != nil {
+	if err := checkWritable(ctx, db, drv, dsn, cfg); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := d.CheckDatabase(ctx, db); err != nil {
+	if err := drv.CheckDatabase(ctx, db); err != nil {
 		_ = db.Close()
-		return nil, executor.Classified(ctx, d, "open", err)
+		return nil, executor.Classified(ctx, drv, "open", err)
 	}
 	s, err := newStore(ctx, db, d, cfg)
 	if err != nil {
@@ -105,11 +105,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // New does not query db, except to migrate it with WithAutoMigrate
 // (without a deadline: call migrations.Up yourself to bound it), so it
 // checks none of what Open checks: that db answers, accepts writes, and (on
-// Postgres) is encoded in UTF8 (dialects.Postgres.CheckDatabase).
+// Postgres) is encoded in UTF8.
 //
 // For SQLite, open db with a busy timeout and WAL (the pragmas
 // busy_timeout and journal_mode), as Open does, if other processes use the
-// same file.
+// same file. For Postgres behind a pooler in transaction mode, say so with
+// WithTransactionPooling.
 func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -126,14 +127,13 @@ func New(db *sql.DB, d dialects.Dialect, opts ...Option) (*Store, error) {
 
 func newStore(ctx context.Context, db *sql.DB, d dialects.Dialect, cfg config) (*Store, error) {
 	s := &Store{
-		x: executor.New(db, d, executor.Config{
+		x: executor.New(db, d.Driver(), executor.Config{
 			ReadOnly:          cfg.readOnly,
 			TransactionPooled: cfg.transactionPooling,
 			IdleTimeout:       cfg.idleTimeout,
 			MaxLifetime:       cfg.maxLifetime,
 		}),
-		dialect: d,
-		cfg:     cfg,
+		cfg: cfg,
 	}
 	q := s.x.Statements()
 	s.sessions = newRecords(s, q.Records, "session", mcpsession.ErrNotFound, cfg.idleTimeout, cfg.maxLifetime)
@@ -167,9 +167,6 @@ func (s *Store) Close() error {
 // for health checks.
 func (s *Store) DB() *sql.DB { return s.x.DB() }
 
-// Dialect returns the store's dialect.
-func (s *Store) Dialect() dialects.Dialect { return s.dialect }
-
 // IdleTimeout returns the idle timeout set with WithIdleTimeout, or 0. A
 // janitor uses it as its default TTL, so reads and cleanup agree.
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
@@ -180,7 +177,7 @@ func (s *Store) HandleIdleTimeout() time.Duration { return s.cfg.handleIdleTimeo
 
 // checkWritable refuses a server that accepts no writes, unless the store
 // is read-only by choice.
-func checkWritable(ctx context.Context, db *sql.DB, d dialects.Dialect, dsn string, cfg config) error {
+func checkWritable(ctx context.Context, db *sql.DB, d driver.Driver, dsn string, cfg config) error {
 	if cfg.readOnly {
 		return nil
 	}

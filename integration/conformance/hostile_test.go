@@ -357,7 +357,7 @@ func createBystanders(t *testing.T, s *sqlstore.Store, n int) []string {
 func snapshot(t *testing.T, s *sqlstore.Store, ids []string) map[string]string {
 	t.Helper()
 	q := `SELECT id, metadata, created_at, updated_at FROM mcp_sessions`
-	if s.Dialect().Name() == "postgres" {
+	if testdb.DialectName(s) == "postgres" {
 		q = `SELECT id, metadata::text, created_at::text, updated_at::text FROM mcp_sessions`
 	}
 	rows, err := s.DB().QueryContext(t.Context(), q)

@@ -1,10 +1,6 @@
-package dialects
+package sqlite
 
-import (
-	"context"
-	"database/sql"
-	"github.com/mcpsession/mcpsession/internal/driver"
-)
+import "github.com/mcpsession/mcpsession/internal/driver"
 
 var sqliteBus = driver.BusStatements{
 	Publish: `INSERT INTO mcp_bus (topic, payload, created_at) VALUES (?1, ?2, ` + sqliteNow + `) RETURNING id`,
@@ -53,12 +49,4 @@ FROM mcp_streams AS st WHERE st.session_id = ?1 AND st.stream_id = ?2`,
 		`DELETE FROM mcp_streams WHERE session_id = ?1`,
 		`DELETE FROM mcp_event_sessions WHERE session_id = ?1`,
 	},
-}
-
-// Listens is false: SQLite wakes nobody; package bus polls it.
-func (sqliteDialect) Listens() bool { return false }
-
-// Listen: SQLite wakes nobody; package bus polls it.
-func (sqliteDialect) Listen(context.Context, *sql.DB) (driver.Listener, error) {
-	return nil, driver.ErrNoListen
 }

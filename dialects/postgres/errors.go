@@ -1,4 +1,4 @@
-package dialects
+package postgres
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ import (
 // Without one, a connection that could not be made (refused, timed out,
 // no host of a multi-host DSN writable for target_session_attrs) or broke
 // during the call (EOF, reset) is ErrorUnavailable.
-func (postgres) ClassifyError(err error) driver.ErrorKind {
+func (pgDriver) ClassifyError(err error) driver.ErrorKind {
 	if err == nil {
 		return driver.ErrorOther
 	}
