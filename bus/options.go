@@ -10,20 +10,20 @@ import (
 
 // Defaults.
 const (
-	// DefaultPollInterval is how often a Bus reads the table while no
+	// defaultPollInterval is how often a Bus reads the table while no
 	// listener wakes it.
-	DefaultPollInterval = 100 * time.Millisecond
+	defaultPollInterval = 100 * time.Millisecond
 
-	// DefaultBackstop is how often a Bus reads the table while its
+	// defaultBackstop is how often a Bus reads the table while its
 	// listener is up, in case a notification was lost.
-	DefaultBackstop = time.Second
+	defaultBackstop = time.Second
 
-	// DefaultRetention is how long messages are kept before any Bus
+	// defaultRetention is how long messages are kept before any Bus
 	// deletes them. A replica whose reader stalls for longer misses them.
-	DefaultRetention = time.Minute
+	defaultRetention = time.Minute
 
-	// DefaultMaxPayload is the largest payload Publish takes.
-	DefaultMaxPayload = 1 << 20
+	// defaultMaxPayload is the largest payload Publish takes.
+	defaultMaxPayload = 1 << 20
 )
 
 // An Option configures a Bus; New validates each.
@@ -47,11 +47,11 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		pollInterval: DefaultPollInterval,
-		backstop:     DefaultBackstop,
-		retention:    DefaultRetention,
+		pollInterval: defaultPollInterval,
+		backstop:     defaultBackstop,
+		retention:    defaultRetention,
 		gapTimeout:   10 * time.Second,
-		maxPayload:   DefaultMaxPayload,
+		maxPayload:   defaultMaxPayload,
 		logger:       slog.New(slog.DiscardHandler),
 	}
 }
@@ -83,7 +83,7 @@ func WithBackstop(d time.Duration) Option {
 }
 
 // WithRetention sets how long messages stay in the table (default
-// DefaultRetention); at least a second, and longer than the longest stall a
+// a minute); at least a second, and longer than the longest stall a
 // replica's reader may have.
 func WithRetention(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
@@ -96,7 +96,7 @@ func WithRetention(d time.Duration) Option {
 }
 
 // WithMaxPayload limits the payload Publish takes to n bytes (default
-// DefaultMaxPayload).
+// 1 MiB).
 func WithMaxPayload(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {

@@ -20,12 +20,12 @@ import (
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
-// Topic is the bus topic of invalidations: payloads are words separated by
+// topic is the bus topic of invalidations: payloads are words separated by
 // spaces, each a key (driver.WakeKey('s', id)) or "*" for all, after the
 // publishing Store's origin ("o:" and hex digits), by which a Store knows
 // its own messages: it dropped their keys when it wrote. Words of other
 // forms are ignored.
-const Topic = "mcpsession/cache/invalidate"
+const topic = "mcpsession/cache/invalidate"
 
 // originPrefix starts the first word of a payload: the publisher's origin.
 const originPrefix = "o:"
@@ -38,15 +38,15 @@ var (
 
 // Defaults.
 const (
-	DefaultMaxStaleness = time.Second
-	DefaultMaxEntries   = 10000
-	DefaultMaxBytes     = 64 << 20
-	// DefaultPublishInterval is the least time between two invalidation
+	defaultMaxStaleness = time.Second
+	defaultMaxEntries   = 10000
+	defaultMaxBytes     = 64 << 20
+	// defaultPublishInterval is the least time between two invalidation
 	// messages of one Store.
-	DefaultPublishInterval = 10 * time.Millisecond
-	// DefaultRefreshAhead is the part of an entry's life, at its end, in
+	defaultPublishInterval = 10 * time.Millisecond
+	// defaultRefreshAhead is the part of an entry's life, at its end, in
 	// which a hit also reads the session again in the background.
-	DefaultRefreshAhead = 0.2
+	defaultRefreshAhead = 0.2
 )
 
 // maxRefreshes bounds the background reads in flight of one Store.
@@ -54,11 +54,11 @@ const maxRefreshes = 16
 
 const numShards = 32
 
-// ExpiryReader is implemented by stores that can say, with a session's
+// expiryReader is implemented by stores that can say, with a session's
 // metadata, how long it has left to live by the database's clock, as
 // sqlstore's Store does. Without it an entry lives WithMaxStaleness, capped
 // by the store's idle timeout.
-type ExpiryReader interface {
+type expiryReader interface {
 	GetWithTTL(ctx context.Context, id string) (map[string]any, time.Duration, error)
 }
 
@@ -69,7 +69,7 @@ type ExpiryReader interface {
 type Store struct {
 	origin string // the first word of this Store's messages
 	next   mcpsession.Store
-	expiry ExpiryReader
+	expiry expiryReader
 	bus    *bus.Bus
 	cfg    config
 
@@ -151,7 +151,7 @@ type optionFunc func(*config) error
 func (f optionFunc) apply(c *config) error { return f(c) }
 
 // WithMaxStaleness bounds how long an entry is kept, whatever the bus says
-// (default DefaultMaxStaleness): the longest a write made elsewhere can go
+// (default 1 s): the longest a write made elsewhere can go
 // unseen here when its invalidation is lost or late. At least 1 ms.
 func WithMaxStaleness(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
@@ -164,7 +164,7 @@ func WithMaxStaleness(d time.Duration) Option {
 }
 
 // WithMaxEntries bounds the number of sessions kept (default
-// DefaultMaxEntries).
+// 10000).
 func WithMaxEntries(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < numShards {
@@ -176,7 +176,7 @@ func WithMaxEntries(n int) Option {
 }
 
 // WithMaxBytes bounds the estimated memory of the kept metadata (default
-// DefaultMaxBytes).
+// 64 MiB).
 func WithMaxBytes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < numShards*1024 {
@@ -188,7 +188,7 @@ func WithMaxBytes(n int) Option {
 }
 
 // WithPublishInterval sets the least time between two invalidation
-// messages this Store publishes (default DefaultPublishInterval): the keys
+// messages this Store publishes (default 10 ms): the keys
 // of the writes made meanwhile travel together in the next one. A write's
 // key so reaches the other replicas up to d later than the bus alone would
 // take it, and each message, a row on the bus and a NOTIFY, is shared by
@@ -207,7 +207,7 @@ func WithPublishInterval(d time.Duration) Option {
 
 // WithRefreshAhead sets the part of an entry's life, at its end, in which a
 // hit also reads the session again in the background (default
-// DefaultRefreshAhead): a session in use then gets a new entry before its
+// 0.2): a session in use then gets a new entry before its
 // old one ends, and no request of it waits for the database, at the price
 // of reading the sessions in use a little more often (1/(1-part) times as
 // often, at most). The hit itself is served from the entry, which is still
@@ -257,8 +257,8 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: cache.New: nil bus", mcpsession.ErrInvalidOption)
 	}
-	cfg := config{maxStale: DefaultMaxStaleness, maxEntries: DefaultMaxEntries, maxBytes: DefaultMaxBytes,
-		pubEvery: DefaultPublishInterval, refreshPart: DefaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
+	cfg := config{maxStale: defaultMaxStaleness, maxEntries: defaultMaxEntries, maxBytes: defaultMaxBytes,
+		pubEvery: defaultPublishInterval, refreshPart: defaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: cache.New: option %d is nil", mcpsession.ErrInvalidOption, i)
@@ -279,12 +279,12 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
 	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
 	c.now = time.Now
-	c.expiry, _ = next.(ExpiryReader)
+	c.expiry, _ = next.(expiryReader)
 	for i := range c.shards {
 		c.shards[i].byKey = map[string]*entry{}
 		c.shards[i].invAt = map[string]invalidation{}
 	}
-	c.unsub = append(c.unsub, b.Subscribe(Topic, c.received))
+	c.unsub = append(c.unsub, b.Subscribe(topic, c.received))
 	c.unsub = append(c.unsub, b.OnListening(func(bool) { c.updateActive() }))
 	c.updateActive()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -602,7 +602,7 @@ func (c *Store) publish(ctx context.Context) {
 	var last time.Time // when the last message was sent
 	send := func(ctx context.Context) {
 		last = time.Now()
-		_, err := c.bus.Publish(ctx, Topic, []byte(c.origin+" "+strings.Join(batch, " ")))
+		_, err := c.bus.Publish(ctx, topic, []byte(c.origin+" "+strings.Join(batch, " ")))
 		if err != nil {
 			c.dropped.Add(int64(len(batch)))
 			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "cache: publishing invalidations failed; other replicas see the writes within the max staleness",

@@ -18,6 +18,10 @@ import (
 	"github.com/mcpsession/mcpsession/storetest"
 )
 
+// invalidations is the bus topic the cache publishes on, as its package
+// documentation names it.
+const invalidations = "mcpsession/cache/invalidate"
+
 // replica is one process's stack: a store, a bus running over it, and a
 // cache over both.
 type replica struct {
@@ -410,7 +414,7 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
 	msgs := make(chan int, 16)
-	defer r.bus.Subscribe(cache.Topic, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
+	defer r.bus.Subscribe(invalidations, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
 	ctx := t.Context()
 	ids := make([]string, 6)
 	for i := range ids {
@@ -463,7 +467,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	blocked, release := make(chan struct{}), make(chan struct{})
 	defer r.bus.Subscribe("test/block", func(bus.Message) { close(blocked); <-release })()
 	own, marker := make(chan struct{}, 1), make(chan struct{}, 1)
-	defer r.bus.Subscribe(cache.Topic, func(bus.Message) { own <- struct{}{} })()
+	defer r.bus.Subscribe(invalidations, func(bus.Message) { own <- struct{}{} })()
 	defer r.bus.Subscribe("test/marker", func(bus.Message) { marker <- struct{}{} })()
 	wait := func(c <-chan struct{}, what string) {
 		t.Helper()

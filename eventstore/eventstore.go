@@ -36,10 +36,10 @@ const MaxStreamIDLength = 255
 
 // Defaults.
 const (
-	// DefaultMaxEvents is how many of a session's newest events are kept.
-	DefaultMaxEvents = 1000
-	// DefaultMaxEventBytes is the largest event data Append takes.
-	DefaultMaxEventBytes = 1 << 20
+	// defaultMaxEvents is how many of a session's newest events are kept.
+	defaultMaxEvents = 1000
+	// defaultMaxEventBytes is the largest event data Append takes.
+	defaultMaxEventBytes = 1 << 20
 )
 
 // An Event is one entry of a stream.
@@ -78,7 +78,7 @@ type config struct {
 }
 
 // WithMaxEvents keeps each session's newest n events (default
-// DefaultMaxEvents), n at least 1. A session that appends more loses its
+// 1000), n at least 1. A session that appends more loses its
 // oldest, a batch at a time (up to an eighth more are kept meanwhile).
 func WithMaxEvents(n int) Option {
 	return optionFunc(func(c *config) error {
@@ -91,7 +91,7 @@ func WithMaxEvents(n int) Option {
 }
 
 // WithMaxEventBytes limits the data of one event to n bytes (default
-// DefaultMaxEventBytes).
+// 1 MiB).
 func WithMaxEventBytes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
@@ -108,7 +108,7 @@ func New(store *sqlstore.Store, opts ...Option) (*Store, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: eventstore.New: nil store", mcpsession.ErrInvalidOption)
 	}
-	cfg := config{maxEvents: DefaultMaxEvents, maxBytes: DefaultMaxEventBytes}
+	cfg := config{maxEvents: defaultMaxEvents, maxBytes: defaultMaxEventBytes}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: eventstore.New: option %d is nil", mcpsession.ErrInvalidOption, i)

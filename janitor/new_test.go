@@ -18,10 +18,10 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if j.interval != DefaultInterval || DefaultInterval != time.Minute {
+	if j.interval != defaultInterval || defaultInterval != time.Minute {
 		t.Errorf("interval = %v, want %v", j.interval, time.Minute)
 	}
-	if j.jitter != DefaultJitter || DefaultJitter != 0.1 {
+	if j.jitter != defaultJitter || defaultJitter != 0.1 {
 		t.Errorf("jitter = %v, want 0.1", j.jitter)
 	}
 	if j.logger == nil || j.logger.Enabled(context.Background(), slog.LevelError) {

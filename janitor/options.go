@@ -11,11 +11,11 @@ import (
 
 // The defaults New uses for the options not given.
 const (
-	// DefaultInterval is how long the Janitor waits between sweeps.
-	DefaultInterval = time.Minute
-	// DefaultJitter is the fraction by which each wait is randomly made
+	// defaultInterval is how long the Janitor waits between sweeps.
+	defaultInterval = time.Minute
+	// defaultJitter is the fraction by which each wait is randomly made
 	// longer or shorter, so replicas started together drift apart.
-	DefaultJitter = 0.1
+	defaultJitter = 0.1
 )
 
 // minTTL is the shortest ttl a Cleaner accepts (see mcpsession.Cleaner).
@@ -47,8 +47,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		interval: DefaultInterval,
-		jitter:   DefaultJitter,
+		interval: defaultInterval,
+		jitter:   defaultJitter,
 		logger:   slog.New(slog.DiscardHandler),
 		rand:     rand.Float64,
 	}
@@ -71,7 +71,7 @@ func WithTTL(ttl time.Duration) Option {
 
 // WithInterval sets the wait between the end of one sweep and the start of
 // the next, before jitter and backoff. It must be positive. The default is
-// DefaultInterval.
+// a minute.
 func WithInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
@@ -84,7 +84,7 @@ func WithInterval(d time.Duration) Option {
 
 // WithJitter sets the fraction f by which each wait varies: a wait of d
 // becomes a uniformly random duration in [d*(1-f), d*(1+f)]. It must be in
-// [0, 1); 0 turns jitter off. The default is DefaultJitter.
+// [0, 1); 0 turns jitter off. The default is 0.1.
 func WithJitter(f float64) Option {
 	return optionFunc(func(c *config) error {
 		if !(f >= 0 && f < 1) { // also refuses NaN

@@ -10,18 +10,18 @@ import (
 
 // Defaults.
 const (
-	// DefaultMaxMetadataBytes is the largest encoded metadata a call may
+	// defaultMaxMetadataBytes is the largest encoded metadata a call may
 	// send: 1 MiB.
-	DefaultMaxMetadataBytes = 1 << 20
+	defaultMaxMetadataBytes = 1 << 20
 
-	// DefaultCleanupBatchSize is how many rows one cleanup statement
+	// defaultCleanupBatchSize is how many rows one cleanup statement
 	// deletes at most.
-	DefaultCleanupBatchSize = 2000
+	defaultCleanupBatchSize = 2000
 
-	// DefaultHandleIdleTimeout is how long a state handle lives unused
+	// defaultHandleIdleTimeout is how long a state handle lives unused
 	// when WithHandleIdleTimeout is not given: a day, SEP-2567's example
 	// of a bounded lifetime for handles that are bearer tokens.
-	DefaultHandleIdleTimeout = 24 * time.Hour
+	defaultHandleIdleTimeout = 24 * time.Hour
 )
 
 // Option configures a Store. Options are validated when the Store is built.
@@ -51,11 +51,11 @@ type config struct {
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		maxMetadataBytes: DefaultMaxMetadataBytes,
-		cleanupBatchSize: DefaultCleanupBatchSize,
+		maxMetadataBytes: defaultMaxMetadataBytes,
+		cleanupBatchSize: defaultCleanupBatchSize,
 		logger:           slog.New(slog.DiscardHandler),
 
-		handleIdleTimeout: DefaultHandleIdleTimeout,
+		handleIdleTimeout: defaultHandleIdleTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -114,7 +114,7 @@ func WithMaxLifetime(d time.Duration) Option {
 // WithHandleIdleTimeout expires a state handle d after it was last
 // created, updated, modified or touched: the handle methods then treat it as
 // unknown, and CleanupHandles deletes it. d is at least a millisecond and
-// is counted in whole milliseconds; the default is DefaultHandleIdleTimeout.
+// is counted in whole milliseconds; the default is a day.
 // Handles always expire when idle: an anonymous handle is a bearer token,
 // and SEP-2567 requires such tokens to have a bounded lifetime.
 func WithHandleIdleTimeout(d time.Duration) Option {
@@ -158,7 +158,7 @@ func WithTransactionPooling() Option {
 // one call may store (Create's, Update's patch, what Modify's function
 // returns, and the same for handles) to n bytes.
 // Larger metadata is refused with an error matching mcpsession.ErrTooLarge.
-// The default is DefaultMaxMetadataBytes.
+// The default is 1 MiB.
 func WithMaxMetadataBytes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 2 {
@@ -170,7 +170,7 @@ func WithMaxMetadataBytes(n int) Option {
 }
 
 // WithCleanupBatchSize sets how many rows one cleanup statement deletes at
-// most (default DefaultCleanupBatchSize). Smaller batches hold locks for
+// most (default 2000). Smaller batches hold locks for
 // less time; on SQLite a write waits for at most one batch.
 func WithCleanupBatchSize(n int) Option {
 	return optionFunc(func(c *config) error {

@@ -171,10 +171,6 @@ func (s *Store) DB() *sql.DB { return s.x.DB() }
 // janitor uses it as its default TTL, so reads and cleanup agree.
 func (s *Store) IdleTimeout() time.Duration { return s.cfg.idleTimeout }
 
-// HandleIdleTimeout returns the handles' idle timeout: the one set with
-// WithHandleIdleTimeout, or DefaultHandleIdleTimeout.
-func (s *Store) HandleIdleTimeout() time.Duration { return s.cfg.handleIdleTimeout }
-
 // checkWritable refuses a server that accepts no writes, unless the store
 // is read-only by choice.
 func checkWritable(ctx context.Context, db *sql.DB, d driver.Driver, dsn string, cfg config) error {

@@ -13,9 +13,9 @@ import (
 	"github.com/mcpsession/mcpsession"
 )
 
-// DefaultMaxMetadataBytes is the metadata limit Run expects when
+// defaultMaxMetadataBytes is the metadata limit Run expects when
 // WithMaxMetadataBytes is not given: sqlstore's default.
-const DefaultMaxMetadataBytes = 1 << 20
+const defaultMaxMetadataBytes = 1 << 20
 
 // An Option tells the kit about the store under test. A bad one fails the
 // test with an error matching mcpsession.ErrInvalidOption.
@@ -28,7 +28,7 @@ type optionFunc func(*kit) error
 func (f optionFunc) apply(k *kit) error { return f(k) }
 
 // WithMaxMetadataBytes says the store refuses encoded metadata over n
-// bytes with ErrTooLarge (default DefaultMaxMetadataBytes).
+// bytes with ErrTooLarge (default 1 MiB).
 func WithMaxMetadataBytes(n int) Option {
 	return optionFunc(func(k *kit) error {
 		if n < len(`{"v":""}`) {
@@ -48,7 +48,7 @@ type kit struct {
 
 func newKit(t *testing.T, open func(*testing.T) mcpsession.Store, opts []Option) *kit {
 	t.Helper()
-	k := &kit{open: open, maxBytes: DefaultMaxMetadataBytes}
+	k := &kit{open: open, maxBytes: defaultMaxMetadataBytes}
 	for _, o := range opts {
 		if o == nil {
 			t.Fatal("storetest: nil Option")

@@ -105,10 +105,11 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		return nil, err
 	}
 	// The janitor's ttl is the store's idle timeout; sweeping more often
-	// than the timeout would find nothing new.
+	// than the timeout would find nothing new, and less often than the
+	// janitor's default minute would leave expired rows longer.
 	j, err := janitor.New(store,
 		janitor.WithLogger(cfg.logger),
-		janitor.WithInterval(min(janitor.DefaultInterval, cfg.idleTimeout)))
+		janitor.WithInterval(min(time.Minute, cfg.idleTimeout)))
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("janitor: %w", err)

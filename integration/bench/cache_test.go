@@ -146,7 +146,7 @@ func BenchmarkCacheSeenElsewhere(b *testing.B) {
 				}
 				// A pause of up to the SQLite bus's poll interval, so
 				// that writes fall at every phase of its polling.
-				time.Sleep(time.Duration(rand.Int64N(int64(bus.DefaultPollInterval))))
+				time.Sleep(time.Duration(rand.Int64N(int64(busPollInterval))))
 				want := "missing"
 				if i%2 == 0 {
 					want = "found 1"

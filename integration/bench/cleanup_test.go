@@ -132,7 +132,7 @@ func availableDialects(b *testing.B) []string {
 }
 
 // BenchmarkCleanup times one sweep of the expired rows: the store's Cleanup
-// (batches of sqlstore.DefaultCleanupBatchSize) beside one raw DELETE.
+// (batches of 2000 rows, sqlstore.WithCleanupBatchSize's default) beside one raw DELETE.
 // Each iteration deletes cleanupExpired rows; putting them back is not
 // timed.
 func BenchmarkCleanup(b *testing.B) {

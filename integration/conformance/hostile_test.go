@@ -152,7 +152,7 @@ func testSQLInIDsAndKeys(t *testing.T, s *sqlstore.Store) {
 // nothing.
 func testNearTheLimit(t *testing.T, s *sqlstore.Store) {
 	ctx := t.Context()
-	const limit = sqlstore.DefaultMaxMetadataBytes
+	const limit = 1 << 20 // the store's default (sqlstore.WithMaxMetadataBytes)
 	units := []string{
 		`x`,
 		`'; DROP TABLE mcp_sessions; -- "quoted" \back\slash `,
