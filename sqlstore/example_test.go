@@ -2,10 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/migrations"
 	"github.com/mcpsession/mcpsession/sqlstore"
+	_ "modernc.org/sqlite" // registers the database/sql driver "sqlite"
 )
 
 func ExampleOpen() {
@@ -124,8 +128,15 @@ func ExampleStore_Cleanup() {
 
 func ExampleNew() {
 	ctx := context.Background()
-	// A pool opened and owned by the application.
-	db, err := sqlite.Dialect().Driver().Open(ctx, "sqlite::memory:")
+	dir, err := os.MkdirTemp("", "sqlstore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	// A pool opened and owned by the application, through the driver
+	// modernc.org/sqlite registers, with the pragmas Open would set.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "sessions.db")+
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -137,6 +148,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer store.Close() // leaves db open: the application closes it
 	err = store.Create(ctx, mcpsession.NewID(), map[string]any{"blob": strings.Repeat("x", 100<<10)})
 	fmt.Println(errors.Is(err, mcpsession.ErrTooLarge))
 	// Output:
