@@ -21,8 +21,10 @@
 // [ValidatePrincipal]). The rest of the module, one reason to change each:
 //
 //   - sqlstore: the Store and HandleStore on PostgreSQL and SQLite;
-//   - dialects: everything that differs between the two databases;
-//   - migrations: the schema, goose SQL files per dialect;
+//   - dialects: what differs between the two databases as a user sees it,
+//     and the dialects themselves, one package each (dialects/postgres,
+//     dialects/sqlite), each owning its SQL and its migrations;
+//   - migrations: the schema, goose SQL files per dialect, applied by Up;
 //   - janitor: the background sweeper of expired sessions and handles;
 //   - storetest: the conformance kit any Store or HandleStore can run;
 //   - bus: messages between replicas through the database (LISTEN/NOTIFY
@@ -65,4 +67,9 @@
 // A call that fails with one of these writes nothing, except
 // ErrUnavailable, which cannot tell: a write cut off by a broken
 // connection may have been committed.
+//
+// Every constructor of the module's packages (sqlstore.Open and New,
+// bus.New, eventstore.New, cache.New, janitor.New) refuses a bad option,
+// or options that conflict, with an error matching [ErrInvalidOption],
+// before it opens or starts anything.
 package mcpsession

@@ -67,6 +67,13 @@ var (
 	// has, that means the first attempt committed.
 	ErrUnavailable = errors.New("mcpsession: database unavailable")
 
+	// ErrInvalidOption means a constructor of this module (sqlstore.Open
+	// and New, bus.New, eventstore.New, cache.New, janitor.New,
+	// storetest's kit) was given an option it cannot use, or options
+	// that conflict. The error's text names the option and what is wrong
+	// with it. Nothing was opened, started or changed.
+	ErrInvalidOption = errors.New("mcpsession: invalid option")
+
 	// ErrReadOnly means the database accepts no writes: the store reached
 	// a hot standby (use a DSN that finds the primary, such as libpq's
 	// target_session_attrs=read-write), or the store was opened read-only.

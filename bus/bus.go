@@ -14,7 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -59,10 +61,9 @@ const (
 // A Bus publishes messages to, and delivers messages from, the replicas of
 // one store. It is safe for concurrent use; Run reads.
 type Bus struct {
-	store *sqlstore.Store
-	d     dialects.Dialect
-	q     dialects.BusStatements
-	cfg   config
+	x   *executor.Executor
+	q   driver.BusStatements
+	cfg config
 
 	mu       sync.Mutex
 	topics   map[string]map[*handler]struct{}
@@ -93,25 +94,24 @@ type stateWatcher struct{ fn func(listening bool) }
 // It starts nothing: call Run.
 func New(store *sqlstore.Store, opts ...Option) (*Bus, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: bus.New: nil store", mcpsession.ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: bus.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	if store.TransactionPooled() {
+	x := executor.Of(store)
+	if x.Config().TransactionPooled {
 		cfg.pollOnly = true
 	}
-	d := store.Dialect()
 	return &Bus{
-		store:    store,
-		d:        d,
-		q:        d.Statements().Bus,
+		x:        x,
+		q:        x.Statements().Bus,
 		cfg:      cfg,
 		topics:   map[string]map[*handler]struct{}{},
 		wakes:    map[string]map[*handler]struct{}{},
@@ -135,7 +135,7 @@ func (b *Bus) Publish(ctx context.Context, topic string, payload []byte) (int64,
 		payload = []byte{}
 	}
 	var id int64
-	if err := b.store.WriteRow(ctx, "bus: publish", b.q.Publish, []any{topic, payload}, &id); err != nil {
+	if err := b.x.WriteRow(ctx, "bus: publish", b.q.Publish, []any{topic, payload}, &id); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -167,7 +167,7 @@ func (b *Bus) Subscribe(topic string, fn func(Message)) (stop func()) {
 	return b.add(b.topics, topic, h)
 }
 
-// Watch calls fn each time a write sends the wake key (dialects.WakeKey),
+// Watch calls fn each time a write sends the wake key (eventstore.WakeKey),
 // on the listener's goroutine; fn must return quickly. Wake keys arrive
 // only while the Bus is Listening: they are hints, so a watcher must also
 // look for itself now and then. The returned function stops it.
@@ -196,13 +196,14 @@ func (b *Bus) add(m map[string]map[*handler]struct{}, key string, h *handler) fu
 // DatabaseListens reports whether the store's database can wake a Bus at
 // all (Postgres can; SQLite cannot, and every Bus on it polls). It says
 // nothing of this Bus's options or its listener's state: see Listening.
-func (b *Bus) DatabaseListens() bool { return b.d.Listens() }
+func (b *Bus) DatabaseListens() bool { return b.x.Driver().Listens() }
 
 // PollOnly reports whether the Bus never LISTENs, whatever its listener's
-// state: on SQLite, with WithPollOnly, or over a TransactionPooled store.
+// state: on SQLite, with WithPollOnly, or over a store whose connections go
+// through a pooler in transaction mode (sqlstore.WithTransactionPooling).
 // Writers that wake readers with keys (Watch) then know that nobody hears
 // the keys, and can publish a message instead.
-func (b *Bus) PollOnly() bool { return b.cfg.pollOnly || !b.d.Listens() }
+func (b *Bus) PollOnly() bool { return b.cfg.pollOnly || !b.x.Driver().Listens() }
 
 // Listening reports whether notifications reach the Bus now: its listener
 // is connected and LISTENing. While it is not, messages arrive by polling,
@@ -282,8 +283,8 @@ func (b *Bus) Run(ctx context.Context) error {
 // start sets the cursor to the last message there is.
 func (b *Bus) start(ctx context.Context) error {
 	var last int64
-	if err := b.store.DB().QueryRowContext(ctx, b.q.Last).Scan(&last); err != nil {
-		return b.store.WrapError(ctx, "bus: read position", err)
+	if err := b.x.QueryRow(ctx, "bus: read position", b.q.Last, nil, &last); err != nil {
+		return b.x.Wrap(ctx, "bus: read position", err)
 	}
 	b.cursor = last
 	return nil
@@ -333,20 +334,20 @@ func (b *Bus) readAfter(ctx context.Context) (int, error) {
 
 // fetchAfter reads up to readBatch messages after the cursor.
 func (b *Bus) fetchAfter(ctx context.Context) ([]Message, error) {
-	rows, err := b.store.DB().QueryContext(ctx, b.q.Read, b.cursor, readBatch)
+	rows, err := b.x.Query(ctx, "bus: read", b.q.Read, b.cursor, readBatch)
 	if err != nil {
-		return nil, b.store.WrapError(ctx, "bus: read", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var msgs []Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, b.store.WrapError(ctx, "bus: read", err)
+			return nil, b.x.Wrap(ctx, "bus: read", err)
 		}
 		msgs = append(msgs, m)
 	}
-	return msgs, b.store.WrapError(ctx, "bus: read", rows.Err())
+	return msgs, b.x.Wrap(ctx, "bus: read", rows.Err())
 }
 
 func (b *Bus) readGaps(ctx context.Context) error {
@@ -365,20 +366,20 @@ func (b *Bus) readGaps(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := b.store.DB().QueryContext(ctx, b.q.ReadIDs, string(list))
+	rows, err := b.x.Query(ctx, "bus: read late messages", b.q.ReadIDs, string(list))
 	if err != nil {
-		return b.store.WrapError(ctx, "bus: read late messages", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return b.store.WrapError(ctx, "bus: read late messages", err)
+			return b.x.Wrap(ctx, "bus: read late messages", err)
 		}
 		delete(b.gaps, m.ID)
 		b.deliver(ctx, m)
 	}
-	return b.store.WrapError(ctx, "bus: read late messages", rows.Err())
+	return b.x.Wrap(ctx, "bus: read late messages", rows.Err())
 }
 
 func scanMessage(rows *sql.Rows) (Message, error) {
@@ -416,7 +417,7 @@ func (b *Bus) trim(ctx context.Context) {
 	}
 	b.lastTrim = time.Now()
 	for {
-		n, err := b.store.ExecWrite(ctx, "bus: trim", b.q.Trim, b.cfg.retention.Milliseconds(), 1000)
+		n, err := b.x.Exec(ctx, "bus: trim", b.q.Trim, b.cfg.retention.Milliseconds(), 1000)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.logFailure(ctx, "bus: deleting old messages failed", err)
@@ -433,8 +434,8 @@ func (b *Bus) trim(ctx context.Context) {
 // and calling the watchers of each wake key, until ctx ends.
 func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
 	for backoff := minReconnect; ctx.Err() == nil; {
-		l, err := b.d.Listen(ctx, b.store.DB())
-		if errors.Is(err, dialects.ErrNoListen) {
+		l, err := b.x.Driver().Listen(ctx, b.x.DB())
+		if errors.Is(err, driver.ErrNoListen) {
 			return // SQLite: the reader polls
 		}
 		if err != nil {
@@ -464,7 +465,7 @@ func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
 
 // serve waits for notifications on l until its connection breaks or ctx
 // ends, pinging it while idle.
-func (b *Bus) serve(ctx context.Context, l dialects.Listener, wake chan<- struct{}) error {
+func (b *Bus) serve(ctx context.Context, l driver.Listener, wake chan<- struct{}) error {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, pingEvery)
 		payload, err := l.Wait(wctx)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -198,7 +199,7 @@ func TestLateCommitDelivered(t *testing.T) {
 	}
 	defer tx.Rollback()
 	var early int64
-	if err := tx.QueryRowContext(t.Context(), dialects.Postgres.Statements().Bus.Publish, "t", []byte("early")).Scan(&early); err != nil {
+	if err := tx.QueryRowContext(t.Context(), postgres.Dialect().Driver().Statements().Bus.Publish, "t", []byte("early")).Scan(&early); err != nil {
 		t.Fatal(err)
 	}
 	later, err := a.bus.Publish(t.Context(), "t", []byte("later"))
@@ -241,7 +242,7 @@ func TestPollOnly(t *testing.T) {
 			t.Fatal("PollOnly is false with WithPollOnly")
 		}
 		if plain := newReplica(t, dsn); plain.bus.PollOnly() != !plain.bus.DatabaseListens() {
-			t.Fatalf("PollOnly %v on a %s bus without WithPollOnly", plain.bus.PollOnly(), plain.store.Dialect().Name())
+			t.Fatalf("PollOnly %v on a %s bus without WithPollOnly", plain.bus.PollOnly(), testdb.DialectName(plain.store))
 		}
 	})
 }
@@ -300,11 +301,11 @@ func TestBadInputAndStop(t *testing.T) {
 	if len(c.got) != 1 {
 		t.Fatalf("a stopped subscription received %d messages", len(c.got))
 	}
-	if _, err := bus.New(nil); !errors.Is(err, bus.ErrInvalidOption) {
+	if _, err := bus.New(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil) = %v; want ErrInvalidOption", err)
 	}
 	for _, o := range []bus.Option{nil, bus.WithPollInterval(0), bus.WithBackstop(0), bus.WithRetention(time.Millisecond), bus.WithMaxPayload(0), bus.WithLogger(nil)} {
-		if _, err := bus.New(a.store, o); !errors.Is(err, bus.ErrInvalidOption) {
+		if _, err := bus.New(a.store, o); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with a bad option = %v; want ErrInvalidOption", err)
 		}
 	}
@@ -387,7 +388,7 @@ func TestWatchHearsWakeKeys(t *testing.T) {
 	dsn := testdb.Postgres(t)
 	a := newReplica(t, dsn)
 	waitListening(t, a.bus)
-	key := dialects.WakeKey('e', "some-session")
+	key := driver.WakeKey('e', "some-session")
 	heard := make(chan struct{}, 1)
 	stop := a.bus.Watch(key, func() {
 		select {

@@ -21,7 +21,7 @@
 // Run started ([Bus.Ready]).
 //
 // Besides messages, writes of other packages can wake listeners with a key
-// (dialects.WakeKey): [Bus.Watch] hears those, as they happen, only while
+// (such as eventstore.WakeKey): [Bus.Watch] hears those, as they happen, only while
 // the listener is up ([Bus.Listening]); they are hints, never stored.
 //
 // # Getting started

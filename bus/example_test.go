@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -26,7 +27,7 @@ func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	replica := func() (*sqlstore.Store, *bus.Bus, <-chan error) {
-		store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+		store, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err != nil {
 			log.Fatal(err)
 		}

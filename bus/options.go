@@ -1,31 +1,29 @@
 package bus
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// ErrInvalidOption means New was given an option it cannot use.
-var ErrInvalidOption = errors.New("bus: invalid option")
+	"github.com/mcpsession/mcpsession"
+)
 
 // Defaults.
 const (
-	// DefaultPollInterval is how often a Bus reads the table while no
+	// defaultPollInterval is how often a Bus reads the table while no
 	// listener wakes it.
-	DefaultPollInterval = 100 * time.Millisecond
+	defaultPollInterval = 100 * time.Millisecond
 
-	// DefaultBackstop is how often a Bus reads the table while its
+	// defaultBackstop is how often a Bus reads the table while its
 	// listener is up, in case a notification was lost.
-	DefaultBackstop = time.Second
+	defaultBackstop = time.Second
 
-	// DefaultRetention is how long messages are kept before any Bus
+	// defaultRetention is how long messages are kept before any Bus
 	// deletes them. A replica whose reader stalls for longer misses them.
-	DefaultRetention = time.Minute
+	defaultRetention = time.Minute
 
-	// DefaultMaxPayload is the largest payload Publish takes.
-	DefaultMaxPayload = 1 << 20
+	// defaultMaxPayload is the largest payload Publish takes.
+	defaultMaxPayload = 1 << 20
 )
 
 // An Option configures a Bus; New validates each.
@@ -49,11 +47,11 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		pollInterval: DefaultPollInterval,
-		backstop:     DefaultBackstop,
-		retention:    DefaultRetention,
+		pollInterval: defaultPollInterval,
+		backstop:     defaultBackstop,
+		retention:    defaultRetention,
 		gapTimeout:   10 * time.Second,
-		maxPayload:   DefaultMaxPayload,
+		maxPayload:   defaultMaxPayload,
 		logger:       slog.New(slog.DiscardHandler),
 	}
 }
@@ -64,7 +62,7 @@ func defaultConfig() config {
 func WithPollInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithPollInterval(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithPollInterval(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.pollInterval = d
 		return nil
@@ -77,7 +75,7 @@ func WithPollInterval(d time.Duration) Option {
 func WithBackstop(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithBackstop(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithBackstop(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.backstop = d
 		return nil
@@ -85,12 +83,12 @@ func WithBackstop(d time.Duration) Option {
 }
 
 // WithRetention sets how long messages stay in the table (default
-// DefaultRetention); at least a second, and longer than the longest stall a
+// a minute); at least a second, and longer than the longest stall a
 // replica's reader may have.
 func WithRetention(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < time.Second {
-			return fmt.Errorf("%w: WithRetention(%v): must be at least 1s", ErrInvalidOption, d)
+			return fmt.Errorf("%w: bus.WithRetention(%v): must be at least 1s", mcpsession.ErrInvalidOption, d)
 		}
 		c.retention = d
 		return nil
@@ -98,11 +96,11 @@ func WithRetention(d time.Duration) Option {
 }
 
 // WithMaxPayload limits the payload Publish takes to n bytes (default
-// DefaultMaxPayload).
+// 1 MiB).
 func WithMaxPayload(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxPayload(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: bus.WithMaxPayload(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxPayload = n
 		return nil
@@ -110,7 +108,8 @@ func WithMaxPayload(n int) Option {
 }
 
 // WithPollOnly makes the Bus poll and never LISTEN, as it does by itself on
-// SQLite and when the store is TransactionPooled.
+// SQLite and when the store's connections go through a pooler in
+// transaction mode (sqlstore.WithTransactionPooling).
 func WithPollOnly() Option {
 	return optionFunc(func(c *config) error {
 		c.pollOnly = true
@@ -123,7 +122,7 @@ func WithPollOnly() Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: bus.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil

@@ -16,24 +16,21 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
-// Topic is the bus topic of invalidations: payloads are words separated by
-// spaces, each a key (dialects.WakeKey('s', id)) or "*" for all, after the
+// topic is the bus topic of invalidations: payloads are words separated by
+// spaces, each a key (driver.WakeKey('s', id)) or "*" for all, after the
 // publishing Store's origin ("o:" and hex digits), by which a Store knows
 // its own messages: it dropped their keys when it wrote. Words of other
 // forms are ignored.
-const Topic = "mcpsession/cache/invalidate"
+const topic = "mcpsession/cache/invalidate"
 
 // originPrefix starts the first word of a payload: the publisher's origin.
 const originPrefix = "o:"
 
 var (
-	// ErrInvalidOption means New was given an option it cannot use.
-	ErrInvalidOption = errors.New("cache: invalid option")
-
 	// ErrUnsupported means a call the wrapped store does not implement
 	// (Touch, Modify, Cleanup, handles).
 	ErrUnsupported = errors.New("cache: the wrapped store does not implement this")
@@ -41,15 +38,15 @@ var (
 
 // Defaults.
 const (
-	DefaultMaxStaleness = time.Second
-	DefaultMaxEntries   = 10000
-	DefaultMaxBytes     = 64 << 20
-	// DefaultPublishInterval is the least time between two invalidation
+	defaultMaxStaleness = time.Second
+	defaultMaxEntries   = 10000
+	defaultMaxBytes     = 64 << 20
+	// defaultPublishInterval is the least time between two invalidation
 	// messages of one Store.
-	DefaultPublishInterval = 10 * time.Millisecond
-	// DefaultRefreshAhead is the part of an entry's life, at its end, in
+	defaultPublishInterval = 10 * time.Millisecond
+	// defaultRefreshAhead is the part of an entry's life, at its end, in
 	// which a hit also reads the session again in the background.
-	DefaultRefreshAhead = 0.2
+	defaultRefreshAhead = 0.2
 )
 
 // maxRefreshes bounds the background reads in flight of one Store.
@@ -57,11 +54,11 @@ const maxRefreshes = 16
 
 const numShards = 32
 
-// ExpiryReader is implemented by stores that can say, with a session's
+// expiryReader is implemented by stores that can say, with a session's
 // metadata, how long it has left to live by the database's clock, as
 // sqlstore's Store does. Without it an entry lives WithMaxStaleness, capped
 // by the store's idle timeout.
-type ExpiryReader interface {
+type expiryReader interface {
 	GetWithTTL(ctx context.Context, id string) (map[string]any, time.Duration, error)
 }
 
@@ -72,7 +69,7 @@ type ExpiryReader interface {
 type Store struct {
 	origin string // the first word of this Store's messages
 	next   mcpsession.Store
-	expiry ExpiryReader
+	expiry expiryReader
 	bus    *bus.Bus
 	cfg    config
 
@@ -105,7 +102,7 @@ type Store struct {
 }
 
 // A shard holds the entries and the recent invalidations of the keys that
-// hash to it. Entries are found by key (dialects.WakeKey of the id), the
+// hash to it. Entries are found by key (driver.WakeKey of the id), the
 // name invalidations use, and checked against the id.
 type shard struct {
 	mu     sync.Mutex
@@ -144,48 +141,54 @@ type config struct {
 	logger      *slog.Logger
 }
 
-// An Option configures a Store.
-type Option func(*config) error
+// An Option configures a Store; New validates each.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
 
 // WithMaxStaleness bounds how long an entry is kept, whatever the bus says
-// (default DefaultMaxStaleness): the longest a write made elsewhere can go
+// (default 1 s): the longest a write made elsewhere can go
 // unseen here when its invalidation is lost or late. At least 1 ms.
 func WithMaxStaleness(d time.Duration) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if d < time.Millisecond {
-			return fmt.Errorf("%w: WithMaxStaleness(%v): must be at least 1ms", ErrInvalidOption, d)
+			return fmt.Errorf("%w: cache.WithMaxStaleness(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
 		c.maxStale = d
 		return nil
-	}
+	})
 }
 
 // WithMaxEntries bounds the number of sessions kept (default
-// DefaultMaxEntries).
+// 10000).
 func WithMaxEntries(n int) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if n < numShards {
-			return fmt.Errorf("%w: WithMaxEntries(%d): must be at least %d", ErrInvalidOption, n, numShards)
+			return fmt.Errorf("%w: cache.WithMaxEntries(%d): must be at least %d", mcpsession.ErrInvalidOption, n, numShards)
 		}
 		c.maxEntries = n
 		return nil
-	}
+	})
 }
 
 // WithMaxBytes bounds the estimated memory of the kept metadata (default
-// DefaultMaxBytes).
+// 64 MiB).
 func WithMaxBytes(n int) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if n < numShards*1024 {
-			return fmt.Errorf("%w: WithMaxBytes(%d): must be at least %d", ErrInvalidOption, n, numShards*1024)
+			return fmt.Errorf("%w: cache.WithMaxBytes(%d): must be at least %d", mcpsession.ErrInvalidOption, n, numShards*1024)
 		}
 		c.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // WithPublishInterval sets the least time between two invalidation
-// messages this Store publishes (default DefaultPublishInterval): the keys
+// messages this Store publishes (default 10 ms): the keys
 // of the writes made meanwhile travel together in the next one. A write's
 // key so reaches the other replicas up to d later than the bus alone would
 // take it, and each message, a row on the bus and a NOTIFY, is shared by
@@ -193,31 +196,31 @@ func WithMaxBytes(n int) Option {
 // the throughput of Updates on one goroutine. 0 publishes as soon as the
 // previous message is written (at most 1 s).
 func WithPublishInterval(d time.Duration) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if d < 0 || d > time.Second {
-			return fmt.Errorf("%w: WithPublishInterval(%v): must be from 0 to 1s", ErrInvalidOption, d)
+			return fmt.Errorf("%w: cache.WithPublishInterval(%v): must be from 0 to 1s", mcpsession.ErrInvalidOption, d)
 		}
 		c.pubEvery = d
 		return nil
-	}
+	})
 }
 
 // WithRefreshAhead sets the part of an entry's life, at its end, in which a
 // hit also reads the session again in the background (default
-// DefaultRefreshAhead): a session in use then gets a new entry before its
+// 0.2): a session in use then gets a new entry before its
 // old one ends, and no request of it waits for the database, at the price
 // of reading the sessions in use a little more often (1/(1-part) times as
 // often, at most). The hit itself is served from the entry, which is still
 // within every bound; the new read is kept under the same rules as a miss's.
 // From 0 (never: an entry that ends is read again by the next Get) to 0.5.
 func WithRefreshAhead(part float64) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if !(part >= 0 && part <= 0.5) { // also refuses NaN
-			return fmt.Errorf("%w: WithRefreshAhead(%v): must be from 0 to 0.5", ErrInvalidOption, part)
+			return fmt.Errorf("%w: cache.WithRefreshAhead(%v): must be from 0 to 0.5", mcpsession.ErrInvalidOption, part)
 		}
 		c.refreshPart = part
 		return nil
-	}
+	})
 }
 
 // WithPolledInvalidation keeps caching on Postgres while the bus only polls
@@ -226,21 +229,21 @@ func WithRefreshAhead(part float64) Option {
 // WithMaxStaleness still bounds the rest. By default the Store reads
 // through instead.
 func WithPolledInvalidation() Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		c.trustPoll = true
 		return nil
-	}
+	})
 }
 
 // WithLogger sets where the Store logs failures to publish invalidations.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: cache.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
-	}
+	})
 }
 
 // New returns a cache over next whose invalidations travel on b, a Bus over
@@ -249,18 +252,18 @@ func WithLogger(l *slog.Logger) Option {
 // are seen elsewhere only after WithMaxStaleness.
 func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 	if next == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: cache.New: nil store", mcpsession.ErrInvalidOption)
 	}
 	if b == nil {
-		return nil, fmt.Errorf("%w: nil bus", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: cache.New: nil bus", mcpsession.ErrInvalidOption)
 	}
-	cfg := config{maxStale: DefaultMaxStaleness, maxEntries: DefaultMaxEntries, maxBytes: DefaultMaxBytes,
-		pubEvery: DefaultPublishInterval, refreshPart: DefaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
+	cfg := config{maxStale: defaultMaxStaleness, maxEntries: defaultMaxEntries, maxBytes: defaultMaxBytes,
+		pubEvery: defaultPublishInterval, refreshPart: defaultRefreshAhead, logger: slog.New(slog.DiscardHandler)}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: cache.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -276,12 +279,12 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
 	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
 	c.now = time.Now
-	c.expiry, _ = next.(ExpiryReader)
+	c.expiry, _ = next.(expiryReader)
 	for i := range c.shards {
 		c.shards[i].byKey = map[string]*entry{}
 		c.shards[i].invAt = map[string]invalidation{}
 	}
-	c.unsub = append(c.unsub, b.Subscribe(Topic, c.received))
+	c.unsub = append(c.unsub, b.Subscribe(topic, c.received))
 	c.unsub = append(c.unsub, b.OnListening(func(bool) { c.updateActive() }))
 	c.updateActive()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -397,8 +400,8 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 		md, err := c.next.Get(ctx, id)
 		return md, false, err
 	}
-	var kb [dialects.WakeKeyLen]byte
-	kbuf := dialects.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
+	var kb [driver.WakeKeyLen]byte
+	kbuf := driver.AppendWakeKey(kb[:0], 's', id) // a hit makes no string of it
 	sh := &c.shards[shardOf(kbuf)]
 	now := c.now()
 	sh.mu.Lock()
@@ -552,7 +555,7 @@ func (c *Store) flushAll() {
 
 // invalidate drops id here and announces it to the other replicas.
 func (c *Store) invalidate(id string) {
-	key := dialects.WakeKey('s', id)
+	key := driver.WakeKey('s', id)
 	c.drop(key)
 	select {
 	case c.pending <- key:
@@ -599,7 +602,7 @@ func (c *Store) publish(ctx context.Context) {
 	var last time.Time // when the last message was sent
 	send := func(ctx context.Context) {
 		last = time.Now()
-		_, err := c.bus.Publish(ctx, Topic, []byte(c.origin+" "+strings.Join(batch, " ")))
+		_, err := c.bus.Publish(ctx, topic, []byte(c.origin+" "+strings.Join(batch, " ")))
 		if err != nil {
 			c.dropped.Add(int64(len(batch)))
 			c.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "cache: publishing invalidations failed; other replicas see the writes within the max staleness",

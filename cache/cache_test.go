@@ -18,6 +18,10 @@ import (
 	"github.com/mcpsession/mcpsession/storetest"
 )
 
+// invalidations is the bus topic the cache publishes on, as its package
+// documentation names it.
+const invalidations = "mcpsession/cache/invalidate"
+
 // replica is one process's stack: a store, a bus running over it, and a
 // cache over both.
 type replica struct {
@@ -368,10 +372,10 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cache.New(nil, b); !errors.Is(err, cache.ErrInvalidOption) {
+	if _, err := cache.New(nil, b); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil store): %v", err)
 	}
-	if _, err := cache.New(raw, nil); !errors.Is(err, cache.ErrInvalidOption) {
+	if _, err := cache.New(raw, nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil bus): %v", err)
 	}
 	for name, o := range map[string]cache.Option{
@@ -386,7 +390,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		"WithRefreshAhead(0.6)":       cache.WithRefreshAhead(0.6),
 		"WithRefreshAhead(NaN)":       cache.WithRefreshAhead(math.NaN()),
 	} {
-		if c, err := cache.New(raw, b, o); !errors.Is(err, cache.ErrInvalidOption) {
+		if c, err := cache.New(raw, b, o); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 			if c != nil {
 				c.Close()
@@ -410,7 +414,7 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
 	msgs := make(chan int, 16)
-	defer r.bus.Subscribe(cache.Topic, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
+	defer r.bus.Subscribe(invalidations, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
 	ctx := t.Context()
 	ids := make([]string, 6)
 	for i := range ids {
@@ -463,7 +467,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	blocked, release := make(chan struct{}), make(chan struct{})
 	defer r.bus.Subscribe("test/block", func(bus.Message) { close(blocked); <-release })()
 	own, marker := make(chan struct{}, 1), make(chan struct{}, 1)
-	defer r.bus.Subscribe(cache.Topic, func(bus.Message) { own <- struct{}{} })()
+	defer r.bus.Subscribe(invalidations, func(bus.Message) { own <- struct{}{} })()
 	defer r.bus.Subscribe("test/marker", func(bus.Message) { marker <- struct{}{} })()
 	wait := func(c <-chan struct{}, what string) {
 		t.Helper()

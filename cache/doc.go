@@ -13,16 +13,19 @@
 // at once and publishes its key on the bus; every replica's Store drops its
 // entry when the key arrives. A read that was in flight when a key arrived
 // is not kept. The keys of the writes of one WithPublishInterval
-// (DefaultPublishInterval) travel in one message, so that invalidation
-// costs the database one message per interval, not one per write.
+// (10 ms by default) travel in one message, on the bus topic
+// "mcpsession/cache/invalidate", so that invalidation costs the database
+// one message per interval, not one per write.
 //
 // Three limits keep an entry from going stale:
 //
 //   - expiry stays on the database's clock: an entry lives no longer than
 //     the time the database said the session had left when it was read
-//     (sqlstore's GetWithTTL), measured on this replica's monotonic clock,
-//     so a replica whose wall clock is wrong keeps nothing past its end;
-//   - WithMaxStaleness (DefaultMaxStaleness) bounds the age of any entry,
+//     (sqlstore's GetWithTTL; a store without that method gets entries of
+//     WithMaxStaleness, capped by its idle timeout), measured on this
+//     replica's monotonic clock, so a replica whose wall clock is wrong
+//     keeps nothing past its end;
+//   - WithMaxStaleness (1 s by default) bounds the age of any entry,
 //     even when the bus is late;
 //   - on Postgres the Store caches only while the bus is Listening: when
 //     the listener's connection is down, or the bus only polls (behind
@@ -32,7 +35,7 @@
 //     and WithMaxStaleness is what holds.
 //
 // A session in use is read again before its entry ends: a hit in the last
-// part of an entry's life (WithRefreshAhead, DefaultRefreshAhead) starts a
+// part of an entry's life (WithRefreshAhead, 0.2 by default) starts a
 // background read, kept under the same rules as a miss's, so that requests
 // of a busy session are not the ones that wait for the database each time
 // an entry ends. Stats counts them as Refreshes.

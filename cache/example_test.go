@@ -9,6 +9,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -19,7 +20,7 @@ import (
 func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 func readerProcess(dsn string) int {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, dsn)
+	s, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

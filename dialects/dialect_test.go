@@ -1,41 +1,10 @@
 package dialects_test
 
 import (
-	"database/sql/driver"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"syscall"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession/dialects"
 )
-
-func TestForDSN(t *testing.T) {
-	t.Parallel()
-	for dsn, want := range map[string]dialects.Dialect{
-		"postgres://u@h/d":      dialects.Postgres,
-		"postgresql://u@h/d":    dialects.Postgres,
-		"POSTGRES://u@h/d":      dialects.Postgres,
-		"sqlite:/tmp/x.db":      dialects.SQLite,
-		"sqlite:relative.db":    dialects.SQLite,
-		"sqlite::memory:":       dialects.SQLite,
-		"sqlite:x.db?_txlock=1": dialects.SQLite,
-	} {
-		got, err := dialects.ForDSN(dsn)
-		if err != nil || got != want {
-			t.Errorf("ForDSN(%q) = %v, %v; want %s", dsn, got, err, want.Name())
-		}
-	}
-	for _, dsn := range []string{"", "mysql://h/d", "file:x.db", "/x.db", "host=h dbname=d"} {
-		if _, err := dialects.ForDSN(dsn); !errors.Is(err, dialects.ErrUnsupportedDSN) {
-			t.Errorf("ForDSN(%q) = %v; want ErrUnsupportedDSN", dsn, err)
-		}
-	}
-}
 
 func TestRedact(t *testing.T) {
 	t.Parallel()
@@ -54,55 +23,5 @@ func TestRedact(t *testing.T) {
 		if got := dialects.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q; want %q", in, got, want)
 		}
-	}
-}
-
-// ClassifyError sorts what a failover throws at a caller: the messages of
-// issue 12, as pgx and database/sql return them.
-func TestClassifyError(t *testing.T) {
-	t.Parallel()
-	pg := func(code string) error { return fmt.Errorf("exec: %w", &pgconn.PgError{Code: code}) }
-	for _, c := range []struct {
-		name string
-		err  error
-		want dialects.ErrorKind
-	}{
-		{"admin shutdown", pg("57P01"), dialects.ErrorUnavailable},
-		{"crash shutdown", pg("57P02"), dialects.ErrorUnavailable},
-		{"cannot connect now", pg("57P03"), dialects.ErrorUnavailable},
-		{"too many connections", pg("53300"), dialects.ErrorUnavailable},
-		{"connection failure", pg("08006"), dialects.ErrorUnavailable},
-		{"read-only transaction", pg("25006"), dialects.ErrorReadOnly},
-		{"unique violation", pg("23505"), dialects.ErrorOther},
-		{"bad password", pg("28P01"), dialects.ErrorOther},
-		{"bad conn", fmt.Errorf("x: %w", driver.ErrBadConn), dialects.ErrorUnavailable},
-		{"unexpected EOF", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), dialects.ErrorUnavailable},
-		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, dialects.ErrorUnavailable},
-		{"other", errors.New("syntax error"), dialects.ErrorOther},
-	} {
-		if got := dialects.Postgres.ClassifyError(c.err); got != c.want {
-			t.Errorf("Postgres: %s: %v; want %v", c.name, got, c.want)
-		}
-	}
-	// A real connection refused, as pgx reports it.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, err = pgx.Connect(t.Context(), "postgres://u@"+addr+"/db?sslmode=disable")
-	if got := dialects.Postgres.ClassifyError(err); got != dialects.ErrorUnavailable {
-		t.Errorf("pgx connect to a closed port (%v): %v; want unavailable", err, got)
-	}
-	// SQLite: a write on a query_only connection.
-	db, err := dialects.SQLite.Open(t.Context(), "sqlite::memory:?_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	_, err = db.ExecContext(t.Context(), "CREATE TABLE t (x)")
-	if got := dialects.SQLite.ClassifyError(err); got != dialects.ErrorReadOnly {
-		t.Errorf("SQLite write on query_only (%v): %v; want read-only", err, got)
 	}
 }

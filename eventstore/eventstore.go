@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -28,9 +29,6 @@ var (
 	// keep: a stream id over MaxStreamIDLength bytes or not valid UTF-8
 	// without U+0000, or data over the limit.
 	ErrInvalidArgument = errors.New("eventstore: invalid argument")
-
-	// ErrInvalidOption means New was given an option it cannot use.
-	ErrInvalidOption = errors.New("eventstore: invalid option")
 )
 
 // MaxStreamIDLength is the longest stream id, in bytes.
@@ -38,10 +36,10 @@ const MaxStreamIDLength = 255
 
 // Defaults.
 const (
-	// DefaultMaxEvents is how many of a session's newest events are kept.
-	DefaultMaxEvents = 1000
-	// DefaultMaxEventBytes is the largest event data Append takes.
-	DefaultMaxEventBytes = 1 << 20
+	// defaultMaxEvents is how many of a session's newest events are kept.
+	defaultMaxEvents = 1000
+	// defaultMaxEventBytes is the largest event data Append takes.
+	defaultMaxEventBytes = 1 << 20
 )
 
 // An Event is one entry of a stream.
@@ -57,70 +55,82 @@ type Event struct {
 // Store keeps streams of events in a sqlstore.Store's database. It is safe
 // for concurrent use.
 type Store struct {
-	store    *sqlstore.Store
-	q        dialects.EventStatements
+	x        *executor.Executor
+	q        driver.EventStatements
 	maxEv    int64
 	maxBytes int
 	idle     int64
 	lifetime int64
 }
 
-// An Option configures a Store.
-type Option func(*Store) error
+// An Option configures a Store; New validates each.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	maxEvents int64
+	maxBytes  int
+}
 
 // WithMaxEvents keeps each session's newest n events (default
-// DefaultMaxEvents), n at least 1. A session that appends more loses its
+// 1000), n at least 1. A session that appends more loses its
 // oldest, a batch at a time (up to an eighth more are kept meanwhile).
 func WithMaxEvents(n int) Option {
-	return func(s *Store) error {
+	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxEvents(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: eventstore.WithMaxEvents(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
-		s.maxEv = int64(n)
+		c.maxEvents = int64(n)
 		return nil
-	}
+	})
 }
 
 // WithMaxEventBytes limits the data of one event to n bytes (default
-// DefaultMaxEventBytes).
+// 1 MiB).
 func WithMaxEventBytes(n int) Option {
-	return func(s *Store) error {
+	return optionFunc(func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: WithMaxEventBytes(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: eventstore.WithMaxEventBytes(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
-		s.maxBytes = n
+		c.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // New returns a Store over store's database, whose migrations hold its
 // tables. Streams belong to store's live sessions.
 func New(store *sqlstore.Store, opts ...Option) (*Store, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: eventstore.New: nil store", mcpsession.ErrInvalidOption)
 	}
-	s := &Store{
-		store:    store,
-		q:        store.Dialect().Statements().Events,
-		maxEv:    DefaultMaxEvents,
-		maxBytes: DefaultMaxEventBytes,
-		idle:     store.IdleTimeout().Milliseconds(),
-		lifetime: store.MaxLifetime().Milliseconds(),
-	}
+	cfg := config{maxEvents: defaultMaxEvents, maxBytes: defaultMaxEventBytes}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: eventstore.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
-		if err := o(s); err != nil {
+		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	return s, nil
+	x := executor.Of(store)
+	return &Store{
+		x:        x,
+		q:        x.Statements().Events,
+		maxEv:    cfg.maxEvents,
+		maxBytes: cfg.maxBytes,
+		idle:     x.Config().IdleTimeout.Milliseconds(),
+		lifetime: x.Config().MaxLifetime.Milliseconds(),
+	}, nil
 }
 
-// WakeKey is the wake key (dialects.WakeKey) an Append to one of session's
-// streams sends, for bus.Watch.
-func WakeKey(session string) string { return dialects.WakeKey('e', session) }
+// WakeKey is the wake key an Append to one of session's streams sends, for
+// bus.Watch.
+func WakeKey(session string) string { return driver.WakeKey('e', session) }
 
 func checkStream(session, stream string) error {
 	if err := mcpsession.ValidateID(session); err != nil {
@@ -147,7 +157,7 @@ func (s *Store) Open(ctx context.Context, session, stream string) error {
 		return err
 	}
 	var one int
-	err := s.store.WriteRow(ctx, "eventstore: open stream", s.q.Open, []any{session, stream, s.idle, s.lifetime}, &one)
+	err := s.x.WriteRow(ctx, "eventstore: open stream", s.q.Open, []any{session, stream, s.idle, s.lifetime}, &one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mcpsession.ErrNotFound
 	}
@@ -165,33 +175,33 @@ func (s *Store) Append(ctx context.Context, session, stream string, data []byte)
 		return Event{}, fmt.Errorf("%w: event of %d bytes, the limit is %d", ErrInvalidArgument, len(data), s.maxBytes)
 	}
 	ev := Event{Data: data}
-	err := s.store.WriteTx(ctx, "eventstore: append", func(tx *sql.Tx) error {
+	err := s.x.WriteTx(ctx, "eventstore: append", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q.Next, session, stream, s.idle, s.lifetime).Scan(&ev.Pos)
 		if errors.Is(err, sql.ErrNoRows) {
 			return mcpsession.ErrNotFound
 		}
 		if err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: position", err)
+			return s.x.Wrap(ctx, "eventstore: append: position", err)
 		}
 		var payload any
 		if data != nil {
 			payload = data
 		}
 		if err := tx.QueryRowContext(ctx, s.q.Insert, session, stream, ev.Pos, payload).Scan(&ev.Seq); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: insert", err)
+			return s.x.Wrap(ctx, "eventstore: append: insert", err)
 		}
 		var count int64
 		if err := tx.QueryRowContext(ctx, s.q.Count, session).Scan(&count); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: count", err)
+			return s.x.Wrap(ctx, "eventstore: append: count", err)
 		}
 		if count <= s.maxEv+s.maxEv/8 {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, s.q.Trim, session, s.maxEv); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: trim", err)
+			return s.x.Wrap(ctx, "eventstore: append: trim", err)
 		}
 		if _, err := tx.ExecContext(ctx, s.q.Recount, session); err != nil {
-			return s.store.WrapError(ctx, "eventstore: append: recount", err)
+			return s.x.Wrap(ctx, "eventstore: append: recount", err)
 		}
 		return nil
 	})
@@ -206,9 +216,6 @@ func (s *Store) Append(ctx context.Context, session, stream string, data []byte)
 // such stream, and ErrPurged if any event after pos was dropped.
 func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([]Event, error) {
 	if err := checkStream(session, stream); err != nil {
-		return nil, err
-	}
-	if err := s.store.CheckCall("eventstore: after"); err != nil {
 		return nil, err
 	}
 	// The events and the stream's bounds are two reads, each of its own
@@ -230,12 +237,12 @@ func (s *Store) After(ctx context.Context, session, stream string, pos int64) ([
 		// or because there is no such stream.
 		var next int64
 		var first sql.NullInt64
-		err = s.store.DB().QueryRowContext(ctx, s.q.Bounds, session, stream).Scan(&next, &first)
+		err = s.x.QueryRow(ctx, "eventstore: after", s.q.Bounds, []any{session, stream}, &next, &first)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return nil, ErrUnknownStream
 		case err != nil:
-			return nil, s.store.WrapError(ctx, "eventstore: after", err)
+			return nil, err
 		case next-1 <= pos:
 			return nil, nil
 		case first.Valid && first.Int64 <= pos+1:
@@ -259,9 +266,6 @@ func (s *Store) SincePriming(ctx context.Context, session, stream string, before
 	if err := checkStream(session, stream); err != nil {
 		return nil, err
 	}
-	if err := s.store.CheckCall("eventstore: since priming"); err != nil {
-		return nil, err
-	}
 	return s.query(ctx, "eventstore: since priming", s.q.SincePriming, session, stream, before)
 }
 
@@ -270,21 +274,21 @@ func (s *Store) after(ctx context.Context, session, stream string, pos int64) ([
 }
 
 func (s *Store) query(ctx context.Context, op, q string, session, stream string, pos int64) ([]Event, error) {
-	rows, err := s.store.DB().QueryContext(ctx, q, session, stream, pos)
+	rows, err := s.x.Query(ctx, op, q, session, stream, pos)
 	if err != nil {
-		return nil, s.store.WrapError(ctx, op, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var ev Event
 		if err := rows.Scan(&ev.Seq, &ev.Pos, &ev.Data); err != nil {
-			return nil, s.store.WrapError(ctx, op, err)
+			return nil, s.x.Wrap(ctx, op, err)
 		}
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.store.WrapError(ctx, op, err)
+		return nil, s.x.Wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -295,15 +299,12 @@ func (s *Store) Find(ctx context.Context, session string, seq int64) (stream str
 	if err := mcpsession.ValidateID(session); err != nil {
 		return "", 0, err
 	}
-	if err := s.store.CheckCall("eventstore: find"); err != nil {
-		return "", 0, err
-	}
-	err = s.store.DB().QueryRowContext(ctx, s.q.Find, session, seq).Scan(&stream, &pos)
+	err = s.x.QueryRow(ctx, "eventstore: find", s.q.Find, []any{session, seq}, &stream, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, ErrUnknownEvent
 	}
 	if err != nil {
-		return "", 0, s.store.WrapError(ctx, "eventstore: find", err)
+		return "", 0, err
 	}
 	return stream, pos, nil
 }
@@ -314,10 +315,10 @@ func (s *Store) Purge(ctx context.Context, session string) error {
 	if err := mcpsession.ValidateID(session); err != nil {
 		return err
 	}
-	return s.store.WriteTx(ctx, "eventstore: purge", func(tx *sql.Tx) error {
+	return s.x.WriteTx(ctx, "eventstore: purge", func(tx *sql.Tx) error {
 		for _, q := range s.q.Purge {
 			if _, err := tx.ExecContext(ctx, q, session); err != nil {
-				return s.store.WrapError(ctx, "eventstore: purge", err)
+				return s.x.Wrap(ctx, "eventstore: purge", err)
 			}
 		}
 		return nil

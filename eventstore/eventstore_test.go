@@ -130,10 +130,10 @@ func TestUnknownAndBad(t *testing.T) {
 		if _, err := e.Append(ctx, "bad id", "s", nil); !errors.Is(err, mcpsession.ErrInvalidID) {
 			t.Errorf("Append with a bad session id = %v; want ErrInvalidID", err)
 		}
-		if _, err := eventstore.New(nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		if _, err := eventstore.New(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New(nil) = %v", err)
 		}
-		if _, err := eventstore.New(s, eventstore.WithMaxEvents(0)); !errors.Is(err, eventstore.ErrInvalidOption) {
+		if _, err := eventstore.New(s, eventstore.WithMaxEvents(0)); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("WithMaxEvents(0) = %v", err)
 		}
 	})
@@ -328,7 +328,7 @@ func TestGoneWithTheSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		rewind := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000 WHERE id = ?1`
-		if s.Dialect().Name() == "postgres" {
+		if testdb.DialectName(s) == "postgres" {
 			rewind = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours' WHERE id = $1`
 		}
 		testdb.Exec(t, s.DB(), rewind, swept)

@@ -7,6 +7,7 @@ import (
 	"log"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -16,7 +17,7 @@ import (
 // The adapters (mcpgo.EventStore, gosdk.EventStore) do this for the SDKs.
 func Example() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}

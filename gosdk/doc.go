@@ -87,7 +87,7 @@
 // Open a store, build the mcp.Server as usual, and serve it through a
 // Sessions instead of mcp.NewStreamableHTTPHandler:
 //
-//	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
 //	...
 //	server := mcp.NewServer(&mcp.Implementation{Name: "name", Version: "1.0.0"}, nil)
 //	mcp.AddTool(server, ...)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/gosdk"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -32,7 +33,7 @@ func Example_streams() {
 	dsn := "sqlite:" + filepath.Join(dir, "sessions.db")
 
 	newReplica := func() (*gosdk.Sessions, string) {
-		store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+		store, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/gosdk"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -53,7 +54,7 @@ func (rr *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
 // client, pinned to a session-based revision, counts on both.
 func Example() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func Example() {
 // ModifyState (state handles take its place: see Example_handles).
 func Example_sessionless() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func countOn(ctx context.Context, _ *mcp.CallToolRequest, in counterArgs) (*mcp.
 // behind a round-robin balancer.
 func Example_handles() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}

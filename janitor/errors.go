@@ -2,14 +2,13 @@ package janitor
 
 import "errors"
 
-// The errors New and Run return. Each error New returns matches one of them
-// with errors.Is, and carries detail in its message.
+// The errors New and Run return besides mcpsession.ErrInvalidOption (a nil
+// Cleaner, a nil Option, an interval that is not positive, a jitter
+// outside [0, 1), a ttl under one millisecond, which also matches
+// mcpsession.ErrInvalidTTL, a nil logger or a nil callback). Each error New
+// returns matches one of them with errors.Is, and carries detail in its
+// message.
 var (
-	// ErrInvalidOption means New was given an option it cannot use: a nil
-	// Cleaner, a nil Option, an interval that is not positive, a jitter
-	// outside [0, 1), a ttl under one millisecond (that error also matches
-	// mcpsession.ErrInvalidTTL), a nil logger or a nil callback.
-	ErrInvalidOption = errors.New("janitor: invalid option")
 	// ErrNoTTL means New could not tell how old an idle session must be to
 	// be removed: the Cleaner reports no idle timeout and WithTTL was not
 	// given.

@@ -40,15 +40,15 @@ type Janitor struct {
 // one WithTTL sets or else, when c has an IdleTimeout() time.Duration method
 // that returns a positive duration (as sqlstore's Store does), that idle
 // timeout; with neither, New returns an error matching ErrNoTTL. A bad
-// option is an error matching ErrInvalidOption. New starts nothing: call Run.
+// option is an error matching mcpsession.ErrInvalidOption. New starts nothing: call Run.
 func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 	if c == nil {
-		return nil, fmt.Errorf("%w: nil Cleaner", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: janitor.New: nil Cleaner", mcpsession.ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: janitor.New: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -58,7 +58,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		if it, ok := c.(mcpsession.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
-					return nil, fmt.Errorf("%w: the cleaner's idle timeout %v is under one millisecond: %w", ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
+					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
 				}
 				cfg.ttl = d
 			}

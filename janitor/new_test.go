@@ -18,10 +18,10 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if j.interval != DefaultInterval || DefaultInterval != time.Minute {
+	if j.interval != defaultInterval || defaultInterval != time.Minute {
 		t.Errorf("interval = %v, want %v", j.interval, time.Minute)
 	}
-	if j.jitter != DefaultJitter || DefaultJitter != 0.1 {
+	if j.jitter != defaultJitter || defaultJitter != 0.1 {
 		t.Errorf("jitter = %v, want 0.1", j.jitter)
 	}
 	if j.logger == nil || j.logger.Enabled(context.Background(), slog.LevelError) {
@@ -92,24 +92,24 @@ func TestNewErrors(t *testing.T) {
 		opts    []Option
 		want    []error
 	}{
-		{"nil cleaner", nil, []Option{ok}, []error{ErrInvalidOption}},
-		{"nil option", plain, []Option{ok, nil}, []error{ErrInvalidOption}},
+		{"nil cleaner", nil, []Option{ok}, []error{mcpsession.ErrInvalidOption}},
+		{"nil option", plain, []Option{ok, nil}, []error{mcpsession.ErrInvalidOption}},
 		{"no ttl", plain, nil, []error{ErrNoTTL}},
 		{"idle timeout zero", idleCleaner{plain, 0}, nil, []error{ErrNoTTL}},
 		{"idle timeout negative", idleCleaner{plain, -time.Hour}, nil, []error{ErrNoTTL}},
-		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl zero", plain, []Option{WithTTL(0)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl negative", plain, []Option{WithTTL(-time.Hour)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl under 1ms", plain, []Option{WithTTL(time.Millisecond - 1)}, []error{ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"bad ttl despite idle timeout", idleCleaner{plain, time.Hour}, []Option{WithTTL(time.Microsecond)}, []error{ErrInvalidOption}},
-		{"interval zero", plain, []Option{ok, WithInterval(0)}, []error{ErrInvalidOption}},
-		{"interval negative", plain, []Option{ok, WithInterval(-time.Second)}, []error{ErrInvalidOption}},
-		{"jitter negative", plain, []Option{ok, WithJitter(-0.1)}, []error{ErrInvalidOption}},
-		{"jitter one", plain, []Option{ok, WithJitter(1)}, []error{ErrInvalidOption}},
-		{"jitter NaN", plain, []Option{ok, WithJitter(math.NaN())}, []error{ErrInvalidOption}},
-		{"jitter infinite", plain, []Option{ok, WithJitter(math.Inf(1))}, []error{ErrInvalidOption}},
-		{"nil logger", plain, []Option{ok, WithLogger(nil)}, []error{ErrInvalidOption}},
-		{"nil callback", plain, []Option{ok, WithOnSweep(nil)}, []error{ErrInvalidOption}},
+		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
+		{"ttl zero", plain, []Option{WithTTL(0)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
+		{"ttl negative", plain, []Option{WithTTL(-time.Hour)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
+		{"ttl under 1ms", plain, []Option{WithTTL(time.Millisecond - 1)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
+		{"bad ttl despite idle timeout", idleCleaner{plain, time.Hour}, []Option{WithTTL(time.Microsecond)}, []error{mcpsession.ErrInvalidOption}},
+		{"interval zero", plain, []Option{ok, WithInterval(0)}, []error{mcpsession.ErrInvalidOption}},
+		{"interval negative", plain, []Option{ok, WithInterval(-time.Second)}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter negative", plain, []Option{ok, WithJitter(-0.1)}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter one", plain, []Option{ok, WithJitter(1)}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter NaN", plain, []Option{ok, WithJitter(math.NaN())}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter infinite", plain, []Option{ok, WithJitter(math.Inf(1))}, []error{mcpsession.ErrInvalidOption}},
+		{"nil logger", plain, []Option{ok, WithLogger(nil)}, []error{mcpsession.ErrInvalidOption}},
+		{"nil callback", plain, []Option{ok, WithOnSweep(nil)}, []error{mcpsession.ErrInvalidOption}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,11 +11,11 @@ import (
 
 // The defaults New uses for the options not given.
 const (
-	// DefaultInterval is how long the Janitor waits between sweeps.
-	DefaultInterval = time.Minute
-	// DefaultJitter is the fraction by which each wait is randomly made
+	// defaultInterval is how long the Janitor waits between sweeps.
+	defaultInterval = time.Minute
+	// defaultJitter is the fraction by which each wait is randomly made
 	// longer or shorter, so replicas started together drift apart.
-	DefaultJitter = 0.1
+	defaultJitter = 0.1
 )
 
 // minTTL is the shortest ttl a Cleaner accepts (see mcpsession.Cleaner).
@@ -23,7 +23,7 @@ const minTTL = time.Millisecond
 
 // An Option configures a Janitor. Options are applied by New in order (for
 // an option given twice, the last one wins), and each rejects a bad argument
-// with an error matching ErrInvalidOption, which New returns.
+// with an error matching mcpsession.ErrInvalidOption, which New returns.
 type Option interface {
 	apply(*config) error
 }
@@ -47,8 +47,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		interval: DefaultInterval,
-		jitter:   DefaultJitter,
+		interval: defaultInterval,
+		jitter:   defaultJitter,
 		logger:   slog.New(slog.DiscardHandler),
 		rand:     rand.Float64,
 	}
@@ -62,7 +62,7 @@ func defaultConfig() config {
 func WithTTL(ttl time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if ttl < minTTL {
-			return fmt.Errorf("%w: WithTTL(%v): under one millisecond (%w)", ErrInvalidOption, ttl, mcpsession.ErrInvalidTTL)
+			return fmt.Errorf("%w: janitor.WithTTL(%v): under one millisecond (%w)", mcpsession.ErrInvalidOption, ttl, mcpsession.ErrInvalidTTL)
 		}
 		c.ttl = ttl
 		return nil
@@ -71,11 +71,11 @@ func WithTTL(ttl time.Duration) Option {
 
 // WithInterval sets the wait between the end of one sweep and the start of
 // the next, before jitter and backoff. It must be positive. The default is
-// DefaultInterval.
+// a minute.
 func WithInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: WithInterval(%v): must be positive", ErrInvalidOption, d)
+			return fmt.Errorf("%w: janitor.WithInterval(%v): must be positive", mcpsession.ErrInvalidOption, d)
 		}
 		c.interval = d
 		return nil
@@ -84,11 +84,11 @@ func WithInterval(d time.Duration) Option {
 
 // WithJitter sets the fraction f by which each wait varies: a wait of d
 // becomes a uniformly random duration in [d*(1-f), d*(1+f)]. It must be in
-// [0, 1); 0 turns jitter off. The default is DefaultJitter.
+// [0, 1); 0 turns jitter off. The default is 0.1.
 func WithJitter(f float64) Option {
 	return optionFunc(func(c *config) error {
 		if !(f >= 0 && f < 1) { // also refuses NaN
-			return fmt.Errorf("%w: WithJitter(%v): must be in [0, 1)", ErrInvalidOption, f)
+			return fmt.Errorf("%w: janitor.WithJitter(%v): must be in [0, 1)", mcpsession.ErrInvalidOption, f)
 		}
 		c.jitter = f
 		return nil
@@ -101,7 +101,7 @@ func WithJitter(f float64) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: janitor.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
@@ -117,7 +117,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithOnSweep(fn func(SweepResult)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return fmt.Errorf("%w: WithOnSweep(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: janitor.WithOnSweep(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.onSweep = fn
 		return nil

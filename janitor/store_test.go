@@ -114,7 +114,7 @@ func TestSweepRemovesExpiredHandles(t *testing.T) {
 				live = append(live, h)
 			}
 			q := `UPDATE mcp_handles SET updated_at = updated_at - 3600000 WHERE handle = ?1`
-			if s.Dialect().Name() == "postgres" {
+			if testdb.DialectName(s) == "postgres" {
 				q = `UPDATE mcp_handles SET updated_at = updated_at - interval '1 hour' WHERE handle = $1`
 			}
 			for _, h := range expired {

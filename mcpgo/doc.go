@@ -65,7 +65,7 @@
 // Open a store, make a Sessions, and hand its options to both mcp-go
 // constructors and its middleware to the HTTP server:
 //
-//	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
 //	...
 //	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
 //	...

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/mcpgo"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -32,7 +33,7 @@ func Example_streams() {
 	dsn := "sqlite:" + filepath.Join(dir, "sessions.db")
 
 	newReplica := func() (*mcpgo.Sessions, string) {
-		store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+		store, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err != nil {
 			log.Fatal(err)
 		}

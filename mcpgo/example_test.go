@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/mcpgo"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -21,7 +22,7 @@ import (
 // counts on both.
 func Example() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func countOn(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult,
 // defaults starts a counter on one replica and counts on it on the other.
 func Example_handles() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -70,7 +71,7 @@ func ExamplePostgresDSN() {
 	// func TestServiceStarts(t *testing.T) {
 	var t testing.TB = newExampleT()
 	dsn := mcpsessiontest.PostgresDSN(t)
-	store, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(context.Background(), postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,24 +8,25 @@ import (
 	"io/fs"
 
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/pressly/goose/v3"
 )
 
 // TableName is the goose version table of this schema.
 const TableName = "mcpsession_db_version"
 
-// FS returns the migrations of dialect d, which the dialect owns
-// (Dialect.Migrations: the files of this package's directory of the
-// dialect's name).
-func FS(d dialects.Dialect) (fs.FS, error) {
+// migrationsOf returns the driver and the migrations of dialect d, which
+// the dialect's package embeds (migrations/NAME of the repository).
+func migrationsOf(d dialects.Dialect) (driver.Driver, fs.FS, error) {
 	if d == nil {
-		return nil, errors.New("migrations: nil dialect")
+		return nil, nil, errors.New("migrations: nil dialect")
 	}
-	fsys := d.Migrations()
+	drv := d.Driver()
+	fsys := drv.Migrations()
 	if m, _ := fs.Glob(fsys, "*.sql"); len(m) == 0 {
-		return nil, fmt.Errorf("migrations: no migrations for dialect %q", d.Name())
+		return nil, nil, fmt.Errorf("migrations: no migrations for dialect %q", d.Name())
 	}
-	return fsys, nil
+	return drv, fsys, nil
 }
 
 // NewProvider returns a goose provider over the embedded migrations of
@@ -34,7 +35,7 @@ func FS(d dialects.Dialect) (fs.FS, error) {
 // Use it for what Up does not do (Status, Down, DownTo); opts are passed to
 // goose after ours.
 func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
-	fsys, err := FS(d)
+	drv, fsys, err := migrationsOf(d)
 	if err != nil {
 		return nil, err
 	}
@@ -44,14 +45,14 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 		// the application's, not ours.
 		goose.WithDisableGlobalRegistry(true),
 	}
-	locker, err := d.MigrationLocker(ctx, db)
+	locker, err := drv.MigrationLocker(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: lock: %w", err)
 	}
 	if locker != nil {
 		base = append(base, goose.WithLocker(locker))
 	}
-	p, err := goose.NewProvider(d.GooseDialect(), db, fsys, append(base, opts...)...)
+	p, err := goose.NewProvider(drv.GooseDialect(), db, fsys, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/migrations"
 )
@@ -24,15 +26,15 @@ var databases = []struct {
 	dialect dialects.Dialect
 	goose   func(dsn string) (driver, dbstring string)
 }{
-	{"sqlite", func(t *testing.T) string { return testdb.SQLiteFile(t) }, dialects.SQLite,
+	{"sqlite", func(t *testing.T) string { return testdb.SQLiteFile(t) }, sqlite.Dialect(),
 		func(dsn string) (string, string) { return "sqlite3", strings.TrimPrefix(dsn, "sqlite:") }},
-	{"postgres", func(t *testing.T) string { return testdb.Postgres(t) }, dialects.Postgres,
+	{"postgres", func(t *testing.T) string { return testdb.Postgres(t) }, postgres.Dialect(),
 		func(dsn string) (string, string) { return "postgres", dsn }},
 }
 
 func openDB(t *testing.T, d dialects.Dialect, dsn string) *sql.DB {
 	t.Helper()
-	db, err := d.Open(t.Context(), dsn)
+	db, err := d.Driver().Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +92,7 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
 				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
 			}
-			fsys, err := migrations.FS(d.dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files, _ := fs.Glob(fsys, "*.sql")
+			files, _ := fs.Glob(d.dialect.Driver().Migrations(), "*.sql")
 			var applied int
 			q := "SELECT count(*) FROM " + migrations.TableName + " WHERE version_id > 0"
 			if err := db.QueryRowContext(t.Context(), q).Scan(&applied); err != nil || applied != len(files) {

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
 func TestRetryAndReadOnlyOptionsValidated(t *testing.T) {
 	t.Parallel()
-	db, err := dialects.SQLite.Open(t.Context(), "sqlite::memory:")
+	db, err := sqlite.Dialect().Driver().Open(t.Context(), "sqlite::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestRetryAndReadOnlyOptionsValidated(t *testing.T) {
 		"retry backoff 0":       {sqlstore.WithRetry(3, 0)},
 		"read-only and migrate": {sqlstore.WithReadOnly(), sqlstore.WithAutoMigrate()},
 	} {
-		if _, err := sqlstore.New(db, dialects.SQLite, opts...); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.New(db, sqlite.Dialect(), opts...); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 		}
 	}
@@ -69,11 +70,11 @@ func TestOpenReadOnlyServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		ro := readOnlyDSN(t, dsn)
-		_, err := sqlstore.Open(ctx, ro)
+		_, err := sqlstore.Open(ctx, testdb.Dialect(ro), ro)
 		if !errors.Is(err, mcpsession.ErrReadOnly) || !strings.Contains(err.Error(), "WithReadOnly") {
 			t.Fatalf("Open on a read-only server = %v; want ErrReadOnly naming WithReadOnly", err)
 		}
-		s, err := sqlstore.Open(ctx, ro, sqlstore.WithReadOnly())
+		s, err := sqlstore.Open(ctx, testdb.Dialect(ro), ro, sqlstore.WithReadOnly())
 		if err != nil {
 			t.Fatalf("Open WithReadOnly: %v", err)
 		}
@@ -109,12 +110,12 @@ func TestServerRefusesWrite(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.Postgres(t)
 	testdb.OpenStore(t, dsn) // the schema
-	db, err := dialects.Postgres.Open(t.Context(), readOnlyDSN(t, dsn))
+	db, err := postgres.Dialect().Driver().Open(t.Context(), readOnlyDSN(t, dsn))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := sqlstore.New(db, dialects.Postgres)
+	s, err := sqlstore.New(db, postgres.Dialect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,18 +141,18 @@ func closedPort(t *testing.T) string {
 func TestUnreachableServer(t *testing.T) {
 	t.Parallel()
 	dsn := "postgres://nobody:hunter2@" + closedPort(t) + "/db?sslmode=disable&connect_timeout=5"
-	_, err := sqlstore.Open(t.Context(), dsn)
+	_, err := sqlstore.Open(t.Context(), testdb.Dialect(dsn), dsn)
 	if !errors.Is(err, mcpsession.ErrUnavailable) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("Open on a closed port = %v; want ErrUnavailable, no password", err)
 	}
-	db, err := dialects.Postgres.Open(t.Context(), dsn)
+	db, err := postgres.Dialect().Driver().Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := sqlstore.New(db, dialects.Postgres, sqlstore.WithRetry(4, time.Millisecond), sqlstore.WithLogger(logger))
+	s, err := sqlstore.New(db, postgres.Dialect(), sqlstore.WithRetry(4, time.Millisecond), sqlstore.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,12 +186,12 @@ func TestUnreachableServer(t *testing.T) {
 // wait stops them with an error that matches it.
 func TestRetryBoundedByContext(t *testing.T) {
 	t.Parallel()
-	db, err := dialects.Postgres.Open(t.Context(), "postgres://nobody@"+closedPort(t)+"/db?sslmode=disable")
+	db, err := postgres.Dialect().Driver().Open(t.Context(), "postgres://nobody@"+closedPort(t)+"/db?sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := sqlstore.New(db, dialects.Postgres, sqlstore.WithRetry(100, 50*time.Millisecond))
+	s, err := sqlstore.New(db, postgres.Dialect(), sqlstore.WithRetry(100, 50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestTerminatedConnections(t *testing.T) {
 	t.Parallel()
 	app := "mcpsession-" + strings.ToLower(mcpsession.NewID()[:12])
 	dsn := withParam(testdb.Postgres(t), "application_name", app)
-	admin, err := dialects.Postgres.Open(t.Context(), testdb.PostgresAdminDSN(t))
+	admin, err := postgres.Dialect().Driver().Open(t.Context(), testdb.PostgresAdminDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/executor"
 )
 
 // Cleanup deletes the sessions whose updated_at is more than ttl ago and,
@@ -55,7 +56,7 @@ func (s *Store) CleanupHandles(ctx context.Context) (int64, error) {
 // sweep deletes r's records idle for longer than ttl (and past r's max
 // lifetime) under the cleanup lease.
 func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64, error) {
-	if err := checkNotInModify(r.opCleanup); err != nil {
+	if err := executor.CheckNotInModify(r.opCleanup); err != nil {
 		return 0, err
 	}
 	l := &lease{s: s, name: cleanupLease, holder: rand.Text()}
@@ -82,7 +83,7 @@ const (
 )
 
 // lease is one holding of a lease in mcpsession_leases (see
-// dialects.Statements.TakeLease).
+// the driver's Statements.TakeLease).
 type lease struct {
 	s      *Store
 	name   string
@@ -93,9 +94,9 @@ type lease struct {
 // take takes the lease, or returns an error matching
 // mcpsession.ErrCleanupInProgress if somebody else holds it.
 func (l *lease) take(ctx context.Context) error {
-	n, err := l.s.exec(ctx, "cleanup: take lease", l.s.q.TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
+	n, err := l.s.x.Write(ctx, "cleanup: take lease", l.s.x.Statements().TakeLease, l.name, l.holder, leaseDuration.Milliseconds())
 	if err != nil {
-		return l.s.opError(ctx, "cleanup: take lease", err)
+		return l.s.x.Wrap(ctx, "cleanup: take lease", err)
 	}
 	if n == 0 {
 		return mcpsession.ErrCleanupInProgress
@@ -125,7 +126,7 @@ func (l *lease) renew(ctx context.Context) error {
 func (l *lease) release(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := l.s.exec(rctx, "cleanup: release lease", l.s.q.ReleaseLease, l.name, l.holder); err != nil {
+	if _, err := l.s.x.Write(rctx, "cleanup: release lease", l.s.x.Statements().ReleaseLease, l.name, l.holder); err != nil {
 		l.s.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "sqlstore: cleanup lease not given back; it runs out by itself",
 			slog.Duration("after", leaseDuration), attrError(err))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -18,7 +19,7 @@ import (
 func fill(t *testing.T, s *sqlstore.Store, prefix string, n int, age time.Duration) {
 	t.Helper()
 	var q string
-	switch s.Dialect().Name() {
+	switch testdb.DialectName(s) {
 	case "postgres":
 		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
 			SELECT $1 || g, '{"k":1}', now() - $3 * interval '1 millisecond', now() - $3 * interval '1 millisecond'
@@ -100,7 +101,7 @@ func TestCleanupMaxLifetime(t *testing.T) {
 
 // rewind moves created_at, only, back by $2 ms for ids LIKE $1.
 func rewind(s *sqlstore.Store) string {
-	if s.Dialect().Name() == "postgres" {
+	if testdb.DialectName(s) == "postgres" {
 		return `UPDATE mcp_sessions SET created_at = created_at - $2 * interval '1 millisecond' WHERE id LIKE $1`
 	}
 	return `UPDATE mcp_sessions SET created_at = created_at - ?2 WHERE id LIKE ?1`
@@ -111,7 +112,7 @@ func rewind(s *sqlstore.Store) string {
 func holdLease(t *testing.T, s *sqlstore.Store) {
 	t.Helper()
 	q := `INSERT INTO mcpsession_leases (name, holder, expires_at) VALUES ('cleanup', 'another replica', now() + interval '1 hour')`
-	if s.Dialect().Name() == "sqlite" {
+	if testdb.DialectName(s) == "sqlite" {
 		q = `INSERT INTO mcpsession_leases (name, holder, expires_at) VALUES ('cleanup', 'another replica', CAST(unixepoch('subsec') * 1000 AS INTEGER) + 3600000)`
 	}
 	testdb.Exec(t, s.DB(), q)
@@ -155,7 +156,7 @@ func TestCleanupTakesExpiredLease(t *testing.T) {
 			s := testdb.OpenStore(t, d.dsn(t))
 			fill(t, s, "old-", 5, 2*time.Hour)
 			q := `INSERT INTO mcpsession_leases VALUES ('cleanup', 'a dead replica', now() - interval '1 millisecond')`
-			if s.Dialect().Name() == "sqlite" {
+			if testdb.DialectName(s) == "sqlite" {
 				q = `INSERT INTO mcpsession_leases VALUES ('cleanup', 'a dead replica', CAST(unixepoch('subsec') * 1000 AS INTEGER) - 1)`
 			}
 			testdb.Exec(t, s.DB(), q)
@@ -220,9 +221,9 @@ func TestCleanupUsesIndex(t *testing.T) {
 			ctx := t.Context()
 			fill(t, s, "live-", 5000, 0)
 			fill(t, s, "old-", 20, 48*time.Hour)
-			q := s.Dialect().Statements()
+			q := executor.Of(s).Statements()
 			var explain string
-			switch s.Dialect().Name() {
+			switch testdb.DialectName(s) {
 			case "postgres":
 				if _, err := s.DB().ExecContext(ctx, "ANALYZE mcp_sessions"); err != nil {
 					t.Fatal(err)

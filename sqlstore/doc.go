@@ -5,7 +5,7 @@
 //
 // # Getting started
 //
-//	store, err := sqlstore.Open(ctx, "postgres://app:secret@db:5432/app",
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), "postgres://app:secret@db:5432/app",
 //		sqlstore.WithAutoMigrate(),
 //		sqlstore.WithIdleTimeout(30*time.Minute))
 //	if err != nil {
@@ -18,9 +18,11 @@
 //	err = store.Update(ctx, id, map[string]any{"logLevel": "debug"}) // shallow merge
 //	md, err := store.Get(ctx, id)
 //
-// Open takes postgres:// (or postgresql://) DSNs, served by pgx v5, and
-// sqlite:PATH or sqlite::memory: DSNs, served by modernc.org/sqlite (pure
-// Go, no cgo). [New] wraps a *sql.DB you opened yourself.
+// Open takes the dialect of the database and its DSN: postgres.Dialect()
+// (package dialects/postgres, pgx v5) with a postgres:// or postgresql://
+// DSN, or sqlite.Dialect() (package dialects/sqlite, modernc.org/sqlite,
+// pure Go, no cgo) with sqlite:PATH or sqlite::memory:. A program links
+// only the dialects it imports. [New] wraps a *sql.DB you opened yourself.
 //
 // # Semantics
 //

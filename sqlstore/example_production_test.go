@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -18,7 +19,7 @@ func ExampleWithRetry() {
 	ctx := context.Background()
 	// On Postgres, e.g.:
 	// postgres://app:secret@db1,db2/app?target_session_attrs=read-write&connect_timeout=1
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate(),
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate(),
 		sqlstore.WithRetry(5, 500*time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
@@ -45,7 +46,7 @@ func ExampleWithReadOnly() {
 	ctx := context.Background()
 	// On Postgres, e.g. the standby's own address:
 	// postgres://app:secret@db2/app
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithReadOnly())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithReadOnly())
 	if err != nil {
 		log.Fatal(err)
 	}

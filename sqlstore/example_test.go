@@ -2,22 +2,26 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/migrations"
 	"github.com/mcpsession/mcpsession/sqlstore"
+	_ "modernc.org/sqlite" // registers the database/sql driver "sqlite"
 )
 
 func ExampleOpen() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func ExampleOpen() {
 
 func ExampleStore_Update() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,7 +79,7 @@ func ExampleStore_Update() {
 
 func ExampleStore_Modify() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -102,7 +106,7 @@ func ExampleStore_Modify() {
 
 func ExampleStore_Cleanup() {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate(),
+	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate(),
 		sqlstore.WithIdleTimeout(50*time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
@@ -124,19 +128,27 @@ func ExampleStore_Cleanup() {
 
 func ExampleNew() {
 	ctx := context.Background()
-	// A pool opened and owned by the application.
-	db, err := dialects.SQLite.Open(ctx, "sqlite::memory:")
+	dir, err := os.MkdirTemp("", "sqlstore-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	// A pool opened and owned by the application, through the driver
+	// modernc.org/sqlite registers, with the pragmas Open would set.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "sessions.db")+
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if err := migrations.Up(ctx, db, dialects.SQLite); err != nil {
+	if err := migrations.Up(ctx, db, sqlite.Dialect()); err != nil {
 		log.Fatal(err)
 	}
-	store, err := sqlstore.New(db, dialects.SQLite, sqlstore.WithMaxMetadataBytes(64<<10))
+	store, err := sqlstore.New(db, sqlite.Dialect(), sqlstore.WithMaxMetadataBytes(64<<10))
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer store.Close() // leaves db open: the application closes it
 	err = store.Create(ctx, mcpsession.NewID(), map[string]any{"blob": strings.Repeat("x", 100<<10)})
 	fmt.Println(errors.Is(err, mcpsession.ErrTooLarge))
 	// Output:

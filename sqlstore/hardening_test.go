@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -30,7 +31,7 @@ import (
 func insertRaw(t *testing.T, s *sqlstore.Store, id, doc string) {
 	t.Helper()
 	q := `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at) VALUES ($1, $2::jsonb, now(), now())`
-	if s.Dialect().Name() == "sqlite" {
+	if testdb.DialectName(s) == "sqlite" {
 		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
 VALUES (?1, ?2, CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER))`
 	}
@@ -288,13 +289,13 @@ func TestErrorsMatchEndedContext(t *testing.T) {
 
 // Item 11: a Postgres database whose encoding is not UTF8 is refused at
 // Open with ErrUnsupportedDatabase, before any write could fail on a
-// conversion (and dialects.Postgres.CheckDatabase says so, for callers of
+// conversion (and postgres.Dialect().CheckDatabase says so, for callers of
 // New).
 func TestNonUTF8DatabaseRefused(t *testing.T) {
 	t.Parallel()
 	admin := testdb.PostgresAdminDSN(t)
 	ctx := t.Context()
-	db, err := dialects.Postgres.Open(ctx, admin)
+	db, err := postgres.Dialect().Driver().Open(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,21 +305,21 @@ func TestNonUTF8DatabaseRefused(t *testing.T) {
 		testdb.Exec(t, db, fmt.Sprintf(`CREATE DATABASE %s ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`, name, enc))
 		t.Cleanup(func() { db.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`) })
 		dsn := withDatabase(t, admin, name)
-		_, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+		_, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn, sqlstore.WithAutoMigrate())
 		if !errors.Is(err, dialects.ErrUnsupportedDatabase) || !strings.Contains(err.Error(), enc) {
 			t.Errorf("Open on a %s database: %v; want ErrUnsupportedDatabase naming %s", enc, err, enc)
 		}
-		raw, err := dialects.Postgres.Open(ctx, dsn)
+		raw, err := postgres.Dialect().Driver().Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := dialects.Postgres.CheckDatabase(ctx, raw); !errors.Is(err, dialects.ErrUnsupportedDatabase) {
+		if err := postgres.Dialect().Driver().CheckDatabase(ctx, raw); !errors.Is(err, dialects.ErrUnsupportedDatabase) {
 			t.Errorf("CheckDatabase on a %s database: %v; want ErrUnsupportedDatabase", enc, err)
 		}
 		raw.Close()
 		// Nothing was created on it.
 		var tables int
-		check, _ := dialects.Postgres.Open(ctx, dsn)
+		check, _ := postgres.Dialect().Driver().Open(ctx, dsn)
 		if err := check.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'mcp%'`).Scan(&tables); err != nil || tables != 0 {
 			t.Errorf("tables on the refused database: %d (%v)", tables, err)
 		}

@@ -4,45 +4,65 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/migrations"
+	"github.com/mcpsession/mcpsession/sqlstore"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
-	"github.com/mcpsession/mcpsession/migrations"
-	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-func TestOpenRejectsUnknownDSN(t *testing.T) {
+// Open refuses a DSN its dialect does not take, before touching anything,
+// with an error that names the forms the dialect takes and hides the
+// password.
+func TestOpenRejectsAnotherDialectsDSN(t *testing.T) {
 	t.Parallel()
-	for _, dsn := range []string{
-		"mysql://root:hunter2@localhost/db",
-		"redis://:hunter2@localhost:6379",
-		"host=localhost user=u password=hunter2 dbname=d",
-		"/var/lib/sessions.db",
-		"",
-		"sqlite:",
+	for _, c := range []struct {
+		dialect  dialects.Dialect
+		dsns     []string
+		accepted []string
+	}{
+		{postgres.Dialect(), []string{
+			"mysql://root:hunter2@localhost/db",
+			"redis://:hunter2@localhost:6379",
+			"sqlite:/tmp/x.db",
+			"sqlite::memory:",
+			"/var/lib/sessions.db",
+			"",
+		}, []string{"postgres://", "postgresql://", "key=value"}},
+		{sqlite.Dialect(), []string{
+			"postgres://u:hunter2@localhost/db",
+			"host=localhost user=u password=hunter2 dbname=d",
+			"/var/lib/sessions.db",
+			"",
+			"sqlite:",
+		}, []string{"sqlite:PATH", "sqlite::memory:"}},
 	} {
-		_, err := sqlstore.Open(t.Context(), dsn)
-		if !errors.Is(err, dialects.ErrUnsupportedDSN) {
-			t.Errorf("Open(%s): %v; want ErrUnsupportedDSN", dialects.Redact(dsn), err)
-			continue
-		}
-		msg := err.Error()
-		if strings.Contains(msg, "hunter2") {
-			t.Errorf("error leaks the password: %s", msg)
-		}
-		if dsn != "sqlite:" {
-			for _, accepted := range []string{"postgres://", "postgresql://", "sqlite:PATH", "sqlite::memory:"} {
+		for _, dsn := range c.dsns {
+			_, err := sqlstore.Open(t.Context(), c.dialect, dsn)
+			if !errors.Is(err, dialects.ErrUnsupportedDSN) {
+				t.Errorf("%s: Open(%s): %v; want ErrUnsupportedDSN", c.dialect.Name(), dialects.Redact(dsn), err)
+				continue
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("error leaks the password: %s", msg)
+			}
+			for _, accepted := range c.accepted {
 				if !strings.Contains(msg, accepted) {
 					t.Errorf("error %q does not name the accepted form %s", msg, accepted)
 				}
 			}
 		}
+	}
+	if _, err := sqlstore.Open(t.Context(), nil, "sqlite::memory:"); !errors.Is(err, mcpsession.ErrInvalidOption) {
+		t.Errorf("Open(nil dialect): %v; want ErrInvalidOption", err)
 	}
 }
 
@@ -61,7 +81,7 @@ func TestOpenPostgresErrorsHidePassword(t *testing.T) {
 		"host=127.0.0.1 port=1 user=u sslpassword=hunter2 sslmode=bogus",
 		"postgres://user@127.0.0.1:1/db?sslpassword=hunter2&sslmode=disable&connect_timeout=2",
 	} {
-		_, err := sqlstore.Open(ctx, dsn)
+		_, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn)
 		if err == nil {
 			t.Fatalf("Open(%s) succeeded", dialects.Redact(dsn))
 		}
@@ -73,7 +93,7 @@ func TestOpenPostgresErrorsHidePassword(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	t.Parallel()
-	db, err := dialects.SQLite.Open(t.Context(), "sqlite::memory:")
+	db, err := sqlite.Dialect().Driver().Open(t.Context(), "sqlite::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,19 +110,19 @@ func TestOptionsValidated(t *testing.T) {
 		"nil logger":      sqlstore.WithLogger(nil),
 		"nil option":      nil,
 	} {
-		if _, err := sqlstore.New(db, dialects.SQLite, opt); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.New(db, sqlite.Dialect(), opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %s: %v; want ErrInvalidOption", name, err)
 		}
 		// Open refuses before touching the database: this path does not exist.
 		dsn := "sqlite:" + filepath.Join(t.TempDir(), "missing-dir", "x.db")
-		if _, err := sqlstore.Open(t.Context(), dsn, opt); !errors.Is(err, sqlstore.ErrInvalidOption) {
+		if _, err := sqlstore.Open(t.Context(), testdb.Dialect(dsn), dsn, opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("Open with %s: %v; want ErrInvalidOption", name, err)
 		}
 	}
-	if _, err := sqlstore.New(nil, dialects.SQLite); !errors.Is(err, sqlstore.ErrInvalidOption) {
+	if _, err := sqlstore.New(nil, sqlite.Dialect()); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil db): %v", err)
 	}
-	if _, err := sqlstore.New(db, nil); !errors.Is(err, sqlstore.ErrInvalidOption) {
+	if _, err := sqlstore.New(db, nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("New(nil dialect): %v", err)
 	}
 }
@@ -111,15 +131,15 @@ func TestOptionsValidated(t *testing.T) {
 func TestCloseOwnership(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := dialects.SQLite.Open(ctx, "sqlite::memory:")
+	db, err := sqlite.Dialect().Driver().Open(ctx, "sqlite::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := migrations.Up(ctx, db, dialects.SQLite); err != nil {
+	if err := migrations.Up(ctx, db, sqlite.Dialect()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sqlstore.New(db, dialects.SQLite)
+	s, err := sqlstore.New(db, sqlite.Dialect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +152,7 @@ func TestCloseOwnership(t *testing.T) {
 	if err := db.PingContext(ctx); err != nil {
 		t.Fatalf("the caller's db after Store.Close: %v", err)
 	}
-	again, err := sqlstore.New(db, dialects.SQLite)
+	again, err := sqlstore.New(db, sqlite.Dialect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +160,7 @@ func TestCloseOwnership(t *testing.T) {
 		t.Fatalf("a new Store on the caller's db after Close: %v", err)
 	}
 
-	opened, err := sqlstore.Open(ctx, "sqlite::memory:", sqlstore.WithAutoMigrate())
+	opened, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +224,7 @@ func TestAutoMigrateLogs(t *testing.T) {
 // Without WithAutoMigrate nothing creates the table.
 func TestNoAutoMigrate(t *testing.T) {
 	t.Parallel()
-	s, err := sqlstore.Open(t.Context(), "sqlite::memory:")
+	s, err := sqlstore.Open(t.Context(), sqlite.Dialect(), "sqlite::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}

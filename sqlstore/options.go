@@ -1,31 +1,27 @@
 package sqlstore
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// ErrInvalidOption means an Option was given a value it cannot take. Open
-// and New return it, wrapped with the option's name, before touching the
-// database.
-var ErrInvalidOption = errors.New("sqlstore: invalid option")
+	"github.com/mcpsession/mcpsession"
+)
 
 // Defaults.
 const (
-	// DefaultMaxMetadataBytes is the largest encoded metadata a call may
+	// defaultMaxMetadataBytes is the largest encoded metadata a call may
 	// send: 1 MiB.
-	DefaultMaxMetadataBytes = 1 << 20
+	defaultMaxMetadataBytes = 1 << 20
 
-	// DefaultCleanupBatchSize is how many rows one cleanup statement
+	// defaultCleanupBatchSize is how many rows one cleanup statement
 	// deletes at most.
-	DefaultCleanupBatchSize = 2000
+	defaultCleanupBatchSize = 2000
 
-	// DefaultHandleIdleTimeout is how long a state handle lives unused
+	// defaultHandleIdleTimeout is how long a state handle lives unused
 	// when WithHandleIdleTimeout is not given: a day, SEP-2567's example
 	// of a bounded lifetime for handles that are bearer tokens.
-	DefaultHandleIdleTimeout = 24 * time.Hour
+	defaultHandleIdleTimeout = 24 * time.Hour
 )
 
 // Option configures a Store. Options are validated when the Store is built.
@@ -55,22 +51,22 @@ type config struct {
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		maxMetadataBytes: DefaultMaxMetadataBytes,
-		cleanupBatchSize: DefaultCleanupBatchSize,
+		maxMetadataBytes: defaultMaxMetadataBytes,
+		cleanupBatchSize: defaultCleanupBatchSize,
 		logger:           slog.New(slog.DiscardHandler),
 
-		handleIdleTimeout: DefaultHandleIdleTimeout,
+		handleIdleTimeout: defaultHandleIdleTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
-			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+			return config{}, fmt.Errorf("%w: sqlstore.New: nil Option", mcpsession.ErrInvalidOption)
 		}
 		if err := o.apply(&c); err != nil {
 			return config{}, err
 		}
 	}
 	if c.readOnly && c.autoMigrate {
-		return config{}, fmt.Errorf("%w: WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", ErrInvalidOption)
+		return config{}, fmt.Errorf("%w: sqlstore.WithReadOnly and WithAutoMigrate: a read-only store cannot migrate its schema", mcpsession.ErrInvalidOption)
 	}
 	return c, nil
 }
@@ -118,7 +114,7 @@ func WithMaxLifetime(d time.Duration) Option {
 // WithHandleIdleTimeout expires a state handle d after it was last
 // created, updated, modified or touched: the handle methods then treat it as
 // unknown, and CleanupHandles deletes it. d is at least a millisecond and
-// is counted in whole milliseconds; the default is DefaultHandleIdleTimeout.
+// is counted in whole milliseconds; the default is a day.
 // Handles always expire when idle: an anonymous handle is a bearer token,
 // and SEP-2567 requires such tokens to have a bounded lifetime.
 func WithHandleIdleTimeout(d time.Duration) Option {
@@ -146,9 +142,11 @@ func WithHandleMaxLifetime(d time.Duration) Option {
 }
 
 // WithTransactionPooling says the store's connections go through a pooler
-// in transaction mode (PgBouncer's pool_mode=transaction), for a store from
-// New; Open tells it from the DSN (default_query_exec_mode=exec or
-// simple_protocol). See Store.TransactionPooled.
+// in transaction mode (PgBouncer's pool_mode=transaction), where a server
+// session lasts one transaction, for a store from New; Open tells it from
+// a Postgres DSN (default_query_exec_mode=exec or simple_protocol). A bus
+// over the store then polls instead of LISTENing, which needs a session
+// of its own.
 func WithTransactionPooling() Option {
 	return optionFunc(func(c *config) error {
 		c.transactionPooling = true
@@ -160,11 +158,11 @@ func WithTransactionPooling() Option {
 // one call may store (Create's, Update's patch, what Modify's function
 // returns, and the same for handles) to n bytes.
 // Larger metadata is refused with an error matching mcpsession.ErrTooLarge.
-// The default is DefaultMaxMetadataBytes.
+// The default is 1 MiB.
 func WithMaxMetadataBytes(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 2 {
-			return fmt.Errorf("%w: WithMaxMetadataBytes(%d): must be at least 2, the size of {}", ErrInvalidOption, n)
+			return fmt.Errorf("%w: sqlstore.WithMaxMetadataBytes(%d): must be at least 2, the size of {}", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxMetadataBytes = n
 		return nil
@@ -172,12 +170,12 @@ func WithMaxMetadataBytes(n int) Option {
 }
 
 // WithCleanupBatchSize sets how many rows one cleanup statement deletes at
-// most (default DefaultCleanupBatchSize). Smaller batches hold locks for
+// most (default 2000). Smaller batches hold locks for
 // less time; on SQLite a write waits for at most one batch.
 func WithCleanupBatchSize(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 || n > 1_000_000 {
-			return fmt.Errorf("%w: WithCleanupBatchSize(%d): must be between 1 and 1000000", ErrInvalidOption, n)
+			return fmt.Errorf("%w: sqlstore.WithCleanupBatchSize(%d): must be between 1 and 1000000", mcpsession.ErrInvalidOption, n)
 		}
 		c.cleanupBatchSize = n
 		return nil
@@ -190,7 +188,7 @@ func WithCleanupBatchSize(n int) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: sqlstore.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
@@ -215,7 +213,7 @@ func WithReadOnly() Option {
 
 func checkDuration(name string, d time.Duration) error {
 	if d < time.Millisecond {
-		return fmt.Errorf("%w: %s(%v): must be at least 1ms", ErrInvalidOption, name, d)
+		return fmt.Errorf("%w: sqlstore.%s(%v): must be at least 1ms", mcpsession.ErrInvalidOption, name, d)
 	}
 	return nil
 }

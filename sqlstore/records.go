@@ -7,7 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 )
 
 // records is one table of records as the store works on it: sessions keyed
@@ -17,7 +18,7 @@ import (
 // methods validate their arguments and name their key.
 type records struct {
 	s        *Store
-	q        dialects.Records
+	q        driver.Records
 	notFound error // mcpsession.ErrNotFound, or mcpsession.ErrHandleNotFound
 
 	// Operation names for errors: "create session", "create handle"...
@@ -30,7 +31,7 @@ type records struct {
 	idleMs, lifetimeMs int64
 }
 
-func newRecords(s *Store, q dialects.Records, kind string, notFound error, idle, lifetime time.Duration) *records {
+func newRecords(s *Store, q driver.Records, kind string, notFound error, idle, lifetime time.Duration) *records {
 	return &records{
 		s: s, q: q, notFound: notFound,
 		opCreate: "create " + kind, opGet: "get " + kind, opUpdate: "update " + kind,
@@ -48,30 +49,30 @@ func args(key []any, extra ...any) []any {
 // create inserts a record with the encoded document doc and reports
 // whether it did: false means a live record has the key.
 func (r *records) create(ctx context.Context, key []any, doc string) (bool, error) {
-	n, err := r.s.exec(ctx, r.opCreate, r.q.Create, args(key, doc, r.idle, r.lifetime)...)
+	n, err := r.s.x.Write(ctx, r.opCreate, r.q.Create, args(key, doc, r.idle, r.lifetime)...)
 	if err != nil {
-		return false, r.s.opError(ctx, r.opCreate, err)
+		return false, r.s.x.Wrap(ctx, r.opCreate, err)
 	}
 	return n > 0, nil
 }
 
 // get returns the document of a live record, in a fresh map.
 func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
-	if err := checkNotInModify(r.opGet); err != nil {
+	if err := executor.CheckNotInModify(r.opGet); err != nil {
 		return nil, err
 	}
-	st, err := r.s.stmts.get(ctx, r.q.Get)
+	st, err := r.s.x.Stmt(ctx, r.q.Get)
 	if err != nil {
-		return nil, r.s.opError(ctx, r.opGet, err)
+		return nil, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	rows, err := r.s.queryRetry(ctx, st, args(key, r.idle, r.lifetime)...)
 	if err != nil {
-		return nil, r.s.opError(ctx, r.opGet, err)
+		return nil, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, r.s.opError(ctx, r.opGet, err)
+			return nil, r.s.x.Wrap(ctx, r.opGet, err)
 		}
 		return nil, r.notFound
 	}
@@ -79,11 +80,11 @@ func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
 	// saves copying the document.
 	var doc sql.RawBytes
 	if err := rows.Scan(&doc); err != nil {
-		return nil, r.s.opError(ctx, r.opGet, err)
+		return nil, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return nil, r.s.opError(ctx, r.opGet, err)
+		return nil, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	return m, nil
 }
@@ -92,35 +93,35 @@ func (r *records) get(ctx context.Context, key []any) (map[string]any, error) {
 // to live as the database's clock measures it (math.MaxInt64 when it never
 // expires).
 func (r *records) getTTL(ctx context.Context, key []any) (map[string]any, time.Duration, error) {
-	if err := checkNotInModify(r.opGet); err != nil {
+	if err := executor.CheckNotInModify(r.opGet); err != nil {
 		return nil, 0, err
 	}
-	st, err := r.s.stmts.get(ctx, r.q.GetTTL)
+	st, err := r.s.x.Stmt(ctx, r.q.GetTTL)
 	if err != nil {
-		return nil, 0, r.s.opError(ctx, r.opGet, err)
+		return nil, 0, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	rows, err := r.s.queryRetry(ctx, st, args(key, r.idle, r.lifetime)...)
 	if err != nil {
-		return nil, 0, r.s.opError(ctx, r.opGet, err)
+		return nil, 0, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, 0, r.s.opError(ctx, r.opGet, err)
+			return nil, 0, r.s.x.Wrap(ctx, r.opGet, err)
 		}
 		return nil, 0, r.notFound
 	}
 	var doc sql.RawBytes
 	var ms int64
 	if err := rows.Scan(&doc, &ms); err != nil {
-		return nil, 0, r.s.opError(ctx, r.opGet, err)
+		return nil, 0, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return nil, 0, r.s.opError(ctx, r.opGet, err)
+		return nil, 0, r.s.x.Wrap(ctx, r.opGet, err)
 	}
 	left := time.Duration(math.MaxInt64)
-	if ms < dialects.NoExpiry {
+	if ms < driver.NoExpiry {
 		left = time.Duration(max(ms, 0)) * time.Millisecond
 	}
 	return m, left, nil
@@ -130,7 +131,7 @@ func (r *records) getTTL(ctx context.Context, key []any) (map[string]any, time.D
 func (r *records) update(ctx context.Context, key []any, patch string) error {
 	n, err := r.s.execRetry(ctx, r.opUpdate, r.q.Update, args(key, patch, r.idle, r.lifetime)...)
 	if err != nil {
-		return r.s.opError(ctx, r.opUpdate, err)
+		return r.s.x.Wrap(ctx, r.opUpdate, err)
 	}
 	if n == 0 {
 		return r.notFound
@@ -142,7 +143,7 @@ func (r *records) update(ctx context.Context, key []any, patch string) error {
 func (r *records) touch(ctx context.Context, key []any) error {
 	n, err := r.s.execRetry(ctx, r.opTouch, r.q.Touch, args(key, r.idle, r.lifetime)...)
 	if err != nil {
-		return r.s.opError(ctx, r.opTouch, err)
+		return r.s.x.Wrap(ctx, r.opTouch, err)
 	}
 	if n == 0 {
 		return r.notFound
@@ -153,7 +154,7 @@ func (r *records) touch(ctx context.Context, key []any) error {
 // delete removes the record, if there is one.
 func (r *records) delete(ctx context.Context, key []any) error {
 	if _, err := r.s.execRetry(ctx, r.opDelete, r.q.Delete, key...); err != nil {
-		return r.s.opError(ctx, r.opDelete, err)
+		return r.s.x.Wrap(ctx, r.opDelete, err)
 	}
 	return nil
 }
@@ -161,44 +162,44 @@ func (r *records) delete(ctx context.Context, key []any) error {
 // modify runs a read-modify-write of a live record's document in one
 // transaction holding the row's lock; see Store.Modify.
 func (r *records) modify(ctx context.Context, key []any, fn func(map[string]any) (map[string]any, error)) error {
-	if err := checkNotInModify(r.opModify); err != nil {
+	if err := executor.CheckNotInModify(r.opModify); err != nil {
 		return err
 	}
 	s := r.s
 	// Prepared before the transaction takes a connection: preparing needs
 	// one of its own, and a pool full of waiting transactions has none.
-	lock, err := s.stmts.get(ctx, r.q.Lock)
+	lock, err := s.x.Stmt(ctx, r.q.Lock)
 	if err != nil {
-		return r.s.opError(ctx, r.opModify+": lock", err)
+		return r.s.x.Wrap(ctx, r.opModify+": lock", err)
 	}
-	replace, err := s.stmts.get(ctx, r.q.Replace)
+	replace, err := s.x.Stmt(ctx, r.q.Replace)
 	if err != nil {
-		return r.s.opError(ctx, r.opModify+": write", err)
+		return r.s.x.Wrap(ctx, r.opModify+": write", err)
 	}
-	unlock, err := s.lockWriter(ctx)
+	unlock, err := s.x.LockWriter(ctx)
 	if err != nil {
-		return r.s.opError(ctx, r.opModify, err)
+		return r.s.x.Wrap(ctx, r.opModify, err)
 	}
 	defer unlock()
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.x.DB().BeginTx(ctx, nil)
 	if err != nil {
-		return r.s.opError(ctx, r.opModify+": begin", err)
+		return r.s.x.Wrap(ctx, r.opModify+": begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	var doc []byte
-	if err := lock.inTx(ctx, tx).QueryRowContext(ctx, args(key, r.idle, r.lifetime)...).Scan(&doc); err != nil {
+	if err := lock.InTx(ctx, tx).QueryRowContext(ctx, args(key, r.idle, r.lifetime)...).Scan(&doc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return r.notFound
 		}
-		return r.s.opError(ctx, r.opModify+": lock", err)
+		return r.s.x.Wrap(ctx, r.opModify+": lock", err)
 	}
 	m, err := decodeMetadata(doc)
 	if err != nil {
-		return r.s.opError(ctx, r.opModify, err)
+		return r.s.x.Wrap(ctx, r.opModify, err)
 	}
-	out, err := runModifyFn(fn, m)
+	out, err := executor.RunModifyFn(fn, m)
 	if err != nil {
 		return err
 	}
@@ -206,11 +207,11 @@ func (r *records) modify(ctx context.Context, key []any, fn func(map[string]any)
 	if err != nil {
 		return err
 	}
-	if _, err := replace.inTx(ctx, tx).ExecContext(ctx, args(key, newDoc)...); err != nil {
-		return r.s.opError(ctx, r.opModify+": write", err)
+	if _, err := replace.InTx(ctx, tx).ExecContext(ctx, args(key, newDoc)...); err != nil {
+		return r.s.x.Wrap(ctx, r.opModify+": write", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return r.s.opError(ctx, r.opModify+": commit", err)
+		return r.s.x.Wrap(ctx, r.opModify+": commit", err)
 	}
 	return nil
 }
@@ -237,10 +238,10 @@ func (r *records) deleteExpired(ctx context.Context, query string, olderThanMs i
 		if err := beforeBatch(ctx); err != nil {
 			return total, err
 		}
-		n, err := r.s.exec(ctx, r.opCleanup, query, olderThanMs, batch)
+		n, err := r.s.x.Write(ctx, r.opCleanup, query, olderThanMs, batch)
 		total += n
 		if err != nil {
-			return total, r.s.opError(ctx, r.opCleanup, err)
+			return total, r.s.x.Wrap(ctx, r.opCleanup, err)
 		}
 		if n < batch {
 			return total, nil

@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 )
 
 // firstBackoff is the longest wait before the first retry; each later
@@ -44,10 +46,10 @@ type retryPolicy struct {
 func WithRetry(attempts int, maxBackoff time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if attempts < 2 || attempts > 100 {
-			return fmt.Errorf("%w: WithRetry(%d, %v): attempts must be between 2 and 100", ErrInvalidOption, attempts, maxBackoff)
+			return fmt.Errorf("%w: sqlstore.WithRetry(%d, %v): attempts must be between 2 and 100", mcpsession.ErrInvalidOption, attempts, maxBackoff)
 		}
 		if maxBackoff < time.Millisecond {
-			return fmt.Errorf("%w: WithRetry(%d, %v): maxBackoff must be at least 1ms", ErrInvalidOption, attempts, maxBackoff)
+			return fmt.Errorf("%w: sqlstore.WithRetry(%d, %v): maxBackoff must be at least 1ms", mcpsession.ErrInvalidOption, attempts, maxBackoff)
 		}
 		c.retry = retryPolicy{attempts: attempts, maxBackoff: maxBackoff}
 		return nil
@@ -60,8 +62,8 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	switch s.dialect.ClassifyError(err) {
-	case dialects.ErrorUnavailable, dialects.ErrorReadOnly:
+	switch s.x.Driver().ClassifyError(err) {
+	case driver.ErrorUnavailable, driver.ErrorReadOnly:
 		return true
 	}
 	return false
@@ -72,14 +74,14 @@ func (s *Store) retryable(ctx context.Context, err error) bool {
 func (s *Store) execRetry(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
 	err := s.withRetry(ctx, func() (err error) {
-		n, err = s.exec(ctx, op, query, args...)
+		n, err = s.x.Write(ctx, op, query, args...)
 		return err
 	})
 	return n, err
 }
 
 // queryRetry runs a read, retried as the store's retry policy says.
-func (s *Store) queryRetry(ctx context.Context, st stmt, args ...any) (*sql.Rows, error) {
+func (s *Store) queryRetry(ctx context.Context, st executor.Stmt, args ...any) (*sql.Rows, error) {
 	var rows *sql.Rows
 	err := s.withRetry(ctx, func() (err error) {
 		rows, err = st.QueryContext(ctx, args...)

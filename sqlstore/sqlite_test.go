@@ -70,7 +70,7 @@ func sqliteOpenerProcess(dsn string) int {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+	s, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn, sqlstore.WithAutoMigrate())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -85,7 +85,7 @@ func sqliteOpenerProcess(dsn string) int {
 
 func sqliteWriterProcess(dsn string) int {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, dsn)
+	s, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

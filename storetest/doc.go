@@ -8,7 +8,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) mcpsession.Store {
-//			s, err := sqlstore.Open(t.Context(), "sqlite::memory:", sqlstore.WithAutoMigrate())
+//			s, err := sqlstore.Open(t.Context(), sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
 //			if err != nil {
 //				t.Fatal(err)
 //			}

@@ -13,23 +13,30 @@ import (
 	"github.com/mcpsession/mcpsession"
 )
 
-// DefaultMaxMetadataBytes is the metadata limit Run expects when
+// defaultMaxMetadataBytes is the metadata limit Run expects when
 // WithMaxMetadataBytes is not given: sqlstore's default.
-const DefaultMaxMetadataBytes = 1 << 20
+const defaultMaxMetadataBytes = 1 << 20
 
-// An Option tells the kit about the store under test.
-type Option func(*kit) error
+// An Option tells the kit about the store under test. A bad one fails the
+// test with an error matching mcpsession.ErrInvalidOption.
+type Option interface {
+	apply(*kit) error
+}
+
+type optionFunc func(*kit) error
+
+func (f optionFunc) apply(k *kit) error { return f(k) }
 
 // WithMaxMetadataBytes says the store refuses encoded metadata over n
-// bytes with ErrTooLarge (default DefaultMaxMetadataBytes).
+// bytes with ErrTooLarge (default 1 MiB).
 func WithMaxMetadataBytes(n int) Option {
-	return func(k *kit) error {
+	return optionFunc(func(k *kit) error {
 		if n < len(`{"v":""}`) {
-			return fmt.Errorf("storetest: WithMaxMetadataBytes(%d): too small to test", n)
+			return fmt.Errorf("%w: storetest.WithMaxMetadataBytes(%d): too small to test", mcpsession.ErrInvalidOption, n)
 		}
 		k.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // kit is what every check is given: how to open a store, and the settings
@@ -41,12 +48,12 @@ type kit struct {
 
 func newKit(t *testing.T, open func(*testing.T) mcpsession.Store, opts []Option) *kit {
 	t.Helper()
-	k := &kit{open: open, maxBytes: DefaultMaxMetadataBytes}
+	k := &kit{open: open, maxBytes: defaultMaxMetadataBytes}
 	for _, o := range opts {
 		if o == nil {
 			t.Fatal("storetest: nil Option")
 		}
-		if err := o(k); err != nil {
+		if err := o.apply(k); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -435,7 +435,7 @@ const toolsList = `{"jsonrpc":"2.0","id":7,"method":"tools/list"}`
 // sessionRows counts the sessions in the database, live or not.
 func sessionRows(t *testing.T, dsn string) int {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), dsn)
+	st, err := sqlstore.Open(context.Background(), dialectFor(dsn), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func sessionRows(t *testing.T, dsn string) int {
 // reads it, until the session is gone.
 func waitExpired(t *testing.T, dsn string, idle time.Duration, sid string, within time.Duration) {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithIdleTimeout(idle))
+	st, err := sqlstore.Open(context.Background(), dialectFor(dsn), dsn, sqlstore.WithIdleTimeout(idle))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func waitExpired(t *testing.T, dsn string, idle time.Duration, sid string, withi
 // with handle idle timeout idle reads it.
 func handleCount(t *testing.T, dsn string, idle time.Duration, handle, principal string) int64 {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithHandleIdleTimeout(idle))
+	st, err := sqlstore.Open(context.Background(), dialectFor(dsn), dsn, sqlstore.WithHandleIdleTimeout(idle))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +493,7 @@ func handleCount(t *testing.T, dsn string, idle time.Duration, handle, principal
 // timeout idle reads it, until the handle is gone.
 func waitHandleExpired(t *testing.T, dsn string, idle time.Duration, handle, principal string, within time.Duration) {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithHandleIdleTimeout(idle))
+	st, err := sqlstore.Open(context.Background(), dialectFor(dsn), dsn, sqlstore.WithHandleIdleTimeout(idle))
 	if err != nil {
 		t.Fatal(err)
 	}

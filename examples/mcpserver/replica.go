@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -74,6 +78,16 @@ type replicaConfig struct {
 	events *eventstore.Store
 }
 
+// dialectFor returns the dialect of a -db DSN: SQLite for sqlite:PATH and
+// sqlite::memory:, Postgres for any other, whose Open refuses a DSN it
+// cannot read.
+func dialectFor(dsn string) dialects.Dialect {
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return sqlite.Dialect()
+	}
+	return postgres.Dialect()
+}
+
 // newReplica opens and migrates the database and builds the MCP server over
 // it. The caller runs the janitor and the bus and, when done, calls
 // shutdown, stops the bus and closes the store.
@@ -82,7 +96,7 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown SDK %q (want one of %q)", cfg.sdk, sdkNames())
 	}
-	store, err := sqlstore.Open(ctx, cfg.dsn,
+	store, err := sqlstore.Open(ctx, dialectFor(cfg.dsn), cfg.dsn,
 		sqlstore.WithAutoMigrate(),
 		sqlstore.WithIdleTimeout(cfg.idleTimeout),
 		sqlstore.WithHandleIdleTimeout(cfg.idleTimeout), // counter's handles: the same bounded lifetime
@@ -91,10 +105,11 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		return nil, err
 	}
 	// The janitor's ttl is the store's idle timeout; sweeping more often
-	// than the timeout would find nothing new.
+	// than the timeout would find nothing new, and less often than the
+	// janitor's default minute would leave expired rows longer.
 	j, err := janitor.New(store,
 		janitor.WithLogger(cfg.logger),
-		janitor.WithInterval(min(janitor.DefaultInterval, cfg.idleTimeout)))
+		janitor.WithInterval(min(time.Minute, cfg.idleTimeout)))
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("janitor: %w", err)

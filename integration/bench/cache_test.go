@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -65,7 +66,7 @@ const seenReaderEnv = "MCPSESSION_BENCH_CACHE_READER"
 // readerMain is the reader process (see TestMain).
 func readerMain(dsn string) int {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, dsn)
+	s, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -145,7 +146,7 @@ func BenchmarkCacheSeenElsewhere(b *testing.B) {
 				}
 				// A pause of up to the SQLite bus's poll interval, so
 				// that writes fall at every phase of its polling.
-				time.Sleep(time.Duration(rand.Int64N(int64(bus.DefaultPollInterval))))
+				time.Sleep(time.Duration(rand.Int64N(int64(busPollInterval))))
 				want := "missing"
 				if i%2 == 0 {
 					want = "found 1"

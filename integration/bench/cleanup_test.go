@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -78,7 +79,7 @@ func (t *cleanupTable) refill(b *testing.B) {
 		return
 	}
 	q := `CHECKPOINT`
-	if t.db.dialect == dialects.SQLite {
+	if t.db.dialect == sqlite.Dialect() {
 		q = `PRAGMA wal_checkpoint(TRUNCATE)`
 	}
 	if _, err := t.db.store.DB().ExecContext(context.Background(), q); err != nil {
@@ -100,7 +101,7 @@ func (t *cleanupTable) sweepers() []struct {
 	d := t.db
 	raw := func(ctx context.Context) (int64, error) {
 		q := rawCleanup[d.dialect.Name()]
-		if d.dialect == dialects.Postgres {
+		if d.dialect == postgres.Dialect() {
 			tag, err := d.pool.Exec(ctx, q, cleanupTTL.Milliseconds())
 			return tag.RowsAffected(), err
 		}
@@ -131,7 +132,7 @@ func availableDialects(b *testing.B) []string {
 }
 
 // BenchmarkCleanup times one sweep of the expired rows: the store's Cleanup
-// (batches of sqlstore.DefaultCleanupBatchSize) beside one raw DELETE.
+// (batches of 2000 rows, sqlstore.WithCleanupBatchSize's default) beside one raw DELETE.
 // Each iteration deletes cleanupExpired rows; putting them back is not
 // timed.
 func BenchmarkCleanup(b *testing.B) {

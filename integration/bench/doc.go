@@ -47,8 +47,8 @@
 // # Implementations
 //
 //   - impl=store: sqlstore.Store, opened with sqlstore.Open.
-//   - impl=raw: the SQL of dialects.Postgres.Statements() or
-//     dialects.SQLite.Statements() (its Handles for the handle
+//   - impl=raw: the SQL of each dialect's driver (Statements() of
+//     internal/driver, its Handles for the handle
 //     benchmarks), with the store's parameters, on the same table: through a pgxpool.Pool on Postgres, through database/sql
 //     on modernc.org/sqlite on SQLite. It encodes metadata with
 //     json.Marshal and decodes it with json.Unmarshal into map[string]any

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -79,7 +79,7 @@ func BenchmarkExecMode(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(rawPool.Close)
-		(&database{dialect: dialects.Postgres, store: s}).seed(b, prefix, 0, seeded, jsonText(b, metadata(sizeSmall)), 0)
+		(&database{dialect: postgres.Dialect(), store: s}).seed(b, prefix, 0, seeded, jsonText(b, metadata(sizeSmall)), 0)
 		raw := newPGRaw(rawPool, s)
 		raw.textDocs = true
 		ts = append(ts, target{p, s, raw})
@@ -119,10 +119,10 @@ func execModeName(op string, p execPath, impl string, par int) string {
 	return fmt.Sprintf("op=%s/via=%s/mode=%s/impl=%s/par=%d", op, p.via, p.mode, impl, par)
 }
 
-// pgxPoolSize is the pool size dialects.Postgres gives the store; the raw
+// pgxPoolSize is the pool size postgres.Dialect() gives the store; the raw
 // pool and PgBouncer's pools get as many.
 func pgxPoolSize() int {
-	db, err := dialects.Postgres.Open(context.Background(), "postgres://localhost/x")
+	db, err := postgres.Dialect().Driver().Open(context.Background(), "postgres://localhost/x")
 	if err != nil {
 		return 4
 	}

@@ -8,7 +8,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
+	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -121,11 +124,11 @@ func (d *database) seedHandles(b *testing.B, prefix, doc string) {
 	b.Helper()
 	var q string
 	switch d.dialect {
-	case dialects.Postgres:
+	case postgres.Dialect():
 		q = `INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at)
 SELECT $1 || lpad(g::text, 9, '0'), $2, $3::jsonb, now(), now()
 FROM generate_series(0, $4::bigint - 1) AS g`
-	case dialects.SQLite:
+	case sqlite.Dialect():
 		q = `WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < ?4 - 1)
 INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at)
 SELECT ?1 || printf('%09d', x), ?2, ?3, ms, ms
@@ -140,12 +143,12 @@ FROM g, (SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS ms)`
 // statements on a pgx pool, as pgRaw is for sessions.
 type pgRawHandles struct {
 	pool *pgxpool.Pool
-	q    dialects.Records
+	q    driver.Records
 	lim  limits
 }
 
 func newPGRawHandles(pool *pgxpool.Pool, s *sqlstore.Store) *pgRawHandles {
-	return &pgRawHandles{pool: pool, q: s.Dialect().Statements().Handles, lim: storeLimits()}
+	return &pgRawHandles{pool: pool, q: executor.Of(s).Statements().Handles, lim: storeLimits()}
 }
 
 func (r *pgRawHandles) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
@@ -170,7 +173,7 @@ type sqliteRawHandles struct {
 }
 
 func newSQLiteRawHandles(db *sql.DB, s *sqlstore.Store) (*sqliteRawHandles, error) {
-	q := s.Dialect().Statements().Handles
+	q := executor.Of(s).Statements().Handles
 	get, err := db.Prepare(q.Get)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -34,7 +35,7 @@ type statements struct {
 }
 
 func statementsOf(s *sqlstore.Store) statements {
-	q := s.Dialect().Statements()
+	q := executor.Of(s).Statements()
 	return statements{create: q.Create, get: q.Get, update: q.Update, touch: q.Touch, delete: q.Delete}
 }
 

@@ -116,7 +116,8 @@ func TestStoreLosesNoKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := sqlstore.Open(t.Context(), tc.dsn(t), sqlstore.WithAutoMigrate())
+			dsn := tc.dsn(t)
+			s, err := sqlstore.Open(t.Context(), testdb.Dialect(dsn), dsn, sqlstore.WithAutoMigrate())
 			if err != nil {
 				t.Fatal(err)
 			}

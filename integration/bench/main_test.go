@@ -12,7 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	_ "modernc.org/sqlite" // registers "sqlite" for the raw SQLite baseline
 )
@@ -74,13 +77,13 @@ func openDatabase(b *testing.B, dialect string, opts ...sqlstore.Option) *databa
 			b.Fatal(err)
 		}
 		// pgxpool's default size, max(4, NumCPU), is the size
-		// dialects.Postgres gives the store's pool.
+		// postgres.Dialect() gives the store's pool.
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(pool.Close)
-		return &database{dialect: dialects.Postgres, store: s, pool: pool, raw: newPGRaw(pool, s)}
+		return &database{dialect: postgres.Dialect(), store: s, pool: pool, raw: newPGRaw(pool, s)}
 	case dialectSQLite:
 		path := filepath.Join(b.TempDir(), "sessions.db")
 		s := openStore(b, "sqlite:"+path, opts...)
@@ -93,7 +96,7 @@ func openDatabase(b *testing.B, dialect string, opts ...sqlstore.Option) *databa
 		if err != nil {
 			b.Fatal(err)
 		}
-		return &database{dialect: dialects.SQLite, store: s, sqlite: db, raw: raw}
+		return &database{dialect: sqlite.Dialect(), store: s, sqlite: db, raw: raw}
 	}
 	b.Fatalf("unknown dialect %q", dialect)
 	return nil
@@ -101,7 +104,7 @@ func openDatabase(b *testing.B, dialect string, opts ...sqlstore.Option) *databa
 
 func openStore(b *testing.B, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
 	b.Helper()
-	s, err := sqlstore.Open(context.Background(), dsn, opts...)
+	s, err := sqlstore.Open(context.Background(), testdb.Dialect(dsn), dsn, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,7 +113,7 @@ func openStore(b *testing.B, dsn string, opts ...sqlstore.Option) *sqlstore.Stor
 }
 
 // openRawSQLite opens the SQLite file straight with modernc.org/sqlite's
-// registered driver, with the pragmas and pool size dialects.SQLite gives
+// registered driver, with the pragmas and pool size sqlite.Dialect() gives
 // the store, so that the two differ only in what the store itself does.
 func openRawSQLite(path string) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
@@ -164,12 +167,12 @@ func (d *database) seed(b *testing.B, prefix string, from, n int, doc string, ag
 	b.Helper()
 	var q string
 	switch d.dialect {
-	case dialects.Postgres:
+	case postgres.Dialect():
 		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
 SELECT $1 || lpad(g::text, 9, '0'), $2::jsonb,
        now() - $4::bigint * interval '1 millisecond', now() - $4::bigint * interval '1 millisecond'
 FROM generate_series($3::bigint, $3::bigint + $5::bigint - 1) AS g`
-	case dialects.SQLite:
+	case sqlite.Dialect():
 		q = `WITH RECURSIVE g(x) AS (SELECT ?3 UNION ALL SELECT x + 1 FROM g WHERE x < ?3 + ?5 - 1)
 INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
 SELECT ?1 || printf('%09d', x), ?2,
@@ -193,7 +196,7 @@ func (d *database) deletePrefix(b *testing.B, prefix string) {
 // needs dynamic shared memory, and a container's /dev/shm holds 64 MB.
 func (d *database) vacuum(b *testing.B) {
 	b.Helper()
-	if d.dialect == dialects.Postgres {
+	if d.dialect == postgres.Dialect() {
 		d.exec(b, `VACUUM (ANALYZE, PARALLEL 0) mcp_sessions`)
 	}
 }

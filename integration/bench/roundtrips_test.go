@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/redis/go-redis/v9"
@@ -60,14 +60,14 @@ func BenchmarkRoundTrips(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg.DialFunc = countingDial(&writes)
-		// The store over a pool built as dialects.Postgres builds it,
+		// The store over a pool built as postgres.Dialect() builds it,
 		// but dialing through the counter.
 		sqlDB := stdlib.OpenDB(*cfg)
 		b.Cleanup(func() { _ = sqlDB.Close() })
 		n := max(4, runtime.NumCPU())
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
-		s, err := sqlstore.New(sqlDB, dialects.Postgres, sqlstore.WithAutoMigrate(),
+		s, err := sqlstore.New(sqlDB, postgres.Dialect(), sqlstore.WithAutoMigrate(),
 			sqlstore.WithIdleTimeout(idleTimeout), sqlstore.WithMaxLifetime(maxLifetime))
 		if err != nil {
 			b.Fatal(err)
@@ -82,7 +82,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(pool.Close)
-		db := &database{dialect: dialects.Postgres, store: s, pool: pool, raw: newPGRaw(pool, s)}
+		db := &database{dialect: postgres.Dialect(), store: s, pool: pool, raw: newPGRaw(pool, s)}
 		scs := newSCS(b, pool, metadata(sizeSmall))
 		impls = append(impls,
 			impl{dialectPostgres, "store", s, sqlBackend{db}},

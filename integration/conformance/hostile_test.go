@@ -152,7 +152,7 @@ func testSQLInIDsAndKeys(t *testing.T, s *sqlstore.Store) {
 // nothing.
 func testNearTheLimit(t *testing.T, s *sqlstore.Store) {
 	ctx := t.Context()
-	const limit = sqlstore.DefaultMaxMetadataBytes
+	const limit = 1 << 20 // the store's default (sqlstore.WithMaxMetadataBytes)
 	units := []string{
 		`x`,
 		`'; DROP TABLE mcp_sessions; -- "quoted" \back\slash `,
@@ -357,7 +357,7 @@ func createBystanders(t *testing.T, s *sqlstore.Store, n int) []string {
 func snapshot(t *testing.T, s *sqlstore.Store, ids []string) map[string]string {
 	t.Helper()
 	q := `SELECT id, metadata, created_at, updated_at FROM mcp_sessions`
-	if s.Dialect().Name() == "postgres" {
+	if testdb.DialectName(s) == "postgres" {
 		q = `SELECT id, metadata::text, created_at::text, updated_at::text FROM mcp_sessions`
 	}
 	rows, err := s.DB().QueryContext(t.Context(), q)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -46,7 +46,7 @@ func newAppRole(t *testing.T) *appRole {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		db, err := dialects.Postgres.Open(ctx, r.admin)
+		db, err := postgres.Dialect().Driver().Open(ctx, r.admin)
 		if err != nil {
 			t.Error(err)
 			return
@@ -72,7 +72,7 @@ func (r *appRole) schema(t *testing.T, migrated bool) (ownerDSN, roleDSN string)
 	schema := searchPath(t, ownerDSN)
 	db := adminDB(t, ownerDSN)
 	if migrated {
-		owner, err := sqlstore.Open(t.Context(), ownerDSN, sqlstore.WithAutoMigrate())
+		owner, err := sqlstore.Open(t.Context(), postgres.Dialect(), ownerDSN, sqlstore.WithAutoMigrate())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func (r *appRole) schema(t *testing.T, migrated bool) (ownerDSN, roleDSN string)
 func (r *appRole) open(t *testing.T, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
 	_, dsn := r.schema(t, true)
-	s, err := sqlstore.Open(t.Context(), dsn, opts...)
+	s, err := sqlstore.Open(t.Context(), postgres.Dialect(), dsn, opts...)
 	if err != nil {
 		t.Fatalf("open as the application role: %v", err)
 	}
@@ -109,7 +109,7 @@ func (r *appRole) open(t *testing.T, opts ...sqlstore.Option) *sqlstore.Store {
 
 func adminDB(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	db, err := dialects.Postgres.Open(t.Context(), dsn)
+	db, err := postgres.Dialect().Driver().Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	t.Run("AutoMigrateRefused", func(t *testing.T) {
 		t.Parallel()
 		_, dsn := r.schema(t, false)
-		s, err := sqlstore.Open(t.Context(), dsn, sqlstore.WithAutoMigrate())
+		s, err := sqlstore.Open(t.Context(), postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err == nil {
 			_ = s.Close()
 			t.Fatal("WithAutoMigrate as a role without CREATE opened a store on an empty schema")
@@ -194,7 +194,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 		// On an empty schema the role's store opens (Open runs no DDL)
 		// and its calls fail for want of the table, not with a DDL error.
 		_, dsn := r.schema(t, false)
-		s, err := sqlstore.Open(t.Context(), dsn)
+		s, err := sqlstore.Open(t.Context(), postgres.Dialect(), dsn)
 		if err != nil {
 			t.Fatalf("Open without WithAutoMigrate ran something the role may not: %v", err)
 		}
@@ -212,7 +212,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 		u, _ := url.Parse(dsn)
 		wrong := "Wrong" + rand.Text()
 		u.User = url.UserPassword(r.name, wrong)
-		s, err := sqlstore.Open(t.Context(), u.String())
+		s, err := sqlstore.Open(t.Context(), postgres.Dialect(), u.String())
 		if err == nil {
 			_ = s.Close()
 			t.Fatal("Open with a wrong password succeeded")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -69,7 +70,7 @@ func testFailover(t *testing.T, f failover) {
 		t.Fatal(err)
 	}
 
-	store, err := sqlstore.Open(ctx, pgtest.MultiHostDSN(failoverDSN, primary, standby), sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, postgres.Dialect(), pgtest.MultiHostDSN(failoverDSN, primary, standby), sqlstore.WithAutoMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func checkHotStandby(t *testing.T, primary, standby *pgtest.PGNode, onPrimary *s
 		"the standby": standby.DSN(""),
 		"standby first, target_session_attrs=any": pgtest.MultiHostDSN("target_session_attrs=any", standby, primary),
 	} {
-		if s, err := sqlstore.Open(ctx, dsn); !errors.Is(err, mcpsession.ErrReadOnly) {
+		if s, err := sqlstore.Open(ctx, postgres.Dialect(), dsn); !errors.Is(err, mcpsession.ErrReadOnly) {
 			if err == nil {
 				s.Close()
 			}
@@ -158,7 +159,7 @@ func checkHotStandby(t *testing.T, primary, standby *pgtest.PGNode, onPrimary *s
 	if err := onPrimary.Create(ctx, id, map[string]any{"v": 1}); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := sqlstore.Open(ctx, standby.DSN(""), sqlstore.WithReadOnly())
+	ro, err := sqlstore.Open(ctx, postgres.Dialect(), standby.DSN(""), sqlstore.WithReadOnly())
 	if err != nil {
 		t.Fatalf("Open WithReadOnly on the standby: %v", err)
 	}

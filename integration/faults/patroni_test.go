@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -170,7 +171,7 @@ func TestPatroniFailover(t *testing.T) {
 	if err := pgtest.WaitAccepting(wctx, dsn); err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}

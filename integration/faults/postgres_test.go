@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"go.uber.org/goleak"
@@ -52,7 +53,7 @@ func testPostgresFault(t *testing.T, f fault) {
 	// not the store's; whatever the store starts must be gone after Close.
 	baseline := goleak.IgnoreCurrent()
 
-	store, err := sqlstore.Open(ctx, srv.DSN(), sqlstore.WithAutoMigrate())
+	store, err := sqlstore.Open(ctx, postgres.Dialect(), srv.DSN(), sqlstore.WithAutoMigrate())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -33,7 +34,7 @@ const writerGoroutines = 4
 // It returns an exit code only if it cannot go on.
 func sqliteWriter(path string) int {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.WithAutoMigrate())
+	s, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite:"+path, sqlstore.WithAutoMigrate())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		return 1
@@ -154,7 +155,7 @@ func runAndKill(t *testing.T, path string, killAfter int) (map[string]int, strin
 func checkFile(t *testing.T, path string, acked map[string]int) (integrity string, lost int) {
 	t.Helper()
 	ctx := t.Context()
-	s, err := sqlstore.Open(ctx, "sqlite:"+path)
+	s, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite:"+path)
 	if err != nil {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}

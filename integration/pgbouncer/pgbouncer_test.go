@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/janitortest"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -53,7 +53,7 @@ func newCluster(t *testing.T) *cluster {
 	pgtest.RequireHAImage(t)
 	nw := pgtest.NewNetwork(t)
 	pg := pgtest.StartPrimary(t, nw, "pg", "fsync=off")
-	db, err := dialects.Postgres.Open(t.Context(), pg.DSN(""))
+	db, err := postgres.Dialect().Driver().Open(t.Context(), pg.DSN(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (c *cluster) open(t *testing.T, b *pgtest.Bouncer, mode string, opts ...sql
 
 func (c *cluster) openDSN(t *testing.T, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.Open(t.Context(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
+	s, err := sqlstore.Open(t.Context(), postgres.Dialect(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func testConcurrentMigrations(t *testing.T, c *cluster, mode string) {
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() {
-			s, err := sqlstore.Open(t.Context(), dsn, sqlstore.WithAutoMigrate())
+			s, err := sqlstore.Open(t.Context(), postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())
 			if err == nil {
 				err = s.Close()
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -30,7 +31,7 @@ func Seed(t testing.TB, s *sqlstore.Store, live, expired int) (liveIDs, expiredI
 		liveIDs = append(liveIDs, id)
 	}
 	q := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000, created_at = created_at - 7200000 WHERE id = ?1`
-	if s.Dialect().Name() == "postgres" {
+	if executor.Of(s).Driver().Name() == "postgres" {
 		q = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours', created_at = created_at - interval '2 hours' WHERE id = $1`
 	}
 	for range expired {

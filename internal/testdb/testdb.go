@@ -21,6 +21,9 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/dialects/sqlite"
+	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -64,7 +67,7 @@ func PostgresSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := dialects.Postgres.Open(ctx, dsn)
+	db, err := postgres.Dialect().Driver().Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func PostgresSchema(t testing.TB, dsn string) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		db, err := dialects.Postgres.Open(ctx, dsn)
+		db, err := postgres.Dialect().Driver().Open(ctx, dsn)
 		if err != nil {
 			t.Error(err)
 			return
@@ -128,11 +131,37 @@ func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
 	})
 }
 
-// OpenStore opens a store on dsn with the migrations applied (and opts
-// after), closed when t ends.
+// Dialect returns the dialect of a test DSN: SQLite for sqlite:PATH and
+// sqlite::memory:, Postgres for any other (postgres://, postgresql://,
+// key=value).
+func Dialect(dsn string) dialects.Dialect {
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return sqlite.Dialect()
+	}
+	return postgres.Dialect()
+}
+
+// OpenDB opens a pool on dsn as its dialect opens the store's, closed when
+// t ends: for tests that arrange or inspect rows by hand.
+func OpenDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := Dialect(dsn).Driver().Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// DialectName is the name of the store's dialect: "postgres" or "sqlite".
+func DialectName(s *sqlstore.Store) string { return executor.Of(s).Driver().Name() }
+
+// OpenStore opens a store on dsn, of the dialect its form says (see
+// Dialect), with the migrations applied (and opts after), closed when t
+// ends.
 func OpenStore(t testing.TB, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.Open(context.Background(), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
+	s, err := sqlstore.Open(context.Background(), Dialect(dsn), dsn, append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,19 @@
-// Package postgres embeds the Postgres migrations of the store: the goose
-// SQL files of this directory, which dialects.Postgres.Migrations returns.
-// The goose CLI runs the files as they stand (it skips this Go file, which
-// has no version prefix).
+// Package postgres embeds the Postgres migrations of the session store, the goose
+// SQL files of this directory, for package dialects/postgres, whose dialect
+// migrations.Up applies. Begin with migrations.Up, or run the files with
+// the goose CLI as they stand (it skips this Go file, which has no version
+// prefix):
+//
+//	goose -table mcpsession_db_version -dir migrations/postgres postgres "$DSN" up
 package postgres
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// FS holds the migrations, at its root.
-//
 //go:embed *.sql
-var FS embed.FS
+var files embed.FS
+
+// FS returns the migrations, at its root.
+func FS() fs.FS { return files }

@@ -1,12 +1,19 @@
-// Package sqlite embeds the SQLite migrations of the store: the goose SQL
-// files of this directory, which dialects.SQLite.Migrations returns. The
-// goose CLI runs the files as they stand (it skips this Go file, which has
-// no version prefix).
+// Package sqlite embeds the SQLite migrations of the session store, the goose
+// SQL files of this directory, for package dialects/sqlite, whose dialect
+// migrations.Up applies. Begin with migrations.Up, or run the files with
+// the goose CLI as they stand (it skips this Go file, which has no version
+// prefix):
+//
+//	goose -table mcpsession_db_version -dir migrations/sqlite sqlite3 ./sessions.db up
 package sqlite
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// FS holds the migrations, at its root.
-//
 //go:embed *.sql
-var FS embed.FS
+var files embed.FS
+
+// FS returns the migrations, at its root.
+func FS() fs.FS { return files }

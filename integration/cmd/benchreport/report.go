@@ -116,7 +116,7 @@ func writeCommands(b *strings.Builder, passes []ranPass) {
 	w("divided by the operations all goroutines completed. Ratios to the baseline are throughput fractions: store ÷ raw, ")
 	w("1.00 meaning as fast as the raw driver.\n\n")
 	w("What each implementation does is in the package documentation of `integration/bench` (`go doc ./bench`). In short: ")
-	w("the raw baselines run the store's own SQL (`dialects.Postgres.Statements()`, `dialects.SQLite.Statements()`) with the ")
+	w("the raw baselines run the store's own SQL (each dialect's statements, `internal/driver.Statements`) with the ")
 	w("store's parameters on the same table, prepared (by pgx's statement cache on Postgres, as a `*sql.Stmt` on SQLite), ")
 	w("encoding with `json.Marshal` and decoding with `json.Unmarshal` into `map[string]any` from the driver's buffer, as the ")
 	w("store does; scs is `scs.GobCodec` with `pgxstore.Find`/`Commit`; Redis is GET/SET of JSON as ConduitMCP documents it, ")

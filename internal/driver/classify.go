@@ -1,7 +1,7 @@
-package dialects
+package driver
 
 import (
-	"database/sql/driver"
+	sqldriver "database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -9,7 +9,7 @@ import (
 )
 
 // ErrorKind is what a database error means to the caller of a store, as
-// [Dialect.ClassifyError] tells it. sqlstore turns it into the sentinels
+// [Driver.ClassifyError] tells it. sqlstore turns it into the sentinels
 // mcpsession.ErrUnavailable and mcpsession.ErrReadOnly.
 type ErrorKind int
 
@@ -39,14 +39,14 @@ func (k ErrorKind) String() string {
 	return "other"
 }
 
-// classifyTransport recognises the errors of any driver whose connection
+// ClassifyTransport recognises the errors of any driver whose connection
 // broke or could not be made: refused, reset, cut short, timed out at the
 // network (not by the caller's context, which the caller checks first),
 // or marked bad by database/sql's driver contract.
-func classifyTransport(err error) ErrorKind {
+func ClassifyTransport(err error) ErrorKind {
 	var netErr net.Error
 	switch {
-	case errors.Is(err, driver.ErrBadConn),
+	case errors.Is(err, sqldriver.ErrBadConn),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),

@@ -1,4 +1,4 @@
-package sqlstore
+package executor
 
 import (
 	"context"
@@ -6,15 +6,15 @@ import (
 	"sync"
 )
 
-// runner is a statement ready to run with its arguments: a *sql.Stmt, or
+// Runner is a statement ready to run with its arguments: a *sql.Stmt, or
 // the statement's text over a pool or a transaction.
-type runner interface {
+type Runner interface {
 	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, args ...any) *sql.Row
 }
 
-// statements hands out the store's statements. When the dialect asks for it
+// statements hands out the store's statements. When the driver asks for it
 // (SQLite, which otherwise compiles every statement on every call), each is
 // prepared once per Store, when first used, and database/sql then prepares
 // it once per connection and reuses it; preparing lazily lets a Store be
@@ -41,34 +41,34 @@ func newStatements(db *sql.DB, prepare bool) *statements {
 	return &statements{db: db, prepare: prepare, turn: make(chan struct{}, 1)}
 }
 
-// get returns the statement for query, preparing it first if the dialect
+// get returns the statement for query, preparing it first if the driver
 // prepares and nobody has yet. Waiting for another call's prepare, and
 // preparing, end when ctx does.
-func (p *statements) get(ctx context.Context, query string) (stmt, error) {
+func (p *statements) get(ctx context.Context, query string) (Stmt, error) {
 	if !p.prepare {
-		return stmt{db: p.db, query: query}, nil
+		return Stmt{db: p.db, query: query}, nil
 	}
 	if st, ok := p.byQ.Load(query); ok {
-		return stmt{prepared: st.(*sql.Stmt)}, nil
+		return Stmt{prepared: st.(*sql.Stmt)}, nil
 	}
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
-		return stmt{}, ctx.Err()
+		return Stmt{}, ctx.Err()
 	}
 	defer func() { <-p.turn }()
 	if st, ok := p.byQ.Load(query); ok {
-		return stmt{prepared: st.(*sql.Stmt)}, nil
+		return Stmt{prepared: st.(*sql.Stmt)}, nil
 	}
 	if p.done {
-		return stmt{}, sql.ErrConnDone
+		return Stmt{}, sql.ErrConnDone
 	}
 	st, err := p.db.PrepareContext(ctx, query)
 	if err != nil {
-		return stmt{}, err
+		return Stmt{}, err
 	}
 	p.byQ.Store(query, st)
-	return stmt{prepared: st}, nil
+	return Stmt{prepared: st}, nil
 }
 
 func (p *statements) close() {
@@ -82,37 +82,37 @@ func (p *statements) close() {
 	})
 }
 
-// stmt is one of the store's statements: prepared, or run by its text on
+// Stmt is one of the store's statements: prepared, or run by its text on
 // the pool.
-type stmt struct {
+type Stmt struct {
 	prepared *sql.Stmt // nil: run query on db
 	db       *sql.DB
 	query    string
 }
 
-func (s stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+func (s Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
 	if s.prepared != nil {
 		return s.prepared.ExecContext(ctx, args...)
 	}
 	return s.db.ExecContext(ctx, s.query, args...)
 }
 
-func (s stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+func (s Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
 	if s.prepared != nil {
 		return s.prepared.QueryContext(ctx, args...)
 	}
 	return s.db.QueryContext(ctx, s.query, args...)
 }
 
-func (s stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+func (s Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	if s.prepared != nil {
 		return s.prepared.QueryRowContext(ctx, args...)
 	}
 	return s.db.QueryRowContext(ctx, s.query, args...)
 }
 
-// inTx returns the statement bound to tx.
-func (s stmt) inTx(ctx context.Context, tx *sql.Tx) runner {
+// InTx returns the statement bound to tx.
+func (s Stmt) InTx(ctx context.Context, tx *sql.Tx) Runner {
 	if s.prepared != nil {
 		return tx.StmtContext(ctx, s.prepared)
 	}

@@ -1,4 +1,4 @@
-package dialects
+package driver
 
 // EventStatements is the SQL of package eventstore: the events of sessions'
 // SSE streams, each at a position of its stream, in mcp_events; each

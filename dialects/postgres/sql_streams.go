@@ -1,13 +1,9 @@
-package dialects
+package postgres
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/mcpsession/mcpsession/internal/driver"
 )
 
 // pgChannel is the NOTIFY channel of the store's schema (the first of the
@@ -26,7 +22,7 @@ func pgLiveSession(idle, lifetime string) string {
 	return `EXISTS (SELECT 1 FROM mcp_sessions AS s WHERE s.id = $1 AND ` + pgLive(idle, lifetime) + `)`
 }
 
-var postgresBus = BusStatements{
+var postgresBus = driver.BusStatements{
 	// pg_notify in a lateral subquery runs once per inserted row; the
 	// notification is sent at commit, after the row is visible.
 	Publish: `WITH m AS (
@@ -39,7 +35,7 @@ SELECT m.id FROM m CROSS JOIN LATERAL (SELECT pg_notify(` + pgChannel + `, m.id:
   SELECT id FROM mcp_bus WHERE created_at < now() - $1::bigint * interval '1 millisecond' ORDER BY created_at LIMIT $2)`,
 }
 
-var postgresEvents = EventStatements{
+var postgresEvents = driver.EventStatements{
 	Open: `INSERT INTO mcp_streams AS st (session_id, stream_id, next_pos)
 SELECT $1, $2, 0 WHERE ` + pgLiveSession("$3", "$4") + `
 ON CONFLICT (session_id, stream_id) DO UPDATE SET next_pos = st.next_pos
@@ -70,79 +66,4 @@ FROM mcp_streams AS st WHERE st.session_id = $1 AND st.stream_id = $2`,
 		`DELETE FROM mcp_streams WHERE session_id = $1`,
 		`DELETE FROM mcp_event_sessions WHERE session_id = $1`,
 	},
-}
-
-// Listens is true: LISTEN/NOTIFY.
-func (postgres) Listens() bool { return true }
-
-// Listen returns a Listener on a connection of its own, outside db's pool,
-// opened with the settings of db's connections (pgx's ConnConfig of one of
-// them: hosts, credentials, TLS, fallbacks), listening on the channel of
-// the schema db's connections use. It so takes no connection from the
-// pool the store's calls share.
-func (postgres) Listen(ctx context.Context, db *sql.DB) (Listener, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var channel string
-	var cfg *pgx.ConnConfig
-	err = conn.QueryRowContext(ctx, `SELECT `+pgChannel).Scan(&channel)
-	if err == nil {
-		err = conn.Raw(func(dc any) error {
-			c, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("dialects: a Postgres connection of type %T, not pgx's", dc)
-			}
-			cfg = c.Conn().Config()
-			return nil
-		})
-	}
-	_ = conn.Close() // back to the pool
-	if err != nil {
-		return nil, err
-	}
-	// The copy holds the pool connection's notification handler, which
-	// would buffer this connection's notifications there: pgx installs its
-	// own only when there is none.
-	cfg.OnNotification = nil
-	lc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	// channel is "mcpsession_" and hex digits: safe as an identifier. The
-	// simple protocol: nothing prepared, whatever the DSN's exec mode.
-	if _, err := lc.PgConn().Exec(ctx, `LISTEN "`+channel+`"`).ReadAll(); err != nil {
-		closeListenConn(lc)
-		return nil, err
-	}
-	return &pgListener{conn: lc}, nil
-}
-
-type pgListener struct {
-	conn *pgx.Conn
-}
-
-func (l *pgListener) Wait(ctx context.Context) (string, error) {
-	n, err := l.conn.WaitForNotification(ctx)
-	if err != nil {
-		return "", err
-	}
-	return n.Payload, nil
-}
-
-func (l *pgListener) Ping(ctx context.Context) error { return l.conn.Ping(ctx) }
-
-// Close closes the connection.
-func (l *pgListener) Close() error {
-	closeListenConn(l.conn)
-	return nil
-}
-
-// closeListenConn closes c, waiting a second at most for the server to hear
-// it (a broken connection is closed at once).
-func closeListenConn(c *pgx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = c.Close(ctx)
 }

@@ -1,11 +1,8 @@
-package dialects
+package sqlite
 
-import (
-	"context"
-	"database/sql"
-)
+import "github.com/mcpsession/mcpsession/internal/driver"
 
-var sqliteBus = BusStatements{
+var sqliteBus = driver.BusStatements{
 	Publish: `INSERT INTO mcp_bus (topic, payload, created_at) VALUES (?1, ?2, ` + sqliteNow + `) RETURNING id`,
 	Read:    `SELECT id, topic, payload FROM mcp_bus WHERE id > ?1 ORDER BY id LIMIT ?2`,
 	ReadIDs: `SELECT id, topic, payload FROM mcp_bus WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
@@ -23,7 +20,7 @@ func sqliteLiveSession(idle, lifetime string) string {
 // what SQLite has no part of: no NOTIFY (readers poll), and no foreign keys
 // (they would need a pragma on every connection): a trigger deletes a
 // session's streams and events with it (migration 00004).
-var sqliteEvents = EventStatements{
+var sqliteEvents = driver.EventStatements{
 	Open: `INSERT INTO mcp_streams (session_id, stream_id, next_pos)
 SELECT ?1, ?2, 0 WHERE ` + sqliteLiveSession("?3", "?4") + `
 ON CONFLICT (session_id, stream_id) DO UPDATE SET next_pos = mcp_streams.next_pos
@@ -53,9 +50,3 @@ FROM mcp_streams AS st WHERE st.session_id = ?1 AND st.stream_id = ?2`,
 		`DELETE FROM mcp_event_sessions WHERE session_id = ?1`,
 	},
 }
-
-// Listens is false: SQLite wakes nobody; package bus polls it.
-func (sqliteDialect) Listens() bool { return false }
-
-// Listen: SQLite wakes nobody; package bus polls it.
-func (sqliteDialect) Listen(context.Context, *sql.DB) (Listener, error) { return nil, ErrNoListen }

@@ -1,7 +1,8 @@
-package dialects
+package postgres
 
 import (
 	"errors"
+	"github.com/mcpsession/mcpsession/internal/driver"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,27 +22,27 @@ import (
 // Without one, a connection that could not be made (refused, timed out,
 // no host of a multi-host DSN writable for target_session_attrs) or broke
 // during the call (EOF, reset) is ErrorUnavailable.
-func (postgres) ClassifyError(err error) ErrorKind {
+func (pgDriver) ClassifyError(err error) driver.ErrorKind {
 	if err == nil {
-		return ErrorOther
+		return driver.ErrorOther
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "25006":
-			return ErrorReadOnly
+			return driver.ErrorReadOnly
 		case strings.HasPrefix(pgErr.Code, "08"),
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03",
 			pgErr.Code == "53300":
-			return ErrorUnavailable
+			return driver.ErrorUnavailable
 		}
 		// Any other answer from the server (a bad password, a missing
 		// table, a constraint) is not cured by trying again.
-		return ErrorOther
+		return driver.ErrorOther
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) {
-		return ErrorUnavailable
+		return driver.ErrorUnavailable
 	}
-	return classifyTransport(err)
+	return driver.ClassifyTransport(err)
 }

@@ -1,4 +1,4 @@
-package dialects
+package driver
 
 import (
 	"context"
@@ -33,7 +33,7 @@ type BusStatements struct {
 
 // ErrNoListen means the database wakes no listeners: SQLite, where every
 // reader polls.
-var ErrNoListen = errors.New("dialects: the database has no LISTEN")
+var ErrNoListen = errors.New("driver: the database has no LISTEN")
 
 // A Listener receives the wake-ups of one store's schema on a connection of
 // its own: the payloads of package bus's messages (their ids) and the wake
@@ -55,8 +55,8 @@ type Listener interface {
 // WakeKey returns the key a write sends its listeners for one record
 // (kind 'e' for a session's events, 's' for a session's metadata): kind,
 // a colon and the first 16 hex digits of the MD5 of id. It is what the
-// dialect's SQL computes (wakeKeySQL), and keeps ids, which are bearer
-// credentials, out of notifications.
+// drivers' SQL computes, and keeps ids, which are bearer credentials, out
+// of notifications.
 func WakeKey(kind byte, id string) string {
 	var b [WakeKeyLen]byte
 	return string(AppendWakeKey(b[:0], kind, id))

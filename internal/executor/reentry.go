@@ -1,4 +1,4 @@
-package sqlstore
+package executor
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 // every call from inside a Modify function is refused at once, on both
 // dialects alike, whatever session it names.
 //
-// A call knows it is inside a Modify function when runModifyFn is on its
+// A call knows it is inside a Modify function when RunModifyFn is on its
 // goroutine's stack. Looking costs a stack walk (about a microsecond), so
 // it is done only while some Modify function is running in the process.
 
@@ -25,22 +25,22 @@ import (
 // Store.
 var modifyFns atomic.Int64
 
-// runModifyFn calls fn; its frame marks the goroutine as being inside a
+// RunModifyFn calls fn; its frame marks the goroutine as being inside a
 // Modify function. It must not be inlined, or the mark would vanish.
 //
 //go:noinline
-func runModifyFn(fn func(map[string]any) (map[string]any, error), m map[string]any) (map[string]any, error) {
+func RunModifyFn(fn func(map[string]any) (map[string]any, error), m map[string]any) (map[string]any, error) {
 	modifyFns.Add(1)
 	defer modifyFns.Add(-1)
 	return fn(m)
 }
 
-var runModifyFnEntry = reflect.ValueOf(runModifyFn).Pointer()
+var runModifyFnEntry = reflect.ValueOf(RunModifyFn).Pointer()
 
-// checkNotInModify returns an error matching mcpsession.ErrCallInModify
+// CheckNotInModify returns an error matching mcpsession.ErrCallInModify
 // when called, directly or not, from inside a Modify function on this
 // goroutine.
-func checkNotInModify(op string) error {
+func CheckNotInModify(op string) error {
 	if modifyFns.Load() == 0 {
 		return nil
 	}
