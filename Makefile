@@ -8,13 +8,14 @@
 
 SHELL := /bin/bash
 
-# Modules whose tests use internal/testdb: they get one Postgres container
-# from cmd/withpostgres. Add a new adapter here (and to go.work).
-UNIT_MODULES := . mcpgo gosdk examples
-# Modules whose tests start containers of their own (through
-# mcpsessiontest), with their own go.work.
-CONTAINER_MODULES := mcpsessiontest integration
-MODULES := $(UNIT_MODULES) $(CONTAINER_MODULES)
+# The modules are found, not listed: every directory with a go.mod. Those
+# with a go.work of their own (mcpsessiontest, integration) start
+# containers of their own through mcpsessiontest; the others use
+# internal/testdb and get one Postgres container from cmd/withpostgres. A
+# new module needs only its go.mod (and a line in the go.work it joins).
+MODULES := . $(filter-out .,$(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './bin/*' | LC_ALL=C sort))))
+CONTAINER_MODULES := $(strip $(foreach m,$(filter-out .,$(MODULES)),$(if $(wildcard $(m)/go.work),$(m))))
+UNIT_MODULES := $(filter-out $(CONTAINER_MODULES),$(MODULES))
 
 BIN := $(CURDIR)/bin
 
