@@ -45,7 +45,7 @@ func (c *capacityConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.replicaList, "capacity-replicas", "1,2,4", "capacity: the replica counts")
 	fs.StringVar(&c.variantList, "capacity-variants", strings.Join(allVariants, ","),
 		"capacity: the configurations, of "+strings.Join(allVariants, ","))
-	fs.DurationVar(&c.step, "capacity-step", 10*time.Second, "capacity: each rate's run, warm-up included")
+	fs.DurationVar(&c.step, "capacity-step", 8*time.Second, "capacity: each rate's run, warm-up included")
 	fs.DurationVar(&c.stepWarmup, "capacity-warmup", 2*time.Second, "capacity: each rate's warm-up")
 	fs.Float64Var(&c.startRate, "capacity-start", 200, "capacity: the first rate tried (later configurations start from the last one's result)")
 	fs.Float64Var(&c.maxRate, "capacity-max", 20000, "capacity: the highest rate tried")

@@ -54,9 +54,10 @@
 //
 // Per operation, p50, p90, p99 and max (a log-linear histogram, rounded
 // up by under 0.8%), errors by kind, and the achieved rate; over each
-// run's window (after -warmup): Postgres CPU per request (user and system
-// time of the postmaster and its children from /proc, backends that exited
-// included, through the postmaster's cutime), WAL bytes per request
+// run's window (after -warmup): Postgres CPU per request (the time the
+// postmaster and its children ran, from /proc/PID/task/*/schedstat in
+// nanoseconds, and the backends that exited through the postmaster's
+// cutime and cstime), WAL bytes per request
 // (pg_current_wal_lsn before and after), the replicas' and PgBouncer's CPU
 // per request, and the most client connections on the database
 // (pg_stat_activity, sampled every 250 ms).

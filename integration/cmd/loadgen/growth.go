@@ -27,7 +27,7 @@ type growthConfig struct {
 
 func (c *growthConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.sizeList, "growth-sizes", "1e4,1e5,1e6,1e7", "growth: the numbers of stored sessions, ascending")
-	fs.Float64Var(&c.opRate, "growth-rate", 200, "growth: operations per second of each store operation's run and of the fleet's")
+	fs.Float64Var(&c.opRate, "growth-rate", 300, "growth: operations per second of each store operation's run and of the fleet's")
 	fs.DurationVar(&c.opStep, "growth-step", 5*time.Second, "growth: each run's measured length (the fleet's has -warmup before it)")
 }
 
@@ -172,7 +172,7 @@ func runGrowth(ctx context.Context, e *env) error {
 			return err
 		}
 		loaded = n
-		for _, q := range []string{`VACUUM (ANALYZE) mcp_sessions`, `CHECKPOINT`} {
+		for _, q := range []string{`VACUUM (ANALYZE, PARALLEL 0) mcp_sessions`, `CHECKPOINT`} {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				return fmt.Errorf("%s: %w", q, err)
 			}
@@ -335,7 +335,7 @@ FROM generate_series(0, $2::bigint - 1) AS g`, template, expired, (2 * ttl).Mill
 	if err != nil {
 		return fmt.Errorf("insert expired sessions: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) mcp_sessions`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE, PARALLEL 0) mcp_sessions`); err != nil {
 		return err
 	}
 	first := mon.snapshot(ctx, nil)

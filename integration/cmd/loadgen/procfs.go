@@ -53,15 +53,54 @@ func parseProcStat(line string) (procTimes, error) {
 	return procTimes{ppid: int(v[0]), own: time.Duration(v[1]+v[2]) * tick, children: time.Duration(v[3]+v[4]) * tick}, nil
 }
 
+// runTime is the time pid's threads have run, summed from
+// /proc/PID/task/*/schedstat (nanoseconds, as the scheduler accounts it),
+// or, where that is missing, utime+stime (in clock ticks: 10 ms steps,
+// too coarse for the few hundred calls of a short run).
+func runTime(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err == nil {
+		var total time.Duration
+		ok := false
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+			if err != nil {
+				continue // exited meanwhile
+			}
+			f := strings.Fields(string(b))
+			if len(f) == 0 {
+				continue
+			}
+			ns, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				continue
+			}
+			total += time.Duration(ns)
+			ok = true
+		}
+		if ok {
+			return total, nil
+		}
+	}
+	t, err := readProcTimes(pid)
+	return t.own, err
+}
+
 // treeCPU is the CPU time of a process and of all its children, living or
 // waited for: for a postmaster, the whole server's (backends, autovacuum,
-// checkpointer, WAL writer), including backends that came and went.
+// checkpointer, WAL writer), including backends that came and went (their
+// time comes back in the postmaster's cutime and cstime, in clock ticks,
+// once it has waited for them).
 func treeCPU(root int) (time.Duration, error) {
 	rt, err := readProcTimes(root)
 	if err != nil {
 		return 0, err
 	}
-	total := rt.own + rt.children
+	own, err := runTime(root)
+	if err != nil {
+		return 0, err
+	}
+	total := own + rt.children
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
@@ -75,13 +114,16 @@ func treeCPU(root int) (time.Duration, error) {
 		if err != nil || t.ppid != root {
 			continue // gone meanwhile, or not a child
 		}
-		total += t.own + t.children
+		d, err := runTime(pid)
+		if err != nil {
+			continue
+		}
+		total += d + t.children
 	}
 	return total, nil
 }
 
 // processCPU is one process's own CPU time.
 func processCPU(pid int) (time.Duration, error) {
-	t, err := readProcTimes(pid)
-	return t.own, err
+	return runTime(pid)
 }

@@ -94,7 +94,7 @@ func renderCapacity(rep *capacityReport) string {
 		}
 		w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Replicas, r.Label, best, reqs, frac, p99, pg, wal, repl, conns)
 	}
-	w("\nPostgres CPU is the server's processes' user and system time (from /proc, the backends that exited included), ")
+	w("\nPostgres CPU is the time the server's processes ran (from /proc's schedstat, the backends that exited included), ")
 	w("WAL the advance of `pg_current_wal_lsn()`, both over the window and divided by its requests; the connections are the ")
 	w("most client backends on the database in `pg_stat_activity`, sampled every 250 ms. Through PgBouncer the store polls its ")
 	w("bus and the cache reads through (see README, \"A read cache\").\n\n")
