@@ -111,7 +111,7 @@ func writeChurnChart(path string, samples []churnSample) error {
 	if len(samples) > 0 {
 		for _, name := range sortedKeys(samples[len(samples)-1].Indexes) {
 			ix := samples[len(samples)-1].Indexes[name]
-			if ix.Table != "mcp_sessions" && ix.Table != "mcp_handles" && ix.Table != "mcp_events" {
+			if ix.Table != "mcp_sessions" && ix.Table != "mcp_handles" {
 				continue
 			}
 			s := series{name: name}
@@ -138,7 +138,7 @@ func writeChurnChart(path string, samples []churnSample) error {
 		{"Heap dead and free space (pgstattuple)", "% of the heap", append(
 			perTable(func(t tableSample) float64 { return t.DeadPct }, "mcp_sessions", "mcp_handles"),
 			renamed(perTable(func(t tableSample) float64 { return t.FreePct }, "mcp_sessions", "mcp_handles"), " free")...)},
-		{"Index leaf density (pgstatindex)", "%", indexes},
+		{"Index leaf density of sessions and handles (pgstatindex)", "%", indexes},
 		{"Request latency between samples", "ms", latency},
 	}
 	const cols = 2

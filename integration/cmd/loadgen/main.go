@@ -116,7 +116,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.streams, "streams", 50, "GET streams open at most")
 	fs.IntVar(&c.principals, "principals", 50, "bearer tokens the clients use")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "each request's bound")
-	fs.IntVar(&c.maxInFlight, "max-inflight", 20000, "operations under way at most; past it the generator falls behind, and says so")
+	// Each operation under way holds three descriptors in the generator
+	// (its connection to the proxy, the proxy's end, the proxy's
+	// connection to a replica): 5,000 stays under a limit of 20,000.
+	fs.IntVar(&c.maxInFlight, "max-inflight", 5000, "operations under way at most; past it the generator falls behind, and says so")
 	fs.DurationVar(&c.maxLag, "max-lag", 10*time.Millisecond, "a run whose sends are this late at p99 is reported behind schedule")
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "a progress line this often (0: none)")
 
@@ -403,7 +406,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintln(out, plan)
 			total += d
 		}
-		fmt.Fprintf(out, "planned total: about %s (the machine's speed and the search's path decide)\n", total.Round(time.Minute))
+		fmt.Fprintf(out, "planned total: about %s (the machine's speed and the search's path decide)\n", total.Round(time.Second))
 	}
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)

@@ -142,8 +142,9 @@ func renderGrowth(rep *growthReport) string {
 	header(&b, "Growth: the store at 10^4 to 10^7 sessions", "make capacity", rep.Started, rep.Finished, rep.Command, rep.Postgres)
 	w("Each size was bulk-loaded with SQL (`generate_series`) as the store writes rows: a copy of the row the fleet wrote for ")
 	w("an anonymous legacy session (%d bytes of JSON), under ids in random order, as real ones arrive. After each load, ", rep.MetadataBytes)
-	w("`VACUUM (ANALYZE)` and `CHECKPOINT`: the first change to each page after a checkpoint writes a full-page image into ")
-	w("the WAL, so Update's and Touch's WAL here is that worst case. Store operations go through the library (`sqlstore`) ")
+	w("`VACUUM (ANALYZE)`, and before each store operation's run a `CHECKPOINT`: the first change to each page after a ")
+	w("checkpoint writes a full-page image into the WAL, so Update's and Touch's WAL here is that worst case, which a large ")
+	w("table under random access stays near. Store operations go through the library (`sqlstore`) ")
 	w("on random sessions, open loop at %.0f calls/s for %s each; the fleet (%s) then runs the mix for %s at %.0f operations/s, ",
 		rep.Rate, rep.Step, rep.Fleet, rep.Step, rep.Rate)
 	w("its legacy calls spread over the loaded sessions (the first call on each writes its touch).\n\n")
@@ -215,8 +216,10 @@ func mib(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	default:
+	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
 	}
 }
 
@@ -228,7 +231,8 @@ func renderChurn(rep *churnReport) string {
 		rep.Fleet, rep.Rate, rep.Finished.Sub(rep.Started).Round(time.Second), rep.Idle)
 	w("handles: abandoned sessions, handles the clients dropped, and their events expire and are swept by the replicas' ")
 	w("janitors (every minute, or the idle timeout if shorter). The tables were sampled every %s (`pg_stat_user_tables`, ", rep.SampleEvery)
-	w("`pgstattuple`, `pgstatindex`); the samples are in [%s](%s). Mix: `%s`.\n\n", rep.CSV, rep.CSV, rep.Mix)
+	w("`pgstattuple`, `pgstatindex`); the samples are in [%s](%s). Postgres counts live and dead tuples from what ", rep.CSV, rep.CSV)
+	w("its backends report, which a busy backend may hold back up to a minute; pgstattuple's figures are exact. Mix: `%s`.\n\n", rep.Mix)
 	w("![The tables over the soak](%s)\n\n", rep.Chart)
 	if len(rep.Samples) >= 2 {
 		first, last := rep.Samples[0], rep.Samples[len(rep.Samples)-1]
@@ -251,7 +255,7 @@ func renderChurn(rep *churnReport) string {
 		w("\n")
 	}
 	if r := rep.Result; r != nil {
-		w("Over the soak (after a %s warm-up): %s requests, %.1f/s, p50 %s, p99 %s, max %s, %d errors; per request Postgres CPU %s, "+
+		w("Over the soak's %s after its warm-up: %s requests, %.1f/s, p50 %s, p99 %s, max %s, %d errors; per request Postgres CPU %s, "+
 			"WAL %s; at most %d Postgres connections.\n\n", r.Window, count(r.Total.Requests), r.Achieved, fmtDur(r.Total.P50),
 			fmtDur(r.Total.P99), fmtDur(r.Total.Max), r.Total.Errors, cpuPer(r, r.Costs.PGCPU, r.Costs.PGKnown), walPer(r), r.Costs.MaxConns)
 	}
