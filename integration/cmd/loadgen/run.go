@@ -129,7 +129,6 @@ func runLoad(ctx context.Context, d *driver, f *fleet, mon *monitor, p runParams
 
 	loop := openLoop{Rate: p.rate, Duration: p.duration, MaxInFlight: p.maxInFlight, Start: start}
 	stats := loop.Run(ctx, &live, d.fire)
-	d.awaitDeliveries()
 	close(stopProgress)
 	<-progressDone
 	<-opened
@@ -140,6 +139,9 @@ func runLoad(ctx context.Context, d *driver, f *fleet, mon *monitor, p runParams
 		res.Costs = diffCosts(first, last)
 		res.Costs.MaxConns, res.Costs.MeanConns = sampler.finish()
 	}
+	// After the costs: the notifications still on their way cost the
+	// servers nothing more.
+	d.awaitDeliveries()
 	res.Rows, res.Total, res.FirstErrs = rec.summary()
 	if w := res.Window.Seconds(); w > 0 {
 		res.Achieved = float64(res.Total.Requests) / w
