@@ -47,7 +47,7 @@ func (c *capacityConfig) flags(fs *flag.FlagSet) {
 		"capacity: the configurations, of "+strings.Join(allVariants, ","))
 	fs.DurationVar(&c.step, "capacity-step", 8*time.Second, "capacity: each rate's run, warm-up included")
 	fs.DurationVar(&c.stepWarmup, "capacity-warmup", 2*time.Second, "capacity: each rate's warm-up")
-	fs.Float64Var(&c.startRate, "capacity-start", 200, "capacity: the first rate tried (later configurations start from the last one's result)")
+	fs.Float64Var(&c.startRate, "capacity-start", 200, "capacity: the first rate tried (later configurations start from the last one's result, if higher)")
 	fs.Float64Var(&c.maxRate, "capacity-max", 20000, "capacity: the highest rate tried")
 	fs.IntVar(&c.maxSteps, "capacity-steps", 6, "capacity: rates tried per configuration at most")
 	fs.Float64Var(&c.tolerance, "capacity-tolerance", 0.1, "capacity: stop once the highest pass is within this fraction of the lowest failure")
@@ -166,9 +166,11 @@ func runCapacity(ctx context.Context, e *env) error {
 				continue
 			}
 			fmt.Fprintf(e.out, "== %s: %s\n", spec, row.verdict())
-			if row.Best > 0 {
-				start = row.Best
-			}
+			// The next configuration starts where this one ended, which
+			// saves steps when they are alike, but never below
+			// -capacity-start: one noisy result does not drag every later
+			// search down.
+			start = max(row.Best, cc.startRate)
 		}
 	}
 	rep.Finished = time.Now()
