@@ -95,6 +95,7 @@ help:
 	@echo 'make release-check   build a consumer of the modules at $(RELEASE_VERSION), as released, and the README snippets'
 	@echo 'make tidy            go mod tidy in all modules, as a consumer resolves them'
 	@echo 'make bench           benchmarks, written to BENCHMARKS.md'
+	@echo 'make capacity        open-loop capacity and growth passes over Postgres, written to BENCHMARKS.md (~30 min)'
 	@echo 'make postgres-image  build $(IMAGE) from Debian packages, for hosts without a registry'
 	@echo 'make ha-image        build $(HA_IMAGE): the same with PgBouncer, Patroni, etcd and HAProxy'
 	@echo 'make migrate-up   DSN=postgres://…|sqlite:PATH   apply the migrations with the goose CLI'
@@ -154,6 +155,24 @@ bench:
 	else \
 		echo "benchmarks not built yet" >&2; exit 1; \
 	fi
+
+# capacity runs the load generator (integration/cmd/loadgen, see its doc):
+# the capacity pass (the highest rate at p99 < 50 ms for 1, 2 and 4
+# replicas of examples/mcpserver, with and without the cache and PgBouncer,
+# beside the sticky mcp-go-in-memory ceiling), then the growth pass (10^4
+# to 10^7 sessions), each into its section of BENCHMARKS.md. It needs
+# PostgreSQL 15's binaries (Debian's postgresql-15) and PgBouncer, which it
+# installs when missing. It prints its plan first; it takes under
+# 30 minutes on two cores. Run it on a quiet machine. The churn soak is
+# separate (an hour):
+#   cd integration && go run ./cmd/loadgen -churn -duration 1h -rate 200 -report ../BENCHMARKS.md
+# CAPACITY_FLAGS adds loadgen flags (e.g. -capacity-step 5s for a quick look).
+CAPACITY_FLAGS ?=
+
+.PHONY: capacity
+capacity:
+	@command -v pgbouncer >/dev/null || { echo "==> installing pgbouncer"; $(SUDO) apt-get install -y pgbouncer; }
+	cd integration && go run ./cmd/loadgen -capacity -growth -report ../BENCHMARKS.md $(CAPACITY_FLAGS)
 
 # --- tools -------------------------------------------------------------------
 

@@ -15,6 +15,11 @@
 // any logging/setLevel whoami's log level is mcp-go's default, "error", or
 // go-sdk's, "" (it sends no log messages).
 //
+// -memory keeps the sessions in mcp-go's memory instead, with no database
+// (mcp-go only, without -cache): a baseline for the load generator
+// (integration/cmd/loadgen), where each session and each principal's
+// handles work only on the replica that created them.
+//
 // The endpoint is /mcp. -db takes sqlite:PATH, sqlite::memory: or a
 // postgres:// DSN; the server creates its tables itself. It runs a janitor
 // that deletes sessions and state handles unused for longer than

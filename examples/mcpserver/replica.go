@@ -38,7 +38,8 @@ func sdkNames() []string {
 }
 
 // replica is one server of the service: everything but the listener. Tests
-// run two in one process, each over a store of its own on one database.
+// run two in one process, each over a store of its own on one database. A
+// -memory replica (memory.go) has no store, janitor, bus or cache.
 type replica struct {
 	store   *sqlstore.Store
 	janitor *janitor.Janitor

@@ -32,6 +32,7 @@ type config struct {
 	idleTimeout time.Duration
 	drain       time.Duration
 	cache       bool
+	memory      bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -43,6 +44,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.db, "db", "sqlite:mcpsessions.db", "session database: sqlite:PATH, sqlite::memory: or postgres://…")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session or state handle lives")
 	fs.BoolVar(&c.cache, "cache", false, "keep the sessions this replica reads in memory, coherent with the other replicas through the database (package cache)")
+	fs.BoolVar(&c.memory, "memory", false, "keep sessions in mcp-go's memory, without -db (a baseline: each session works only on the replica that created it)")
 	fs.DurationVar(&c.drain, "drain", 2*time.Second, "how long a stopping server keeps serving after /readyz turns 503, for load balancers to stop sending it requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,6 +59,10 @@ func parseFlags(args []string) (config, error) {
 	}
 	if _, ok := sdks[c.sdk]; !ok {
 		fmt.Fprintf(os.Stderr, "mcpserver: -sdk %q: want %s\n", c.sdk, strings.Join(sdkNames(), " or "))
+		return c, errUsage
+	}
+	if c.memory && (c.cache || c.sdk != "mcp-go") {
+		fmt.Fprintf(os.Stderr, "mcpserver: -memory serves with -sdk mcp-go and without -cache\n")
 		return c, errUsage
 	}
 	if c.drain < 0 {
@@ -87,18 +93,26 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ConnState:         conns.track,
 	}
-	r, err := newReplica(ctx, replicaConfig{
+	rcfg := replicaConfig{
 		sdk:         cfg.sdk,
 		dsn:         cfg.db,
 		idleTimeout: cfg.idleTimeout,
 		withCache:   cfg.cache,
 		logger:      logger,
 		httpServer:  srv,
-	})
+	}
+	var r *replica
+	if cfg.memory {
+		r, err = memoryReplica(rcfg)
+	} else {
+		r, err = newReplica(ctx, rcfg)
+	}
 	if err != nil {
 		return err
 	}
-	defer r.store.Close()
+	if r.store != nil {
+		defer r.store.Close()
+	}
 	var stopping atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", r.handler)
@@ -116,8 +130,12 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	db := dialects.Redact(cfg.db)
+	if cfg.memory {
+		db = "none (-memory)"
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String()+"/mcp", "sdk", cfg.sdk,
-		"db", dialects.Redact(cfg.db), "idle_timeout", cfg.idleTimeout, "cache", cfg.cache)
+		"db", db, "idle_timeout", cfg.idleTimeout, "cache", cfg.cache)
 
 	// The bus outlives the HTTP server: streams end at shutdown, before it
 	// stops.
@@ -125,7 +143,9 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		defer close(busDone)
-		_ = r.bus.Run(busCtx) // returns nil once its context ends
+		if r.bus != nil {
+			_ = r.bus.Run(busCtx) // returns nil once its context ends
+		}
 	}()
 	defer func() {
 		stopBus()
@@ -136,7 +156,9 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 	janitorCtx, stopJanitor := context.WithCancel(ctx)
 	go func() {
 		defer close(janitorDone)
-		_ = r.janitor.Run(janitorCtx) // returns nil once its context ends
+		if r.janitor != nil {
+			_ = r.janitor.Run(janitorCtx) // returns nil once its context ends
+		}
 	}()
 	defer func() {
 		stopJanitor()

@@ -14,7 +14,9 @@
 // seed. It then computes medians and confidence intervals as benchstat
 // does (golang.org/x/perf/benchmath), ratios of the store to the raw
 // driver and to the peers, and checks each target of the benchmark issue.
-// Everything in BENCHMARKS.md comes from that run, except the fixed prose.
+// Everything in BENCHMARKS.md comes from that run, except the fixed prose
+// and the sections loadgen writes (make capacity), which it keeps as they
+// are (package integration/internal/mdsection).
 //
 // Postgres is one container for the whole run, started with the
 // integration suite's harness (pgtest; set MCPSESSION_TEST_POSTGRES_IMAGE

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcpsession/mcpsession/integration/internal/mdsection"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 )
 
@@ -147,6 +148,11 @@ func run() error {
 		rawPath: rel(p.root, p.raw), pngPath: rel(p.root, p.png),
 		elapsed: elapsed(env, started),
 	})
+	// The sections other generators wrote (loadgen's capacity, growth and
+	// churn) stay.
+	if prev, err := os.ReadFile(p.md); err == nil {
+		md = mdsection.Carry(string(prev), md)
+	}
 	if err := os.WriteFile(p.md, []byte(md), 0o644); err != nil {
 		return err
 	}
