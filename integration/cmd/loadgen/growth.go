@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -133,7 +134,7 @@ func runGrowth(ctx context.Context, e *env) error {
 		defer func() { _ = e.target.dropDatabase(context.WithoutCancel(ctx), db) }()
 	}
 	dsn := e.target.dsn(db, nil)
-	store, err := sqlstore.Open(ctx, dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(cfg.idleTimeout))
+	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(cfg.idleTimeout))
 	if err != nil {
 		return err
 	}
