@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 )
 
 // MaxStateSize is the most state bytes Seal takes. A state travels to the
@@ -94,6 +92,14 @@ func parsePlaintext(p []byte) (b bindings, method, state []byte, ok bool) {
 	return b, p[:n], p[n:], true
 }
 
+// inAlphabet says which bytes are base64url characters.
+var inAlphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
+
 // decodeToken returns the sealed bytes of token, or false when token
 // cannot be one: outside the base64url alphabet (the decoder skips CR and
 // LF, which would let two texts carry one state), of a length no state
@@ -103,8 +109,7 @@ func decodeToken(token string) ([]byte, bool) {
 		return nil, false
 	}
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !inAlphabet[token[i]] {
 			return nil, false
 		}
 	}
@@ -115,32 +120,14 @@ func decodeToken(token string) ([]byte, bool) {
 	return b, true
 }
 
-// digestParams returns SHA-256 of params in canonical form: the JSON value
-// decoded (numbers kept as written) and encoded again, which sorts object
-// keys and drops insignificant space, with the top-level members a retry
-// changes (inputResponses, requestState, _meta) removed. Empty params are
-// null.
+// digestParams returns SHA-256 of the canonical form of params (see
+// canonical.go). Empty params are null.
 func digestParams(params json.RawMessage) ([sha256.Size]byte, error) {
 	if len(bytes.TrimSpace(params)) == 0 {
 		return sha256.Sum256([]byte("null")), nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: params are not JSON", ErrInvalidArgument)
+	if !json.Valid(params) {
+		return [sha256.Size]byte{}, fmt.Errorf("%w: params are not one JSON value", ErrInvalidArgument)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: params hold more than one JSON value", ErrInvalidArgument)
-	}
-	if m, ok := v.(map[string]any); ok {
-		delete(m, "inputResponses")
-		delete(m, "requestState")
-		delete(m, "_meta")
-	}
-	canon, err := json.Marshal(v)
-	if err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: params: %w", ErrInvalidArgument, err)
-	}
-	return sha256.Sum256(canon), nil
+	return sha256.Sum256(canonical(params)), nil
 }
