@@ -4,8 +4,9 @@ import "errors"
 
 // ErrRefused is what every refusal of a state matches: a handler that gets
 // it answers as for any bad argument, and reveals no more (see the package
-// documentation, "Refusals"). Each of the errors below matches it, and
-// says why, for the server's own logs and metrics.
+// documentation, "Refusals"). ErrTampered, ErrExpired, ErrOtherPrincipal,
+// ErrOtherRequest and ErrReplayed each match it, and say why, for the
+// server's own logs and metrics.
 var ErrRefused = errors.New("requeststate: state refused")
 
 var (
