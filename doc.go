@@ -30,7 +30,9 @@
 //   - bus: messages between replicas through the database (LISTEN/NOTIFY
 //     on Postgres, polling on SQLite);
 //   - eventstore: the events of SSE streams, for resumption on any replica;
-//   - cache: a per-replica read cache kept coherent through the bus.
+//   - cache: a per-replica read cache kept coherent through the bus;
+//   - requeststate: the requestState of multi round-trip requests, sealed
+//     so that any replica opens it, and at most once if need be.
 //
 // The SDK adapters are modules of their own: mcpgo (mark3labs/mcp-go) and
 // gosdk (modelcontextprotocol/go-sdk).
@@ -69,7 +71,7 @@
 // connection may have been committed.
 //
 // Every constructor of the module's packages (sqlstore.Open and New,
-// bus.New, eventstore.New, cache.New, janitor.New) refuses a bad option,
-// or options that conflict, with an error matching [ErrInvalidOption],
-// before it opens or starts anything.
+// bus.New, eventstore.New, cache.New, janitor.New, requeststate.New)
+// refuses a bad option, or options that conflict, with an error matching
+// [ErrInvalidOption], before it opens or starts anything.
 package mcpsession

@@ -32,6 +32,13 @@
 // positive duration (sqlstore's Store does), that is the ttl. [WithTTL]
 // overrides it; with neither, New returns [ErrNoTTL].
 //
+// # Other tables
+//
+// [WithSweeper] adds what else expires in the store's database, such as
+// the used states and retired keys of package requeststate
+// (requeststate's Sealer is a [Sweeper]): each sweep runs it after the
+// sessions and handles.
+//
 // # Timing
 //
 // [Janitor.Run] sweeps first one interval after it starts (one minute by

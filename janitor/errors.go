@@ -5,9 +5,9 @@ import "errors"
 // The errors New and Run return besides mcpsession.ErrInvalidOption (a nil
 // Cleaner, a nil Option, an interval that is not positive, a jitter
 // outside [0, 1), a ttl under one millisecond, which also matches
-// mcpsession.ErrInvalidTTL, a nil logger or a nil callback). Each error New
-// returns matches one of them with errors.Is, and carries detail in its
-// message.
+// mcpsession.ErrInvalidTTL, a nil logger, a nil callback or a nil
+// Sweeper). Each error New returns matches one of them with errors.Is, and
+// carries detail in its message.
 var (
 	// ErrNoTTL means New could not tell how old an idle session must be to
 	// be removed: the Cleaner reports no idle timeout and WithTTL was not

@@ -27,6 +27,7 @@ type Janitor struct {
 	logger   *slog.Logger
 	onSweep  func(SweepResult)
 	rand     func() float64
+	sweepers []Sweeper
 
 	// turn holds a token while a sweep runs; it is a mutex that a waiter
 	// can give up on when its context ends.
@@ -34,9 +35,19 @@ type Janitor struct {
 	running atomic.Bool // Run is running
 }
 
+// A Sweeper deletes what has expired from tables of its own beside the
+// store's, as requeststate's Sealer does (used states, retired keys).
+// WithSweeper adds one to a Janitor's sweeps.
+type Sweeper interface {
+	// Sweep deletes what has expired and returns how many rows it
+	// deleted.
+	Sweep(ctx context.Context) (int64, error)
+}
+
 // New returns a Janitor that sweeps c: its sessions with c.Cleanup and,
 // when c is also an mcpsession.HandleCleaner (as sqlstore's Store is), its
-// expired state handles with c.CleanupHandles after that. The ttl it passes to c.Cleanup is the
+// expired state handles with c.CleanupHandles after that, then each
+// Sweeper WithSweeper gave. The ttl it passes to c.Cleanup is the
 // one WithTTL sets or else, when c has an IdleTimeout() time.Duration method
 // that returns a positive duration (as sqlstore's Store does), that idle
 // timeout; with neither, New returns an error matching ErrNoTTL. A bad
@@ -75,6 +86,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		logger:   cfg.logger,
 		onSweep:  cfg.onSweep,
 		rand:     cfg.rand,
+		sweepers: cfg.sweepers,
 		turn:     make(chan struct{}, 1),
 	}, nil
 }
@@ -171,6 +183,14 @@ func (j *Janitor) sweep(ctx context.Context) (res SweepResult, ok bool, err erro
 	res = SweepResult{Start: start, TTL: j.ttl, Removed: n}
 	if hc, ok := j.cleaner.(mcpsession.HandleCleaner); ok && err == nil {
 		res.RemovedHandles, err = hc.CleanupHandles(ctx)
+	}
+	for _, s := range j.sweepers {
+		if err != nil {
+			break
+		}
+		var n int64
+		n, err = s.Sweep(ctx)
+		res.RemovedOther += n
 	}
 	res.Duration = time.Since(start)
 	switch {

@@ -110,6 +110,7 @@ func TestNewErrors(t *testing.T) {
 		{"jitter infinite", plain, []Option{ok, WithJitter(math.Inf(1))}, []error{mcpsession.ErrInvalidOption}},
 		{"nil logger", plain, []Option{ok, WithLogger(nil)}, []error{mcpsession.ErrInvalidOption}},
 		{"nil callback", plain, []Option{ok, WithOnSweep(nil)}, []error{mcpsession.ErrInvalidOption}},
+		{"nil sweeper", plain, []Option{ok, WithSweeper(nil)}, []error{mcpsession.ErrInvalidOption}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ type config struct {
 	jitter   float64
 	logger   *slog.Logger
 	onSweep  func(SweepResult)
+	sweepers []Sweeper
 
 	// A test seam, set only by withRand: synctest fakes time, not chance.
 	rand func() float64 // uniform in [0, 1)
@@ -120,6 +121,21 @@ func WithOnSweep(fn func(SweepResult)) Option {
 			return fmt.Errorf("%w: janitor.WithOnSweep(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.onSweep = fn
+		return nil
+	})
+}
+
+// WithSweeper adds s to every sweep, after the sessions and handles, and
+// not at all when their sweep failed or was skipped (another replica holds
+// the cleanup lease, and sweeps). Given more than once, each Sweeper runs,
+// in the order given, until one fails; like a failed handle sweep, that
+// fails the sweep. It must not be nil.
+func WithSweeper(s Sweeper) Option {
+	return optionFunc(func(c *config) error {
+		if s == nil {
+			return fmt.Errorf("%w: janitor.WithSweeper(nil)", mcpsession.ErrInvalidOption)
+		}
+		c.sweepers = append(c.sweepers, s)
 		return nil
 	})
 }

@@ -22,6 +22,10 @@ type SweepResult struct {
 	// are swept after sessions, with the store's own handle idle timeout,
 	// and not at all when the session sweep failed or was skipped.
 	RemovedHandles int64
+	// RemovedOther is how many rows the Sweepers of WithSweeper report
+	// they removed, together. They run after the handles, and not at all
+	// when an earlier part of the sweep failed or was skipped.
+	RemovedOther int64
 	// Skipped is set when Cleanup returned an error matching
 	// mcpsession.ErrCleanupInProgress: another replica is sweeping the
 	// same database, and this sweep did nothing. Err is nil then.
@@ -38,6 +42,7 @@ func (j *Janitor) log(ctx context.Context, res SweepResult, failures int, next t
 	attrs := []slog.Attr{
 		slog.Int64("removed", res.Removed),
 		slog.Int64("removed_handles", res.RemovedHandles),
+		slog.Int64("removed_other", res.RemovedOther),
 		slog.Duration("duration", res.Duration),
 		slog.Duration("ttl", res.TTL),
 	}
@@ -54,7 +59,7 @@ func (j *Janitor) log(ctx context.Context, res SweepResult, failures int, next t
 		j.logger.LogAttrs(ctx, slog.LevelWarn, "session sweep failed", attrs...)
 	case res.Skipped:
 		j.logger.LogAttrs(ctx, slog.LevelDebug, "session sweep skipped: another process is sweeping", attrs...)
-	case res.Removed > 0 || res.RemovedHandles > 0:
+	case res.Removed > 0 || res.RemovedHandles > 0 || res.RemovedOther > 0:
 		j.logger.LogAttrs(ctx, slog.LevelInfo, "sessions swept", attrs...)
 	default:
 		j.logger.LogAttrs(ctx, slog.LevelDebug, "session sweep found nothing to remove", attrs...)

@@ -2,7 +2,9 @@ package janitor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/mcpsession/mcpsession/internal/janitortest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/janitor"
+	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -142,6 +145,62 @@ func TestSweepRemovesExpiredHandles(t *testing.T) {
 				if _, err := raw.GetHandle(ctx, h, "p"); err != nil {
 					t.Fatalf("live handle gone after the sweep: %v", err)
 				}
+			}
+		})
+	}
+}
+
+// A janitor given requeststate's Sealer (WithSweeper) deletes the ids of
+// used states that have expired, and keeps the others, so that a live
+// state stays refused as replayed.
+func TestSweepRunsRequestStateSealer(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := d.dsn(t)
+			s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+			ctx := t.Context()
+			sealer, err := requeststate.New(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := requeststate.Request{Principal: "p", Method: "tools/call", Params: json.RawMessage(`{"name":"confirm"}`)}
+			token, err := sealer.Seal(ctx, req, []byte("live"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sealer.OpenOnce(ctx, req, token); err != nil {
+				t.Fatal(err)
+			}
+			// Used ids of states that expired two hours ago, as OpenOnce
+			// would have left them.
+			const expired = 17
+			q := `INSERT INTO mcp_requeststate_used (id, expires_at) VALUES (?1, ?2)`
+			past := any(time.Now().Add(-2 * time.Hour).UnixMilli())
+			if testdb.DialectName(s) == "postgres" {
+				q = `INSERT INTO mcp_requeststate_used (id, expires_at) VALUES ($1, $2)`
+				past = time.Now().Add(-2 * time.Hour)
+			}
+			for i := range expired {
+				testdb.Exec(t, s.DB(), q, []byte(fmt.Sprintf("expired-id-%05d", i)), past)
+			}
+			results := make(chan janitor.SweepResult, 1)
+			j, err := janitor.New(s, janitor.WithSweeper(sealer), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := <-results; r.RemovedOther != expired || r.Err != nil {
+				t.Fatalf("sweep = %+v; want %d used ids removed", r, expired)
+			}
+			var left int
+			if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM mcp_requeststate_used`).Scan(&left); err != nil || left != 1 {
+				t.Fatalf("%d used ids left (%v); want the live one", left, err)
+			}
+			if _, err := sealer.OpenOnce(ctx, req, token); !errors.Is(err, requeststate.ErrReplayed) {
+				t.Fatalf("OpenOnce after the sweep: %v; want ErrReplayed", err)
 			}
 		})
 	}

@@ -92,6 +92,9 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
 				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
 			}
+			if !got["mcp_requeststate_keys"] || !got["mcp_requeststate_used"] {
+				t.Fatalf("tables after Up: %v; want requeststate's", got)
+			}
 			files, _ := fs.Glob(d.dialect.Driver().Migrations(), "*.sql")
 			var applied int
 			q := "SELECT count(*) FROM " + migrations.TableName + " WHERE version_id > 0"
@@ -117,7 +120,8 @@ func TestProviderDown(t *testing.T) {
 			if _, err := p.DownTo(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
-			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] ||
+				got["mcp_requeststate_keys"] || got["mcp_requeststate_used"] {
 				t.Fatalf("tables after DownTo(0): %v; want none of the store's", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {

@@ -27,6 +27,9 @@ type Driver interface {
 	// Statements returns the SQL of every statement the store runs.
 	Statements() *Statements
 
+	// RequestState returns package requeststate's SQL.
+	RequestState() *RequestStateStatements
+
 	// SerializeWrites reports whether the store must let only one write
 	// statement run at a time in the process. SQLite has one writer per
 	// database: letting connections queue inside the process is cheaper
