@@ -47,7 +47,7 @@ func (s *Sessions) connect(ctx context.Context, id string, state *mcp.ServerSess
 	if state != nil {
 		l.level = string(state.LogLevel)
 	}
-	ctx = context.WithValue(ctx, localKey{}, l)
+	ctx = context.WithValue(s.versions.withoutVersion(ctx), localKey{}, l)
 	ss, err := s.server.Connect(ctx, s.transport(l), &mcp.ServerSessionOptions{State: state})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: connect a go-sdk session: %w", err)

@@ -36,6 +36,7 @@ type message struct {
 // adapter understands, parsed is false and go-sdk gives the error.
 type post struct {
 	msgs   []message
+	raws   []json.RawMessage // msgs as they were sent
 	batch  bool
 	parsed bool
 }
@@ -45,11 +46,12 @@ func parsePost(body []byte) post {
 	var p post
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		p.batch = true
-		p.parsed = json.Unmarshal(trimmed, &p.msgs) == nil
+		p.parsed = json.Unmarshal(trimmed, &p.raws) == nil && json.Unmarshal(trimmed, &p.msgs) == nil
 	} else {
 		var m message
 		p.parsed = json.Unmarshal(trimmed, &m) == nil
 		p.msgs = []message{m}
+		p.raws = []json.RawMessage{trimmed}
 	}
 	return p
 }

@@ -26,6 +26,7 @@ type Sessions struct {
 	core      *adapterstate.Core
 	server    *mcp.Server
 	stateless http.Handler // go-sdk's own handler, Stateless, for the sessionless revision
+	versions  *versionProbe
 	httpOpts  mcp.StreamableHTTPOptions
 	logger    *slog.Logger
 	localTTL  time.Duration
@@ -96,6 +97,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		maxLocal: cfg.maxLocal,
 		locals:   make(map[string]*local),
 		lru:      list.New(),
+		versions: newVersionProbe(server),
 	}
 	s.down, s.shutDown = context.WithCancel(context.Background())
 	if s.streams, err = newStreams(s, cfg); err != nil {
@@ -147,8 +149,14 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(context.WithValue(ctx, sessionsKey{}, s))
-	if isSessionless(r.Header.Get(headerProtocolVersion)) {
+	if s.httpOpts.Stateless || r.Header.Get(adapterstate.HeaderSessionID) == "" && isSessionless(r.Header.Get(headerProtocolVersion)) {
 		s.serveSessionless(w, r)
+		return
+	}
+	// A request that names a session is the session's, whatever version
+	// it declares, as with go-sdk's handler (which refuses the sessionless
+	// revision on a session).
+	if r, ok = s.versions.check(w, r); !ok {
 		return
 	}
 	switch r.Method {

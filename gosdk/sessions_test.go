@@ -38,8 +38,6 @@ func TestNewValidatesOptions(t *testing.T) {
 		"nil logger":         {noIdle, server, WithLogger(nil)},
 		"zero local ttl":     {noIdle, server, WithLocalIdleTimeout(0)},
 		"zero max local":     {noIdle, server, WithMaxLocalSessions(0)},
-		"stateless":          {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{Stateless: true})},
-		"json response":      {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{JSONResponse: true})},
 		"sdk session expiry": {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{SessionTimeout: time.Minute})},
 		"event store":        {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})},
 	} {
@@ -245,11 +243,12 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 		if text := toolVia(t, session, "state", map[string]any{"op": "get"}); text != "error: "+ErrNoSession.Error() {
 			t.Errorf("State in a sessionless request: %s; want ErrNoSession", text)
 		}
-		// GET and DELETE of the sessionless revision: go-sdk's 405.
+		// GET and DELETE of the sessionless revision, which names no
+		// session: go-sdk's 405. (One that names a session is the
+		// session's, as with go-sdk's handler.)
 		for _, m := range []string{http.MethodGet, http.MethodDelete} {
 			req, _ := http.NewRequest(m, a.url, nil)
 			req.Header.Set(headerProtocolVersion, sessionless)
-			req.Header.Set(adapterstate.HeaderSessionID, mcpsession.NewID())
 			if r := adaptertest.Do(t, req); r.Status != http.StatusMethodNotAllowed {
 				t.Errorf("sessionless %s: %d; want 405", m, r.Status)
 			}

@@ -51,6 +51,9 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 		InvalidArgument: ErrInvalidArgument,
 		Inject:          s.inject,
 		Ended:           s.drop,
+		Cancel:          s.inject,
+		CommentFirst:    true,                      // go-sdk's GET stream starts with ": ok"
+		ReplayRefused:   "failed to replay events", // go-sdk's words
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: %w", err)
@@ -59,55 +62,68 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 	return &streams{relay: r, events: es}, nil
 }
 
-// resolveEventID reads go-sdk's event ids, "<stream>_<index>".
+// resolveEventID reads go-sdk's event ids, "<stream>_<index>", as go-sdk
+// parses them.
 func resolveEventID(_ context.Context, _, id string) (string, int64, error) {
 	stream, idx, ok := strings.Cut(id, "_")
-	n, err := strconv.ParseInt(idx, 10, 64)
+	n, err := strconv.Atoi(idx)
 	if !ok || err != nil || n < 0 || strings.Contains(idx, "_") {
 		return "", 0, relay.ErrUnknownEventID
 	}
-	return stream, n, nil
+	return stream, int64(n), nil
 }
 
 // transport is what a go-sdk session of this replica is connected to: the
-// session's StreamableServerTransport, whose connection makes the ids of
-// the server's requests wire ids on the way out (relayConn).
+// session's StreamableServerTransport, with its connection wrapped
+// (sessionConn) where the adapter must see what go-sdk sends: with
+// streams across replicas, and in JSON mode.
 func (s *Sessions) transport(l *local) mcp.Transport {
-	if s.streams == nil {
+	t := sessionTransport{inner: l.transport, json: s.httpOpts.JSONResponse}
+	if s.streams != nil {
+		l.transport.EventStore = s.streams.events
+		t.relay = s.streams.relay
+	}
+	if t.relay == nil && !t.json {
 		return l.transport
 	}
-	l.transport.EventStore = s.streams.events
-	return relayTransport{inner: l.transport, relay: s.streams.relay}
+	return t
 }
 
-type relayTransport struct {
+type sessionTransport struct {
 	inner *mcp.StreamableServerTransport
-	relay *relay.Relay
+	relay *relay.Relay // nil without streams across replicas
+	json  bool         // StreamableHTTPOptions.JSONResponse
 }
 
-func (t relayTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+func (t sessionTransport) Connect(ctx context.Context) (mcp.Connection, error) {
 	c, err := t.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return relayConn{Connection: c, relay: t.relay}, nil
+	return sessionConn{Connection: c, relay: t.relay, json: t.json}, nil
 }
 
-func (t relayTransport) SupportsProtocolVersion(version string) bool {
+func (t sessionTransport) SupportsProtocolVersion(version string) bool {
 	return t.inner.SupportsProtocolVersion(version)
 }
 
-// relayConn rewrites what go-sdk sends: a request's id becomes a wire id
-// naming this replica, and so does the requestId of a cancellation of one,
-// so that the client's answer, POSTed to any replica, finds its way back
-// (RouteResponses there, inject here, with go-sdk's id restored).
-type relayConn struct {
+// sessionConn sees what go-sdk sends a client. With a relay, a request's
+// id becomes a wire id naming this replica, and so does the requestId of a
+// cancellation of one, so that the client's answer, POSTed to any replica,
+// finds its way back (RouteResponses there, inject here, with go-sdk's id
+// restored). In JSON mode, what is not a response goes to the standalone
+// stream, as go-sdk's JSON mode sends it (see json.go).
+type sessionConn struct {
 	mcp.Connection
 	relay *relay.Relay
+	json  bool
 }
 
-func (c relayConn) Write(ctx context.Context, msg jsonrpc.Message) error {
-	if req, ok := msg.(*jsonrpc.Request); ok {
+func (c sessionConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if _, ok := msg.(*jsonrpc.Response); !ok && c.json {
+		ctx = valueless{ctx}
+	}
+	if req, ok := msg.(*jsonrpc.Request); ok && c.relay != nil {
 		switch {
 		case req.IsCall():
 			data, err := jsonrpc.EncodeMessage(req)
@@ -156,9 +172,27 @@ func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id
 	return true
 }
 
-// inject hands this replica's go-sdk session of the session an answer to
-// one of its requests that the client POSTed to another replica. Without
-// a go-sdk session here, whoever waited for it is gone.
+// cancelled hands the notifications/cancelled of the POST to every other
+// replica: the request it names may run on any. This replica's go-sdk
+// session gets them with the POST. A failure is logged: the POST itself
+// is served.
+func (st *streams) cancelled(ctx context.Context, s *Sessions, id string, p post) {
+	for _, raw := range p.raws {
+		if !relay.IsCancelled(raw) {
+			continue
+		}
+		if err := st.relay.Cancelled(ctx, id, raw); err != nil {
+			s.core.StoreFailed(ctx, "handing a cancellation to the other replicas", err)
+		}
+	}
+}
+
+// inject hands this replica's go-sdk session of the session a message the
+// client POSTed to another replica: an answer to one of its requests, or a
+// notifications/cancelled of a request it may be running, which go-sdk
+// then cancels as if the client had POSTed it here. Without a go-sdk
+// session here, whoever waited for the answer is gone, and no request of
+// the session runs here.
 func (s *Sessions) inject(session string, msg []byte) {
 	s.mu.Lock()
 	l := s.locals[session]
@@ -183,8 +217,14 @@ func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve fun
 		return false
 	}
 	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// go-sdk reads the body again and answers the error (413 for a
+		// body over the limit).
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), failingReader{err}))
+		return false
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil || !relay.IsListen(body) {
+	if !relay.IsListen(body) {
 		return false
 	}
 	lw, stop := st.relay.Listen(w)
@@ -192,6 +232,11 @@ func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve fun
 	serve(lw, r)
 	return true
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // sessionEnded ends the session's streams on every replica once a DELETE
 // has removed it from the store.
