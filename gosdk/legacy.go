@@ -66,7 +66,7 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.streams != nil {
 		if last := r.Header.Values(relay.HeaderLastEventID); len(last) > 0 {
-			if _, _, err := resolveEventID(r.Context(), id, last[0]); err != nil {
+			if _, _, ok := parseEventID(last[0]); !ok {
 				http.Error(w, fmt.Sprintf("malformed Last-Event-ID %q", last[0]), http.StatusBadRequest)
 				return
 			}
@@ -165,7 +165,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.streams != nil {
 		if last := r.Header.Values(relay.HeaderLastEventID); len(last) > 0 {
-			if _, _, err := resolveEventID(r.Context(), id, last[0]); err != nil {
+			if _, _, ok := parseEventID(last[0]); !ok {
 				http.Error(w, fmt.Sprintf("malformed Last-Event-ID %q", last[0]), http.StatusBadRequest)
 				return
 			}

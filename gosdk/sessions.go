@@ -246,6 +246,7 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.shutDown()
 	if s.streams != nil {
+		s.streams.shutdown()
 		if err := s.streams.relay.Shutdown(ctx); err != nil {
 			return fmt.Errorf("gosdk: shutdown: %w", err)
 		}
