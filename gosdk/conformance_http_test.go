@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the ported cases exercise what the sessionless revision deprecates (logging, sampling) and go-sdk's deprecated CrossOriginProtection, as go-sdk's own cases do.
+
 package gosdk
 
 import (

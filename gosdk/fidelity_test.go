@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the tests exercise the session-based revisions, whose roots the sessionless one deprecates.
+
 package gosdk
 
 import (

@@ -14,10 +14,6 @@ const (
 	// requests carry their protocol version in _meta and go to go-sdk's
 	// stateless handler.
 	sessionless = "2026-07-28"
-	// noBatches is the first revision that forbids JSON-RPC batches.
-	noBatches = "2025-06-18"
-	// assumedVersion is what go-sdk assumes when a request names none.
-	assumedVersion = "2025-03-26"
 )
 
 func isSessionless(version string) bool { return version >= sessionless }
