@@ -390,3 +390,37 @@ func TestOneGoSDKSessionPerReplica(t *testing.T) {
 		}
 	})
 }
+
+// With go-sdk's Stateless option, every request is served as go-sdk's
+// stateless handler serves it: initialize gives no session id, nothing is
+// kept in the store, and state handles still work, on every replica.
+func TestStatelessOption(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
+		opt := WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{Stateless: true})
+		a, b := newReplica(t, "a", cs, opt), newReplica(t, "b", cs, opt)
+		r := rawPost(t, a.url, "", map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+			"params": map[string]any{"protocolVersion": adaptertest.LegacyVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "c", "version": "1"}}})
+		if r.Status != http.StatusOK || r.Header.Get(adapterstate.HeaderSessionID) != "" {
+			t.Fatalf("initialize: %d, session %q; want 200 and none", r.Status, r.Header.Get(adapterstate.HeaderSessionID))
+		}
+		if n := cs.Total(); n != 0 {
+			t.Errorf("initialize reached the store %d times; want 0", n)
+		}
+		h := callTool(t, a.url, "", "handle", map[string]any{"op": "create", "state": map[string]any{"n": 1}})
+		var handle string
+		if err := json.Unmarshal([]byte(h), &handle); err != nil || handle == "" {
+			t.Fatalf("create on a: %s", h)
+		}
+		if got := callTool(t, b.url, "", "handle", map[string]any{"op": "get", "handle": handle}); got != `{"n":1}` {
+			t.Errorf("get on b: %s; want {\"n\":1}", got)
+		}
+		if r := adaptertest.Send(t, http.MethodGet, a.url, ""); r.Status != http.StatusMethodNotAllowed {
+			t.Errorf("GET: %d; want go-sdk's stateless 405", r.Status)
+		}
+		if n := a.sessions.localCount() + b.sessions.localCount(); n != 0 {
+			t.Errorf("%d go-sdk sessions held; want 0", n)
+		}
+	})
+}
