@@ -41,20 +41,20 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	p := parsePost(body)
+	id := r.Header.Get(adapterstate.HeaderSessionID)
+	if id == "" && p.sessionless() {
+		s.serveSessionless(w, r)
+		return
+	}
 	// go-sdk refuses Last-Event-ID on a POST; but its streams carry event
 	// ids only with an event store, which its handler has none of by
 	// default and the adapter has with streams across replicas, and
 	// clients that echo the last id they saw on every request
-	// (trpc-mcp-go) then fail every call. Resuming is for GET alone: the
-	// header means nothing here.
+	// (trpc-mcp-go at 2025-03-26) then fail every call. Resuming is for
+	// GET alone: the header means nothing here.
 	r.Header.Del(relay.HeaderLastEventID)
-	p := parsePost(body)
-	id := r.Header.Get(adapterstate.HeaderSessionID)
 	if id == "" {
-		if p.sessionless() {
-			s.serveSessionless(w, r)
-			return
-		}
 		s.serveNew(w, r, p)
 		return
 	}
