@@ -124,11 +124,12 @@ func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval()
 
 // ServeHTTP serves the MCP endpoint: requests of the sessionless revision
 // (an MCP-Protocol-Version header or a _meta protocol version of
-// 2026-07-28 or later) through go-sdk's stateless handler, without touching
-// the store but for the handles their tools use; every other request with
-// the session named by its Mcp-Session-Id, read from the store (see the
-// package documentation). Each request's principal (WithPrincipal) is
-// resolved first.
+// 2026-07-28 or later) that name no session, and every request with
+// go-sdk's Stateless option, through go-sdk's stateless handler, without
+// touching the store but for the handles their tools use; every other
+// request with the session named by its Mcp-Session-Id, read from the
+// store, or (initialize) a new one (see the package documentation). Each
+// request's principal (WithPrincipal) is resolved first.
 func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.allowed(w, r) {
 		return
