@@ -38,7 +38,6 @@ func sayHi(ctx context.Context, req *mcp.CallToolRequest, args hiParams) (*mcp.C
 // on every request), cancellation, and server-to-client requests in and
 // out of a request's context, with and without JSON responses and replay.
 func TestConformanceStreamableTransports(t *testing.T) {
-	t.Parallel()
 	for _, test := range []struct{ useJSON, replay bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
 		t.Run(fmt.Sprintf("JSONResponse=%v;replay=%v", test.useJSON, test.replay), func(t *testing.T) {
 			t.Parallel()
@@ -187,7 +186,6 @@ func TestConformanceStreamableTransports(t *testing.T) {
 // TestStreamableConcurrentHandling: 100 clients at once, 10 calls each,
 // each session counting its own.
 func TestConformanceStreamableConcurrentHandling(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		type count struct{ Count int }
 		var mu sync.Mutex
@@ -234,7 +232,6 @@ func TestConformanceStreamableConcurrentHandling(t *testing.T) {
 // shutting the server down ends the client's session, through the hanging
 // GET (stateful) or the client's keep-alive pings (stateless).
 func TestConformanceStreamableServerShutdown(t *testing.T) {
-	t.Parallel()
 	for _, test := range []struct {
 		name                 string
 		stateless, keepalive bool
@@ -287,7 +284,6 @@ func TestConformanceStreamableServerShutdown(t *testing.T) {
 // TestStreamableStatelessKeepaliveRace: no race between a stateless
 // session's keep-alive and its close.
 func TestConformanceStreamableStatelessKeepaliveRace(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
 			server := mcp.NewServer(testImpl, &mcp.ServerOptions{KeepAlive: time.Hour})
@@ -310,7 +306,6 @@ func TestConformanceStreamableStatelessKeepaliveRace(t *testing.T) {
 // client resumes its streams and gets what it missed, unless it may not
 // retry.
 func TestConformanceClientReplay(t *testing.T) {
-	t.Parallel()
 	for _, test := range []struct {
 		name          string
 		maxRetries    int
@@ -422,7 +417,6 @@ func readNotifications(t *testing.T, ctx context.Context, notifications chan str
 // 2025-11-25, resumes from the stream's priming event and gets them all,
 // and the call's answer.
 func TestConformanceStreamableServerDisconnect(t *testing.T) {
-	t.Parallel()
 	testStream := func(ctx context.Context, session *mcp.ServerSession, extra *mcp.RequestExtra) {
 		extra.CloseSSEStream(mcp.CloseSSEStreamArgs{RetryAfter: 10 * time.Millisecond})
 		_ = session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{Message: "msg1"})
@@ -488,7 +482,6 @@ func TestConformanceStreamableServerDisconnect(t *testing.T) {
 // list change). On the adapter, every replica's server gets the new tool,
 // as a deployment's do.
 func TestConformanceServerInitiatedSSE(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		notifications := make(chan string, 8)
 		tg := serve(t, w, conf{})
@@ -520,7 +513,6 @@ func TestConformanceServerInitiatedSSE(t *testing.T) {
 // TestCallCancellation_FastReturn: a call whose context ends returns at
 // once, even when the server is slow to take the notifications/cancelled.
 func TestConformanceCallCancellation_FastReturn(t *testing.T) {
-	t.Parallel()
 	// go-sdk's client waits up to 5 s (notifyCancellationTimeout, unexported)
 	// for the notification's POST; the case holds it 2 s longer.
 	const stall = 5*time.Second + 2*time.Second

@@ -39,7 +39,6 @@ type hiParams struct {
 // TestConformanceStreamableStateless ports TestStreamableStateless: a
 // stateless handler, by raw HTTP and with go-sdk's client.
 func TestConformanceStreamableStateless(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		sayHi := func(ctx context.Context, req *mcp.CallToolRequest, args hiParams) (*mcp.CallToolResult, any, error) {
 			if err := req.Session.Ping(ctx, nil); err == nil {
@@ -109,7 +108,6 @@ func textOf(t *testing.T, res *mcp.CallToolResult) string {
 // TestSessionHijackingPrevention: a session bound to a token's user
 // refuses another user (403).
 func TestConformanceSessionHijackingPrevention(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		// The bearer token is the user id, as a verifier reading a JWT's
 		// "sub" would make it.
@@ -144,7 +142,6 @@ func TestConformanceSessionHijackingPrevention(t *testing.T) {
 // TestConformanceStreamableGET ports TestStreamableGET (#410): a GET
 // stream's headers are written at once, before any message.
 func TestConformanceStreamableGET(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{})
 		// No session: 400 (GET is allowed; it needs a session).
@@ -183,7 +180,6 @@ func TestConformanceStreamableGET(t *testing.T) {
 // TestStreamableMcpHeaderValidation: Mcp-Method, Mcp-Name and Mcp-Param-*
 // checked against the body (SEP-2243), on a stateless handler.
 func TestConformanceStreamableMcpHeaderValidation(t *testing.T) {
-	t.Parallel()
 	serverImpl := &mcp.Implementation{Name: "testServer", Version: "v1.0.0"}
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
@@ -258,7 +254,6 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // TestStreamableMcpHeaderValidationErrorFormat: a header mismatch is a
 // JSON-RPC error -32020, in application/json, status 400.
 func TestConformanceStreamableMcpHeaderValidationErrorFormat(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
 			server := mcp.NewServer(&mcp.Implementation{Name: "testServer", Version: "v1.0.0"}, nil)
@@ -329,7 +324,6 @@ func rpcError(t *testing.T, body []byte) (int64, string) {
 // TestStreamableMcpHeaderVersionGating: before 2026-07-28 the headers are
 // not checked.
 func TestConformanceStreamableMcpHeaderVersionGating(t *testing.T) {
-	t.Parallel()
 	testServer := &mcp.Implementation{Name: "testServer", Version: "v1.0.0"}
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{server: func() *mcp.Server {
@@ -365,7 +359,6 @@ func TestConformanceStreamableMcpHeaderVersionGating(t *testing.T) {
 // Mcp-Param-* for a tool's x-mcp-header arguments, and the server takes
 // them.
 func TestConformanceStreamableParamHeadersClientSetsHeaders(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
 			server := mcp.NewServer(&mcp.Implementation{Name: "testServer", Version: "v1.0.0"}, nil)
@@ -425,7 +418,6 @@ func TestConformanceStreamableParamHeadersClientSetsHeaders(t *testing.T) {
 // TestStreamableFilterValidToolsIntegration: AddTool refuses a bad
 // x-mcp-header (it panics), and tools/list lists the others.
 func TestConformanceStreamableFilterValidToolsIntegration(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		noopTool := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil
@@ -472,7 +464,6 @@ func TestConformanceStreamableFilterValidToolsIntegration(t *testing.T) {
 // TestConformanceStreamable405AllowHeader ports
 // TestStreamable405AllowHeader: a 405 says what is allowed (RFC 9110).
 func TestConformanceStreamable405AllowHeader(t *testing.T) {
-	t.Parallel()
 	for _, tt := range []struct {
 		name       string
 		stateless  bool
@@ -503,7 +494,6 @@ func TestConformanceStreamable405AllowHeader(t *testing.T) {
 // TestConformanceStreamableGETWithoutSession ports
 // TestStreamableGETWithoutSession: 400, not 405, with go-sdk's words.
 func TestConformanceStreamableGETWithoutSession(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{})
 		r := sendRaw(t, http.MethodGet, tg.URL, nil, http.Header{"Accept": {"text/event-stream"}})
@@ -519,7 +509,6 @@ func TestConformanceStreamableGETWithoutSession(t *testing.T) {
 // TestConformanceStreamableGETWithoutEventStreamAccept ports
 // TestStreamableGETWithoutEventStreamAccept.
 func TestConformanceStreamableGETWithoutEventStreamAccept(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{})
 		r := sendRaw(t, http.MethodGet, tg.URL, nil, http.Header{"Accept": {"application/json"}})
@@ -538,7 +527,6 @@ func TestConformanceStreamableGETWithoutEventStreamAccept(t *testing.T) {
 // handler's unexported map; the port ends it with a DELETE of its own,
 // which every way observes alike.
 func TestConformanceExportErrSessionMissing(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{server: func() *mcp.Server { return mcp.NewServer(&mcp.Implementation{Name: "test", Version: "1.0.0"}, nil) }})
 		session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1.0.0"}, nil).Connect(t.Context(),
@@ -565,7 +553,6 @@ func TestConformanceExportErrSessionMissing(t *testing.T) {
 // default for requests that reach a loopback address. With two replicas,
 // the proxy passes the client's Host on, as a load balancer does.
 func TestConformanceStreamableLocalhostProtection(t *testing.T) {
-	t.Parallel()
 	for _, tt := range []struct {
 		name              string
 		listenAddr        string
@@ -613,7 +600,6 @@ func TestConformanceStreamableLocalhostProtection(t *testing.T) {
 // TestConformanceStreamableOriginProtection ports
 // TestStreamableOriginProtection: StreamableHTTPOptions.CrossOriginProtection.
 func TestConformanceStreamableOriginProtection(t *testing.T) {
-	t.Parallel()
 	trusting := func() *http.CrossOriginProtection {
 		p := http.NewCrossOriginProtection()
 		if err := p.AddTrustedOrigin("https://example.com"); err != nil {
@@ -648,7 +634,6 @@ func TestConformanceStreamableOriginProtection(t *testing.T) {
 // TestStandaloneSSEEmitsCommentForHTTP2Flush: the GET stream's first bytes
 // are an SSE comment, at once, so that HTTP/2 proxies pass its headers on.
 func TestConformanceStandaloneSSEEmitsCommentForHTTP2Flush(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{})
 		sid := initializeRaw(t, tg.URL, initBody(v20250618))
@@ -731,7 +716,6 @@ func newProtocolHeaders(tool string) http.Header {
 // TestStreamableStateless_NewProtocolSession_NoFakeInit: a stateless
 // request of the sessionless revision shows handlers its own _meta.
 func TestConformanceStreamableStateless_NewProtocolSession_NoFakeInit(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		type seen struct {
 			init         *mcp.InitializeParams
@@ -776,7 +760,6 @@ func TestConformanceStreamableStateless_NewProtocolSession_NoFakeInit(t *testing
 // revision on a session is 400 with a JSON-RPC error -32022 listing the
 // session-based versions.
 func TestConformanceStreamableStateful_RejectsNewProtocol(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{server: func() *mcp.Server {
 			server := mcp.NewServer(testImpl, nil)
@@ -824,7 +807,6 @@ func TestConformanceStreamableStateful_RejectsNewProtocol(t *testing.T) {
 // TestConformanceStreamableStateless_AcceptsNewProtocol ports
 // TestStreamableStateless_AcceptsNewProtocol.
 func TestConformanceStreamableStateless_AcceptsNewProtocol(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
 			server := mcp.NewServer(testImpl, nil)
@@ -841,7 +823,6 @@ func TestConformanceStreamableStateless_AcceptsNewProtocol(t *testing.T) {
 // TestStreamableStateless_NotificationMetaValidation: the _meta triple is
 // required of calls only.
 func TestConformanceStreamableStateless_NotificationMetaValidation(t *testing.T) {
-	t.Parallel()
 	meta := map[string]any{
 		mcp.MetaKeyProtocolVersion:    v20260728,
 		mcp.MetaKeyClientInfo:         map[string]any{"name": "new-proto-client", "version": "9.9"},
@@ -895,7 +876,6 @@ func TestConformanceStreamableStateless_NotificationMetaValidation(t *testing.T)
 // same endpoint (row "both eras on one endpoint"): its answer lists
 // 2026-07-28, as go-sdk's stateless handler's does.
 func TestConformanceStreamableStateful_AcceptsDiscover(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{})
 		body, err := json.Marshal(map[string]any{
@@ -938,7 +918,6 @@ func TestConformanceStreamableStateful_AcceptsDiscover(t *testing.T) {
 // On the adapter that client is served statelessly (row "both eras on one
 // endpoint"): no session while connected.
 func TestConformanceStreamableStateful_DiscoverDoesNotLeakSession(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{server: func() *mcp.Server {
 			server := mcp.NewServer(testImpl, nil)
@@ -975,7 +954,6 @@ func TestConformanceStreamableStateful_DiscoverDoesNotLeakSession(t *testing.T) 
 // TestStreamableHTTP_E2E_DiscoverSuccess: go-sdk's client on the
 // sessionless revision, stateless.
 func TestConformanceStreamableHTTP_E2E_DiscoverSuccess(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{Stateless: true}, server: func() *mcp.Server {
 			server := mcp.NewServer(&mcp.Implementation{Name: "e2e-server", Version: "v1"}, nil)
@@ -1020,7 +998,6 @@ func TestConformanceStreamableHTTP_E2E_DiscoverSuccess(t *testing.T) {
 // still in flight on the session is 400 with a JSON-RPC error -32600, and
 // the first request is still answered.
 func TestConformanceStreamableServerRejectsDuplicateInFlightRequestID(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		limitReplicas(t, w, limitInFlightIDs)
 		started := make(chan struct{}, 1)
@@ -1061,7 +1038,6 @@ func TestConformanceStreamableServerRejectsDuplicateInFlightRequestID(t *testing
 // TestStreamableServerPreservesSingleRequestBatchResponse: with
 // JSONResponse, a batch of one request is answered with an array of one.
 func TestConformanceStreamableServerPreservesSingleRequestBatchResponse(t *testing.T) {
-	t.Parallel()
 	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
 		tg := serve(t, w, conf{opts: mcp.StreamableHTTPOptions{JSONResponse: true}, server: func() *mcp.Server {
 			return mcp.NewServer(&mcp.Implementation{Name: "testServer", Version: "v1.0.0"}, nil)
@@ -1088,7 +1064,6 @@ func TestConformanceStreamableServerPreservesSingleRequestBatchResponse(t *testi
 // TestStreamableMaxRequestBodyBytes: the body limit, whatever the transfer
 // encoding.
 func TestConformanceStreamableMaxRequestBodyBytes(t *testing.T) {
-	t.Parallel()
 	validInit := []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"v1"}}}`)
 	oversized := func(n int) []byte {
 		b := make([]byte, n)
@@ -1144,7 +1119,6 @@ func TestConformanceStreamableMaxRequestBodyBytes(t *testing.T) {
 // TestStreamableSupportedProtocolVersions_Header: the MCP-Protocol-Version
 // header is checked against ServerOptions.SupportedProtocolVersions.
 func TestConformanceStreamableSupportedProtocolVersions_Header(t *testing.T) {
-	t.Parallel()
 	body := initBody(v20251125)
 	narrow := conf{server: func() *mcp.Server {
 		return mcp.NewServer(testImpl, &mcp.ServerOptions{SupportedProtocolVersions: []string{v20251125}})

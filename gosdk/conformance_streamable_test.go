@@ -20,7 +20,6 @@ var objectSchema = map[string]any{"type": "object"}
 // TestConformanceStreamableServerTransport ports TestStreamableServerTransport:
 // a client faked with a sequence of HTTP requests.
 func TestConformanceStreamableServerTransport(t *testing.T) {
-	t.Parallel()
 	testServer := &mcp.Implementation{Name: "testServer", Version: "v1.0.0"}
 	caps := &mcp.ServerCapabilities{Logging: &mcp.LoggingCapabilities{}, Tools: &mcp.ToolCapabilities{ListChanged: true}}
 	initialize := step{

@@ -12,6 +12,11 @@ package gosdk
 // what go-sdk's cases send and expect (statuses, bodies, headers, stream
 // events). The code is the suite's own.
 //
+// The suite's top-level tests are not parallel: they run one after
+// another (each case's ways, and its table's rows, in parallel), before
+// the package's parallel tests, some of which judge timings that the
+// suite's load (a hundred clients at once, in one case) would upset.
+//
 // What a case cannot do on the adapter is skipped there with t.Skip naming
 // the row of the README's limits table ("## Limits", "### gosdk").
 // Where go-sdk's case reads go-sdk's internals, the port checks what is
