@@ -65,12 +65,6 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.streams != nil {
-		if last := r.Header.Values(relay.HeaderLastEventID); len(last) > 0 {
-			if _, _, ok := parseEventID(last[0]); !ok {
-				http.Error(w, fmt.Sprintf("malformed Last-Event-ID %q", last[0]), http.StatusBadRequest)
-				return
-			}
-		}
 		s.streams.cancelled(ctx, s, id, p)
 		if !s.streams.route(s, w, r, id, body) {
 			return // answers to other replicas' requests, forwarded
