@@ -187,3 +187,36 @@ func TestRequestIDsAcrossReplicas(t *testing.T) {
 		}
 	})
 }
+
+// The adapter's error answers are go-sdk's, word for word (go-sdk's
+// handler with an event store, which the adapter has with streams).
+func TestErrorBodies(t *testing.T) {
+	t.Parallel()
+	adaptertest.Ways(t, func(t *testing.T, w adaptertest.Way) {
+		tg := serve(t, w, conf{replay: true})
+		sid := initializeRaw(t, tg.URL, initBody(v20251125))
+		unknown := http.Header{hdrSessionID: {"no-such-session"}}
+		live := func(last string) http.Header {
+			return http.Header{hdrSessionID: {sid}, "Accept": {"text/event-stream"}, "Last-Event-ID": {last}}
+		}
+		for _, c := range []struct {
+			name, method string
+			body         []byte
+			header       http.Header
+			status       int
+			want         string
+		}{
+			{"DELETE without a session", http.MethodDelete, nil, nil, http.StatusBadRequest, "Bad Request: DELETE requires an Mcp-Session-Id header"},
+			{"POST of an unknown session", http.MethodPost, rpcRequest(2, "tools/list", nil), unknown, http.StatusNotFound, "session not found"},
+			{"GET of an unknown session", http.MethodGet, nil, unknown, http.StatusNotFound, "session not found"},
+			{"DELETE of an unknown session", http.MethodDelete, nil, unknown, http.StatusNotFound, "session not found"},
+			{"GET with a malformed Last-Event-ID", http.MethodGet, nil, live("nope"), http.StatusBadRequest, `malformed Last-Event-ID "nope"`},
+			{"GET with an unknown Last-Event-ID", http.MethodGet, nil, live("ABC_3"), http.StatusBadRequest, "failed to replay events"},
+		} {
+			r := sendRaw(t, c.method, tg.URL, c.body, c.header)
+			if got := strings.TrimSpace(string(r.body)); r.status != c.status || got != c.want {
+				t.Errorf("%s: %d %q; want %d %q", c.name, r.status, got, c.status, c.want)
+			}
+		}
+	})
+}
