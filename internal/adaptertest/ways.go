@@ -91,7 +91,7 @@ func roundRobin(t testing.TB, keepHost bool, urls []string) http.Handler {
 	// this test now has, and a POST on it fails (502).
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(transport.CloseIdleConnections)
-	return &httputil.ReverseProxy{
+	rp := &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
@@ -101,4 +101,14 @@ func roundRobin(t testing.TB, keepHost bool, urls []string) http.Handler {
 		},
 		FlushInterval: -1,
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A replica may answer (and the proxy pass its headers on) before
+		// the proxy's transport has done with the request body; Go's
+		// HTTP/1 server then closes that body, the transport's write
+		// fails, and it closes the connection the answer streams on
+		// ("use of closed network connection"): the client sees the
+		// answer cut. Full duplex keeps the body open.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		rp.ServeHTTP(w, r)
+	})
 }
