@@ -285,7 +285,6 @@ func limitReplicas(t *testing.T, w adaptertest.Way, row string) {
 // The limits table's rows the cases name.
 const (
 	limitBothEras    = "both eras on one endpoint"
-	limitWireIDs     = "server-to-client request ids"
 	limitInFlightIDs = "a request id in flight on another replica"
 )
 
