@@ -23,7 +23,8 @@
 //     lands, is checked against the store: unknown, expired or deleted is
 //     HTTP 404 (POST, GET and DELETE), so the client initializes again; a
 //     store that fails is 503, so the client keeps its session and retries;
-//     no session id on GET or DELETE is 400;
+//     no session id on GET or DELETE is 400, and a POST without one that is
+//     no initialize is answered as go-sdk answers it, storing nothing;
 //   - a replica with no go-sdk session for a stored session makes one from
 //     the record, so InitializeParams (client info, capabilities, protocol
 //     version) read the same on every replica, and the log level that
@@ -35,9 +36,11 @@
 //     bound on sessions in memory ([WithMaxLocalSessions]) only drop its
 //     memory of it;
 //   - requests of the sessionless revision (an MCP-Protocol-Version header,
-//     or a _meta protocol version, of 2026-07-28 or later) are served on the
-//     same endpoint by go-sdk's own stateless handler, and reach the store
-//     only through the state handles their tools use;
+//     or a _meta protocol version, of 2026-07-28 or later) that name no
+//     session are served on the same endpoint by go-sdk's own stateless
+//     handler, and reach the store only through the state handles their
+//     tools use; one that names a session is refused as go-sdk's handler
+//     refuses it (-32022);
 //   - each request's principal is resolved once ([WithPrincipal]; by
 //     default the auth.TokenInfo user), and a session's requests from
 //     another principal than the one that initialized it are 403, as
@@ -99,8 +102,19 @@
 //
 // New adds receiving middleware to the server; give each mcp.Server to one
 // Sessions and serve it through that alone. Options of go-sdk's handler go
-// through [WithStreamableHTTPOptions], which refuses those the adapter
-// cannot honour. The adapter never logs session ids (bearer credentials),
+// through [WithStreamableHTTPOptions] (JSONResponse and Stateless
+// included), which refuses the two the store replaces (EventStore,
+// SessionTimeout).
+//
+// The adapter answers as go-sdk's own handler does: its statuses and
+// bodies, and go-sdk's check of the MCP-Protocol-Version header against the
+// server's versions (ServerOptions.SupportedProtocolVersions narrows them).
+// go-sdk's transport sees each request's version as under its own handler,
+// so that a POST's event stream starts with go-sdk's priming event from
+// 2025-11-25 on, and a handler's CloseSSEStream ends it with a close event
+// that go-sdk's client resumes from. go-sdk's own HTTP tests are the
+// referee (the conformance suite in this package's tests); the README's
+// Limits table lists where the adapter answers otherwise, and why. The adapter never logs session ids (bearer credentials),
 // but go-sdk's ServerOptions.Logger does, at Info, whenever a go-sdk
 // session disconnects, which a replica's sessions in memory do more often
 // than go-sdk's own (see below): give that logger a handler at Warn or
@@ -173,6 +187,8 @@
 //     for their answer in the memory of the replica that asked. An answer
 //     POSTed to another replica reaches a go-sdk session that asked nothing
 //     and is dropped; the waiting handler waits until its context ends.
+//     So does a client's notifications/cancelled: it cancels a request
+//     only on the replica it is POSTed to.
 //   - Stream resumption (Last-Event-ID) needs an event store shared by the
 //     replicas; go-sdk's is in memory, so WithStreamableHTTPOptions refuses
 //     EventStore, and a GET with Last-Event-ID is 400, as go-sdk answers
@@ -184,17 +200,11 @@
 //
 //   - Resource subscriptions (resources/subscribe) live in go-sdk's memory
 //     of the replica that received them.
-//   - go-sdk hands its transport the request's protocol version through a
-//     context key of its own, which a handler built outside go-sdk cannot
-//     set. The adapter makes go-sdk's checks of that version itself (an
-//     unsupported version is 400, so is a batch from 2025-06-18 on), and
-//     the transport otherwise treats session-based requests as 2025-03-26,
-//     which changes only the SSE events used for resumption (no priming
-//     event on a POST's stream). A server's
-//     ServerOptions.SupportedProtocolVersions is honoured at initialize but
-//     not in that header check, which uses mcp.SupportedProtocolVersions.
-//   - Session-based answers are always text/event-stream: go-sdk has no
-//     public way to set JSONResponse on a transport outside its handler.
+//   - Last-Event-ID on a POST is ignored, where go-sdk refuses it (400):
+//     go-sdk's streams carry event ids only with an event store, which its
+//     handler has none of by default and the adapter has with streams
+//     across replicas, and some clients echo the last id they saw on every
+//     POST.
 //
 // # Streams across replicas
 //
@@ -208,7 +218,7 @@
 //     "<stream>_<index>"), the standalone stream's ("") included, on
 //     whichever replica writes it.
 //   - GET streams are served by the adapter from the event store, not by a
-//     go-sdk session: a priming event with an id, then every event of the
+//     go-sdk session: go-sdk's opening comment, then every event of the
 //     session's standalone stream, whichever replica wrote it, woken by
 //     NOTIFY on Postgres and by the bus's poll on SQLite.
 //     [Sessions.Notify] is how application code sends a session a
@@ -218,11 +228,15 @@
 //     writes them, to the stream's response or the session's end, where
 //     go-sdk alone would replay and stop.
 //   - Server-to-client requests (go-sdk sends them on the stream of the
-//     request whose handler asks) go out with their id naming the replica
-//     ("mcpsession/<replica>/..."): the answer, POSTed to any replica, is
-//     published on the bus to that one and handed to its go-sdk session
-//     with go-sdk's id, as if POSTed there. Handlers call
+//     request whose handler asks) go out with the session's next number as
+//     their id, counted in the event store for every replica (1, 2, 3…, as
+//     go-sdk numbers them): the answer, POSTed to any replica, is handed to
+//     the go-sdk session that asked, there or, over the bus, on another
+//     replica, with go-sdk's id, as if POSTed there. Handlers call
 //     ServerSession.CreateMessage, Elicit, ListRoots and Ping as usual.
+//   - A client's notifications/cancelled, POSTed to any replica, reaches
+//     every replica's go-sdk session of the session: the one running the
+//     request cancels its handler's context.
 //   - DELETE ends the session's streams on every replica within a bus
 //     delivery, and drops the go-sdk sessions of it there.
 //   - [Sessions.Broadcast] reaches the subscriptions/listen streams

@@ -9,18 +9,19 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
 // servePOST serves a POST: sessionless-revision messages through go-sdk's
-// stateless handler, an initialize by creating a session, a message with a
-// Mcp-Session-Id through that session, read from the store.
+// stateless handler, one that names no session on a go-sdk session of its
+// own (initialize creates the stored session; anything else is answered
+// by go-sdk as before initialize, and the session is dropped), and one with
+// a Mcp-Session-Id through that session, read from the store.
 func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		http.Error(w, "Content-Type must be 'application/json'", http.StatusUnsupportedMediaType)
@@ -41,23 +42,20 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	p := parsePost(body)
-	if p.sessionless() {
+	id := r.Header.Get(adapterstate.HeaderSessionID)
+	if id == "" && p.sessionless() {
 		s.serveSessionless(w, r)
 		return
 	}
-	if !s.versionOK(w, r, p) {
-		return
-	}
-	id := r.Header.Get(adapterstate.HeaderSessionID)
-	switch {
-	case id == "" && p.has("initialize"):
-		s.serveInitialize(w, r)
-		return
-	case id == "":
-		// go-sdk would serve it on a session of its own for the one
-		// request; the spec says a server that requires sessions should
-		// refuse it, and the adapter does, as mcpgo does.
-		adapterstate.MissingSessionID(w)
+	// go-sdk refuses Last-Event-ID on a POST; but its streams carry event
+	// ids only with an event store, which its handler has none of by
+	// default and the adapter has with streams across replicas, and
+	// clients that echo the last id they saw on every request
+	// (trpc-mcp-go at 2025-03-26) then fail every call. Resuming is for
+	// GET alone: the header means nothing here.
+	r.Header.Del(relay.HeaderLastEventID)
+	if id == "" {
+		s.serveNew(w, r, p)
 		return
 	}
 
@@ -66,8 +64,11 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.streams != nil && !s.streams.route(s, w, r, id, body) {
-		return // answers to other replicas' requests, forwarded
+	if s.streams != nil {
+		s.streams.cancelled(ctx, s, id, p)
+		if !s.streams.route(s, w, r, id, body) {
+			return // answers to other replicas' requests, forwarded
+		}
 	}
 	l, err := s.acquire(ctx, id, meta)
 	if err != nil {
@@ -75,9 +76,10 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.release(l)
-	if levels := p.levels(); len(levels) > 0 {
+	if levels := p.levels(); len(levels) > 0 && !isSessionless(r.Header.Get(headerProtocolVersion)) {
 		// Stored before go-sdk applies it: if the write fails, the level
-		// changes nowhere and the client is told to retry.
+		// changes nowhere and the client is told to retry. (go-sdk refuses
+		// the sessionless revision on a session: nothing to store.)
 		level := levels[len(levels)-1]
 		if err := s.core.Write(ctx, id, map[string]any{adapterstate.KeyLogLevel: level}); err != nil {
 			if errors.Is(err, mcpsession.ErrNotFound) {
@@ -93,14 +95,21 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		l.level = level // what go-sdk is about to set
 		s.mu.Unlock()
 	}
+	if s.httpOpts.JSONResponse {
+		jw := newJSONWriter(w, p.batch)
+		defer jw.finish()
+		w = jw
+	}
 	l.transport.ServeHTTP(w, r)
 }
 
-// serveInitialize creates a session: a go-sdk session on a new transport,
-// which initialize fills; the receiving middleware stores the record before
-// go-sdk answers (see onInitialize), and on a store failure the answer is a
-// 503 with no session id.
-func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
+// serveNew serves a POST that names no session, as go-sdk's handler does:
+// on a new go-sdk session, which initialize fills; the receiving
+// middleware stores the record before go-sdk answers (see onInitialize),
+// and on a store failure the answer is a 503 with no session id. Without
+// initialize, go-sdk answers as a session not yet initialized does (an
+// error for most methods), and the session is dropped unstored.
+func (s *Sessions) serveNew(w http.ResponseWriter, r *http.Request, p post) {
 	st := &initState{}
 	ctx := context.WithValue(r.Context(), initKey{}, st)
 	l, err := s.connect(ctx, mcpsession.NewID(), nil)
@@ -110,8 +119,13 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.local = l
+	if s.httpOpts.JSONResponse {
+		jw := newJSONWriter(w, p.batch)
+		defer jw.finish() // after the held answer is let go
+		w = jw
+	}
 	var out http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}
-	if s.streams != nil {
+	if s.streams != nil && p.has("initialize") {
 		held := holdUntilDecided(out, st)
 		defer held.release()
 		out = held
@@ -120,7 +134,7 @@ func (s *Sessions) serveInitialize(w http.ResponseWriter, r *http.Request) {
 	if st.isRegistered() {
 		s.release(l)
 	} else {
-		s.closeUnlisted(l) // initialize failed: nothing was stored
+		s.closeUnlisted(l) // initialize failed, or there was none: nothing was stored
 	}
 }
 
@@ -136,7 +150,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.Header.Get(adapterstate.HeaderSessionID)
 	if id == "" {
-		adapterstate.MissingSessionID(w)
+		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
 	meta, ok := s.open(w, r, id, true)
@@ -144,6 +158,12 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.streams != nil {
+		if last := r.Header.Values(relay.HeaderLastEventID); len(last) > 0 {
+			if _, _, ok := parseEventID(last[0]); !ok {
+				http.Error(w, fmt.Sprintf("malformed Last-Event-ID %q", last[0]), http.StatusBadRequest)
+				return
+			}
+		}
 		// From the event store, whoever writes it; the session's end on
 		// any replica ends it.
 		ctx, cancel := context.WithCancel(r.Context())
@@ -186,7 +206,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(adapterstate.HeaderSessionID)
 	if id == "" {
-		adapterstate.MissingSessionID(w)
+		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
 	}
 	if _, ok := s.open(w, r, id, false); !ok {
@@ -222,7 +242,7 @@ func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch
 		notFound(w)
 		return nil, false
 	case adapterstate.IsForeign(err):
-		adapterstate.Forbidden(w)
+		http.Error(w, "session user mismatch", http.StatusForbidden) // go-sdk's answer
 		return nil, false
 	case err != nil:
 		s.core.StoreFailed(ctx, "reading a session", err)
@@ -232,35 +252,14 @@ func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch
 	return meta, true
 }
 
-func notFound(w http.ResponseWriter) { adapterstate.NotFound(w) }
+// notFound answers 404 as go-sdk's handler does.
+func notFound(w http.ResponseWriter) { http.Error(w, "session not found", http.StatusNotFound) }
 
 func (s *Sessions) unavailable(ctx context.Context, w http.ResponseWriter, err error) {
 	if !errors.Is(err, errShutdown) {
 		s.logger.LogAttrs(ctx, slog.LevelError, "gosdk: starting a session failed", slog.String("error", err.Error()))
 	}
 	http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
-}
-
-// versionOK makes the checks of the protocol version that go-sdk's handler
-// makes and its transport, served from outside that handler, cannot (the
-// handler passes the version to the transport in a context key of its
-// own): an MCP-Protocol-Version header go-sdk does not speak is 400, and
-// so is a batch from 2025-06-18 on.
-func (s *Sessions) versionOK(w http.ResponseWriter, r *http.Request, p post) bool {
-	v := r.Header.Get(headerProtocolVersion)
-	supported := mcp.SupportedProtocolVersions()
-	if v != "" && !slices.Contains(supported, v) {
-		http.Error(w, fmt.Sprintf("Bad Request: Unsupported protocol version (supported versions: %s)", strings.Join(supported, ",")), http.StatusBadRequest)
-		return false
-	}
-	if v == "" {
-		v = assumedVersion
-	}
-	if p.batch && v >= noBatches {
-		http.Error(w, fmt.Sprintf("JSON-RPC batching is not supported in %s and later (request version: %s)", noBatches, v), http.StatusBadRequest)
-		return false
-	}
-	return true
 }
 
 // accepts reports whether Accept values admit JSON and an event stream, as

@@ -24,6 +24,7 @@ type local struct {
 	id        string
 	session   *mcp.ServerSession
 	transport *mcp.StreamableServerTransport
+	out       *outgoing // its requests on the wire, with streams across replicas
 
 	// level is the log level go-sdk's session has, as far as the adapter
 	// knows: the one it was made with or last given.
@@ -43,11 +44,11 @@ type local struct {
 // context, which go-sdk hands to every handler of the session, carries the
 // Sessions and the local session for the state helpers.
 func (s *Sessions) connect(ctx context.Context, id string, state *mcp.ServerSessionState) (*local, error) {
-	l := &local{id: id, transport: &mcp.StreamableServerTransport{SessionID: id}}
+	l := &local{id: id, transport: &mcp.StreamableServerTransport{SessionID: id}, out: newOutgoing()}
 	if state != nil {
 		l.level = string(state.LogLevel)
 	}
-	ctx = context.WithValue(ctx, localKey{}, l)
+	ctx = context.WithValue(s.versions.withoutVersion(ctx), localKey{}, l)
 	ss, err := s.server.Connect(ctx, s.transport(l), &mcp.ServerSessionOptions{State: state})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: connect a go-sdk session: %w", err)

@@ -14,10 +14,6 @@ const (
 	// requests carry their protocol version in _meta and go to go-sdk's
 	// stateless handler.
 	sessionless = "2026-07-28"
-	// noBatches is the first revision that forbids JSON-RPC batches.
-	noBatches = "2025-06-18"
-	// assumedVersion is what go-sdk assumes when a request names none.
-	assumedVersion = "2025-03-26"
 )
 
 func isSessionless(version string) bool { return version >= sessionless }
@@ -36,6 +32,7 @@ type message struct {
 // adapter understands, parsed is false and go-sdk gives the error.
 type post struct {
 	msgs   []message
+	raws   []json.RawMessage // msgs as they were sent
 	batch  bool
 	parsed bool
 }
@@ -45,11 +42,12 @@ func parsePost(body []byte) post {
 	var p post
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		p.batch = true
-		p.parsed = json.Unmarshal(trimmed, &p.msgs) == nil
+		p.parsed = json.Unmarshal(trimmed, &p.raws) == nil && json.Unmarshal(trimmed, &p.msgs) == nil
 	} else {
 		var m message
 		p.parsed = json.Unmarshal(trimmed, &m) == nil
 		p.msgs = []message{m}
+		p.raws = []json.RawMessage{trimmed}
 	}
 	return p
 }

@@ -118,17 +118,22 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithStreamableHTTPOptions gives the go-sdk options of the HTTP endpoint,
 // as mcp.NewStreamableHTTPHandler takes them. The adapter applies
-// DisableLocalhostProtection, CrossOriginProtection and MaxRequestBodyBytes
-// to every request, and Logger and PropagateRequestCancellation to the
-// sessionless ones, which go-sdk's own stateless handler serves. It refuses,
-// with ErrInvalidOption, what it cannot honour on session-based requests:
+// DisableLocalhostProtection, CrossOriginProtection, MaxRequestBodyBytes
+// and JSONResponse to every request, and Logger and
+// PropagateRequestCancellation to the sessionless ones, which go-sdk's own
+// stateless handler serves.
 //
-//   - Stateless: the adapter decides per request (an initialize or a
-//     Mcp-Session-Id selects sessions; the 2026-07-28 revision is served
-//     stateless).
-//   - JSONResponse: go-sdk offers no way to set it on a
-//     StreamableServerTransport built outside its own handler, so
-//     session-based responses are always text/event-stream.
+// Stateless serves every request with go-sdk's own stateless handler, as
+// go-sdk does: no session is kept (the store holds only the state handles
+// the tools use), and the session-based revisions are served as go-sdk
+// serves them statelessly. Without it the adapter decides per request: a
+// request that names a session, or an initialize, is served with the
+// session in the store; one of the sessionless revision (2026-07-28) that
+// names none, statelessly.
+//
+// It refuses, with ErrInvalidOption, what it cannot honour on
+// session-based requests:
+//
 //   - SessionTimeout: use WithLocalIdleTimeout, and the store's idle
 //     timeout for the session itself.
 //   - EventStore: an event store in memory would resume a stream only on
@@ -136,10 +141,6 @@ func WithLogger(l *slog.Logger) Option {
 func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 	return optionFunc(func(c *config) error {
 		switch {
-		case o.Stateless:
-			return fmt.Errorf("%w: StreamableHTTPOptions.Stateless: the adapter serves the sessionless revision stateless and sessions with the store", ErrInvalidOption)
-		case o.JSONResponse:
-			return fmt.Errorf("%w: StreamableHTTPOptions.JSONResponse: go-sdk cannot set it on the adapter's session transports", ErrInvalidOption)
 		case o.SessionTimeout != 0:
 			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", ErrInvalidOption)
 		case o.EventStore != nil:

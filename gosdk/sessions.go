@@ -26,6 +26,7 @@ type Sessions struct {
 	core      *adapterstate.Core
 	server    *mcp.Server
 	stateless http.Handler // go-sdk's own handler, Stateless, for the sessionless revision
+	versions  *versionProbe
 	httpOpts  mcp.StreamableHTTPOptions
 	logger    *slog.Logger
 	localTTL  time.Duration
@@ -96,6 +97,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		maxLocal: cfg.maxLocal,
 		locals:   make(map[string]*local),
 		lru:      list.New(),
+		versions: newVersionProbe(server),
 	}
 	s.down, s.shutDown = context.WithCancel(context.Background())
 	if s.streams, err = newStreams(s, cfg); err != nil {
@@ -122,11 +124,12 @@ func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval()
 
 // ServeHTTP serves the MCP endpoint: requests of the sessionless revision
 // (an MCP-Protocol-Version header or a _meta protocol version of
-// 2026-07-28 or later) through go-sdk's stateless handler, without touching
-// the store but for the handles their tools use; every other request with
-// the session named by its Mcp-Session-Id, read from the store (see the
-// package documentation). Each request's principal (WithPrincipal) is
-// resolved first.
+// 2026-07-28 or later) that name no session, and every request with
+// go-sdk's Stateless option, through go-sdk's stateless handler, without
+// touching the store but for the handles their tools use; every other
+// request with the session named by its Mcp-Session-Id, read from the
+// store, or (initialize) a new one (see the package documentation). Each
+// request's principal (WithPrincipal) is resolved first.
 func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.allowed(w, r) {
 		return
@@ -147,8 +150,14 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(context.WithValue(ctx, sessionsKey{}, s))
-	if isSessionless(r.Header.Get(headerProtocolVersion)) {
+	if s.httpOpts.Stateless || r.Header.Get(adapterstate.HeaderSessionID) == "" && isSessionless(r.Header.Get(headerProtocolVersion)) {
 		s.serveSessionless(w, r)
+		return
+	}
+	// A request that names a session is the session's, whatever version
+	// it declares, as with go-sdk's handler (which refuses the sessionless
+	// revision on a session).
+	if r, ok = s.versions.check(w, r); !ok {
 		return
 	}
 	switch r.Method {
@@ -238,6 +247,7 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.shutDown()
 	if s.streams != nil {
+		s.streams.shutdown()
 		if err := s.streams.relay.Shutdown(ctx); err != nil {
 			return fmt.Errorf("gosdk: shutdown: %w", err)
 		}

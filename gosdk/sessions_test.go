@@ -38,8 +38,6 @@ func TestNewValidatesOptions(t *testing.T) {
 		"nil logger":         {noIdle, server, WithLogger(nil)},
 		"zero local ttl":     {noIdle, server, WithLocalIdleTimeout(0)},
 		"zero max local":     {noIdle, server, WithMaxLocalSessions(0)},
-		"stateless":          {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{Stateless: true})},
-		"json response":      {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{JSONResponse: true})},
 		"sdk session expiry": {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{SessionTimeout: time.Minute})},
 		"event store":        {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})},
 	} {
@@ -245,11 +243,12 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 		if text := toolVia(t, session, "state", map[string]any{"op": "get"}); text != "error: "+ErrNoSession.Error() {
 			t.Errorf("State in a sessionless request: %s; want ErrNoSession", text)
 		}
-		// GET and DELETE of the sessionless revision: go-sdk's 405.
+		// GET and DELETE of the sessionless revision, which names no
+		// session: go-sdk's 405. (One that names a session is the
+		// session's, as with go-sdk's handler.)
 		for _, m := range []string{http.MethodGet, http.MethodDelete} {
 			req, _ := http.NewRequest(m, a.url, nil)
 			req.Header.Set(headerProtocolVersion, sessionless)
-			req.Header.Set(adapterstate.HeaderSessionID, mcpsession.NewID())
 			if r := adaptertest.Do(t, req); r.Status != http.StatusMethodNotAllowed {
 				t.Errorf("sessionless %s: %d; want 405", m, r.Status)
 			}
@@ -388,6 +387,40 @@ func TestOneGoSDKSessionPerReplica(t *testing.T) {
 		}
 		if got := counts(); got != [2]int{} {
 			t.Errorf("go-sdk sessions after b's 404: %v; want none", got)
+		}
+	})
+}
+
+// With go-sdk's Stateless option, every request is served as go-sdk's
+// stateless handler serves it: initialize gives no session id, nothing is
+// kept in the store, and state handles still work, on every replica.
+func TestStatelessOption(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		cs := &countingStore{Store: testdb.OpenStore(t, dsn)}
+		opt := WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{Stateless: true})
+		a, b := newReplica(t, "a", cs, opt), newReplica(t, "b", cs, opt)
+		r := rawPost(t, a.url, "", map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+			"params": map[string]any{"protocolVersion": adaptertest.LegacyVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "c", "version": "1"}}})
+		if r.Status != http.StatusOK || r.Header.Get(adapterstate.HeaderSessionID) != "" {
+			t.Fatalf("initialize: %d, session %q; want 200 and none", r.Status, r.Header.Get(adapterstate.HeaderSessionID))
+		}
+		if n := cs.Total(); n != 0 {
+			t.Errorf("initialize reached the store %d times; want 0", n)
+		}
+		h := callTool(t, a.url, "", "handle", map[string]any{"op": "create", "state": map[string]any{"n": 1}})
+		var handle string
+		if err := json.Unmarshal([]byte(h), &handle); err != nil || handle == "" {
+			t.Fatalf("create on a: %s", h)
+		}
+		if got := callTool(t, b.url, "", "handle", map[string]any{"op": "get", "handle": handle}); got != `{"n":1}` {
+			t.Errorf("get on b: %s; want {\"n\":1}", got)
+		}
+		if r := adaptertest.Send(t, http.MethodGet, a.url, ""); r.Status != http.StatusMethodNotAllowed {
+			t.Errorf("GET: %d; want go-sdk's stateless 405", r.Status)
+		}
+		if n := a.sessions.localCount() + b.sessions.localCount(); n != 0 {
+			t.Errorf("%d go-sdk sessions held; want 0", n)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/mcpsession/mcpsession/internal/relay"
@@ -24,6 +25,13 @@ import (
 type streams struct {
 	relay  *relay.Relay
 	events *EventStore
+	store  *eventstore.Store // what events stores in, and where requests are numbered (ids.go)
+	bus    *bus.Bus
+	unsub  func()
+
+	mu   sync.Mutex
+	down bool
+	work sync.WaitGroup // answers being handed to go-sdk sessions
 }
 
 func newStreams(s *Sessions, cfg config) (*streams, error) {
@@ -51,76 +59,115 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 		InvalidArgument: ErrInvalidArgument,
 		Inject:          s.inject,
 		Ended:           s.drop,
+		Cancel:          s.inject,
+		CommentFirst:    true,                      // go-sdk's GET stream starts with ": ok"
+		ReplayRefused:   "failed to replay events", // go-sdk's words
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: %w", err)
 	}
 	es.append = r.Append
-	return &streams{relay: r, events: es}, nil
+	st := &streams{relay: r, events: es, store: cfg.events, bus: cfg.bus}
+	st.unsub = cfg.bus.Subscribe(topicAnswer, func(m bus.Message) { st.onAnswer(s, m) })
+	return st, nil
 }
 
-// resolveEventID reads go-sdk's event ids, "<stream>_<index>".
-func resolveEventID(_ context.Context, _, id string) (string, int64, error) {
+// parseEventID reads go-sdk's event ids, "<stream>_<index>", as go-sdk
+// parses them.
+func parseEventID(id string) (string, int64, bool) {
 	stream, idx, ok := strings.Cut(id, "_")
-	n, err := strconv.ParseInt(idx, 10, 64)
+	n, err := strconv.Atoi(idx)
 	if !ok || err != nil || n < 0 || strings.Contains(idx, "_") {
+		return "", 0, false
+	}
+	return stream, int64(n), true
+}
+
+// resolveEventID reads the event ids of go-sdk's streams: not those of
+// the stream that numbers requests, which carries no messages.
+func resolveEventID(_ context.Context, _, id string) (string, int64, error) {
+	stream, n, ok := parseEventID(id)
+	if !ok || stream == requestStream {
 		return "", 0, relay.ErrUnknownEventID
 	}
 	return stream, n, nil
 }
 
 // transport is what a go-sdk session of this replica is connected to: the
-// session's StreamableServerTransport, whose connection makes the ids of
-// the server's requests wire ids on the way out (relayConn).
+// session's StreamableServerTransport, with its connection wrapped
+// (sessionConn) where the adapter must see what go-sdk sends: with
+// streams across replicas, and in JSON mode.
 func (s *Sessions) transport(l *local) mcp.Transport {
-	if s.streams == nil {
+	t := sessionTransport{inner: l.transport, l: l, json: s.httpOpts.JSONResponse}
+	if s.streams != nil {
+		l.transport.EventStore = s.streams.events
+		t.streams = s.streams
+	}
+	if t.streams == nil && !t.json {
 		return l.transport
 	}
-	l.transport.EventStore = s.streams.events
-	return relayTransport{inner: l.transport, relay: s.streams.relay}
+	return t
 }
 
-type relayTransport struct {
-	inner *mcp.StreamableServerTransport
-	relay *relay.Relay
+type sessionTransport struct {
+	inner   *mcp.StreamableServerTransport
+	l       *local
+	streams *streams // nil without streams across replicas
+	json    bool     // StreamableHTTPOptions.JSONResponse
 }
 
-func (t relayTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+func (t sessionTransport) Connect(ctx context.Context) (mcp.Connection, error) {
 	c, err := t.inner.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return relayConn{Connection: c, relay: t.relay}, nil
+	return sessionConn{Connection: c, l: t.l, streams: t.streams, json: t.json}, nil
 }
 
-func (t relayTransport) SupportsProtocolVersion(version string) bool {
+func (t sessionTransport) SupportsProtocolVersion(version string) bool {
 	return t.inner.SupportsProtocolVersion(version)
 }
 
-// relayConn rewrites what go-sdk sends: a request's id becomes a wire id
-// naming this replica, and so does the requestId of a cancellation of one,
-// so that the client's answer, POSTed to any replica, finds its way back
-// (RouteResponses there, inject here, with go-sdk's id restored).
-type relayConn struct {
+// sessionConn sees what go-sdk sends a client. With streams across
+// replicas, a request gets the session's next number as its id, and a
+// cancellation of one names that number, so that the client's answer,
+// POSTed to any replica, finds its way back (ids.go). In JSON mode, what
+// is not a response goes to the standalone stream, as go-sdk's JSON mode
+// sends it (json.go).
+type sessionConn struct {
 	mcp.Connection
-	relay *relay.Relay
+	l       *local
+	streams *streams
+	json    bool
 }
 
-func (c relayConn) Write(ctx context.Context, msg jsonrpc.Message) error {
-	if req, ok := msg.(*jsonrpc.Request); ok {
+func (c sessionConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if _, ok := msg.(*jsonrpc.Response); !ok && c.json {
+		ctx = valueless{ctx}
+	}
+	if req, ok := msg.(*jsonrpc.Request); ok && c.streams != nil {
 		switch {
 		case req.IsCall():
-			data, err := jsonrpc.EncodeMessage(req)
+			n, err := c.streams.number(ctx, c.l.id)
 			if err != nil {
-				return err
+				// The request fails, not the session: go-sdk ends a
+				// connection whose writes fail, unless rejected.
+				return fmt.Errorf("%w: %w", errRejected, err)
 			}
-			if out, err := jsonrpc.DecodeMessage(c.relay.RewriteOutgoing(data)); err == nil {
-				msg = out
-			}
+			c.l.out.add(n, req.ID)
+			cp := *req
+			cp.ID = numberID(n)
+			msg = &cp
 		case req.Method == "notifications/cancelled":
 			var params map[string]json.RawMessage
 			if json.Unmarshal(req.Params, &params) == nil && params["requestId"] != nil {
-				params["requestId"] = c.relay.OutgoingID(params["requestId"])
+				n, ok := c.l.out.wire(params["requestId"])
+				if !ok {
+					// A request that never went out (its write failed):
+					// go-sdk's id could be another request's number.
+					return nil
+				}
+				params["requestId"], _ = json.Marshal(n)
 				if p, err := json.Marshal(params); err == nil {
 					cp := *req
 					cp.Params = p
@@ -132,6 +179,17 @@ func (c relayConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	return c.Connection.Write(ctx, msg)
 }
 
+// errRejected is go-sdk's jsonrpc2.ErrRejected (unexported there), which
+// errors.Is matches by its code: a write that fails with it fails the
+// message, not the connection.
+var errRejected = &jsonrpc.Error{Code: -32005, Message: "rejected by transport"}
+
+// numberID is the JSON-RPC id n.
+func numberID(n int64) jsonrpc.ID {
+	id, _ := jsonrpc.MakeID(float64(n)) // a float64 always makes an id
+	return id
+}
+
 // route sends the answers of a POST to the replicas whose requests they
 // answer, and leaves in r's body what this replica's go-sdk session must
 // see, with go-sdk's ids restored. ok is false when the response has been
@@ -141,7 +199,12 @@ func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id
 		return true
 	}
 	ctx := r.Context()
-	rest, err := st.relay.RouteResponses(ctx, id, body)
+	rest, err := st.routeAnswers(ctx, s, id, body)
+	if err == nil && rest != nil {
+		// Wire ids of the relay's own kind ("mcpsession/…"), of requests
+		// asked before the numbering.
+		rest, err = st.relay.RouteResponses(ctx, id, rest)
+	}
 	if err != nil {
 		s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
 		adapterstate.Unavailable(w)
@@ -156,9 +219,27 @@ func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id
 	return true
 }
 
-// inject hands this replica's go-sdk session of the session an answer to
-// one of its requests that the client POSTed to another replica. Without
-// a go-sdk session here, whoever waited for it is gone.
+// cancelled hands the notifications/cancelled of the POST to every other
+// replica: the request it names may run on any. This replica's go-sdk
+// session gets them with the POST. A failure is logged: the POST itself
+// is served.
+func (st *streams) cancelled(ctx context.Context, s *Sessions, id string, p post) {
+	for _, raw := range p.raws {
+		if !relay.IsCancelled(raw) {
+			continue
+		}
+		if err := st.relay.Cancelled(ctx, id, raw); err != nil {
+			s.core.StoreFailed(ctx, "handing a cancellation to the other replicas", err)
+		}
+	}
+}
+
+// inject hands this replica's go-sdk session of the session a message the
+// client POSTed to another replica: an answer to one of its requests, or a
+// notifications/cancelled of a request it may be running, which go-sdk
+// then cancels as if the client had POSTed it here. Without a go-sdk
+// session here, whoever waited for the answer is gone, and no request of
+// the session runs here.
 func (s *Sessions) inject(session string, msg []byte) {
 	s.mu.Lock()
 	l := s.locals[session]
@@ -183,8 +264,14 @@ func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve fun
 		return false
 	}
 	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// go-sdk reads the body again and answers the error (413 for a
+		// body over the limit).
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), failingReader{err}))
+		return false
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil || !relay.IsListen(body) {
+	if !relay.IsListen(body) {
 		return false
 	}
 	lw, stop := st.relay.Listen(w)
@@ -192,6 +279,11 @@ func (st *streams) serveListen(w http.ResponseWriter, r *http.Request, serve fun
 	serve(lw, r)
 	return true
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // sessionEnded ends the session's streams on every replica once a DELETE
 // has removed it from the store.

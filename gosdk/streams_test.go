@@ -21,7 +21,7 @@ import (
 func TestStreams(t *testing.T) {
 	t.Parallel()
 	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusNoContent,
-		Asks: []string{"elicitation/create", "roots/list", "ping"}})
+		CommentFirst: true, NumberedIDs: true, Asks: []string{"elicitation/create", "roots/list", "ping"}})
 }
 
 // serveStreams serves a replica with streams across replicas and the

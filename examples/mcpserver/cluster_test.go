@@ -113,6 +113,10 @@ func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 var (
 	deleteStatus = map[string]int{"mcp-go": http.StatusOK, "go-sdk": http.StatusNoContent}
 	defaultLevel = map[string]string{"mcp-go": "error", "go-sdk": ""}
+	// primedGET says whether a GET stream opens with a priming event (an
+	// event with an id): mcp-go's adapter writes one, go-sdk's writes an
+	// SSE comment, as go-sdk's own handler does.
+	primedGET = map[string]bool{"mcp-go": true, "go-sdk": false}
 )
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {

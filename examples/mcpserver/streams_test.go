@@ -42,6 +42,10 @@ func TestE2EStreamsRawHTTP(t *testing.T) {
 					return adaptertest.StreamsReplica{URL: r.url}
 				},
 				DeleteStatus: deleteStatus[sdk],
+				// go-sdk's adapter opens GET streams as go-sdk does, and
+				// numbers its requests as go-sdk numbers them.
+				CommentFirst: !primedGET[sdk],
+				NumberedIDs:  sdk == "go-sdk",
 			})
 		})
 	}

@@ -30,6 +30,13 @@ type StreamsAdapter struct {
 	Serve func(t *testing.T, name, dsn string) StreamsReplica
 	// DeleteStatus is what the adapter answers a DELETE.
 	DeleteStatus int
+	// CommentFirst says its GET streams start with an SSE comment, as
+	// go-sdk's do, not with a priming event that carries an id.
+	CommentFirst bool
+	// NumberedIDs says its server-to-client requests carry numbers, as
+	// the SDK numbers them, unique in the session across replicas, not
+	// wire ids naming a replica ("mcpsession/…").
+	NumberedIDs bool
 	// Asks are the server-to-client requests its replicas' tool "ask"
 	// sends with the SDK's own API, by arguments["method"]
 	// ("elicitation/create", "roots/list", "ping"), answering what
@@ -165,7 +172,7 @@ func toolCall(name string, args map[string]any) map[string]any {
 // A sample call on a, whose sampling request goes out on the POST's stream
 // (go-sdk) or the GET stream open on b (mcp-go), completes when the answer
 // is POSTed to b, and again to a.
-func sampleAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
+func sampleAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	sid := InitializeSampling(t, a.URL)
 	get := GetSSE(t, b.URL, sid, "")
 	if get.Status(t) != http.StatusOK {
@@ -186,7 +193,7 @@ func sampleAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 			len(params.Messages) != 1 || params.Messages[0].Content.Text != prompt {
 			t.Fatalf("request on the %s stream: %s %s", via, req.Method, req.Params)
 		}
-		if !strings.Contains(string(req.ID), "mcpsession/") {
+		if !ad.routableID(req.ID) {
 			t.Errorf("the request's id %s names no replica", req.ID)
 		}
 		if r := Post(t, answerOn.URL, sid, SamplingAnswer(req.ID, "sampled: "+prompt)); r.Status != http.StatusAccepted {
@@ -197,6 +204,16 @@ func sampleAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 		}
 		t.Logf("round %d: the sampling request came on the %s stream; answered on %s; sample completed", round, via, map[bool]string{true: "b", false: "a"}[round == 0])
 	}
+}
+
+// routableID reports whether id is what the adapter's server-to-client
+// requests carry: a wire id naming a replica, or (NumberedIDs) a number.
+func (a StreamsAdapter) routableID(id json.RawMessage) bool {
+	if a.NumberedIDs {
+		var n int64
+		return json.Unmarshal(id, &n) == nil && n > 0
+	}
+	return strings.Contains(string(id), "mcpsession/")
 }
 
 // nextRequest returns the first server-to-client request on either
@@ -265,7 +282,7 @@ func askAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	for _, method := range ad.Asks {
 		call := PostSSE(t, a.URL, sid, nil, toolCall("ask", map[string]any{"method": method}))
 		req, via := nextRequest(t, call, get)
-		if req.Method != method || !strings.Contains(string(req.ID), "mcpsession/") {
+		if req.Method != method || !ad.routableID(req.ID) {
 			t.Fatalf("request %s %s on the %s stream; want %s with a wire id", req.Method, req.ID, via, method)
 		}
 		answer := AskAnswers[method]
@@ -282,14 +299,16 @@ func askAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 // notify on a reaches the GET stream open on b, with an id; after the
 // stream drops, Last-Event-ID on a replays the missed notifications in
 // order, then follows live what b sends.
-func notifyAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
+func notifyAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	sid := Initialize(t, a.URL, "c", LegacyVersion)
 	get := GetSSE(t, b.URL, sid, "")
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	if prime := get.Next(t); prime.ID == "" {
-		t.Fatalf("the first event %+v has no id to resume from", prime)
+	if !ad.CommentFirst {
+		if prime := get.Next(t); prime.ID == "" {
+			t.Fatalf("the first event %+v has no id to resume from", prime)
+		}
 	}
 	notify := func(on StreamsReplica, msg string) {
 		t.Helper()
@@ -340,7 +359,9 @@ func deleteEndsStreams(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	get.Next(t) // open: its priming event came
+	if !ad.CommentFirst {
+		get.Next(t) // open: its priming event came
+	}
 	if r := Send(t, http.MethodDelete, a.URL, sid); r.Status != ad.DeleteStatus {
 		t.Fatalf("DELETE on a: %d", r.Status)
 	}

@@ -1,6 +1,7 @@
 package adaptertest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -56,6 +57,23 @@ func Ways(t *testing.T, fn func(t *testing.T, w Way)) {
 // t ends.
 func RoundRobin(t testing.TB, urls ...string) string {
 	t.Helper()
+	srv := httptest.NewServer(roundRobin(t, false, urls))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// RoundRobinHandler is RoundRobin's proxy without a server of its own, for
+// a case that serves it on a listener of its choice. It passes the
+// client's Host header on, as a load balancer in front of the replicas
+// does, so that their checks of it (DNS rebinding protection) see the
+// client's.
+func RoundRobinHandler(t testing.TB, urls ...string) http.Handler {
+	t.Helper()
+	return roundRobin(t, true, urls)
+}
+
+func roundRobin(t testing.TB, keepHost bool, urls []string) http.Handler {
+	t.Helper()
 	if len(urls) == 0 {
 		t.Fatal("RoundRobin: no replicas")
 	}
@@ -68,13 +86,29 @@ func RoundRobin(t testing.TB, urls ...string) string {
 		targets[i] = target
 	}
 	var next atomic.Uint64
+	// A transport of its own: a pool shared with other tests' proxies may
+	// hold an idle connection to a closed server whose port a replica of
+	// this test now has, and a POST on it fails (502).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(transport.CloseIdleConnections)
 	rp := &httputil.ReverseProxy{
+		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(targets[(next.Add(1)-1)%uint64(len(targets))])
+			if keepHost {
+				pr.Out.Host = pr.In.Host
+			}
 		},
 		FlushInterval: -1,
 	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A replica may answer (and the proxy pass its headers on) before
+		// the proxy's transport has done with the request body; Go's
+		// HTTP/1 server then closes that body, the transport's write
+		// fails, and it closes the connection the answer streams on
+		// ("use of closed network connection"): the client sees the
+		// answer cut. Full duplex keeps the body open.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		rp.ServeHTTP(w, r)
+	})
 }

@@ -50,8 +50,9 @@ func (r *Relay) wake(session string) {
 // Last-Event-ID, the stream that event belongs to, replayed after it, then
 // followed until its end (a POST's stream ends with its response); without
 // one, the session's standalone stream from now on, after a priming event
-// that gives the client an id to resume from, and after what was sent to
-// it since the previous GET opened it (see undelivered). Streams end too when the
+// that gives the client an id to resume from (a comment instead, with
+// Config.CommentFirst: the priming entry is stored either way), and after
+// what was sent to it since the previous GET opened it (see undelivered). Streams end too when the
 // session is deleted on any replica, when ctx ends (the adapter cancels it
 // once the session expires), and at Shutdown.
 //
@@ -87,6 +88,9 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 			first, err = r.cfg.Events.After(ctx, session, stream, pos)
 		}
 		switch {
+		case r.cfg.ReplayRefused != "" && (errors.Is(err, ErrUnknownEventID) || errors.Is(err, eventstore.ErrUnknownStream) || errors.Is(err, eventstore.ErrPurged)):
+			http.Error(w, r.cfg.ReplayRefused, http.StatusBadRequest)
+			return
 		case errors.Is(err, ErrUnknownEventID), errors.Is(err, eventstore.ErrUnknownStream):
 			http.Error(w, "Bad Request: unknown Last-Event-ID", http.StatusBadRequest)
 			return
@@ -129,7 +133,7 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	if prime != nil {
+	if prime != nil && !r.cfg.CommentFirst {
 		if writeEvent(w, "prime", r.cfg.EventID(stream, *prime), nil) != nil {
 			return
 		}

@@ -78,6 +78,15 @@ type Config struct {
 	// InvalidArgument, when not nil, is the adapter's sentinel that the
 	// errors of a bad notification (ErrInvalidNotification) also match.
 	InvalidArgument error
+	// CommentFirst starts a GET stream opened without Last-Event-ID with
+	// an SSE comment, as go-sdk's handler does, instead of an event that
+	// carries the priming entry's id. The priming entry is stored all the
+	// same (see ServeGET).
+	CommentFirst bool
+	// ReplayRefused, when not empty, is the body of the 400 that answers
+	// a Last-Event-ID the stream cannot be resumed from (unknown, or its
+	// successors dropped), as the SDK words it.
+	ReplayRefused string
 }
 
 // A Relay carries one adapter's streams and server-to-client messages
