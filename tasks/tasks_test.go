@@ -14,6 +14,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/tasks"
 )
 
@@ -587,12 +588,16 @@ func testWatch(t *testing.T, h *harness) {
 	running := h.a.create(t, tasks.CreateParams{Principal: "alice", TTL: time.Minute})
 	stopRunning := h.a.tasks.Watch(running.ID, func(s tasks.Status) { seen <- s })
 	defer stopRunning()
+	waiter := h.b.startWait(t, ctx, running.ID, "alice")
 	h.clock.advance(time.Minute)
 	if n, err := h.b.tasks.Sweep(ctx); n != 2 || err != nil {
 		t.Fatalf("Sweep = %d, %v; want both tasks deleted", n, err)
 	}
 	if got := recv(t, seen, "the deletion"); got != "" {
 		t.Errorf("Watch saw %q for the deletion of an unfinished task; want \"\"", got)
+	}
+	if res := recv(t, waiter, "Wait's return after the deletion"); res.err != tasks.ErrTaskNotFound {
+		t.Errorf("Wait on a task deleted meanwhile: %+v, %v; want ErrTaskNotFound", res.task, res.err)
 	}
 	// Each change of its own task only: the bus's topic is a digest of the
 	// id, never the id.
@@ -877,4 +882,73 @@ func testSweepRaces(t *testing.T, h *harness) {
 		t.Errorf("the sweeps failed %d and %d tasks; %d ended failed", swept[0], swept[1], failed)
 	}
 	t.Logf("of %d tasks: sweeps failed %d and %d, %d completed", n, swept[0], swept[1], int64(n)-failed)
+}
+
+// The task store runs its SQL with the store's discipline: refused at once
+// from inside a Modify function, and every write refused on a store opened
+// read-only, whose reads work.
+func TestKeepsTheStoresDiscipline(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		s := testdb.OpenStore(t, dsn)
+		b, err := bus.New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := tasks.New(s, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), guard)
+		defer cancel()
+		task, err := ts.Create(ctx, tasks.CreateParams{Principal: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := mcpsession.NewID()
+		if err := s.Create(ctx, session, nil); err != nil {
+			t.Fatal(err)
+		}
+		var inModify []error
+		err = s.Modify(ctx, session, func(m map[string]any) (map[string]any, error) {
+			_, e1 := ts.Create(ctx, tasks.CreateParams{Principal: "alice"})
+			_, e2 := ts.Get(ctx, task.ID, "alice")
+			_, e3 := ts.Complete(ctx, task.ID, "alice", toolResult)
+			_, e4 := ts.Sweep(ctx)
+			_, e5 := ts.RenewLeases(ctx)
+			inModify = []error{e1, e2, e3, e4, e5}
+			return m, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, err := range inModify {
+			if !errors.Is(err, mcpsession.ErrCallInModify) {
+				t.Errorf("call %d inside Modify: %v; want ErrCallInModify", i, err)
+			}
+		}
+
+		ro, err := sqlstore.Open(ctx, testdb.Dialect(dsn), dsn, sqlstore.WithReadOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		rb, err := bus.New(ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rts, err := tasks.New(ro, rb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rts.Create(ctx, tasks.CreateParams{Principal: "alice"}); !errors.Is(err, mcpsession.ErrReadOnly) {
+			t.Errorf("Create on a read-only store: %v; want ErrReadOnly", err)
+		}
+		if _, err := rts.Cancel(ctx, task.ID, "alice"); !errors.Is(err, mcpsession.ErrReadOnly) {
+			t.Errorf("Cancel on a read-only store: %v; want ErrReadOnly", err)
+		}
+		if got, err := rts.Get(ctx, task.ID, "alice"); err != nil || got.Status != tasks.Working {
+			t.Errorf("Get on a read-only store: %+v, %v; want the working task", got, err)
+		}
+	})
 }
