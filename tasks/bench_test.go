@@ -65,10 +65,10 @@ func scanTask(row *sql.Row) error {
 		result                                                []byte
 		created, updated, lease                               int64
 		ttl, poll                                             sql.NullInt64
-		expired                                               bool
+		expired, lapsed                                       bool
 	)
 	return row.Scan(&id, &principal, &session, &tool, &status, &message, &result, &errMsg,
-		&created, &updated, &ttl, &poll, &replica, &lease, &expired)
+		&created, &updated, &ttl, &poll, &replica, &lease, &expired, &lapsed)
 }
 
 // Get through the store beside the SELECT it runs, on the same pool: what

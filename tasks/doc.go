@@ -47,8 +47,12 @@
 //   - A task's ttl counts from its creation, as the extension defines it;
 //     past it, the task is gone (ErrTaskExpired) and Sweep deletes it.
 //   - A task is leased to the replica that created it (WithLease, 30 s),
-//     which renews the lease with RenewLeases while it runs the task; Sweep
-//     fails a task whose lease lapsed, with LeaseLapsedMessage.
+//     which renews the lease with RenewLeases while it runs the task. An
+//     unfinished task whose lease lapsed has failed, with
+//     LeaseLapsedMessage, from that instant: every read says so, no call
+//     changes it or renews its lease any more (its replica, if it is alive
+//     after all, finds it gone from RenewLeases), and Sweep writes it down
+//     as such.
 //   - List pages a principal's tasks as mcp-go does: in the order of their
 //     ids, with cursors that are keys, not offsets, so that paging while
 //     tasks are created never shows a task twice nor skips one that was
@@ -62,7 +66,8 @@
 // Postgres a NOTIFY wakes the bus within a round trip or two of the
 // commit, on SQLite its poll (100 ms by default) finds the message. A
 // backstop re-read (WithBackstop, 30 s) covers an announcement lost with
-// the replica that was to make it. Watch gives the same announcements to
+// the replica that was to make it, and a task failed by the lapse of its
+// lease before a sweep announced it. Watch gives the same announcements to
 // the replica running a task, so that it learns when a client cancelled
 // the task on another replica.
 //

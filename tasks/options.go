@@ -76,8 +76,8 @@ func WithReplica(name string) Option {
 
 // WithLease sets how long a task stays leased to its replica without a
 // renewal (default 30 s, at least 100 ms). A replica calls RenewLeases
-// more often than that, a third of it is a good interval; once a task's
-// lease has lapsed, Sweep fails it.
+// more often than that, a third of it is a good interval: once a task's
+// lease has lapsed, the task has failed.
 func WithLease(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < minLease {

@@ -6,12 +6,13 @@ import (
 )
 
 // RenewLeases extends, to WithLease from now, the lease of every
-// unfinished, live task of this replica (WithReplica), in one statement,
-// and returns their ids. A replica calls it more often than its lease
-// lasts (every third of it, say) for as long as it runs tasks. A task it
-// runs but whose id is not returned is finished or gone (cancelled,
-// expired, or failed by a sweep while this replica could not renew), and
-// its work can stop.
+// unfinished, live task of this replica (WithReplica) whose lease has not
+// lapsed, in one statement, and returns their ids. A replica calls it more
+// often than its lease lasts (every third of it, say) for as long as it
+// runs tasks. A task it runs but whose id is not returned is finished or
+// gone (cancelled elsewhere, expired, or failed because its lease lapsed
+// while this replica could not renew it), and its work can stop: a
+// lapsed lease is lost for good.
 func (s *Store) RenewLeases(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := s.writeRows(ctx, "tasks: renew leases", s.q.Renew,
@@ -27,11 +28,13 @@ func (s *Store) RenewLeases(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// Sweep deletes the tasks past their ttl, and fails, with the status
-// message LeaseLapsedMessage, the unfinished tasks whose lease lapsed: the
-// replica running them stopped, or lost the database for longer than the
-// lease. It returns how many tasks it deleted and failed together, and
-// announces each change on the bus, so that waiters return.
+// Sweep deletes the tasks past their ttl, and writes down as failed, with
+// the status message LeaseLapsedMessage and updated at the end of their
+// lease, the unfinished tasks whose lease lapsed (the replica running them
+// stopped, or lost the database for longer than the lease), as reads
+// already show them. It returns how many tasks it deleted and failed
+// together, and announces each change on the bus, so that waiters
+// return.
 //
 // It works in batches (WithSweepBatchSize), each its own statement, until
 // a batch comes back short. Several replicas may sweep at once: on

@@ -31,7 +31,7 @@ const (
 )
 
 // LeaseLapsedMessage is the status message (and error) of a task that
-// Sweep failed because the lease of the replica running it lapsed.
+// failed because the lease of the replica running it lapsed.
 const LeaseLapsedMessage = "the server running this task stopped before it finished"
 
 // cancelledMessage is the status message of a task Cancel cancelled: the
@@ -417,15 +417,21 @@ type row struct {
 	ttl, poll             sql.NullInt64
 	replica               string
 	lease                 int64
-	expired               bool
+	expired, lapsed       bool
 }
 
 func (r *row) dest() []any {
 	return []any{&r.id, &r.principal, &r.session, &r.tool, &r.status, &r.message, &r.result, &r.errMsg,
-		&r.created, &r.updated, &r.ttl, &r.poll, &r.replica, &r.lease, &r.expired}
+		&r.created, &r.updated, &r.ttl, &r.poll, &r.replica, &r.lease, &r.expired, &r.lapsed}
 }
 
+// task is the task the row holds. An unfinished task whose lease lapsed
+// failed when it lapsed, whether or not a sweep has written it down yet:
+// it reads as the sweep writes it.
 func (r *row) task() Task {
+	if r.lapsed {
+		r.status, r.message, r.errMsg, r.updated = string(Failed), LeaseLapsedMessage, LeaseLapsedMessage, r.lease
+	}
 	return Task{
 		ID:            r.id,
 		Principal:     r.principal,

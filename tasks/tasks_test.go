@@ -43,7 +43,7 @@ var rules = []struct {
 	{"LapsedLeaseSweptToFailed", testLapsedLease},
 	{"TTLFromCreationThenDeleted", testTTL},
 	{"SweepWorksInBatches", testSweepBatches},
-	{"SweepsAndCompletionsRaceOneWins", testSweepRaces},
+	{"TwoSweepsAtOnceFailEachTaskOnce", testSweepRaces},
 }
 
 func TestConformance(t *testing.T) {
@@ -622,8 +622,15 @@ func testRenew(t *testing.T, h *harness) {
 	if got := h.a.get(t, a1, "alice").LeaseUntil; !got.Equal(h.clock.now().Add(testLease)) {
 		t.Errorf("lease until %v after renewal; want %v", got, h.clock.now().Add(testLease))
 	}
-	// B's lease lapsed, A's did not.
+	// B's lease lapsed, A's did not: B's task failed, and B cannot renew
+	// it any more.
 	h.clock.advance(20 * time.Second)
+	if got := h.a.get(t, b1, "alice"); got.Status != tasks.Failed {
+		t.Errorf("task not renewed, before the sweep: %s; want failed", got.Status)
+	}
+	if renewed, err := h.b.tasks.RenewLeases(ctx); err != nil || len(renewed) != 0 {
+		t.Errorf("RenewLeases of a lapsed lease = %v, %v; want none", renewed, err)
+	}
 	if n, err := h.b.tasks.Sweep(ctx); n != 1 || err != nil {
 		t.Fatalf("Sweep = %d, %v; want B's task failed", n, err)
 	}
@@ -645,10 +652,13 @@ func testRenew(t *testing.T, h *harness) {
 	}
 }
 
-// The replica running a task stops: once the lease lapses, a sweep on the
-// other fails the task, and a waiter returns.
+// The replica running a task stops: the task has failed from the instant
+// its lease lapses, for every reader and every call, before any sweep; a
+// sweep on the other replica writes it down as it read, and wakes a
+// waiter. The replica, if it comes back, finds the task gone.
 func testLapsedLease(t *testing.T, h *harness) {
 	ctx := t.Context()
+	start := h.clock.now()
 	task := h.a.create(t, tasks.CreateParams{Principal: "alice", TTL: time.Hour})
 	input := h.a.create(t, tasks.CreateParams{Principal: "alice"})
 	if _, err := h.a.tasks.SetStatus(ctx, input.ID, "alice", tasks.InputRequired, "which?"); err != nil {
@@ -662,28 +672,51 @@ func testLapsedLease(t *testing.T, h *harness) {
 	result := h.b.startWait(t, ctx, task.ID, "alice")
 
 	h.clock.advance(testLease) // the lease ends now: not lapsed yet
+	if got := h.b.get(t, task.ID, "alice"); got.Status != tasks.Working {
+		t.Errorf("task at the end of its lease: %s; want working", got.Status)
+	}
 	if n, err := h.b.tasks.Sweep(ctx); n != 0 || err != nil {
 		t.Fatalf("Sweep at the end of the lease = %d, %v; want nothing done", n, err)
 	}
 	h.clock.advance(time.Millisecond)
+
+	// Failed before any sweep, as the sweep will write it.
+	lapsed := task
+	lapsed.Status, lapsed.StatusMessage, lapsed.Error, lapsed.UpdatedAt = tasks.Failed, tasks.LeaseLapsedMessage, tasks.LeaseLapsedMessage, start.Add(testLease)
+	sameTask(t, "a lapsed task before the sweep", h.b.get(t, task.ID, "alice"), lapsed)
+	if page, err := h.b.tasks.List(ctx, "alice", tasks.ListParams{}); err != nil || len(page.Tasks) != 3 {
+		t.Fatalf("List: %v, %v", page, err)
+	} else {
+		for _, got := range page.Tasks {
+			if got.ID == task.ID {
+				sameTask(t, "a lapsed task in a list", got, lapsed)
+			}
+		}
+	}
+	if got, err := h.a.tasks.Complete(ctx, task.ID, "alice", toolResult); !errors.Is(err, tasks.ErrTerminal) {
+		t.Errorf("Complete after the lapse: %v; want ErrTerminal", err)
+	} else {
+		sameTask(t, "the refused Complete returns", got, lapsed)
+	}
+	if renewed, err := h.a.tasks.RenewLeases(ctx); err != nil || len(renewed) != 0 {
+		t.Errorf("RenewLeases after the lapse = %v, %v; want none: a lapsed lease is lost", renewed, err)
+	}
+
 	if n, err := h.b.tasks.Sweep(ctx); n != 2 || err != nil {
 		t.Fatalf("Sweep after the lease = %d, %v; want 2 tasks failed", n, err)
 	}
 	res := recv(t, result, "Wait's return after the sweep")
-	if res.err != nil || res.task.Status != tasks.Failed || res.task.StatusMessage != tasks.LeaseLapsedMessage ||
-		res.task.Error != tasks.LeaseLapsedMessage || !res.task.UpdatedAt.Equal(h.clock.now()) {
-		t.Errorf("Wait after the sweep: %+v, %v; want failed with LeaseLapsedMessage", res.task, res.err)
+	if res.err != nil {
+		t.Fatalf("Wait after the sweep: %v", res.err)
 	}
+	sameTask(t, "Wait after the sweep", res.task, lapsed)
+	sameTask(t, "Get after the sweep", h.a.get(t, task.ID, "alice"), lapsed)
 	if got := h.a.get(t, input.ID, "alice"); got.Status != tasks.Failed || got.StatusMessage != tasks.LeaseLapsedMessage {
 		t.Errorf("input_required task after the sweep: %+v; want failed", got)
 	}
 	sameTask(t, "a finished task after the sweep", h.a.get(t, finished.ID, "alice"), done)
-	// The replica that comes back finds its tasks gone.
-	if renewed, err := h.a.tasks.RenewLeases(ctx); err != nil || len(renewed) != 0 {
-		t.Errorf("RenewLeases after the sweep = %v, %v; want none", renewed, err)
-	}
-	if _, err := h.a.tasks.Complete(ctx, task.ID, "alice", toolResult); !errors.Is(err, tasks.ErrTerminal) {
-		t.Errorf("Complete after the sweep: %v; want ErrTerminal", err)
+	if n, err := h.b.tasks.Sweep(ctx); n != 0 || err != nil {
+		t.Errorf("second Sweep = %d, %v; want nothing left", n, err)
 	}
 }
 
@@ -823,9 +856,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 }
 
-// Two replicas sweep at once while the replica whose leases lapsed
-// completes its tasks: each task ends once, failed by one sweep or
-// completed, and the counts add up.
+// Two replicas sweep at once while the replica whose leases lapsed tries
+// to complete its tasks: each task is failed once, by one sweep, and no
+// completion gets through.
 func testSweepRaces(t *testing.T, h *harness) {
 	ctx := t.Context()
 	const n = 30
@@ -867,21 +900,16 @@ func testSweepRaces(t *testing.T, h *harness) {
 	if sweepErr[0] != nil || sweepErr[1] != nil {
 		t.Fatalf("Sweep: %v, %v", sweepErr[0], sweepErr[1])
 	}
-	var failed int64
 	for i, id := range ids {
 		got := h.b.get(t, id, "alice")
-		switch {
-		case completed[i] == nil && got.Status == tasks.Completed:
-		case errors.Is(completed[i], tasks.ErrTerminal) && got.Status == tasks.Failed && got.StatusMessage == tasks.LeaseLapsedMessage:
-			failed++
-		default:
-			t.Errorf("task %d: Complete %v, then %s", i, completed[i], got.Status)
+		if !errors.Is(completed[i], tasks.ErrTerminal) || got.Status != tasks.Failed || got.StatusMessage != tasks.LeaseLapsedMessage {
+			t.Errorf("task %d: Complete %v, then %s; want ErrTerminal, failed", i, completed[i], got.Status)
 		}
 	}
-	if swept[0]+swept[1] != failed {
-		t.Errorf("the sweeps failed %d and %d tasks; %d ended failed", swept[0], swept[1], failed)
+	if swept[0]+swept[1] != n {
+		t.Errorf("the sweeps failed %d and %d tasks; want %d in all", swept[0], swept[1], n)
 	}
-	t.Logf("of %d tasks: sweeps failed %d and %d, %d completed", n, swept[0], swept[1], int64(n)-failed)
+	t.Logf("of %d tasks, the sweeps failed %d and %d", n, swept[0], swept[1])
 }
 
 // The task store runs its SQL with the store's discipline: refused at once

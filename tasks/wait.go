@@ -12,7 +12,9 @@ import (
 // become so, on whichever replica that happened. It is what tasks/result
 // needs. Wait reads the task again when a message wakes it, when the bus
 // becomes ready, and every WithBackstop (30 s by default) in case a
-// message was lost; it never polls the table in a loop.
+// message was lost; it never polls the table in a loop. A task whose
+// replica stopped has failed once its lease lapsed: Wait learns so when a
+// sweep announces it, or at its backstop.
 //
 // It returns the same errors as Get (ErrTaskNotFound, also when the task
 // is deleted while Wait waits, ErrTaskExpired), and ctx.Err() when ctx
@@ -66,7 +68,8 @@ func (s *Store) Wait(ctx context.Context, id, principal string) (Task, error) {
 // Watch calls fn with the new status of task id each time any replica
 // changes it (SetStatus, Complete, Fail, Cancel, Sweep), and with "" when
 // Sweep deletes it: how the replica running a task learns that it was
-// cancelled elsewhere. It checks no principal: fn learns only a status,
+// cancelled elsewhere. The lapse of a lease is announced when a sweep
+// writes it down. It checks no principal: fn learns only a status,
 // and only code of this process can call Watch.
 //
 // fn runs on the bus's goroutine and must return quickly. Messages arrive

@@ -11,12 +11,22 @@ func (sqliteDriver) Tasks() *driver.TaskStatements { return &sqliteTasks }
 func sqliteTaskNow(param string) string { return `coalesce(` + param + `, ` + sqliteNow + `)` }
 
 // sqliteTaskColumns are the columns a task statement selects (see
-// driver.TaskStatements), with expired the last. Unqualified: a RETURNING
-// clause may name only the table it changes.
-func sqliteTaskColumns(expired string) string {
+// driver.TaskStatements), with expired and lapsed the last. Unqualified: a
+// RETURNING clause may name only the table it changes.
+func sqliteTaskColumns(expired, lapsed string) string {
 	return `id, principal, session_id, tool, status, status_message, result, error, ` +
-		`created_at, updated_at, ttl_ms, poll_interval_ms, replica, lease_until, ` + expired
+		`created_at, updated_at, ttl_ms, poll_interval_ms, replica, lease_until, ` + expired + `, ` + lapsed
 }
+
+// sqliteTaskRead are the columns of a read of a task at now.
+func sqliteTaskRead(now string) string {
+	return sqliteTaskColumns("(expires_at IS NOT NULL AND expires_at <= "+now+")",
+		"("+sqliteUnfinished+" AND lease_until < "+now+")")
+}
+
+// sqliteTaskWritten are the columns of a task just written: live, its
+// lease held.
+var sqliteTaskWritten = sqliteTaskColumns("0", "0")
 
 // sqliteUnfinished is "the task is not in a terminal status"; the partial
 // indexes of migration 00005 have the same predicate, which SQLite must
@@ -26,6 +36,9 @@ const sqliteUnfinished = `status IN ('working', 'input_required')`
 // sqliteTaskLive is "the task has not expired at now".
 func sqliteTaskLive(now string) string { return `(expires_at IS NULL OR expires_at > ` + now + `)` }
 
+// sqliteLeaseHeld is "the task's lease has not lapsed at now".
+func sqliteLeaseHeld(now string) string { return `lease_until >= ` + now }
+
 // The statements are those of Postgres but for the placeholders, times in
 // milliseconds, and what SQLite has no part of: no FROM in the UPDATEs
 // (their RETURNING could not name it), no row locks (writes take turns).
@@ -34,12 +47,12 @@ var sqliteTasks = driver.TaskStatements{
   created_at, updated_at, ttl_ms, expires_at, poll_interval_ms, replica, lease_until)
 SELECT ?1, ?2, ?3, ?4, 'working', '', '', c.t, c.t, ?5, c.t + ?5, ?6, ?7, c.t + ?8
 FROM (SELECT ` + sqliteTaskNow("?9") + ` AS t) AS c
-RETURNING ` + sqliteTaskColumns("0"),
+RETURNING ` + sqliteTaskWritten,
 
-	Get: `SELECT ` + sqliteTaskColumns("(expires_at IS NOT NULL AND expires_at <= "+sqliteTaskNow("?3")+")") + `
+	Get: `SELECT ` + sqliteTaskRead(sqliteTaskNow("?3")) + `
 FROM mcp_tasks WHERE id = ?1 AND principal = ?2`,
 
-	List: `SELECT ` + sqliteTaskColumns("0") + `
+	List: `SELECT ` + sqliteTaskRead(sqliteTaskNow("?5")) + `
 FROM mcp_tasks
 WHERE principal = ?1 AND id > ?2
   AND (?3 = '' OR session_id IS NULL OR session_id = ?3)
@@ -50,15 +63,17 @@ LIMIT ?4`,
 	Transition: `UPDATE mcp_tasks
 SET status = ?3, status_message = coalesce(?4, status_message), result = ?5, error = ?6, updated_at = ` + sqliteTaskNow("?7") + `
 WHERE id = ?1 AND principal = ?2 AND ` + sqliteUnfinished + ` AND ` + sqliteTaskLive(sqliteTaskNow("?7")) + `
-RETURNING ` + sqliteTaskColumns("0"),
+  AND ` + sqliteLeaseHeld(sqliteTaskNow("?7")) + `
+RETURNING ` + sqliteTaskWritten,
 
 	Renew: `UPDATE mcp_tasks
 SET lease_until = ` + sqliteTaskNow("?3") + ` + ?2
 WHERE replica = ?1 AND ` + sqliteUnfinished + ` AND ` + sqliteTaskLive(sqliteTaskNow("?3")) + `
+  AND ` + sqliteLeaseHeld(sqliteTaskNow("?3")) + `
 RETURNING id`,
 
 	FailLapsed: `UPDATE mcp_tasks
-SET status = 'failed', status_message = ?1, error = ?1, updated_at = ` + sqliteTaskNow("?3") + `
+SET status = 'failed', status_message = ?1, error = ?1, updated_at = lease_until
 WHERE id IN (
   SELECT id FROM mcp_tasks
   WHERE ` + sqliteUnfinished + ` AND lease_until < ` + sqliteTaskNow("?3") + `

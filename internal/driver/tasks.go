@@ -8,7 +8,10 @@ package driver
 // none); statements other than Get and DeleteExpired see only live tasks.
 // Its status is one of working and input_required, which change, and
 // completed, failed and cancelled, which are terminal: no statement changes
-// a terminal task but DeleteExpired, which deletes it.
+// a terminal task but DeleteExpired, which deletes it. An unfinished task
+// whose lease_until has passed is failed from that instant: reads say so
+// (lapsed), no statement changes or renews it, and FailLapsed writes it
+// down as such.
 //
 // NOW, the last parameter of every statement, is the instant the statement
 // takes for now, in Unix milliseconds, or NULL for the database's clock, as
@@ -17,9 +20,10 @@ package driver
 // Each statement that selects a task selects, in this order: id,
 // principal, session (NULL for none), tool, status, status message, result
 // (NULL for none), error, created and updated at, ttl (NULL: none), poll
-// interval (NULL: none), replica, lease until, and whether the task has
-// expired (false but in Get). Times and durations are whole milliseconds,
-// times since the Unix epoch.
+// interval (NULL: none), replica, lease until, whether the task has
+// expired, and whether it is unfinished with its lease lapsed (both false
+// but in Get and List). Times and durations are whole milliseconds, times
+// since the Unix epoch.
 type TaskStatements struct {
 	// Create(id, principal, session, tool, ttl, poll, replica, lease, NOW)
 	// inserts a working task created and updated at NOW, with an empty
@@ -39,21 +43,21 @@ type TaskStatements struct {
 	List string
 
 	// Transition(id, principal, status, message, result, error, NOW) sets
-	// a live task in a status that is not terminal to status, with its
-	// status message (NULL: keep it), result (NULL but for completed) and
-	// error ("" but for failed), updated at NOW, and selects it; no row
-	// when there is no such task or its status is terminal.
+	// a live task in a status that is not terminal, whose lease has not
+	// lapsed, to status, with its status message (NULL: keep it), result
+	// (NULL but for completed) and error ("" but for failed), updated at
+	// NOW, and selects it; no row when there is no such task.
 	Transition string
 
 	// Renew(replica, lease, NOW) extends to lease milliseconds after NOW
 	// the lease of every live task of replica whose status is not
-	// terminal, and selects their ids.
+	// terminal and whose lease has not lapsed, and selects their ids.
 	Renew string
 
 	// FailLapsed(message, limit, NOW) sets to failed, with message as its
-	// status message and error, up to limit tasks whose status is not
-	// terminal and whose lease ended before NOW, oldest lease first, and
-	// selects their ids. On Postgres it skips rows another transaction has
+	// status message and error, updated at the end of its lease, up to
+	// limit tasks whose status is not terminal and whose lease ended
+	// before NOW, oldest lease first, and selects their ids. On Postgres it skips rows another transaction has
 	// locked (they are being changed, so their replica is alive).
 	FailLapsed string
 
