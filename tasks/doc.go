@@ -28,7 +28,7 @@
 //	t, err = ts.Get(ctx, id, user)  // tasks/get
 //	t, err = ts.Wait(ctx, id, user) // tasks/result: returns once the task is finished
 //
-// A janitor sweeps the store: janitor.New(store, janitor.WithSweeper("tasks", ts)).
+// A janitor sweeps the store: janitor.New(store, janitor.WithSweeper(ts)).
 //
 // # Rules
 //
