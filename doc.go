@@ -25,14 +25,17 @@
 //     and the dialects themselves, one package each (dialects/postgres,
 //     dialects/sqlite), each owning its SQL and its migrations;
 //   - migrations: the schema, goose SQL files per dialect, applied by Up;
-//   - janitor: the background sweeper of expired sessions and handles;
+//   - janitor: the background sweeper of expired sessions and handles,
+//     and of other stores' sweepers;
 //   - storetest: the conformance kit any Store or HandleStore can run;
 //   - bus: messages between replicas through the database (LISTEN/NOTIFY
 //     on Postgres, polling on SQLite);
 //   - eventstore: the events of SSE streams, for resumption on any replica;
 //   - cache: a per-replica read cache kept coherent through the bus;
 //   - requeststate: the requestState of multi round-trip requests, sealed
-//     so that any replica opens it, and at most once if need be.
+//     so that any replica opens it, and at most once if need be;
+//   - tasks: MCP tasks that any replica creates, polls, lists, awaits and
+//     cancels, failed when the replica running one stops.
 //
 // The SDK adapters are modules of their own: mcpgo (mark3labs/mcp-go) and
 // gosdk (modelcontextprotocol/go-sdk).
@@ -71,7 +74,7 @@
 // connection may have been committed.
 //
 // Every constructor of the module's packages (sqlstore.Open and New,
-// bus.New, eventstore.New, cache.New, janitor.New, requeststate.New)
-// refuses a bad option, or options that conflict, with an error matching
-// [ErrInvalidOption], before it opens or starts anything.
+// bus.New, eventstore.New, cache.New, janitor.New, requeststate.New,
+// tasks.New) refuses a bad option, or options that conflict, with an error
+// matching [ErrInvalidOption], before it opens or starts anything.
 package mcpsession

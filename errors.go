@@ -69,9 +69,10 @@ var (
 
 	// ErrInvalidOption means a constructor of this module (sqlstore.Open
 	// and New, bus.New, eventstore.New, cache.New, janitor.New,
-	// requeststate.New, storetest's kit) was given an option it cannot use, or options
-	// that conflict. The error's text names the option and what is wrong
-	// with it. Nothing was opened, started or changed.
+	// requeststate.New, tasks.New, storetest's kit) was given an option it
+	// cannot use, or options that conflict. The error's text names the
+	// option and what is wrong with it. Nothing was opened, started or
+	// changed.
 	ErrInvalidOption = errors.New("mcpsession: invalid option")
 
 	// ErrReadOnly means the database accepts no writes: the store reached

@@ -36,8 +36,9 @@
 //
 // [WithSweeper] adds what else expires in the store's database, such as
 // the used states and retired keys of package requeststate
-// (requeststate's Sealer is a [Sweeper]): each sweep runs it after the
-// sessions and handles.
+// (requeststate's Sealer is a [Sweeper]), or the tasks of package tasks
+// (its Store deletes those past their ttl, and writes down as failed those
+// whose lease lapsed): each sweep runs it after the sessions and handles.
 //
 // # Timing
 //

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/janitortest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/mcpsession/mcpsession/sqlstore"
+	"github.com/mcpsession/mcpsession/tasks"
 )
 
 var dsns = []struct {
@@ -201,6 +203,68 @@ func TestSweepRunsRequestStateSealer(t *testing.T) {
 			}
 			if _, err := sealer.OpenOnce(ctx, req, token); !errors.Is(err, requeststate.ErrReplayed) {
 				t.Fatalf("OpenOnce after the sweep: %v; want ErrReplayed", err)
+			}
+		})
+	}
+}
+
+// A janitor given the task store (WithSweeper) deletes the tasks past
+// their ttl and writes down as failed those whose lease lapsed, on the
+// same sweep as the sessions.
+func TestSweepRunsTheTaskStore(t *testing.T) {
+	for _, d := range dsns {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := d.dsn(t)
+			s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
+			_, expiredSessions := janitortest.Seed(t, s, 2, 3)
+			b, err := bus.New(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := tasks.New(s, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			create := func() string {
+				task, err := ts.Create(ctx, tasks.CreateParams{Principal: "p", TTL: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return task.ID
+			}
+			expired, lapsed, live := create(), create(), create()
+			// Time moved on for two of them.
+			expire := `UPDATE mcp_tasks SET expires_at = expires_at - 7200000 WHERE id = ?1`
+			lapse := `UPDATE mcp_tasks SET lease_until = lease_until - 3600000 WHERE id = ?1`
+			if testdb.DialectName(s) == "postgres" {
+				expire = `UPDATE mcp_tasks SET expires_at = expires_at - interval '2 hours' WHERE id = $1`
+				lapse = `UPDATE mcp_tasks SET lease_until = lease_until - interval '1 hour' WHERE id = $1`
+			}
+			testdb.Exec(t, s.DB(), expire, expired)
+			testdb.Exec(t, s.DB(), lapse, lapsed)
+
+			results := make(chan janitor.SweepResult, 1)
+			j, err := janitor.New(s, janitor.WithSweeper(ts), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := j.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := <-results; r.Removed != int64(len(expiredSessions)) || r.RemovedOther != 2 || r.Err != nil {
+				t.Fatalf("sweep = %+v; want %d sessions, and 2 tasks from the task store", r, len(expiredSessions))
+			}
+			if _, err := ts.Get(ctx, expired, "p"); err != tasks.ErrTaskNotFound {
+				t.Errorf("expired task after the sweep: %v; want ErrTaskNotFound", err)
+			}
+			var status string
+			if err := s.DB().QueryRowContext(ctx, `SELECT status FROM mcp_tasks WHERE id = '`+lapsed+`'`).Scan(&status); err != nil || status != "failed" {
+				t.Errorf("lapsed task's row after the sweep: %q, %v; want failed written down", status, err)
+			}
+			if got, err := ts.Get(ctx, live, "p"); err != nil || got.Status != tasks.Working {
+				t.Errorf("live task after the sweep: %+v, %v; want working", got, err)
 			}
 		})
 	}

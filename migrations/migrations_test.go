@@ -89,8 +89,8 @@ func TestUpIsIdempotentAndConcurrent(t *testing.T) {
 				t.Fatalf("Up on a migrated database: %v", err)
 			}
 			got := tables(t, d.dialect, db)
-			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got[migrations.TableName] || got["goose_db_version"] {
-				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases and %s, not goose_db_version", got, migrations.TableName)
+			if !got["mcp_sessions"] || !got["mcp_handles"] || !got["mcpsession_leases"] || !got["mcp_tasks"] || !got[migrations.TableName] || got["goose_db_version"] {
+				t.Fatalf("tables after Up: %v; want mcp_sessions, mcp_handles, mcpsession_leases, mcp_tasks and %s, not goose_db_version", got, migrations.TableName)
 			}
 			if !got["mcp_requeststate_keys"] || !got["mcp_requeststate_used"] {
 				t.Fatalf("tables after Up: %v; want requeststate's", got)
@@ -121,7 +121,7 @@ func TestProviderDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := tables(t, d.dialect, db); got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] ||
-				got["mcp_requeststate_keys"] || got["mcp_requeststate_used"] {
+				got["mcp_requeststate_keys"] || got["mcp_requeststate_used"] || got["mcp_tasks"] {
 				t.Fatalf("tables after DownTo(0): %v; want none of the store's", got)
 			}
 			if err := migrations.Up(t.Context(), db, d.dialect); err != nil {
@@ -220,7 +220,7 @@ func TestGooseCLI(t *testing.T) {
 				// The later migrations' Downs undo only themselves: the
 				// sessions stay.
 				goose("down-to", "1")
-				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] {
+				if got := tables(t, d.dialect, db); !got["mcp_sessions"] || got["mcp_handles"] || got["mcpsession_leases"] || got["mcp_tasks"] {
 					t.Fatalf("round %d: tables after goose down-to 1: %v", round, got)
 				}
 				wantSessions(t, db, 1)

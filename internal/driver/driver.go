@@ -82,6 +82,9 @@ type Driver interface {
 	// has no such thing.
 	Listen(ctx context.Context, db *sql.DB) (Listener, error)
 
+	// Tasks returns the SQL of package tasks.
+	Tasks() *TaskStatements
+
 	// CheckDatabase returns an error matching
 	// dialects.ErrUnsupportedDatabase when db cannot hold what the store
 	// writes faithfully (on Postgres: a server encoding other than UTF8),
