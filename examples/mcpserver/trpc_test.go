@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	trpc "trpc.group/trpc-go/trpc-mcp-go"
 )
 
@@ -241,6 +244,75 @@ func trpcSessionlessEra(t *testing.T, c *cluster, sdk, dsn string) {
 	}
 }
 
+// A GET that resumes, with Last-Event-ID, a POST's stream whose response
+// was its last event delivered has nothing more to give: go-sdk (with an
+// event store, so that its events carry ids) replays nothing and ends the
+// response at once (mcp/streamable.go, acquireStream: "Nothing more to
+// do"). trpc-mcp-go sends exactly that GET: the one it opens after
+// initialize carries the id of initialize's answer. The go-sdk adapter
+// must end it too, on either replica, rather than hold the connection
+// until the session ends. The test sends the GET by hand: the client
+// opens it in the background and never tells when it ends.
+func TestE2ETRPCResumeAnsweredStream(t *testing.T) {
+	t.Parallel()
+	const within = 5 * time.Second
+	t.Run("go-sdk's own handler", func(t *testing.T) {
+		t.Parallel()
+		server := mcp.NewServer(&mcp.Implementation{Name: serverName, Version: serverVersion}, nil)
+		server.AddTool(&mcp.Tool{Name: whoamiTool, InputSchema: map[string]any{"type": "object"}},
+			func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return &mcp.CallToolResult{}, nil
+			})
+		own := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
+			&mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})
+		wire := &wireLog{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			wire.record(r)
+			own.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		cs := connectTRPC(t, srv.URL, trpc.WithClientGetSSEEnabled(false))
+		// go-sdk refuses this POST, for its Last-Event-ID (400): what
+		// matters here is the id the client sent.
+		_, _ = cs.c.ListTools(t.Context(), &trpc.ListToolsRequest{})
+		last := wire.lastEventID(t)
+		s := adaptertest.GetSSE(t, srv.URL, cs.sessionID(), last)
+		if status := s.Status(t); status != http.StatusOK {
+			t.Fatalf("GET resuming %q: %d; want 200", last, status)
+		}
+		s.AwaitEnd(t, within)
+	})
+	t.Run("two replicas", func(t *testing.T) {
+		t.Parallel()
+		testdb.Each(t, func(t *testing.T, dsn string) {
+			c := newCluster(t, "go-sdk", dsn, testIdle)
+			wire := recordWire(c)
+			cs := connectTRPC(t, c.url, trpc.WithClientGetSSEEnabled(false))
+			trpcListsTools(t, cs)
+			last := wire.lastEventID(t)
+			for i := range 2 {
+				s := adaptertest.GetSSE(t, c.replica(i).url, cs.sessionID(), last)
+				if status := s.Status(t); status != http.StatusOK {
+					t.Fatalf("GET on %s resuming initialize's stream: %d; want 200", replicaNames[i], status)
+				}
+				select {
+				case <-s.Ended():
+				case <-time.After(within):
+					t.Errorf("GET on %s resuming initialize's answered stream still open after %v (events %v); go-sdk ends it at once",
+						replicaNames[i], within, s.Pending())
+					s.Close()
+					continue
+				}
+				for _, ev := range s.Pending() {
+					if ev.Data != "" {
+						t.Errorf("GET on %s resuming after initialize's answer sent %+v; want nothing", replicaNames[i], ev)
+					}
+				}
+			}
+		})
+	})
+}
+
 // ---- the client ------------------------------------------------------------------
 
 // trpcSession is a connected trpc-mcp-go client, for count, mustCount and
@@ -377,6 +449,18 @@ func (l *wireLog) take() []wireRequest {
 	reqs := l.reqs
 	l.reqs = nil
 	return reqs
+}
+
+// lastEventID is the first Last-Event-ID a request carried.
+func (l *wireLog) lastEventID(t *testing.T) string {
+	t.Helper()
+	for _, r := range l.take() {
+		if r.lastEventID != "" {
+			return r.lastEventID
+		}
+	}
+	t.Fatal("no request carried Last-Event-ID")
+	return ""
 }
 
 // roundRobinPerMethod routes each JSON-RPC method (and GET, DELETE)
