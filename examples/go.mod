@@ -7,13 +7,24 @@ require (
 	github.com/mcpsession/mcpsession/gosdk v0.1.0
 	github.com/mcpsession/mcpsession/mcpgo v0.1.0
 	github.com/modelcontextprotocol/go-sdk v1.8.0
+	trpc.group/trpc-go/trpc-mcp-go v0.0.20
 )
 
 require (
+	github.com/getkin/kin-openapi v0.124.0 // indirect
+	github.com/go-openapi/jsonpointer v0.20.2 // indirect
+	github.com/go-openapi/swag v0.22.8 // indirect
+	github.com/invopop/yaml v0.2.0 // indirect
+	github.com/josharian/intern v1.0.0 // indirect
+	github.com/mailru/easyjson v0.7.7 // indirect
+	github.com/mohae/deepcopy v0.0.0-20170929034955-c48cc78d4826 // indirect
+	github.com/perimeterx/marshmallow v1.1.5 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
+	go.uber.org/zap v1.27.0 // indirect
 	golang.org/x/oauth2 v0.35.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 require (
