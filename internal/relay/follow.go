@@ -81,11 +81,15 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 	stream, pos := Standalone, int64(-1)
 	var first []eventstore.Event
 	var prime *eventstore.Event
+	answered := false // a POST's stream whose response the client has: replay, then end
 	if last := req.Header.Get(HeaderLastEventID); last != "" {
 		var err error
 		stream, pos, err = r.cfg.ResolveEventID(ctx, session, last)
 		if err == nil {
 			first, err = r.cfg.Events.After(ctx, session, stream, pos)
+		}
+		if err == nil && stream != Standalone {
+			answered = r.answered(ctx, session, stream, pos)
 		}
 		switch {
 		case r.cfg.ReplayRefused != "" && (errors.Is(err, ErrUnknownEventID) || errors.Is(err, eventstore.ErrUnknownStream) || errors.Is(err, eventstore.ErrPurged)):
@@ -168,6 +172,9 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 				return
 			}
 		}
+		if answered {
+			return // nothing more will come: the SDKs end such a stream at once
+		}
 		if time.Since(idle) >= keepaliveEvery {
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {
 				return
@@ -205,6 +212,28 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		}
 		pending = evs
 	}
+}
+
+// answered reports whether the response of a POST's stream is among its
+// events up to pos, the last the client saw: the stream is over, and a GET
+// resuming it gets what follows pos (nothing, or what was written after
+// the response) and then its end, not a wait for an answer already sent.
+// When the stream's first events were dropped it cannot tell, and reports
+// false: the follower then waits as for a live stream.
+func (r *Relay) answered(ctx context.Context, session, stream string, pos int64) bool {
+	evs, err := r.cfg.Events.After(ctx, session, stream, -1)
+	if err != nil {
+		return false
+	}
+	for _, ev := range evs {
+		if ev.Pos > pos {
+			break
+		}
+		if ev.Data != nil && isResponse(ev.Data) {
+			return true
+		}
+	}
+	return false
 }
 
 // undelivered returns the standalone stream's events before position
