@@ -35,6 +35,10 @@ type StreamsAdapter struct {
 	// ("elicitation/create", "roots/list", "ping"), answering what
 	// AskAnswers says; nil skips the test.
 	Asks []string
+	// QuietGET says that a GET stream starts with no event, as mcp-go's
+	// own does, rather than with a priming event: the tests take its
+	// headers for its start.
+	QuietGET bool
 }
 
 // AskAnswers are, by method, a client's answer (result) to the requests of
@@ -282,14 +286,16 @@ func askAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 // notify on a reaches the GET stream open on b, with an id; after the
 // stream drops, Last-Event-ID on a replays the missed notifications in
 // order, then follows live what b sends.
-func notifyAcrossReplicas(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
+func notifyAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	sid := Initialize(t, a.URL, "c", LegacyVersion)
 	get := GetSSE(t, b.URL, sid, "")
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	if prime := get.Next(t); prime.ID == "" {
-		t.Fatalf("the first event %+v has no id to resume from", prime)
+	if !ad.QuietGET {
+		if prime := get.Next(t); prime.ID == "" {
+			t.Fatalf("the first event %+v has no id to resume from", prime)
+		}
 	}
 	notify := func(on StreamsReplica, msg string) {
 		t.Helper()
@@ -340,7 +346,9 @@ func deleteEndsStreams(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	get.Next(t) // open: its priming event came
+	if !ad.QuietGET {
+		get.Next(t) // open: its priming event came
+	}
 	if r := Send(t, http.MethodDelete, a.URL, sid); r.Status != ad.DeleteStatus {
 		t.Fatalf("DELETE on a: %d", r.Status)
 	}

@@ -78,6 +78,28 @@ type Config struct {
 	// InvalidArgument, when not nil, is the adapter's sentinel that the
 	// errors of a bad notification (ErrInvalidNotification) also match.
 	InvalidArgument error
+	// Deliveries, when not nil, reads and changes the session's
+	// DeliveryMark in one step, under the session's lock, and returns it
+	// as it was before fn (NoDelivery for a session that has none). With
+	// it, GET streams record what they send of the standalone stream, and
+	// a GET without Last-Event-ID is quiet (no priming event) and sends
+	// first exactly what no stream has sent. It is an error matching
+	// mcpsession.ErrNotFound if the session is not live.
+	Deliveries func(ctx context.Context, session string, fn func(DeliveryMark) DeliveryMark) (DeliveryMark, error)
+	// Supersede, when set, makes a GET end the other streams of the
+	// stream it opens, on every replica, as mcp-go's own handler does
+	// (go-sdk's refuses the second instead).
+	Supersede bool
+	// StreamOpened, when not nil, is told of a GET that opened a session's
+	// standalone stream on another replica (with Supersede). It runs on a
+	// goroutine of its own.
+	StreamOpened func(session string)
+	// Deliver, when not nil, hands this replica's SDK the client's answer
+	// msg (its SDK id restored) that another replica received, and
+	// returns what the SDK answered, which goes back to that replica for
+	// its client (Forward). It replaces Inject for answers. It runs on a
+	// goroutine of its own.
+	Deliver func(session string, msg []byte) Verdict
 }
 
 // A Relay carries one adapter's streams and server-to-client messages
@@ -91,6 +113,7 @@ type Relay struct {
 
 	mu        sync.Mutex
 	pending   map[string]*call                  // by wire id value
+	verdicts  map[string]chan Verdict           // Forwards waiting, by reply token
 	followers map[string]map[*follower]struct{} // by session id
 	listens   map[*listenTap]struct{}
 
@@ -124,6 +147,7 @@ func New(cfg Config) (*Relay, error) {
 		logger:    logger,
 		replica:   hex.EncodeToString(b[:]),
 		pending:   make(map[string]*call),
+		verdicts:  make(map[string]chan Verdict),
 		followers: make(map[string]map[*follower]struct{}),
 		listens:   make(map[*listenTap]struct{}),
 	}
@@ -134,6 +158,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.Bus.Subscribe(topicEnded, r.onEnded),
 		cfg.Bus.Subscribe(topicListen, r.onListen),
 		cfg.Bus.Subscribe(topicCancelled, r.onCancelled),
+		cfg.Bus.Subscribe(topicSuperseded, r.onSuperseded),
 	}
 	return r, nil
 }
@@ -190,19 +215,31 @@ func (r *Relay) goWork(fn func()) {
 	})
 }
 
-// forwarded is the payload of a message to one replica.
+// forwarded is the payload of a message to one replica: a client's answer
+// (Message), or what the SDK answered to one (Verdict).
 type forwarded struct {
 	Session string          `json:"session"`
-	Message json.RawMessage `json:"message"`
+	Message json.RawMessage `json:"message,omitempty"`
+	// Reply, on an answer, asks for its Verdict: "<replica>/<n>".
+	Reply   string   `json:"reply,omitempty"`
+	Verdict *Verdict `json:"verdict,omitempty"`
 }
 
-// onForwarded takes an answer another replica received for this one.
+// onForwarded takes an answer another replica received for this one, or
+// the verdict on one this replica forwarded.
 func (r *Relay) onForwarded(m bus.Message) {
 	var f forwarded
-	if err := json.Unmarshal(m.Payload, &f); err != nil || f.Session == "" {
+	if err := json.Unmarshal(m.Payload, &f); err != nil {
 		return
 	}
-	r.deliverLocal(f.Session, f.Message)
+	if f.Verdict != nil {
+		r.verdictCame(f.Reply, *f.Verdict)
+		return
+	}
+	if f.Session == "" {
+		return
+	}
+	r.deliverLocal(f.Session, f.Message, f.Reply)
 }
 
 // onWake wakes the followers of a session's standalone stream.
