@@ -113,6 +113,9 @@ func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 var (
 	deleteStatus = map[string]int{"mcp-go": http.StatusOK, "go-sdk": http.StatusNoContent}
 	defaultLevel = map[string]string{"mcp-go": "error", "go-sdk": ""}
+	// primes: a GET stream starts with a priming event (go-sdk's adapter);
+	// mcp-go's starts with nothing but its headers.
+	primes = map[string]bool{"mcp-go": false, "go-sdk": true}
 )
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
@@ -360,7 +363,7 @@ func (r *hopRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // ---- clients ---------------------------------------------------------------------
 
 // newClient returns an mcp-go client for url, pinned to the newest
-// session-based revision (v1.2.1 otherwise speaks the sessionless one), and
+// session-based revision (v1.6 otherwise speaks the sessionless one), and
 // initialized.
 func newClient(t *testing.T, url, name string) *client.Client {
 	t.Helper()

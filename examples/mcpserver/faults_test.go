@@ -40,7 +40,9 @@ func TestBinaryReplicaKilledHoldingStream(t *testing.T) {
 		if status := get.Status(t); status != http.StatusOK {
 			t.Fatalf("GET on p2: %d", status)
 		}
-		get.Next(t) // the priming event
+		if primes[sdk] {
+			get.Next(t) // the priming event
+		}
 		notify("m1")
 		last := adaptertest.ExpectNotification(t, get, "m1").ID
 		if err := p2.cmd.Process.Kill(); err != nil {
@@ -94,7 +96,9 @@ func TestListenersKilledUnderStreamTraffic(t *testing.T) {
 			if status := get.Status(t); status != http.StatusOK {
 				t.Fatalf("GET on b: %d", status)
 			}
-			get.Next(t)
+			if primes[sdk] {
+				get.Next(t) // the priming event
+			}
 
 			const total = 100
 			sent := make(chan error, 1)
