@@ -38,6 +38,7 @@ type EventStore struct {
 	rewrite    func([]byte) []byte
 	append     func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
 	standalone func(ctx context.Context) bool
+	stored     func(ctx context.Context, session, stream string) // an event of a POST's stream
 	spool      *spool
 }
 
@@ -67,6 +68,9 @@ func (e *EventStore) StoreEvent(ctx context.Context, sessionID, streamID string,
 	ev, err := e.append(ctx, sessionID, streamID, data)
 	if err != nil {
 		return "", fmt.Errorf("mcpgo: store event: %w", err)
+	}
+	if e.stored != nil {
+		e.stored(ctx, sessionID, streamID)
 	}
 	return strconv.FormatInt(ev.Seq, 10), nil
 }

@@ -85,6 +85,9 @@ func (s *Sessions) servePost(w http.ResponseWriter, r *http.Request, next http.H
 		if sw, r, after, ok = s.streams.post(s, sw, r); !ok {
 			return
 		}
+		st.writer = &postWriter{ResponseWriter: sw}
+		sw = st.writer
+		defer st.writer.finish()
 	}
 	next.ServeHTTP(sw, r)
 	if err := st.failure(); err != nil {
@@ -170,6 +173,20 @@ type requestState struct {
 	forbidden bool
 	missingID bool
 	created   bool
+	writer    *postWriter // with streams, the POST's
+	stream    string      // the POST's stream, once mcp-go stored an event of it
+}
+
+// setStream records the POST's stream, and reports whether it is the
+// first time.
+func (st *requestState) setStream(stream string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stream != "" {
+		return false
+	}
+	st.stream = stream
+	return true
 }
 
 func (st *requestState) setRecord(meta map[string]any) {

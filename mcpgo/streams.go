@@ -36,7 +36,13 @@ type streams struct {
 	// holding; see Sessions.hold).
 	held     sync.Map
 	sessions *Sessions
+	// posts are the writers of the POSTs this replica serves whose
+	// responses are event streams, by postKey, while they run.
+	posts sync.Map
 }
+
+// postKey names one stream of one session.
+type postKey struct{ session, stream string }
 
 // injectTimeout bounds a request the adapter hands mcp-go itself.
 const injectTimeout = 30 * time.Second
@@ -88,6 +94,7 @@ func newStreams(cfg config, store mcpsession.Store) (*streams, error) {
 	es.rewrite = st.relay.RewriteOutgoing
 	es.append = st.relay.Append
 	es.standalone = func(ctx context.Context) bool { return requestStateFrom(ctx) == nil }
+	es.stored = st.storedOnPOSTStream
 	es.spool = newSpool(st.relay.Append, cfg.logger)
 	return st, nil
 }
@@ -112,11 +119,21 @@ func deliveries(m mcpsession.Modifier) func(context.Context, string, func(relay.
 	}
 }
 
-// streamOpened starts mcp-go's listening pump on a session this replica
-// holds once its client opened a GET stream on another replica: what mcp-go
-// sends the session outside a POST's stream then reaches that stream.
-func (st *streams) streamOpened(session string) {
-	if _, held := st.held.Load(session); !held {
+// streamOpened is told of a GET that opened one of the session's streams,
+// on any replica. A POST's stream resumed by a GET is the GET's from then
+// on, as mcp-go hands it over: the POST's own response gets nothing more
+// (its events are in the event store, which the GET follows). The
+// standalone stream opened: mcp-go's listening pump starts on a session
+// this replica holds, so that what mcp-go sends the session outside a
+// POST's stream reaches the GET, wherever it is.
+func (st *streams) streamOpened(session, stream string) {
+	if stream != relay.Standalone {
+		if w, ok := st.posts.Load(postKey{session, stream}); ok {
+			w.(*postWriter).detach()
+		}
+		return
+	}
+	if h, held := st.held.Load(session); !held || h == heldPumped {
 		return // the session's next request here reads that it was opened
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), injectTimeout)
@@ -127,6 +144,77 @@ func (st *streams) streamOpened(session string) {
 	}
 	st.pump(session, meta)
 }
+
+// storedOnPOSTStream learns the stream of the POST ctx serves, when
+// mcp-go stores its first event, so that a GET resuming it can take it
+// over.
+func (st *streams) storedOnPOSTStream(ctx context.Context, session, stream string) {
+	rs := requestStateFrom(ctx)
+	if rs == nil || rs.writer == nil || !rs.setStream(stream) {
+		return
+	}
+	key := postKey{session, stream}
+	st.posts.Store(key, rs.writer)
+	rs.writer.onDone(func() { st.posts.Delete(key) })
+}
+
+// postWriter stands in front of a POST's response: once a GET resumes the
+// POST's stream, it writes nothing more.
+type postWriter struct {
+	http.ResponseWriter
+	mu       sync.Mutex
+	detached bool
+	done     []func()
+}
+
+func (w *postWriter) detach() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.detached = true
+}
+
+func (w *postWriter) isDetached() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.detached
+}
+
+// onDone runs fn when the POST ends.
+func (w *postWriter) onDone(fn func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = append(w.done, fn)
+}
+
+// finish is the POST's end.
+func (w *postWriter) finish() {
+	w.mu.Lock()
+	done := w.done
+	w.done = nil
+	w.mu.Unlock()
+	for _, fn := range done {
+		fn()
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *postWriter) Write(p []byte) (int, error) {
+	if w.isDetached() {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher, which mcp-go asks of a writer it streams
+// to.
+func (w *postWriter) Flush() {
+	if !w.isDetached() {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *postWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ended drops mcp-go's memory of a session deleted on another replica:
 // a DELETE handed to mcp-go that leaves the store alone (localEnd).

@@ -43,34 +43,47 @@ func NewToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// supersede ends every other follower of f's stream: this replica's at
-// once, the others' when the bus brings them the message.
+// supersede ends every other follower of f's stream that opened before
+// it: this replica's at once, the others' when the bus brings them the
+// message. The message's id orders the followers: one whose own message
+// came before (or none yet) is older; a message that comes late (a GET
+// opened before f, whose news is slow) ends nothing newer.
 func (r *Relay) supersede(ctx context.Context, session string, f *follower) {
-	r.endOthers(session, f.stream, f.token)
 	payload, err := json.Marshal(supersession{Session: session, Stream: f.stream, Token: f.token})
+	var id int64
 	if err == nil {
-		err = r.publish(ctx, topicSuperseded, payload)
+		id, err = r.cfg.Bus.Publish(ctx, topicSuperseded, payload)
 	}
-	if err != nil && ctx.Err() == nil {
-		r.warn(ctx, "telling the other replicas of a stream opened again failed; theirs end at their next event", err)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.warn(ctx, "telling the other replicas of a stream opened again failed; theirs end at their next event", err)
+		}
+		id = math.MaxInt64 // the others' followers end at their next event (Deliveries); this replica's here
+	} else {
+		f.published.Store(id)
+	}
+	r.endOthers(session, f.stream, f.token, id)
+	if r.cfg.StreamOpened != nil {
+		r.cfg.StreamOpened(session, f.stream) // here at once; the others hear the bus
 	}
 }
 
 // onSuperseded ends this replica's followers of a stream opened again
-// elsewhere.
+// elsewhere, that opened before it.
 func (r *Relay) onSuperseded(m bus.Message) {
 	var s supersession
 	if json.Unmarshal(m.Payload, &s) != nil || s.Session == "" || s.Token == "" {
 		return
 	}
-	r.endOthers(s.Session, s.Stream, s.Token)
-	if r.cfg.StreamOpened != nil && s.Stream == Standalone && !r.followsLocally(s.Session, s.Token) {
-		r.goWork(func() { r.cfg.StreamOpened(s.Session) })
+	r.endOthers(s.Session, s.Stream, s.Token, m.ID)
+	if r.cfg.StreamOpened != nil && !r.followsLocally(s.Session, s.Token) {
+		r.goWork(func() { r.cfg.StreamOpened(s.Session, s.Stream) })
 	}
 }
 
 // followsLocally reports whether the follower with token is this
-// replica's: a replica hears its own bus messages too.
+// replica's, which told its StreamOpened already: a replica hears its own
+// bus messages too.
 func (r *Relay) followsLocally(session, token string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -83,12 +96,12 @@ func (r *Relay) followsLocally(session, token string) bool {
 }
 
 // endOthers ends the followers of the session's stream but the one with
-// token.
-func (r *Relay) endOthers(session, stream, token string) {
+// token, that opened before the supersession message id.
+func (r *Relay) endOthers(session, stream, token string, id int64) {
 	r.mu.Lock()
 	var ended []*follower
 	for f := range r.followers[session] {
-		if f.stream == stream && f.token != token {
+		if f.stream == stream && f.token != token && f.published.Load() < id {
 			ended = append(ended, f)
 		}
 	}

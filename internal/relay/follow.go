@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
@@ -24,6 +26,10 @@ type follower struct {
 	endOnce sync.Once
 	stream  string // set before the follower is registered
 	token   string // unique across replicas
+	// published is the id of the bus message by which the follower
+	// superseded the stream's older ones (Config.Supersede); math.MaxInt64
+	// until it has one, so that no message ends it meanwhile.
+	published atomic.Int64
 }
 
 func (f *follower) wake() {
@@ -67,6 +73,7 @@ func (r *Relay) wake(session string) {
 func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session string) {
 	ctx := req.Context()
 	f := &follower{wakeC: make(chan struct{}, 1), endC: make(chan struct{}), token: NewToken()}
+	f.published.Store(math.MaxInt64)
 	last := req.Header.Get(HeaderLastEventID)
 	stream, pos := Standalone, int64(-1)
 	var resolveErr error

@@ -90,10 +90,13 @@ type Config struct {
 	// stream it opens, on every replica, as mcp-go's own handler does
 	// (go-sdk's refuses the second instead).
 	Supersede bool
-	// StreamOpened, when not nil, is told of a GET that opened a session's
-	// standalone stream on another replica (with Supersede). It runs on a
-	// goroutine of its own.
-	StreamOpened func(session string)
+	// StreamOpened, when not nil, is told of every GET that opened one of
+	// a session's streams (with Supersede): stream is "" for the
+	// standalone stream, or the stream of a POST that the GET resumes. A
+	// GET of this replica's tells it before the GET's headers go out; one
+	// of another replica's, on a goroutine of its own when the bus brings
+	// the news.
+	StreamOpened func(session, stream string)
 	// Deliver, when not nil, hands this replica's SDK the client's answer
 	// msg (its SDK id restored) that another replica received, and
 	// returns what the SDK answered, which goes back to that replica for
