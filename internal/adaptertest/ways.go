@@ -1,6 +1,9 @@
 package adaptertest
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -74,7 +77,22 @@ func RoundRobin(t testing.TB, urls ...string) string {
 		},
 		FlushInterval: -1,
 	}
-	srv := httptest.NewServer(rp)
+	// The request's body is read whole before it is proxied, as load
+	// balancers buffer bodies: a body still being copied when the answer
+	// starts is discarded by net/http under the proxy's transport, which
+	// then cuts the streamed answer short ("use of closed network
+	// connection").
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+		rp.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
