@@ -92,7 +92,10 @@ func (st *streams) routeAnswer(s *Sessions, w http.ResponseWriter, r *http.Reque
 	_ = json.Unmarshal(body, &a) // isAnswer decoded it
 	if st.relay.ForeignID(a.ID) {
 		v, err := st.relay.Forward(ctx, sid, body)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return // the client went: its call, which the answer unblocked, may have completed first
+		case err != nil:
 			s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
 			adapterstate.Unavailable(w)
 			return
