@@ -6,7 +6,7 @@ require (
 	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/mark3labs/mcp-go v1.2.1
+	github.com/mark3labs/mcp-go v1.6.0
 	github.com/mcpsession/mcpsession v0.1.0
 	github.com/mcpsession/mcpsession/gosdk v0.1.0
 	github.com/mcpsession/mcpsession/mcpgo v0.1.0

@@ -92,9 +92,10 @@
 //
 // What the adapter negotiated lives in the session's metadata under keys
 // that start with [ReservedPrefix] ("mcp.protocolVersion", "mcp.clientInfo",
-// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt", and
-// "mcp.principal", the principal that initialized the session), each a
-// top-level key so that Store.Update's shallow merge never makes one write
+// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt",
+// "mcp.principal", the principal that initialized the session, and, with
+// streams across replicas, "mcp.delivery", what GET streams sent of the
+// session's stream), each a top-level key so that Store.Update's shallow merge never makes one write
 // undo another. The helpers hide these keys from tool code and refuse to
 // set them ([ErrReservedKey]).
 //
@@ -122,8 +123,8 @@
 //   - Server-to-client requests (sampling, elicitation, roots): the server
 //     waits for the client's reply in the memory of the replica that asked.
 //     A reply POSTed to another replica finds no one waiting there, and
-//     mcp-go answers it with 404, which the client takes as the end of its
-//     session.
+//     mcp-go answers it with 404 ("No active session"), which the client
+//     takes as the end of its session.
 //
 // Per-session tools and resources added with mcp-go's AddSessionTool and
 // AddSessionResource are kept in memory too, on one replica, bus or not.
@@ -131,47 +132,66 @@
 // # Streams across replicas
 //
 // [WithBus] and [WithEventStore] (package bus and package eventstore, both
-// over the store's database; each replica runs its bus) carry the rest:
+// over the store's database; each replica runs its bus) carry the rest, so
+// that two replicas answer as mcp-go's one server does:
 //
-//   - Server-to-client requests. mcp-go sends sampling/createMessage and
-//     roots/list on the session's GET stream of its own replica and waits
-//     there; the adapter hands mcp-go, in each request's context, a session
-//     that sends them on the session's stream in the event store instead,
-//     which the replica holding the client's GET serves, and waits for the
-//     answer wherever it is POSTed. Elicitation, which mcp-go sends on the
-//     POST's own stream, stays mcp-go's. Every server-to-client request's
-//     id goes out naming its replica ("mcpsession/<replica>/..."): the
-//     answer, POSTed to any replica, is published on the bus to that one,
-//     which gives it back to mcp-go (or to the waiting handler) with its
-//     own id. mcp-go's handlers call server.RequestSampling,
-//     RequestElicitation and ListRoots as usual.
-//   - GET streams are served by the adapter from the event store, not by
-//     mcp-go: a priming event with an id, then every event of the
-//     session's standalone stream, whichever replica wrote it, woken by
-//     NOTIFY on Postgres and by the bus's poll on SQLite. [Sessions.Notify]
-//     is how application code sends a session a notification there, from
-//     any replica.
+//   - Server-to-client requests. mcp-go (v1.6) sends sampling/createMessage,
+//     roots/list and elicitation/create on the POST's own stream; every
+//     server-to-client request's id goes out naming its replica
+//     ("mcpsession/<replica>/..."). The answer, POSTed to any replica, is
+//     published on the bus to that one, which gives it to mcp-go with its
+//     own id, and mcp-go's answer comes back for the client: 202, or 400
+//     "No pending sampling request" for an answer nobody waits for, as on
+//     one server (404 would tell the client its session is gone).
+//   - Every replica's mcp-go holds the sessions it serves, as the one that
+//     served initialize does: SendNotificationToSpecificClient and the
+//     register hook work on any replica. Once the client has opened a GET
+//     stream, on any replica, each replica holding the session runs
+//     mcp-go's listening pump, and what mcp-go sends the session outside a
+//     POST's stream (SendNotificationToSpecificClient, a request whose POST
+//     stream had ended) goes to the session's stream in the event store.
+//   - GET streams are served by the adapter from the event store, after
+//     mcp-go's own checks of the GET (a probe: an unsupported version, a
+//     server WithDisableStreaming, DNS rebinding): as mcp-go's, they start
+//     with no event; they send first what no GET stream sent, and every
+//     event once over all of a session's GET streams (the session's record
+//     keeps what they sent); a GET ends the session's other GET streams of
+//     the same stream, on every replica. Events are woken by NOTIFY on
+//     Postgres and by the bus's poll on SQLite. [Sessions.Notify] is how
+//     application code sends a session a notification there, from any
+//     replica.
 //   - Last-Event-ID, on any replica: the events after it on its stream
 //     (mcp-go stores each POST stream's events with [EventStore], installed
 //     by HTTPOptions) replayed once, in order, then followed, even while
 //     another replica writes them, to the stream's response or the
-//     session's end. Event ids are the events' seq in the database.
+//     session's end. Event ids are the events' seq in the database. A GET
+//     with the Last-Event-ID of a session gone is 400, as mcp-go answers.
+//   - notifications/cancelled reaches mcp-go on every replica, where it
+//     cancels the request it names if that runs there; the sessionless
+//     revision's too.
 //   - DELETE ends the session's streams on every replica within a bus
 //     delivery, and mcp-go's memory of it there.
 //   - [Sessions.Broadcast] reaches the subscriptions/listen streams
 //     (2026-07-28) of every replica that opted in.
 //
-// What mcp-go sends by itself to the sessions it knows in its memory
-// (SendNotificationToSpecificClient, broadcasts to legacy sessions,
-// WithHeartbeatInterval pings) stays on that replica, and goes nowhere
-// once GET streams are the adapter's: use Notify and Broadcast. Call
-// [Sessions.Shutdown] before the StreamableHTTPServer's Shutdown: it ends
-// the streams the adapter serves, which would hold an http.Server's
-// Shutdown.
+// What stays on one replica (mcp-go's tasks, per-session tools, resource
+// subscriptions; SendNotificationToAllClients reaches the sessions the
+// calling replica holds) is listed in the README, "Limits". A conformance
+// suite of mcp-go v1.6.0's own HTTP tests (conformance_*_test.go) runs on
+// mcp-go's handler, one replica and two. Call [Sessions.Shutdown] before
+// the StreamableHTTPServer's Shutdown: it ends the streams the adapter
+// serves, which would hold an http.Server's Shutdown.
+//
+// # Versions
+//
+// The adapter is for mcp-go v1.6.x (built and tested against v1.6.0). It
+// no longer supports v1.2: it relies on v1.6's server-to-client requests on
+// the POST's stream, its listening pump and its server-wide table of
+// pending requests.
 //
 // # Clients
 //
-// mcp-go's own client (v1.2.1) prefers the sessionless revision, for which
+// mcp-go's own client (v1.6) prefers the sessionless revision, for which
 // there is no session to keep; pin it to a session-based revision with
 // client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION) to use
 // sessions. After a 404 it returns transport.ErrSessionTerminated and does

@@ -31,10 +31,15 @@ import (
 type EventStore struct {
 	events *eventstore.Store
 	// The adapter's, when it installs the store: what an event becomes
-	// before it is stored (wire ids), and how it is stored (waking the
-	// stream's followers).
-	rewrite func([]byte) []byte
-	append  func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+	// before it is stored (wire ids), how it is stored (waking the
+	// stream's followers), and which events are of the session's
+	// standalone stream: those of mcp-go's listening pump, which stores
+	// them outside any request.
+	rewrite    func([]byte) []byte
+	append     func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+	standalone func(ctx context.Context) bool
+	stored     func(ctx context.Context, session, stream string) // an event of a POST's stream
+	spool      *spool
 }
 
 var _ server.EventStore = (*EventStore)(nil)
@@ -54,9 +59,18 @@ func (e *EventStore) StoreEvent(ctx context.Context, sessionID, streamID string,
 	if e.rewrite != nil {
 		data = e.rewrite(data)
 	}
+	if e.standalone != nil && e.standalone(ctx) {
+		// No client is attached to mcp-go's stream, which the adapter
+		// serves itself: the id would not be sent.
+		e.spool.add(sessionID, data)
+		return "", nil
+	}
 	ev, err := e.append(ctx, sessionID, streamID, data)
 	if err != nil {
 		return "", fmt.Errorf("mcpgo: store event: %w", err)
+	}
+	if e.stored != nil {
+		e.stored(ctx, sessionID, streamID)
 	}
 	return strconv.FormatInt(ev.Seq, 10), nil
 }

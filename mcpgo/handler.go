@@ -10,13 +10,17 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
 // Handler returns middleware to put in front of mcp-go's
 // StreamableHTTPServer, for what mcp-go leaves undone:
 //
-//   - GET and DELETE are checked against the store (mcp-go checks neither):
-//     no Mcp-Session-Id is 400, an unknown, expired or deleted one is 404.
+//   - GET and DELETE of a session are checked against the store (mcp-go
+//     checks neither): an unknown, expired or deleted session is 404, but
+//     for a GET with Last-Event-ID, whose event went with the session,
+//     which is 400 as mcp-go answers it. A GET without Mcp-Session-Id goes
+//     to mcp-go, which serves it a stream of its own.
 //   - An open GET stream keeps its session alive, and ends within one touch
 //     interval once the session is deleted or expires.
 //   - A store failure is 503 Service Unavailable, not the 404 mcp-go would
@@ -27,10 +31,12 @@ import (
 //     sees it, for the handle helpers; a session's request from another
 //     principal than the one that initialized it is 403, POST, GET and
 //     DELETE alike.
-//   - With WithBus and WithEventStore, GET streams are served from the
-//     event store rather than by mcp-go, Last-Event-ID included, and the
-//     answers to server-to-client requests go to the replica that asked
-//     (see the package documentation, "Streams across replicas").
+//   - With WithBus and WithEventStore, GET streams of sessions are served
+//     from the event store rather than by mcp-go, Last-Event-ID included,
+//     after mcp-go's own checks of the GET; every replica's mcp-go holds
+//     the sessions it serves; the answers to server-to-client requests go
+//     to the replica that asked, and notifications/cancelled to every
+//     replica (see the package documentation, "Streams across replicas").
 //   - Requests of the sessionless revision (an Mcp-Protocol-Version of
 //     2026-07-28 or later) pass through to mcp-go with their principal and
 //     never reach the store but for the handles their tools use; so do
@@ -50,36 +56,60 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		if mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
-			r = r.WithContext(ctx)
+		r = r.WithContext(ctx)
+		switch {
+		case mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)):
 			if s.streams != nil {
 				s.streams.serveModern(w, r, next)
 				return
 			}
 			next.ServeHTTP(w, r)
-			return
+		case r.Method == http.MethodPost:
+			s.servePost(w, r, next)
+		case r.Method == http.MethodGet && r.Header.Get(server.HeaderKeySessionID) == "":
+			next.ServeHTTP(w, r) // mcp-go's own stream, of a session it mints in its memory
+		default:
+			s.serveSession(w, r, next)
 		}
-		if r.Method == http.MethodPost {
-			st := &requestState{}
-			r = r.WithContext(withRequestState(ctx, st))
-			var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID}
-			if s.streams != nil {
-				var ok bool
-				if sw, r, ok = s.streams.post(s, sw, r); !ok {
-					return
-				}
-			}
-			next.ServeHTTP(sw, r)
-			if err := st.failure(); err != nil {
-				s.core.StoreFailed(r.Context(), "serving a request", err)
-			}
-			return
-		}
-		s.serveSession(w, r.WithContext(ctx), next)
 	})
 }
 
+// servePost serves a POST of the session-based revisions.
+func (s *Sessions) servePost(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	st := &requestState{}
+	r = r.WithContext(withRequestState(r.Context(), st))
+	var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID, KeepNotFound: true}
+	var after func()
+	if s.streams != nil {
+		var ok bool
+		if sw, r, after, ok = s.streams.post(s, sw, r); !ok {
+			return
+		}
+		st.writer = &postWriter{ResponseWriter: sw}
+		sw = st.writer
+		defer st.writer.finish()
+	}
+	next.ServeHTTP(sw, r)
+	if err := st.failure(); err != nil {
+		s.core.StoreFailed(r.Context(), "serving a request", err)
+	} else if s.streams != nil && st.wasCreated() {
+		if id := w.Header().Get(server.HeaderKeySessionID); id != "" {
+			s.streams.initialized(id)
+		}
+	}
+	if after != nil {
+		after()
+	}
+}
+
 func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	get := r.Method == http.MethodGet
+	if get && s.streams != nil {
+		if v, ok := s.streams.probeGET(r); !ok {
+			v.Write(w) // as mcp-go answers it, before it looks at the session
+			return
+		}
+	}
 	id := r.Header.Get(server.HeaderKeySessionID)
 	if id == "" {
 		adapterstate.MissingSessionID(w)
@@ -89,14 +119,17 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
 	var meta map[string]any
 	var err error
-	if r.Method == http.MethodGet {
+	if get {
 		meta, err = s.core.OpenAs(ctx, id, principal)
 	} else {
 		meta, err = s.core.LookupAs(ctx, id, principal) // no touch for a session about to end
 	}
 	switch {
+	case errors.Is(err, mcpsession.ErrNotFound) && get && s.streams != nil && r.Header.Get(relay.HeaderLastEventID) != "":
+		http.Error(w, "Unknown Last-Event-ID", http.StatusBadRequest) // the event went with the session
+		return
 	case errors.Is(err, mcpsession.ErrNotFound):
-		adapterstate.NotFound(w)
+		notFound(w)
 		return
 	case adapterstate.IsForeign(err):
 		adapterstate.Forbidden(w)
@@ -108,7 +141,7 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	}
 	st := &requestState{meta: meta}
 	ctx = withRequestState(ctx, st)
-	if r.Method == http.MethodGet {
+	if get {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -121,11 +154,12 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 			<-done
 		}()
 	}
-	if r.Method == http.MethodGet && s.streams != nil {
+	if get && s.streams != nil {
+		s.streams.pump(id, meta)
 		s.streams.relay.ServeGET(w, r.WithContext(ctx), id) // from the event store, whoever writes it
 		return
 	}
-	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed}, r.WithContext(ctx))
+	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, KeepNotFound: true}, r.WithContext(ctx))
 }
 
 // requestState is what one request's adapter calls share: the record
@@ -139,6 +173,20 @@ type requestState struct {
 	forbidden bool
 	missingID bool
 	created   bool
+	writer    *postWriter // with streams, the POST's
+	stream    string      // the POST's stream, once mcp-go stored an event of it
+}
+
+// setStream records the POST's stream, and reports whether it is the
+// first time.
+func (st *requestState) setStream(stream string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stream != "" {
+		return false
+	}
+	st.stream = stream
+	return true
 }
 
 func (st *requestState) setRecord(meta map[string]any) {
@@ -206,6 +254,13 @@ func (st *requestState) markCreated() bool {
 	first := !st.created
 	st.created = true
 	return first
+}
+
+// wasCreated reports whether the request created its session.
+func (st *requestState) wasCreated() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.created
 }
 
 type requestStateKey struct{}

@@ -49,6 +49,9 @@ func (requestManager) Generate() string { return mcpsession.NewID() }
 // A session another principal initialized is refused (and Handler answers
 // 403 instead of mcp-go's 404), untouched.
 func (m requestManager) Validate(id string) (isTerminated bool, err error) {
+	if isLocalEnd(m.ctx) {
+		return false, nil // the adapter's own request: the replica the client reached checked the session
+	}
 	if m.principalErr != nil {
 		return false, m.principalErr
 	}

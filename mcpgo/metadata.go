@@ -25,6 +25,9 @@ const (
 	keyClientCapabilities = adapterstate.KeyClientCapabilities
 	keyLogLevel           = adapterstate.KeyLogLevel
 	keyTouchedAt          = adapterstate.KeyTouchedAt
+	// keyDelivery is the session's relay.DeliveryMark: which GET stream
+	// serves its standalone stream, and what GET streams sent of it.
+	keyDelivery = ReservedPrefix + "delivery"
 )
 
 // negotiated is the metadata Create stores for an initialize request: what

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -25,6 +26,9 @@ type Sessions struct {
 	logger      *slog.Logger
 	contextFunc server.HTTPContextFunc
 	streams     *streams // WithBus and WithEventStore; nil without
+	// server is the MCPServer whose hooks these are, as its first request
+	// told them (with streams, sessions are registered on it: hold).
+	server atomic.Pointer[server.MCPServer]
 
 	// What the client info and capabilities of sessions served here
 	// decoded to (see restore).
@@ -57,15 +61,19 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStreams(cfg)
+	st, err := newStreams(cfg, store)
 	if err != nil {
 		return nil, err
 	}
-	return &Sessions{
+	s := &Sessions{
 		core: core, logger: cfg.logger, contextFunc: cfg.contextFunc, streams: st,
 		infos: adapterstate.NewMemo[mcp.Implementation](0),
 		caps:  adapterstate.NewMemo[mcp.ClientCapabilities](0),
-	}, nil
+	}
+	if st != nil {
+		st.sessions = s
+	}
+	return s, nil
 }
 
 // sentinels are the errors of this package that the shared core wraps.
@@ -166,13 +174,30 @@ func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Con
 		}
 		if meta != nil { // nil on initialize: nothing stored yet
 			s.restore(cs, meta)
+			s.hold(ctx, cs, meta)
 		}
-		ctx = s.withRelayedSession(ctx, cs)
 	}
 	if s.contextFunc != nil {
 		ctx = s.contextFunc(ctx, r)
 	}
 	return ctx
+}
+
+// holdRequest holds the session of a request that is not initialize
+// (hold), if the context function could not: it ran before the adapter
+// knew its MCPServer.
+func (s *Sessions) holdRequest(ctx context.Context) {
+	if s.streams == nil {
+		return
+	}
+	cs := server.ClientSessionFromContext(ctx)
+	st := requestStateFrom(ctx)
+	if cs == nil || st == nil {
+		return
+	}
+	if meta := st.record(); meta != nil {
+		s.hold(ctx, cs, meta)
+	}
 }
 
 // isInitialize is a cheap guess used only on the path without Handler; a
@@ -190,14 +215,21 @@ var errNotCreated = errors.New("session store unavailable: the session was not c
 // before the handler and, unlike the After hooks, can fail the request, so a
 // client never receives a session id the store does not know.
 func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message any) error {
+	if s.server.Load() == nil {
+		if ms := server.ServerFromContext(ctx); ms != nil {
+			s.server.CompareAndSwap(nil, ms)
+		}
+	}
 	raw, ok := message.(json.RawMessage)
 	if !ok || !mayBeInitialize(raw) {
+		s.holdRequest(ctx)
 		return nil
 	}
 	var head struct {
 		Method string `json:"method"`
 	}
 	if json.Unmarshal(raw, &head) != nil || head.Method != string(mcp.MethodInitialize) {
+		s.holdRequest(ctx)
 		return nil
 	}
 	cs := server.ClientSessionFromContext(ctx)
@@ -266,6 +298,9 @@ func (s *Sessions) onRegisterSession(ctx context.Context, cs server.ClientSessio
 // replica's memory: a DELETE, an idle sweep, a shutdown, the end of a GET
 // stream. It forgets local bookkeeping only, never the stored session.
 func (s *Sessions) onUnregisterSession(_ context.Context, cs server.ClientSession) {
+	if s.streams != nil {
+		s.streams.forget(cs.SessionID())
+	}
 	s.core.Forget(cs.SessionID())
 	s.infos.Forget(cs.SessionID())
 	s.caps.Forget(cs.SessionID())

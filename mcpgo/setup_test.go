@@ -136,8 +136,9 @@ func TestAdapter(t *testing.T) {
 			}
 			return newReplica(t, name, store, replicaConfig{opts: opts}).url
 		},
-		DeleteStatus: http.StatusOK,
-		Helpers:      helpers,
+		DeleteStatus:      http.StatusOK,
+		Helpers:           helpers,
+		GETWithoutSession: http.StatusOK, // mcp-go serves it a stream of a session it mints
 	})
 }
 

@@ -3,14 +3,17 @@ package mcpgo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/eventstore"
@@ -25,15 +28,26 @@ type streams struct {
 	relay  *relay.Relay
 	events *EventStore
 	// next is mcp-go's handler, which Handler wraps: answers forwarded from
-	// other replicas, and the ends of sessions deleted elsewhere, are handed
-	// to it as requests of their own.
+	// other replicas, cancellations, the ends of sessions deleted
+	// elsewhere and the opening of sessions here are handed to it as
+	// requests of their own.
 	next atomic.Pointer[http.Handler]
+	// held is what this replica's mcp-go holds of each session (a
+	// holding; see Sessions.hold).
+	held     sync.Map
+	sessions *Sessions
+	// posts are the writers of the POSTs this replica serves whose
+	// responses are event streams, by postKey, while they run.
+	posts sync.Map
 }
+
+// postKey names one stream of one session.
+type postKey struct{ session, stream string }
 
 // injectTimeout bounds a request the adapter hands mcp-go itself.
 const injectTimeout = 30 * time.Second
 
-func newStreams(cfg config) (*streams, error) {
+func newStreams(cfg config, store mcpsession.Store) (*streams, error) {
 	switch {
 	case cfg.bus == nil && cfg.events == nil:
 		return nil, nil
@@ -47,7 +61,7 @@ func newStreams(cfg config) (*streams, error) {
 		return nil, err
 	}
 	st := &streams{events: es}
-	st.relay, err = relay.New(relay.Config{
+	rc := relay.Config{
 		Name:   "mcpgo",
 		Bus:    cfg.bus,
 		Events: cfg.events,
@@ -63,133 +77,269 @@ func newStreams(cfg config) (*streams, error) {
 			return stream, pos, err
 		},
 		InvalidArgument: ErrInvalidArgument,
-		Inject:          st.inject,
+		Inject:          func(session string, msg []byte) { st.deliver(session, msg) },
+		Deliver:         st.deliver,
 		Ended:           st.ended,
-	})
+		Cancel:          st.cancel,
+		Supersede:       true,
+		StreamOpened:    st.streamOpened,
+	}
+	if m, ok := store.(mcpsession.Modifier); ok {
+		rc.Deliveries = deliveries(m)
+	}
+	st.relay, err = relay.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mcpgo: %w", err)
 	}
 	es.rewrite = st.relay.RewriteOutgoing
 	es.append = st.relay.Append
+	es.standalone = func(ctx context.Context) bool { return requestStateFrom(ctx) == nil }
+	es.stored = st.storedOnPOSTStream
+	es.spool = newSpool(st.relay.Append, cfg.logger)
 	return st, nil
 }
 
-// post prepares a legacy POST of a session for mcp-go: a body of answers
-// to server-to-client requests goes where each request came from (another
-// replica's over the bus; this replica's Calls to them), and what mcp-go
-// writes on the response has its server-to-client requests' ids made wire
-// ids. ok is false when the response has been written.
-func (st *streams) post(s *Sessions, w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, bool) {
-	sid := r.Header.Get(server.HeaderKeySessionID)
-	if sid == "" {
-		return w, r, true
+// deliveries keeps each session's relay.DeliveryMark in its record, under
+// keyDelivery: a GET stream on any replica then sends what no stream sent,
+// and never what one did.
+func deliveries(m mcpsession.Modifier) func(context.Context, string, func(relay.DeliveryMark) relay.DeliveryMark) (relay.DeliveryMark, error) {
+	return func(ctx context.Context, session string, fn func(relay.DeliveryMark) relay.DeliveryMark) (relay.DeliveryMark, error) {
+		before := relay.NoDelivery
+		err := m.Modify(ctx, session, func(md map[string]any) (map[string]any, error) {
+			before = relay.NoDelivery
+			if raw, ok := md[keyDelivery]; ok {
+				_ = adapterstate.Decode(raw, &before)
+			}
+			if after := fn(before); after != before {
+				md[keyDelivery] = after
+			}
+			return md, nil
+		})
+		return before, err
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
-		return nil, nil, false
-	}
-	if relay.Responses(body) {
-		// Checked as mcp-go's own path would (Validate), principal included:
-		// an answer is routed only into the live session of its principal.
-		ctx := r.Context()
-		principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
-		_, err := s.core.OpenAs(ctx, sid, principal)
-		switch {
-		case errors.Is(err, mcpsession.ErrNotFound):
-			adapterstate.NotFound(w)
-			return nil, nil, false
-		case adapterstate.IsForeign(err):
-			adapterstate.Forbidden(w)
-			return nil, nil, false
-		case err != nil:
-			s.core.StoreFailed(ctx, "reading a session", err)
-			adapterstate.Unavailable(w)
-			return nil, nil, false
-		}
-		rest, err := st.relay.RouteResponses(ctx, sid, body)
-		if err != nil {
-			s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
-			adapterstate.Unavailable(w)
-			return nil, nil, false
-		}
-		if rest == nil {
-			w.WriteHeader(http.StatusAccepted)
-			return nil, nil, false
-		}
-		body = rest
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	return st.relay.RewritingWriter(w), r, true
 }
 
-// serveModern serves a request of the sessionless revision: mcp-go's, with
-// a subscriptions/listen stream tapped for Broadcast.
-func (st *streams) serveModern(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if r.Method != http.MethodPost {
-		next.ServeHTTP(w, r)
+// streamOpened is told of a GET that opened one of the session's streams,
+// on any replica. A POST's stream resumed by a GET is the GET's from then
+// on, as mcp-go hands it over: the POST's own response gets nothing more
+// (its events are in the event store, which the GET follows). The
+// standalone stream opened: mcp-go's listening pump starts on a session
+// this replica holds, so that what mcp-go sends the session outside a
+// POST's stream reaches the GET, wherever it is.
+func (st *streams) streamOpened(session, stream string) {
+	if stream != relay.Standalone {
+		if w, ok := st.posts.Load(postKey{session, stream}); ok {
+			w.(*postWriter).detach()
+		}
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	if h, held := st.held.Load(session); !held || h == heldPumped {
+		return // the session's next request here reads that it was opened
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), injectTimeout)
+	defer cancel()
+	meta, err := st.sessions.core.Lookup(ctx, session)
 	if err != nil {
-		http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
-		return
+		return // gone, or the store fails: the next request here holds it
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if !relay.IsListen(body) {
-		next.ServeHTTP(w, r)
-		return
-	}
-	lw, stop := st.relay.Listen(w)
-	defer stop()
-	next.ServeHTTP(lw, r)
+	st.pump(session, meta)
 }
 
-// inject hands mcp-go an answer to one of its own requests (elicitation)
-// that the client POSTed to another replica, as the POST it would have
-// been here.
-func (st *streams) inject(session string, msg []byte) {
-	st.serveLocal(http.MethodPost, session, msg)
+// storedOnPOSTStream learns the stream of the POST ctx serves, when
+// mcp-go stores its first event, so that a GET resuming it can take it
+// over.
+func (st *streams) storedOnPOSTStream(ctx context.Context, session, stream string) {
+	rs := requestStateFrom(ctx)
+	if rs == nil || rs.writer == nil || !rs.setStream(stream) {
+		return
+	}
+	key := postKey{session, stream}
+	st.posts.Store(key, rs.writer)
+	rs.writer.onDone(func() { st.posts.Delete(key) })
 }
+
+// postWriter stands in front of a POST's response: once a GET resumes the
+// POST's stream, it writes nothing more.
+type postWriter struct {
+	http.ResponseWriter
+	mu       sync.Mutex
+	detached bool
+	done     []func()
+}
+
+func (w *postWriter) detach() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.detached = true
+}
+
+func (w *postWriter) isDetached() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.detached
+}
+
+// onDone runs fn when the POST ends.
+func (w *postWriter) onDone(fn func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = append(w.done, fn)
+}
+
+// finish is the POST's end.
+func (w *postWriter) finish() {
+	w.mu.Lock()
+	done := w.done
+	w.done = nil
+	w.mu.Unlock()
+	for _, fn := range done {
+		fn()
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *postWriter) Write(p []byte) (int, error) {
+	if w.isDetached() {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher, which mcp-go asks of a writer it streams
+// to.
+func (w *postWriter) Flush() {
+	if !w.isDetached() {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *postWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ended drops mcp-go's memory of a session deleted on another replica:
 // a DELETE handed to mcp-go that leaves the store alone (localEnd).
 func (st *streams) ended(session string) {
-	st.serveLocal(http.MethodDelete, session, nil)
+	st.serveLocal(http.MethodDelete, session, nil, nil)
 }
 
-func (st *streams) serveLocal(method, session string, body []byte) {
+// serveLocal hands mcp-go a request of the adapter's own, about session
+// ("" for none), and returns what mcp-go answered. The request is local
+// (localEndKey): the session manager takes its session as checked, by the
+// replica the client reached, and a DELETE leaves the store alone.
+func (st *streams) serveLocal(method, session string, header http.Header, body []byte) relay.Verdict {
 	next := st.next.Load()
 	if next == nil {
-		return // Handler is not in front of mcp-go
+		return relay.Verdict{Status: http.StatusServiceUnavailable} // Handler is not in front of mcp-go
 	}
-	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), localEndKey{}, true), injectTimeout)
+	ctx, cancel := context.WithTimeout(localContext(context.Background()), injectTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
-		return
+		return relay.Verdict{Status: http.StatusInternalServerError}
 	}
+	req.Host = "localhost" // past mcp-go's DNS rebinding protection, which loopback passes
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(server.HeaderKeySessionID, session)
-	(*next).ServeHTTP(discard{header: make(http.Header)}, req)
+	if session != "" {
+		req.Header.Set(server.HeaderKeySessionID, session)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	w := &capture{header: make(http.Header)}
+	(*next).ServeHTTP(w, req)
+	return w.verdict()
+}
+
+// localContext marks ctx as the context of a request the adapter hands
+// mcp-go itself, with a principal so that WithPrincipal's function is not
+// asked about a request no client sent.
+func localContext(ctx context.Context) context.Context {
+	return adapterstate.WithPrincipal(context.WithValue(ctx, localEndKey{}, true), "")
 }
 
 // localEndKey marks the requests the adapter hands mcp-go itself, whose
-// DELETE (of a session another replica deleted already) must not reach the
-// store or the bus again.
+// session was checked by the replica the client reached, and whose DELETE
+// (of a session another replica deleted already) must not reach the store
+// or the bus again.
 type localEndKey struct{}
 
 func isLocalEnd(ctx context.Context) bool { v, _ := ctx.Value(localEndKey{}).(bool); return v }
 
-// discard is the response writer of those requests.
-type discard struct{ header http.Header }
+// capture is the response writer of those requests: it keeps the status,
+// the content type and, up to a bound, the body.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
 
-func (d discard) Header() http.Header         { return d.header }
-func (d discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d discard) WriteHeader(int)             {}
-func (d discard) Flush()                      {}
+func (c *capture) Header() http.Header { return c.header }
+
+func (c *capture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.body.Len() < 64<<10 {
+		c.body.Write(p)
+	}
+	return len(p), nil
+}
+
+func (c *capture) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+
+func (c *capture) Flush() {}
+
+func (c *capture) verdict() relay.Verdict {
+	status := c.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return relay.Verdict{Status: status, ContentType: c.header.Get("Content-Type"), Body: c.body.String()}
+}
+
+// deliver hands mcp-go a client's answer to one of its requests, POSTed to
+// another replica, as the POST it would have been here, and returns what
+// mcp-go answered, for that replica's client.
+func (st *streams) deliver(session string, msg []byte) relay.Verdict {
+	return noPending(st.serveLocal(http.MethodPost, session, nil, msg))
+}
+
+// noPending is mcp-go's verdict on an answer to a live session: mcp-go
+// refuses one nobody waits for with 404 "No active session" in a session
+// it holds from no initialize or GET of its own, and with 400 "No pending
+// sampling request" in one it does, as it does on one replica.
+func noPending(v relay.Verdict) relay.Verdict {
+	if v.Status == http.StatusNotFound && strings.HasPrefix(v.Body, "No active session found") {
+		return relay.Verdict{Status: http.StatusBadRequest, ContentType: v.ContentType, Body: "No pending sampling request found for the given request ID\n"}
+	}
+	return v
+}
+
+// cancel hands mcp-go a client's notifications/cancelled that another
+// replica received: mcp-go cancels the request it names if it runs here.
+// A sessionless one (2026-07-28) goes with the headers that era asks for,
+// its version read from its _meta, where the client's carried it.
+func (st *streams) cancel(session string, msg []byte) {
+	header := http.Header{}
+	if session == "" {
+		var m struct {
+			Params struct {
+				Meta *mcp.Meta `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(msg, &m) != nil || m.Params.Meta.ProtocolVersion() == "" {
+			return
+		}
+		header.Set(mcp.HeaderProtocolVersion, m.Params.Meta.ProtocolVersion())
+		header.Set(mcp.HeaderMethod, string(mcp.MethodNotificationCancelled))
+	}
+	st.serveLocal(http.MethodPost, session, header, msg)
+}
 
 // sessionEnded ends the session's streams on every replica once a DELETE
 // has removed it from the store.
@@ -202,7 +352,7 @@ func (s *Sessions) sessionEnded(ctx context.Context, id string) {
 // Notify sends the client of the session sessionID the notification
 // (method, params) on its standalone GET stream, wherever that is open,
 // with an event id; if none is open, the notification is stored for the
-// client to resume (Last-Event-ID). params must encode as a JSON object,
+// next GET stream (or Last-Event-ID). params must encode as a JSON object,
 // or be nil. It needs WithBus and WithEventStore (ErrNoStreams); a session
 // that is not live is an error matching mcpsession.ErrNotFound; a bad
 // method or params, ErrInvalidArgument.
@@ -229,33 +379,17 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 }
 
 // Shutdown ends the streams the adapter serves on this replica (GET
-// streams, listen streams, server-to-client requests waiting), which an
-// http.Server's Shutdown would otherwise wait for, and waits for the
-// answers it is handing mcp-go, or ctx's end. Call it before the
+// streams, listen streams, answers waiting for another replica's verdict),
+// which an http.Server's Shutdown would otherwise wait for, and waits for
+// the requests it is handing mcp-go, or ctx's end. Call it before the
 // StreamableHTTPServer's Shutdown. The sessions and their events stay in
 // the database. Without WithBus it does nothing.
 func (s *Sessions) Shutdown(ctx context.Context) error {
 	if s.streams == nil {
 		return nil
 	}
+	if err := s.streams.events.spool.wait(ctx); err != nil {
+		return fmt.Errorf("mcpgo: shutdown: %w", err)
+	}
 	return s.streams.relay.Shutdown(ctx)
 }
-
-// withRelayedSession puts in ctx, for mcp-go and its handlers, a session
-// whose sampling and roots requests go out on the session's standalone
-// stream, wherever its GET is open, and whose answers may come to any
-// replica (see relayedSession).
-func (s *Sessions) withRelayedSession(ctx context.Context, cs server.ClientSession) context.Context {
-	if s.streams == nil {
-		return ctx
-	}
-	full, ok := cs.(fullSession)
-	if !ok {
-		return ctx
-	}
-	return contextServer.WithContext(ctx, &relayedSession{fullSession: full, relay: s.streams.relay})
-}
-
-// contextServer only puts sessions in contexts: MCPServer.WithContext uses
-// nothing of its server, and the adapter has none of its own.
-var contextServer = &server.MCPServer{}

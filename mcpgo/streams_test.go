@@ -18,7 +18,7 @@ import (
 // (adaptertest.RunStreams).
 func TestStreams(t *testing.T) {
 	t.Parallel()
-	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusOK,
+	adaptertest.RunStreams(t, adaptertest.StreamsAdapter{Serve: serveStreams, DeleteStatus: http.StatusOK, QuietGET: true,
 		Asks: []string{"elicitation/create", "roots/list"}}) // mcp-go has no server-to-client ping of a handler's
 }
 

@@ -114,9 +114,10 @@ var (
 	deleteStatus = map[string]int{"mcp-go": http.StatusOK, "go-sdk": http.StatusNoContent}
 	defaultLevel = map[string]string{"mcp-go": "error", "go-sdk": ""}
 	// primedGET says whether a GET stream opens with a priming event (an
-	// event with an id): mcp-go's adapter writes one, go-sdk's writes an
-	// SSE comment, as go-sdk's own handler does.
-	primedGET = map[string]bool{"mcp-go": true, "go-sdk": false}
+	// event with an id): neither adapter writes one now, as neither SDK's
+	// own handler does (mcp-go's starts with nothing but its headers,
+	// go-sdk's with an SSE comment).
+	primedGET = map[string]bool{"mcp-go": false, "go-sdk": false}
 )
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
@@ -364,7 +365,7 @@ func (r *hopRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // ---- clients ---------------------------------------------------------------------
 
 // newClient returns an mcp-go client for url, pinned to the newest
-// session-based revision (v1.2.1 otherwise speaks the sessionless one), and
+// session-based revision (v1.6 otherwise speaks the sessionless one), and
 // initialized.
 func newClient(t *testing.T, url, name string) *client.Client {
 	t.Helper()

@@ -44,9 +44,9 @@
 //     is a tool error (isError), not a protocol error.
 //   - sample: asks the client with sampling/createMessage to reply to its
 //     argument prompt and returns the sampled text. The client may POST
-//     its answer to any copy. mcp-go sends the request on the session's
-//     GET stream (wherever that is open), go-sdk on the tools/call's own
-//     stream.
+//     its answer to any copy. Both SDKs send the request on the
+//     tools/call's own stream (mcp-go, when that stream has ended, on the
+//     session's GET stream, wherever that is open).
 //   - notify: sends notifications/message, with its argument message as
 //     the data, to the calling session's GET stream, on whichever copy it
 //     is open (or keeps it for the client to resume with Last-Event-ID).

@@ -69,18 +69,21 @@ func TestE2EStateFollowsSession(t *testing.T) {
 }
 
 // An unknown session is 404 on both replicas, for POST, GET and DELETE,
-// with one body whatever the method (each SDK's adapter its own: go-sdk's
-// with go-sdk's words). GET and DELETE that name no session are 400; a
-// POST of the session-based revisions that names none (but initialize) is
-// 400 with mcp-go, and with go-sdk what go-sdk answers: 200, with the
-// JSON-RPC error of a session not initialized.
+// with one body whatever the method (each SDK's adapter its SDK's own:
+// mcp-go's "Invalid session ID", go-sdk's "session not found"). DELETE
+// that names no session is 400; GET that names none is 400 with go-sdk and,
+// with mcp-go, a stream of mcp-go's own, as mcp-go serves it. A POST of the
+// session-based revisions that names none (but initialize) is 400 with
+// mcp-go, and with go-sdk what go-sdk answers: 200, with the JSON-RPC
+// error of a session not initialized.
 func TestE2EUnknownSession(t *testing.T) {
 	t.Parallel()
-	notFounds := map[string]string{"mcp-go": "Not Found: session not found\n", "go-sdk": "session not found\n"}
+	notFounds := map[string]string{"mcp-go": "Invalid session ID\n", "go-sdk": "session not found\n"}
 	const missing = "Bad Request: Mcp-Session-Id header required\n"
 	legacy := http.Header{adaptertest.HeaderProtocolVersion: {adaptertest.LegacyVersion}}
 	eachCluster(t, func(t *testing.T, sdk, dsn string) {
 		notFound := notFounds[sdk]
+		getNoSession := map[string]int{"mcp-go": http.StatusOK, "go-sdk": http.StatusBadRequest}[sdk]
 		c := newCluster(t, sdk, dsn, testIdle)
 		sid := mcpsession.NewID()
 		for i := range 2 {
@@ -106,8 +109,12 @@ func TestE2EUnknownSession(t *testing.T) {
 				}
 			}
 			for _, m := range []string{http.MethodGet, http.MethodDelete} {
-				if r := adaptertest.SendWith(t, m, url, "", legacy); r.Status != http.StatusBadRequest {
-					t.Errorf("%s with no session id on %s: %d %q; want 400", m, replicaNames[i], r.Status, r.Body)
+				want := http.StatusBadRequest
+				if m == http.MethodGet {
+					want = getNoSession
+				}
+				if r := adaptertest.SendWith(t, m, url, "", legacy); r.Status != want {
+					t.Errorf("%s with no session id on %s: %d %q; want %d", m, replicaNames[i], r.Status, r.Body, want)
 				}
 			}
 		}

@@ -98,9 +98,8 @@ func mcpgoCounter(logger *slog.Logger) server.ToolHandlerFunc {
 }
 
 // mcpgoSample asks the client with mcp-go's RequestSampling, which mcp-go
-// sends on the session's GET stream: the adapter carries it to whichever
-// replica holds that stream, and the answer back from whichever replica
-// the client POSTs it to.
+// (v1.6) sends on the tools/call's own stream: the adapter carries the
+// answer back from whichever replica the client POSTs it to.
 func mcpgoSample(mcpServer *server.MCPServer, logger *slog.Logger) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if _, err := mcpgo.SessionID(ctx); err != nil {

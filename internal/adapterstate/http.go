@@ -75,14 +75,16 @@ func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[stri
 // Forbidden, when set, does the same with a 403 (see Forbidden) for a
 // session of another principal, which the SDK answered 404; MissingID with
 // a 400 (MissingSessionID) for a request that named no session. Any other
-// 404 gets NotFound's body, the same as every adapter's.
+// 404 gets NotFound's body, the same as every adapter's, unless
+// KeepNotFound is set: then it goes out as the SDK wrote it.
 type StatusWriter struct {
 	http.ResponseWriter
-	Failed    func() bool
-	Forbidden func() bool
-	MissingID func() bool
-	written   bool
-	swallow   bool
+	Failed       func() bool
+	Forbidden    func() bool
+	MissingID    func() bool
+	KeepNotFound bool
+	written      bool
+	swallow      bool
 }
 
 // WriteHeader implements http.ResponseWriter.
@@ -99,7 +101,7 @@ func (w *StatusWriter) WriteHeader(code int) {
 		answer = Forbidden
 	case code == http.StatusNotFound && w.MissingID != nil && w.MissingID():
 		answer = MissingSessionID
-	case code == http.StatusNotFound:
+	case code == http.StatusNotFound && !w.KeepNotFound:
 		answer = NotFound
 	default:
 		w.ResponseWriter.WriteHeader(code)

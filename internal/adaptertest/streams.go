@@ -42,6 +42,10 @@ type StreamsAdapter struct {
 	// ("elicitation/create", "roots/list", "ping"), answering what
 	// AskAnswers says; nil skips the test.
 	Asks []string
+	// QuietGET says that a GET stream starts with no event, as mcp-go's
+	// own does, rather than with a priming event: the tests take its
+	// headers for its start.
+	QuietGET bool
 }
 
 // AskAnswers are, by method, a client's answer (result) to the requests of
@@ -305,7 +309,7 @@ func notifyAcrossReplicas(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) 
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	if !ad.CommentFirst {
+	if !ad.CommentFirst && !ad.QuietGET {
 		if prime := get.Next(t); prime.ID == "" {
 			t.Fatalf("the first event %+v has no id to resume from", prime)
 		}
@@ -359,7 +363,7 @@ func deleteEndsStreams(t *testing.T, ad StreamsAdapter, a, b StreamsReplica) {
 	if get.Status(t) != http.StatusOK {
 		t.Fatalf("GET on b: %d", get.Status(t))
 	}
-	if !ad.CommentFirst {
+	if !ad.CommentFirst && !ad.QuietGET {
 		get.Next(t) // open: its priming event came
 	}
 	if r := Send(t, http.MethodDelete, a.URL, sid); r.Status != ad.DeleteStatus {

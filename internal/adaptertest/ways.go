@@ -1,6 +1,8 @@
 package adaptertest
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -107,8 +109,17 @@ func roundRobin(t testing.TB, keepHost bool, urls []string) http.Handler {
 		// HTTP/1 server then closes that body, the transport's write
 		// fails, and it closes the connection the answer streams on
 		// ("use of closed network connection"): the client sees the
-		// answer cut. Full duplex keeps the body open.
+		// answer cut. The body is read whole first, as load balancers
+		// buffer bodies, and full duplex keeps the client's open.
 		_ = http.NewResponseController(w).EnableFullDuplex()
+		if r.Body != nil {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
 		rp.ServeHTTP(w, r)
 	})
 }

@@ -35,7 +35,8 @@ func IsCancelled(msg []byte) bool {
 // Cancelled hands msg, a client's notifications/cancelled for a request
 // of session, to every other replica, whose Config.Cancel gives it to its
 // SDK: the request may be running on any of them. The caller hands it to
-// its own SDK as well.
+// its own SDK as well. A session of "" is the sessionless revision's
+// (2026-07-28), whose requests are known by their id alone.
 func (r *Relay) Cancelled(ctx context.Context, session string, msg []byte) error {
 	payload, err := json.Marshal(cancellation{From: r.replica, Session: session, Message: msg})
 	if err != nil {
@@ -50,7 +51,7 @@ func (r *Relay) onCancelled(m bus.Message) {
 		return
 	}
 	var c cancellation
-	if err := json.Unmarshal(m.Payload, &c); err != nil || c.Session == "" || c.From == r.replica || !IsCancelled(c.Message) {
+	if err := json.Unmarshal(m.Payload, &c); err != nil || c.From == r.replica || !IsCancelled(c.Message) {
 		return
 	}
 	r.goWork(func() { r.cfg.Cancel(c.Session, c.Message) })

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
@@ -22,6 +24,12 @@ type follower struct {
 	wakeC   chan struct{}
 	endC    chan struct{}
 	endOnce sync.Once
+	stream  string // set before the follower is registered
+	token   string // unique across replicas
+	// published is the id of the bus message by which the follower
+	// superseded the stream's older ones (Config.Supersede); math.MaxInt64
+	// until it has one, so that no message ends it meanwhile.
+	published atomic.Int64
 }
 
 func (f *follower) wake() {
@@ -52,16 +60,29 @@ func (r *Relay) wake(session string) {
 // one, the session's standalone stream from now on, after a priming event
 // that gives the client an id to resume from (a comment instead, with
 // Config.CommentFirst: the priming entry is stored either way), and after
-// what was sent to it since the previous GET opened it (see undelivered). Streams end too when the
-// session is deleted on any replica, when ctx ends (the adapter cancels it
-// once the session expires), and at Shutdown.
+// what was sent to it since the previous GET opened it (see undelivered).
+// With Config.Deliveries, a GET without Last-Event-ID writes no priming
+// event and sends first what no stream sent before, exactly (see
+// DeliveryMark). With Config.Supersede, a GET ends the other streams of
+// the stream it opens, on every replica. A GET resuming a POST's stream
+// whose response the client already has gets the rest and its end.
+// Streams end too when the session is deleted on any replica, when ctx
+// ends (the adapter cancels it once the session expires), and at Shutdown.
 //
 // An unknown or malformed Last-Event-ID is 400, as is one whose successors
 // were dropped (the per-session bound of the event store); a store failure
 // is 503; a session gone meanwhile is 404.
 func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session string) {
 	ctx := req.Context()
-	f := &follower{wakeC: make(chan struct{}, 1), endC: make(chan struct{})}
+	f := &follower{wakeC: make(chan struct{}, 1), endC: make(chan struct{}), token: NewToken()}
+	f.published.Store(math.MaxInt64)
+	last := req.Header.Get(HeaderLastEventID)
+	stream, pos := Standalone, int64(-1)
+	var resolveErr error
+	if last != "" {
+		stream, pos, resolveErr = r.cfg.ResolveEventID(ctx, session, last)
+	}
+	f.stream = stream
 	r.mu.Lock()
 	if r.followers[session] == nil {
 		r.followers[session] = make(map[*follower]struct{})
@@ -78,18 +99,24 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 	}()
 	defer r.cfg.Bus.Watch(eventstore.WakeKey(session), f.wake)()
 
-	stream, pos := Standalone, int64(-1)
+	// marked: this stream's deliveries are recorded in the session's
+	// DeliveryMark (Config.Deliveries), so that a fresh GET sends what no
+	// stream sent, and only that.
+	marked := stream == Standalone && r.cfg.Deliveries != nil
 	var first []eventstore.Event
 	var prime *eventstore.Event
 	answered := false // a POST's stream whose response the client has: replay, then end
-	if last := req.Header.Get(HeaderLastEventID); last != "" {
-		var err error
-		stream, pos, err = r.cfg.ResolveEventID(ctx, session, last)
+	switch {
+	case last != "":
+		err := resolveErr
 		if err == nil {
 			first, err = r.cfg.Events.After(ctx, session, stream, pos)
 		}
 		if err == nil && stream != Standalone {
 			answered = r.answered(ctx, session, stream, pos)
+		}
+		if err == nil && marked {
+			_, err = r.take(ctx, session, f)
 		}
 		switch {
 		case r.cfg.ReplayRefused != "" && (errors.Is(err, ErrUnknownEventID) || errors.Is(err, eventstore.ErrUnknownStream) || errors.Is(err, eventstore.ErrPurged)):
@@ -101,12 +128,34 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		case errors.Is(err, eventstore.ErrPurged):
 			http.Error(w, "Bad Request: the events after Last-Event-ID were dropped", http.StatusBadRequest)
 			return
+		case errors.Is(err, mcpsession.ErrNotFound):
+			http.Error(w, "Session not found", http.StatusNotFound)
+			return
 		case err != nil:
 			r.warn(ctx, "resuming a stream failed", err)
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
 		}
-	} else {
+	case marked:
+		// Quiet, as mcp-go's own GET stream: no priming event; first what
+		// no stream sent yet, then what comes.
+		err := r.cfg.Events.Open(ctx, session, Standalone)
+		if err == nil {
+			pos, err = r.take(ctx, session, f)
+		}
+		if err == nil {
+			first, err = r.undeliveredSince(ctx, session, pos)
+		}
+		switch {
+		case errors.Is(err, mcpsession.ErrNotFound):
+			http.Error(w, "Session not found", http.StatusNotFound)
+			return
+		case err != nil:
+			r.warn(ctx, "opening a stream failed", err)
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	default:
 		ev, err := r.cfg.Events.Append(ctx, session, Standalone, nil)
 		switch {
 		case errors.Is(err, mcpsession.ErrNotFound):
@@ -130,6 +179,9 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		}
 		prime, pos = &ev, ev.Pos
 	}
+	if r.cfg.Supersede {
+		r.supersede(ctx, session, f)
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -137,11 +189,13 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 	h.Set("Connection", "keep-alive")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	if prime != nil && !r.cfg.CommentFirst {
+	switch {
+	case prime != nil && !r.cfg.CommentFirst:
 		if writeEvent(w, "prime", r.cfg.EventID(stream, *prime), nil) != nil {
 			return
 		}
-	} else {
+	case marked && last == "":
+	default:
 		// A comment, so that proxies pass the headers on (go-sdk does the
 		// same).
 		if _, err := w.Write([]byte(": ok\n\n")); err != nil {
@@ -151,8 +205,29 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 	_ = rc.Flush()
 
 	pending := first
+	replay := last != "" // a resumption's first events go out whoever sent them before
 	idle := time.Now()
 	for {
+		if marked && len(pending) > 0 {
+			through := pending[len(pending)-1].Pos
+			before, err := r.claim(ctx, session, f, through)
+			switch {
+			case errors.Is(err, errSuperseded):
+				return
+			case err != nil:
+				if ctx.Err() == nil {
+					r.warn(ctx, "recording a stream's delivery failed; retrying", err)
+				}
+				pending = nil
+			case !replay:
+				i := 0
+				for i < len(pending) && pending[i].Pos <= before {
+					i++
+				}
+				pos, pending = max(pos, before), pending[i:]
+			}
+		}
+		replay = false
 		for _, ev := range pending {
 			pos = ev.Pos
 			if ev.Data == nil {
@@ -200,10 +275,15 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		switch {
 		case errors.Is(err, eventstore.ErrUnknownStream):
 			return // gone with the session
+		case errors.Is(err, eventstore.ErrPurged) && marked:
+			// Dropped by the bound before any stream sent them: go on
+			// with what is kept.
+			evs, err = r.undeliveredSince(ctx, session, pos)
 		case errors.Is(err, eventstore.ErrPurged):
 			r.warn(ctx, "a stream's follower fell behind the event store's bound; the stream ends", err)
 			return
-		case err != nil:
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				r.warn(ctx, "reading a stream failed; retrying", err)
 			}

@@ -87,6 +87,31 @@ type Config struct {
 	// a Last-Event-ID the stream cannot be resumed from (unknown, or its
 	// successors dropped), as the SDK words it.
 	ReplayRefused string
+	// Deliveries, when not nil, reads and changes the session's
+	// DeliveryMark in one step, under the session's lock, and returns it
+	// as it was before fn (NoDelivery for a session that has none). With
+	// it, GET streams record what they send of the standalone stream, and
+	// a GET without Last-Event-ID is quiet (no priming event) and sends
+	// first exactly what no stream has sent. It is an error matching
+	// mcpsession.ErrNotFound if the session is not live.
+	Deliveries func(ctx context.Context, session string, fn func(DeliveryMark) DeliveryMark) (DeliveryMark, error)
+	// Supersede, when set, makes a GET end the other streams of the
+	// stream it opens, on every replica, as mcp-go's own handler does
+	// (go-sdk's refuses the second instead).
+	Supersede bool
+	// StreamOpened, when not nil, is told of every GET that opened one of
+	// a session's streams (with Supersede): stream is "" for the
+	// standalone stream, or the stream of a POST that the GET resumes. A
+	// GET of this replica's tells it before the GET's headers go out; one
+	// of another replica's, on a goroutine of its own when the bus brings
+	// the news.
+	StreamOpened func(session, stream string)
+	// Deliver, when not nil, hands this replica's SDK the client's answer
+	// msg (its SDK id restored) that another replica received, and
+	// returns what the SDK answered, which goes back to that replica for
+	// its client (Forward). It replaces Inject for answers. It runs on a
+	// goroutine of its own.
+	Deliver func(session string, msg []byte) Verdict
 }
 
 // A Relay carries one adapter's streams and server-to-client messages
@@ -100,6 +125,7 @@ type Relay struct {
 
 	mu        sync.Mutex
 	pending   map[string]*call                  // by wire id value
+	verdicts  map[string]chan Verdict           // Forwards waiting, by reply token
 	followers map[string]map[*follower]struct{} // by session id
 	listens   map[*listenTap]struct{}
 
@@ -133,6 +159,7 @@ func New(cfg Config) (*Relay, error) {
 		logger:    logger,
 		replica:   hex.EncodeToString(b[:]),
 		pending:   make(map[string]*call),
+		verdicts:  make(map[string]chan Verdict),
 		followers: make(map[string]map[*follower]struct{}),
 		listens:   make(map[*listenTap]struct{}),
 	}
@@ -143,6 +170,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg.Bus.Subscribe(topicEnded, r.onEnded),
 		cfg.Bus.Subscribe(topicListen, r.onListen),
 		cfg.Bus.Subscribe(topicCancelled, r.onCancelled),
+		cfg.Bus.Subscribe(topicSuperseded, r.onSuperseded),
 	}
 	return r, nil
 }
@@ -199,19 +227,31 @@ func (r *Relay) goWork(fn func()) {
 	})
 }
 
-// forwarded is the payload of a message to one replica.
+// forwarded is the payload of a message to one replica: a client's answer
+// (Message), or what the SDK answered to one (Verdict).
 type forwarded struct {
 	Session string          `json:"session"`
-	Message json.RawMessage `json:"message"`
+	Message json.RawMessage `json:"message,omitempty"`
+	// Reply, on an answer, asks for its Verdict: "<replica>/<n>".
+	Reply   string   `json:"reply,omitempty"`
+	Verdict *Verdict `json:"verdict,omitempty"`
 }
 
-// onForwarded takes an answer another replica received for this one.
+// onForwarded takes an answer another replica received for this one, or
+// the verdict on one this replica forwarded.
 func (r *Relay) onForwarded(m bus.Message) {
 	var f forwarded
-	if err := json.Unmarshal(m.Payload, &f); err != nil || f.Session == "" {
+	if err := json.Unmarshal(m.Payload, &f); err != nil {
 		return
 	}
-	r.deliverLocal(f.Session, f.Message)
+	if f.Verdict != nil {
+		r.verdictCame(f.Reply, *f.Verdict)
+		return
+	}
+	if f.Session == "" {
+		return
+	}
+	r.deliverLocal(f.Session, f.Message, f.Reply)
 }
 
 // onWake wakes the followers of a session's standalone stream.

@@ -124,32 +124,47 @@ func (r *Relay) RouteResponses(ctx context.Context, session string, body []byte)
 	return json.Marshal(kept)
 }
 
-// deliverLocal handles an answer forwarded to this replica.
-func (r *Relay) deliverLocal(session string, msg json.RawMessage) {
+// deliverLocal handles an answer forwarded to this replica; reply, when
+// not "", asks for the verdict.
+func (r *Relay) deliverLocal(session string, msg json.RawMessage, reply string) {
 	var a answer
 	if json.Unmarshal(msg, &a) != nil || !a.isResponse() {
+		r.sendVerdict(reply, session, refused)
 		return
 	}
 	id, ours := parseID(a.ID)
 	if !ours || id.replica != r.replica {
+		r.sendVerdict(reply, session, refused)
 		return
 	}
 	if id.kind == kindCall {
-		r.answerCall(session, id, a)
+		v := accepted
+		if !r.answerCall(session, id, a) {
+			v = refused
+		}
+		r.sendVerdict(reply, session, v)
 		return
 	}
 	restored := withID(msg, id.original())
-	r.goWork(func() { r.cfg.Inject(session, restored) })
+	r.goWork(func() {
+		if r.cfg.Deliver != nil {
+			r.sendVerdict(reply, session, r.cfg.Deliver(session, restored))
+			return
+		}
+		r.cfg.Inject(session, restored)
+		r.sendVerdict(reply, session, accepted)
+	})
 }
 
 // answerCall hands a Call its answer, if it still waits, and if it is the
-// session's own (a client cannot answer another session's requests).
-func (r *Relay) answerCall(session string, id wireID, a answer) {
+// session's own (a client cannot answer another session's requests), and
+// reports whether it did.
+func (r *Relay) answerCall(session string, id wireID, a answer) bool {
 	r.mu.Lock()
 	c := r.pending[id.value]
 	if c == nil || c.session != session {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	delete(r.pending, id.value)
 	r.mu.Unlock()
@@ -157,12 +172,13 @@ func (r *Relay) answerCall(session string, id wireID, a answer) {
 		var e RPCError
 		if err := json.Unmarshal(a.Error, &e); err != nil {
 			c.finish(nil, fmt.Errorf("relay: a malformed error answer: %w", err))
-			return
+			return true
 		}
 		c.finish(nil, &e)
-		return
+		return true
 	}
 	c.finish(a.Result, nil)
+	return true
 }
 
 // Call sends the client of session a request (method, params) on its
