@@ -204,6 +204,11 @@ func TestFreshGETSendsOnlyWhatNoStreamSent(t *testing.T) {
 		notify("m2")
 		adaptertest.ExpectNotification(t, onA, "m2") // not m1 again
 		onA.Close()
+		// A stream its client closed is served until the replica notices;
+		// what it writes meanwhile counts as sent.
+		adaptertest.Eventually(t, 10*time.Second, "a's GET stream ended", func() bool {
+			return a.sessions.streams.relay.Following(sid) == 0
+		})
 
 		notify("m3") // while no stream is open
 		again := adaptertest.GetSSE(t, b.url, sid, "")

@@ -364,3 +364,12 @@ func isResponse(data []byte) bool {
 	var a answer
 	return json.Unmarshal(data, &a) == nil && a.isResponse()
 }
+
+// Following returns how many GET streams of session this replica serves
+// now: a test's signal that a stream its client closed has ended here
+// too, so that what is sent next goes to no stream.
+func (r *Relay) Following(session string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.followers[session])
+}
