@@ -165,6 +165,13 @@ func Image() (string, error) {
 	return probe.image, probe.imageErr
 }
 
+// engineErr probes the engine once and returns nil when it answers, or an
+// error matching ErrNoDocker.
+func engineErr() error {
+	probe.once.Do(runProbe)
+	return probe.err
+}
+
 // Setup describes, in one line, what the package set for testcontainers
 // on this host (the Ryuk reaper off, the host override), or "" when it
 // left testcontainers' defaults alone. Commands print it so that a reader

@@ -17,8 +17,8 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -127,7 +127,7 @@ func BenchmarkCacheSeenElsewhere(b *testing.B) {
 		b.Run("dialect="+d, func(b *testing.B) {
 			var dsn string
 			if d == dialectPostgres {
-				dsn = pgtest.DSN(b)
+				dsn = mcpsessiontest.PostgresDSN(b)
 			} else {
 				dsn = "sqlite:" + b.TempDir() + "/sessions.db"
 			}

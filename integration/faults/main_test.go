@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 )
 
 func TestMain(m *testing.M) {
@@ -13,5 +13,5 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(writerEnv); path != "" {
 		os.Exit(sqliteWriter(path))
 	}
-	pgtest.Main(m)
+	mcpsessiontest.Main(m)
 }
