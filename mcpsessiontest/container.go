@@ -39,12 +39,7 @@ func (runtime) HasImage(ctx context.Context, image string) error {
 	if err := engineErr(); err != nil {
 		return err
 	}
-	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrNoDocker, err)
-	}
-	defer cli.Close()
-	if !(dockerEngine{cli.Client}).has(ctx, image) {
+	if !probe.engine.has(ctx, image) {
 		return fmt.Errorf("%w: no image %s on the engine", ErrNoImage, image)
 	}
 	return nil

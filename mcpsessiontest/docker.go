@@ -137,9 +137,10 @@ func (d dockerEngine) pull(ctx context.Context, image string) error {
 
 // probe is what this process learnt of its Docker engine, once.
 var probe struct {
-	once  sync.Once
-	err   error  // nil, or matches ErrNoDocker
-	image string // the image to start, when err is nil
+	once   sync.Once
+	err    error        // nil, or matches ErrNoDocker
+	engine dockerEngine // when err is nil; open for the process's life
+	image  string       // the image to start, when err is nil
 	// imageErr matches ErrNoImage when there is no image to be had.
 	imageErr error
 	// notes says what the probe set for testcontainers, and why.
@@ -190,9 +191,8 @@ func runProbe() {
 		probe.err = err
 		return
 	}
-	defer cli.Close()
-	e := dockerEngine{cli}
-	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(ImageEnv), e)
+	probe.engine = dockerEngine{cli}
+	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(ImageEnv), probe.engine)
 }
 
 // engineClient returns a client of the engine that answers: the one

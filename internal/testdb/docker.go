@@ -54,26 +54,20 @@ type ContainerSpec struct {
 	Alias   string
 }
 
-// Container is a container a Runtime started. Its methods are safe for
-// concurrent use.
+// Container is a container a Runtime started, as the cluster tests use
+// one. Its methods are safe for concurrent use.
 type Container interface {
 	// Addr returns host:port where the container's port is published.
 	Addr(port string) string
-	// HostPort returns the host port the container's port is published on.
-	HostPort(port string) int
 	// Exec runs cmd in the container as user ("" for root) and returns what
 	// it printed; a command that exits non-zero is an error holding its
 	// output.
 	Exec(ctx context.Context, user string, cmd ...string) (string, error)
-	// Stop stops it as `docker stop` does; Start starts it again.
-	Stop(ctx context.Context) error
-	Start(ctx context.Context) error
 	// Kill kills every process at once (SIGKILL): a host that died.
 	Kill(ctx context.Context) error
 	// Pause freezes every process (`docker pause`): a hung host whose
-	// connections stay open; Unpause thaws them.
+	// connections stay open.
 	Pause(ctx context.Context) error
-	Unpause(ctx context.Context) error
 	// Logs returns what it printed, or why that cannot be had.
 	Logs(ctx context.Context) string
 	// Terminate removes it; calling it again returns the first result.
