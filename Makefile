@@ -8,14 +8,9 @@
 
 SHELL := /bin/bash
 
-# The modules are found, not listed: every directory with a go.mod. Those
-# with a go.work of their own (mcpsessiontest, integration) start
-# containers of their own through mcpsessiontest; the others use
-# internal/testdb and get one Postgres container from cmd/withpostgres. A
-# new module needs only its go.mod (and a line in the go.work it joins).
+# The modules are found, not listed: every directory with a go.mod. A new
+# module needs only its go.mod (and a line in the go.work it joins).
 MODULES := . $(filter-out .,$(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './bin/*' | LC_ALL=C sort))))
-CONTAINER_MODULES := $(strip $(foreach m,$(filter-out .,$(MODULES)),$(if $(wildcard $(m)/go.work),$(m))))
-UNIT_MODULES := $(filter-out $(CONTAINER_MODULES),$(MODULES))
 
 BIN := $(CURDIR)/bin
 
@@ -103,27 +98,24 @@ help:
 
 # --- tests -----------------------------------------------------------------
 
-# test runs the unit modules' tests against one Postgres container (their
-# Postgres tests read MCPSESSION_TEST_POSTGRES_DSN, which withpostgres
-# sets), then the container modules', which start containers of their own
-# (the fault tests stop and pause theirs). Every container comes from
-# mcpsessiontest, which picks the image and sets up testcontainers for this
-# host by asking the Docker engine; test-image first builds the offline
-# image when the engine has no Postgres image and cannot pull one.
+# test runs every module's tests against one Postgres server: withpostgres
+# starts it (through the test kit, mcpsessiontest, which picks the image and
+# sets up testcontainers for this host) and names it in
+# MCPSESSION_TEST_POSTGRES_DSN for the whole run, unless that names one
+# already. Only the tests that stop, pause or cluster their servers start
+# containers of their own. test-image first builds the offline image when
+# the engine has no Postgres image and cannot pull one.
 .PHONY: test
 test: goose withpostgres test-image test-ha-image
-	$(WITHPOSTGRES) -- $(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-integration
+	$(WITHPOSTGRES) -- $(MAKE) --no-print-directory test-modules
 
-# test-unit and test-integration run one half of `make test` each, against
-# whatever Postgres the environment names (or none: then its tests skip).
-.PHONY: test-unit test-integration
-test-unit:
-	$(call each_module,$(UNIT_MODULES),go test $(GO_TEST_FLAGS) ./...)
-
-test-integration: goose
+# test-modules runs every module's tests against whatever Postgres the
+# environment names (or none: then the library's Postgres tests skip, and
+# the kit and the integration suite start a container per test binary).
+.PHONY: test-modules
+test-modules: goose
 	@rm -f '$(FAULT_REPORT)'
-	$(call each_module,$(CONTAINER_MODULES),go test $(GO_TEST_FLAGS) ./...)
+	$(call each_module,$(MODULES),go test $(GO_TEST_FLAGS) ./...)
 	@if [ -s '$(FAULT_REPORT)' ]; then echo "==> what the fault tests measured"; cat '$(FAULT_REPORT)'; fi
 
 # test-image: Docker is here, but it has neither the official Postgres image
@@ -142,11 +134,11 @@ test-image: withpostgres
 	*) exit $$rc ;; \
 	esac
 
-# The fault tests append what they measured here; test-integration prints it.
+# The fault tests append what they measured here; test-modules prints it.
 FAULT_REPORT := $(BIN)/fault-report.txt
 
-test test-unit test-integration: export MCPSESSION_GOOSE = $(GOOSE)
-test test-integration: export MCPSESSION_FAULT_REPORT = $(FAULT_REPORT)
+test test-modules: export MCPSESSION_GOOSE = $(GOOSE)
+test test-modules: export MCPSESSION_FAULT_REPORT = $(FAULT_REPORT)
 
 .PHONY: bench
 bench:

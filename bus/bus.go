@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/backoff"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -238,7 +239,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer b.running.Store(false)
-	for backoff := minReconnect; ; backoff = min(2*backoff, maxReconnect) {
+	for delay := minReconnect; ; delay = min(2*delay, maxReconnect) {
 		err := b.start(ctx)
 		if err == nil {
 			break
@@ -247,7 +248,7 @@ func (b *Bus) Run(ctx context.Context) error {
 			return nil
 		}
 		b.logFailure(ctx, "bus: cannot read the bus position; retrying", err)
-		if !sleep(ctx, jitter(backoff)) {
+		if !backoff.Sleep(ctx, jitter(delay)) {
 			return nil
 		}
 	}
@@ -433,7 +434,7 @@ func (b *Bus) trim(ctx context.Context) {
 // listen keeps a listener connected, waking the reader for each message
 // and calling the watchers of each wake key, until ctx ends.
 func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
-	for backoff := minReconnect; ctx.Err() == nil; {
+	for delay := minReconnect; ctx.Err() == nil; {
 		l, err := b.x.Driver().Listen(ctx, b.x.DB())
 		if errors.Is(err, driver.ErrNoListen) {
 			return // SQLite: the reader polls
@@ -443,13 +444,13 @@ func (b *Bus) listen(ctx context.Context, wake chan<- struct{}) {
 				return
 			}
 			b.logFailure(ctx, "bus: cannot LISTEN; polling meanwhile", err)
-			if !sleep(ctx, jitter(backoff)) {
+			if !backoff.Sleep(ctx, jitter(delay)) {
 				return
 			}
-			backoff = min(2*backoff, maxReconnect)
+			delay = min(2*delay, maxReconnect)
 			continue
 		}
-		backoff = minReconnect
+		delay = minReconnect
 		b.setListening(true)
 		signal(wake) // read what arrived while nobody listened
 		err = b.serve(ctx, l, wake)
@@ -536,27 +537,13 @@ func attrError(err error) slog.Attr {
 	return slog.String("error", err.Error())
 }
 
+// jitter returns d made up to a fifth shorter or longer, so that replicas
+// that lost the database together do not come back together.
+func jitter(d time.Duration) time.Duration { return backoff.Jitter(float64(d), 0.2, rand.Float64()) }
+
 func signal(c chan<- struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
 	}
-}
-
-// sleep waits d, or reports false if ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// jitter returns d made up to a fifth shorter or longer, so that replicas
-// that lost the database together do not come back together.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

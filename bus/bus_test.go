@@ -327,48 +327,57 @@ func TestListenerKilledLosesNothing(t *testing.T) {
 	waitListening(t, b.bus)
 	var mu sync.Mutex
 	transitions := []bool{}
+	back := make(chan struct{}, 1)
 	stopWatch := b.bus.OnListening(func(on bool) {
 		mu.Lock()
 		transitions = append(transitions, on)
 		mu.Unlock()
+		if on {
+			select {
+			case back <- struct{}{}:
+			default:
+			}
+		}
 	})
 	defer stopWatch()
 	c, stop := collect(b.bus, "t")
 	defer stop()
 
-	const total = 300
-	published := make(chan struct{})
+	// Traffic from a until the kills are done: at least 300 messages.
+	pubCtx, stopPublishing := context.WithCancel(t.Context())
+	defer stopPublishing()
+	published := make(chan int)
 	go func() {
-		defer close(published)
-		for i := range total {
-			if _, err := a.bus.Publish(t.Context(), "t", []byte{byte(i)}); err != nil {
+		n := 0
+		defer func() { published <- n }()
+		for ; n < 300 || pubCtx.Err() == nil; n++ {
+			if _, err := a.bus.Publish(t.Context(), "t", []byte{byte(n)}); err != nil {
 				t.Error(err)
 				return
 			}
 		}
 	}()
+	// Five kills, each of a listener that is up: the next waits until b
+	// listens again.
 	killed := 0
-	for kills := 0; kills < 5; {
-		select {
-		case <-published:
-			kills = 5
-			continue
+	for range 5 {
+		select { // a return from before this kill
+		case <-back:
 		default:
 		}
-		var n int
-		// This schema's listeners only: other tests share the database.
-		err := a.store.DB().QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"' AND pid <> pg_backend_pid()`).Scan(&n)
+		n, err := testdb.KillListeners(t.Context(), a.store.DB())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			killed += n
-			kills++
+		killed += n
+		select {
+		case <-back:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the listener was not back within 30s")
 		}
-		time.Sleep(10 * time.Millisecond) // pace the kills across the traffic
 	}
-	<-published
+	stopPublishing()
+	total := <-published
 	c.waitFor(t, total)
 	if d := c.duplicates(); d != 0 {
 		t.Fatalf("%d messages delivered twice", d)

@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
+	"github.com/mcpsession/mcpsession/internal/testsignal"
 )
 
 // topic is the bus topic of invalidations: payloads are words separated by
@@ -99,6 +100,10 @@ type Store struct {
 	// now is the clock entries' lives are measured on: time.Now, or a
 	// test's.
 	now func() time.Time
+
+	// invalidated fires with each key dropped, "*" when everything is:
+	// the moment a test's next read goes to the store.
+	invalidated testsignal.Signal[string]
 }
 
 // A shard holds the entries and the recent invalidations of the keys that
@@ -525,6 +530,7 @@ func (c *Store) drop(key string) {
 	}
 	sh.invAt[key] = invalidation{seq: c.seq.Add(1), at: time.Now()}
 	sh.prune(c.cfg.maxStale)
+	c.invalidated.Fire(key)
 }
 
 // prune forgets invalidations older than any read that could still care.
@@ -551,6 +557,7 @@ func (c *Store) flushAll() {
 		sh.bytes = 0
 		sh.mu.Unlock()
 	}
+	c.invalidated.Fire("*")
 }
 
 // invalidate drops id here and announces it to the other replicas.

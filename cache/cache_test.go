@@ -111,6 +111,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 		const bound = 2 * time.Second
 		a := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
 		b := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
+		a.cache.Invalidated().Arm(t)
 		ctx := t.Context()
 		var worst time.Duration
 		const rounds = 100
@@ -133,16 +134,12 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 				write = func() error { return b.cache.Delete(ctx, id) }
 				seen = func() bool { _, err := a.cache.Get(ctx, id); return errors.Is(err, mcpsession.ErrNotFound) }
 			}
+			a.cache.Invalidated().Drain() // earlier writes' invalidations
 			start := time.Now()
 			if err := write(); err != nil {
 				t.Fatal(err)
 			}
-			for !seen() {
-				if time.Since(start) > bound {
-					t.Fatalf("round %d: the write on b not seen on a %v later; the bound is %v", i, time.Since(start), bound)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitSeen(t, a.cache, start, bound, fmt.Sprintf("round %d: the write on b", i), seen)
 			worst = max(worst, time.Since(start))
 		}
 		st := a.cache.Stats()
@@ -151,6 +148,77 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 		}
 		t.Logf("%d rounds; slowest write seen after %v; a's reads: %+v", rounds, worst, st)
 	})
+}
+
+// waitSeen returns once seen holds, checking it again each time c drops
+// an entry (its Invalidated signal, armed by the caller), and fails t if
+// that takes longer than bound from start.
+func waitSeen(t testing.TB, c *cache.Store, start time.Time, bound time.Duration, what string, seen func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(time.Until(start.Add(bound)))
+	defer deadline.Stop()
+	for !seen() {
+		select {
+		case <-c.Invalidated().C():
+		case <-deadline.C:
+			t.Fatalf("%s not seen on the other replica %v later; the bound is %v", what, time.Since(start), bound)
+		}
+	}
+}
+
+// keepKillingListeners ends the listeners of r's schema (testdb.KillListeners)
+// again and again until ctx ends: each time r's bus is listening again and
+// the test has made every rounds (values on rounds) since, so that the
+// cache caches between kills. The returned function waits for the end and
+// says how many connections were ended.
+func keepKillingListeners(ctx context.Context, r *replica, rounds <-chan struct{}, every int) (killed func() int) {
+	back := make(chan struct{}, 1)
+	stopWatch := r.bus.OnListening(func(on bool) {
+		if on {
+			select {
+			case back <- struct{}{}:
+			default:
+			}
+		}
+	})
+	done := make(chan int, 1)
+	go func() {
+		defer stopWatch()
+		n := 0
+		defer func() { done <- n }()
+		for {
+			for !r.bus.Listening() {
+				select {
+				case <-back:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select { // a round made while the listener was down does not count
+			case <-rounds:
+			default:
+			}
+			for range every {
+				select {
+				case <-rounds:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if k, err := testdb.KillListeners(ctx, r.raw.DB()); err == nil {
+				n += k
+			}
+		}
+	}()
+	return func() int { return <-done }
+}
+
+// tick sends on rounds without waiting: a round is done.
+func tick(rounds chan<- struct{}) {
+	select {
+	case rounds <- struct{}{}:
+	default:
+	}
 }
 
 // The map Get returns is the caller's: changing it changes nothing cached.
@@ -193,7 +261,10 @@ func TestExpiryOnTheDatabaseClock(t *testing.T) {
 			if err := r.cache.Create(ctx, id, nil); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(idle * 2 / 3) // the session's time passes
+			// Kept sleeps: the session's time passes on the database's
+			// clock, which a test cannot move; the interval is what is
+			// under test.
+			time.Sleep(idle * 2 / 3)
 			_, err := r.cache.Get(ctx, id)
 			if time.Since(created) >= idle || err != nil {
 				if attempt < 3 {
@@ -323,20 +394,8 @@ func TestNoStaleReadBeyondTheBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	killCtx, stopKilling := context.WithCancel(ctx)
-	killed := make(chan int)
-	go func() {
-		n := 0
-		defer func() { killed <- n }()
-		for killCtx.Err() == nil {
-			var k int
-			// This schema's listeners only: other tests share the database.
-			if err := a.raw.DB().QueryRowContext(killCtx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"'`).Scan(&k); err == nil {
-				n += k
-			}
-			time.Sleep(30 * time.Millisecond)
-		}
-	}()
+	rounds := make(chan struct{}, 1)
+	killed := keepKillingListeners(killCtx, a, rounds, 10)
 	superseded := map[float64]time.Time{} // value -> when a newer one was written
 	var worst time.Duration
 	end := time.Now().Add(3 * time.Second)
@@ -359,9 +418,14 @@ WHERE datname = current_database() AND query = 'LISTEN "mcpsession_' || substr(m
 				}
 			}
 		}
+		tick(rounds)
 	}
 	stopKilling()
-	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", <-killed, worst, bound, a.cache.Stats())
+	n := killed()
+	if n == 0 {
+		t.Fatal("no listener connection was killed: the test proved nothing")
+	}
+	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", n, worst, bound, a.cache.Stats())
 }
 
 // Bad options are refused at New, each with ErrInvalidOption.

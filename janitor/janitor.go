@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/backoff"
 )
 
 // maxBackoffShift caps the backoff after failed sweeps at
@@ -119,7 +120,7 @@ func (j *Janitor) Run(ctx context.Context) error {
 	failures := 0
 	wait := j.nextWait(failures)
 	for {
-		if !j.sleep(ctx, wait) {
+		if !backoff.Sleep(ctx, wait) {
 			return nil
 		}
 		res, ok, _ := j.sweep(ctx)
@@ -217,33 +218,14 @@ func (j *Janitor) acquire(ctx context.Context) bool {
 
 func (j *Janitor) release() { <-j.turn }
 
-// sleep waits for d, and reports false if ctx ended first.
-func (j *Janitor) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	}
-}
-
 // nextWait returns the jittered wait before the next sweep after the given
 // number of consecutive failed sweeps.
 func (j *Janitor) nextWait(failures int) time.Duration {
-	base := float64(j.interval)
+	base := float64(j.interval) // an interval of centuries, times 8, is capped by Jitter
 	if failures > 1 {
 		base *= math.Exp2(float64(min(failures-1, maxBackoffShift)))
 	}
-	w := base * (1 + j.jitter*(2*j.rand()-1))
-	switch {
-	case w >= math.MaxInt64: // an interval of centuries, times 8
-		return math.MaxInt64
-	case w < 1:
-		return 1
-	}
-	return time.Duration(w)
+	return backoff.Jitter(base, j.jitter, j.rand())
 }
 
 func (j *Janitor) report(res SweepResult) {

@@ -5,7 +5,9 @@
 // It is a module of its own (github.com/mcpsession/mcpsession/mcpsessiontest)
 // because it depends on testcontainers-go and Docker's client libraries:
 // they enter a build only where a test imports this package, never through
-// the store or its adapters. The project tests itself with it too.
+// the store or its adapters. The project tests itself with it too: its
+// functions are the project's own harness behind public names, and every
+// container the project's tests start is started here.
 //
 // # Starting
 //
@@ -31,7 +33,7 @@
 //   - MCPSESSION_TEST_POSTGRES_DSN names a server to use instead of a
 //     container; the tests share it, one schema each.
 //   - Otherwise the first test that asks starts one container for the test
-//     binary, lazily, with testcontainers-go's postgres module. Its image
+//     binary, lazily, with testcontainers-go. Its image
 //     is MCPSESSION_TEST_POSTGRES_IMAGE when set. When it is not, the image
 //     is chosen by asking the Docker engine: postgres:17-alpine ([DefaultImage])
 //     if the engine has it; else mcpsession-postgres:local ([OfflineImage],

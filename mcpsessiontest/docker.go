@@ -137,9 +137,10 @@ func (d dockerEngine) pull(ctx context.Context, image string) error {
 
 // probe is what this process learnt of its Docker engine, once.
 var probe struct {
-	once  sync.Once
-	err   error  // nil, or matches ErrNoDocker
-	image string // the image to start, when err is nil
+	once   sync.Once
+	err    error        // nil, or matches ErrNoDocker
+	engine dockerEngine // when err is nil; open for the process's life
+	image  string       // the image to start, when err is nil
 	// imageErr matches ErrNoImage when there is no image to be had.
 	imageErr error
 	// notes says what the probe set for testcontainers, and why.
@@ -165,6 +166,13 @@ func Image() (string, error) {
 	return probe.image, probe.imageErr
 }
 
+// engineErr probes the engine once and returns nil when it answers, or an
+// error matching ErrNoDocker.
+func engineErr() error {
+	probe.once.Do(runProbe)
+	return probe.err
+}
+
 // Setup describes, in one line, what the package set for testcontainers
 // on this host (the Ryuk reaper off, the host override), or "" when it
 // left testcontainers' defaults alone. Commands print it so that a reader
@@ -183,9 +191,8 @@ func runProbe() {
 		probe.err = err
 		return
 	}
-	defer cli.Close()
-	e := dockerEngine{cli}
-	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(ImageEnv), e)
+	probe.engine = dockerEngine{cli}
+	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(ImageEnv), probe.engine)
 }
 
 // engineClient returns a client of the engine that answers: the one

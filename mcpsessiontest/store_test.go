@@ -2,7 +2,9 @@ package mcpsessiontest_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,8 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
+	"github.com/moby/moby/client"
 )
 
 // childEnv makes the test binary a child of TestSkipsWithoutPostgres.
@@ -128,13 +132,31 @@ func TestOpenSQLiteDSN(t *testing.T) {
 	}
 }
 
-// TestChildPostgres is what the children of TestSkipsWithoutPostgres run.
+// TestChildPostgres is what the children of TestSkipsWithoutPostgres and
+// TestContainerWithoutDSN run: childEnv says which.
 func TestChildPostgres(t *testing.T) {
-	if os.Getenv(childEnv) == "" {
-		t.Skip("run by TestSkipsWithoutPostgres")
+	switch os.Getenv(childEnv) {
+	case "":
+		t.Skip("run by TestSkipsWithoutPostgres and TestContainerWithoutDSN")
+	case "container":
+		s := mcpsessiontest.Postgres(t)
+		if err := s.Create(t.Context(), "x", nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("created a session on the shared container")
+	default:
+		mcpsessiontest.Postgres(t)
+		t.Fatal("Postgres returned without a server")
 	}
-	mcpsessiontest.Postgres(t)
-	t.Fatal("Postgres returned without a server")
+}
+
+// runChild runs TestChildPostgres in a new test binary with env added, as
+// a test binary run without MCPSESSION_TEST_POSTGRES_DSN.
+func runChild(t *testing.T, env ...string) (string, error) {
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestChildPostgres$", "-test.v")
+	cmd.Env = append(os.Environ(), append([]string{mcpsessiontest.DSNEnv + "="}, env...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // Without Docker and without a DSN, a Postgres test skips with one line
@@ -143,14 +165,8 @@ func TestChildPostgres(t *testing.T) {
 func TestSkipsWithoutPostgres(t *testing.T) {
 	t.Parallel()
 	run := func(require string) (string, error) {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestChildPostgres$", "-test.v")
-		cmd.Env = append(os.Environ(),
-			childEnv+"=1",
-			"DOCKER_HOST=unix://"+t.TempDir()+"/no-engine.sock",
-			mcpsessiontest.DSNEnv+"=",
+		return runChild(t, childEnv+"=skip", "DOCKER_HOST=unix://"+t.TempDir()+"/no-engine.sock",
 			mcpsessiontest.RequireEnv+"="+require)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
 	}
 
 	out, err := run("")
@@ -168,5 +184,42 @@ func TestSkipsWithoutPostgres(t *testing.T) {
 	out, err = run("1")
 	if err == nil || !strings.Contains(out, "MCPSESSION_REQUIRE_POSTGRES=1 makes that a failure") {
 		t.Fatalf("under %s=1: %v; want a failure saying why:\n%s", mcpsessiontest.RequireEnv, err, out)
+	}
+}
+
+// Without a DSN and with Docker, the first test that asks starts the test
+// binary's container, and Main terminates it: the path a user's tests take
+// when nothing names a server (make test names one for every module).
+func TestContainerWithoutDSN(t *testing.T) {
+	t.Parallel()
+	if err := mcpsessiontest.Available(); err != nil {
+		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v", err))
+	}
+	runID := "child-" + strings.ToLower(rand.Text()[:12])
+	out, err := runChild(t, childEnv+"=container", mcpsessiontest.RunIDEnv+"="+runID)
+	if err != nil || !strings.Contains(out, "created a session on the shared container") {
+		t.Fatalf("a test without %s: %v\n%s", mcpsessiontest.DSNEnv, err, out)
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Skipf("cannot ask the engine what is left: %v", err)
+	}
+	defer cli.Close()
+	left, err := cli.ContainerList(t.Context(), client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", mcpsessiontest.RunLabel+"="+runID)})
+	if err != nil {
+		t.Skipf("cannot ask the engine what is left: %v", err)
+	}
+	if len(left.Items) != 0 {
+		t.Fatalf("%d containers of the child's run left after its Main returned", len(left.Items))
+	}
+}
+
+// The kit reads the harness's variables: one name each, whichever
+// package a test calls.
+func TestEnvNames(t *testing.T) {
+	if mcpsessiontest.DSNEnv != testdb.PostgresEnv || mcpsessiontest.RequireEnv != testdb.RequireEnv {
+		t.Fatalf("the kit reads %s and %s; the harness %s and %s",
+			mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv, testdb.PostgresEnv, testdb.RequireEnv)
 	}
 }

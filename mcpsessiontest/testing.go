@@ -28,11 +28,6 @@ var (
 		srv  *Server
 		err  error
 	}
-
-	// skipped counts the tests skipped for want of Postgres; skipLine is
-	// the reason, printed once by Main.
-	skipped  atomic.Int64
-	skipLine atomic.Value // string
 )
 
 // Main runs the package's tests, for TestMain:
@@ -72,8 +67,8 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	if n := skipped.Load(); n > 0 {
-		fmt.Fprintf(os.Stderr, "%s (%d tests)\n", skipLine.Load(), n)
+	if line := testdb.SkipSummary(); line != "" {
+		fmt.Fprintln(os.Stderr, line)
 	}
 	cancel()
 	os.Exit(code)
@@ -85,6 +80,22 @@ func exitCode(sig os.Signal) int {
 		return 128 + int(s)
 	}
 	return 1
+}
+
+// sharedPostgres starts the test binary's server on the first call.
+func sharedPostgres() (string, error) {
+	if !mainRunning.Load() {
+		return "", errors.New("mcpsessiontest: the package's TestMain must call mcpsessiontest.Main, which terminates the container this test would start")
+	}
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		shared.srv, shared.err = StartPostgres(ctx)
+	})
+	if shared.err != nil {
+		return "", shared.err
+	}
+	return shared.srv.DSN(), nil
 }
 
 // SQLite returns a migrated store on a new SQLite file in t's temporary
@@ -101,7 +112,7 @@ func SQLite(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
 // under MCPSESSION_REQUIRE_POSTGRES=1.
 func Postgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
-	return testdb.OpenStore(t, PostgresDSN(t), opts...)
+	return testdb.OpenStore(t, testdb.Postgres(t), opts...)
 }
 
 // Open returns a migrated store on dsn, closed when t ends. On a Postgres
@@ -110,14 +121,10 @@ func Postgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
 // is used as it is.
 func Open(t testing.TB, dsn string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
-	if isPostgres(dsn) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		dsn = testdb.PostgresSchema(t, dsn)
 	}
 	return testdb.OpenStore(t, dsn, opts...)
-}
-
-func isPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // PostgresDSN returns the DSN of a new, empty schema of t's own on the
@@ -126,7 +133,7 @@ func isPostgres(dsn string) bool {
 // Postgres does.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
-	return testdb.PostgresSchema(t, PostgresAdminDSN(t))
+	return testdb.Postgres(t)
 }
 
 // PostgresAdminDSN returns the DSN of the package's server itself, as its
@@ -134,21 +141,7 @@ func PostgresDSN(t testing.TB) string {
 // It skips or fails t as Postgres does.
 func PostgresAdminDSN(t testing.TB) string {
 	t.Helper()
-	if dsn := os.Getenv(DSNEnv); dsn != "" {
-		return dsn
-	}
-	if !mainRunning.Load() {
-		t.Fatal("mcpsessiontest: the package's TestMain must call mcpsessiontest.Main, which terminates the container this test would start")
-	}
-	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		shared.srv, shared.err = StartPostgres(ctx)
-	})
-	if shared.err != nil {
-		skipOrFail(t, shared.err)
-	}
-	return shared.srv.DSN()
+	return testdb.PostgresAdminDSN(t)
 }
 
 // PostgresServer starts a server that t owns, terminated when t ends: for
@@ -163,10 +156,10 @@ func PostgresServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	if err := Available(); err != nil {
 		if dsn := os.Getenv(DSNEnv); dsn != "" {
-			skip(t, fmt.Sprintf("Postgres tests with a server of their own skipped: they stop and pause a container, and %v; the server of %s (%s) cannot be stopped by a test",
+			testdb.Skip(t, fmt.Sprintf("Postgres tests with a server of their own skipped: they stop and pause a container, and %v; the server of %s (%s) cannot be stopped by a test",
 				err, DSNEnv, dialects.Redact(dsn)))
 		}
-		skipOrFail(t, err)
+		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v, and %s is not set", err, DSNEnv))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -182,26 +175,4 @@ func PostgresServer(t testing.TB, opts ...ServerOption) *Server {
 		}
 	})
 	return s
-}
-
-// skipOrFail ends t for want of a server: a skip with one line when there
-// is no Docker or no image, a failure under MCPSESSION_REQUIRE_POSTGRES=1
-// or for any other error.
-func skipOrFail(t testing.TB, err error) {
-	t.Helper()
-	if !errors.Is(err, ErrNoDocker) && !errors.Is(err, ErrNoImage) {
-		t.Fatal(err)
-	}
-	reason := fmt.Sprintf("%v, and %s is not set", err, DSNEnv)
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("no Postgres for this test: %s; %s=1 makes that a failure", reason, RequireEnv)
-	}
-	skip(t, "Postgres tests skipped: "+reason)
-}
-
-func skip(t testing.TB, line string) {
-	t.Helper()
-	skipLine.Store(line)
-	skipped.Add(1)
-	t.Skip(line)
 }

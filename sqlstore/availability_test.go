@@ -292,8 +292,9 @@ func TestFirstPrepareHonoursDeadline(t *testing.T) {
 	})
 }
 
-// waitFor polls cond, for what nothing signals, until it holds or 10 s
-// have passed.
+// waitFor polls cond, for what nothing signals (database/sql's pool has
+// no hook for a caller starting to wait), until it holds or 10 s have
+// passed.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

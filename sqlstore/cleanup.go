@@ -102,6 +102,7 @@ func (l *lease) take(ctx context.Context) error {
 		return mcpsession.ErrCleanupInProgress
 	}
 	l.taken = time.Now()
+	l.s.x.TestSignals().LeaseTaken.Fire(l.name)
 	return nil
 }
 

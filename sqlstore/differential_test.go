@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -129,10 +130,10 @@ func compareRead(t *testing.T, step int, what, id string, a, b *sqlstore.Store, 
 	case errA == nil && want == nil:
 		t.Fatalf("after step %d (%s), Get(%s) = %s; the model says missing", step, what, id, show(ma))
 	case errA == nil:
-		if d := jsonDiff("", ma, mb); d != "" {
+		if d := jsonvalue.Diff(ma, mb); d != "" {
 			t.Fatalf("after step %d (%s), Get(%s) differs, sqlite vs postgres: %s", step, what, id, d)
 		}
-		if d := jsonDiff("", ma, want); d != "" {
+		if d := jsonvalue.Diff(ma, want); d != "" {
 			t.Fatalf("after step %d (%s), Get(%s) differs from the model: %s", step, what, id, d)
 		}
 	}
@@ -171,63 +172,7 @@ func decoded(t *testing.T, md map[string]any) map[string]any {
 	if out == nil {
 		out = map[string]any{}
 	}
-	for k, v := range out {
-		out[k] = zeroPositive(v)
-	}
-	return out
-}
-
-func zeroPositive(v any) any {
-	switch v := v.(type) {
-	case float64:
-		if v == 0 {
-			return 0.0
-		}
-	case map[string]any:
-		for k, e := range v {
-			v[k] = zeroPositive(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = zeroPositive(e)
-		}
-	}
-	return v
-}
-
-// jsonDiff compares decoded JSON values, telling 0 from -0.
-func jsonDiff(path string, got, want any) string {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Sprintf("at %q: %s vs %s", path, show(got), show(want))
-		}
-		for k, wv := range w {
-			if d := jsonDiff(path+"/"+k, g[k], wv); d != "" {
-				return d
-			}
-		}
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Sprintf("at %q: %s vs %s", path, show(got), show(want))
-		}
-		for i := range w {
-			if d := jsonDiff(path+"/"+strconv.Itoa(i), g[i], w[i]); d != "" {
-				return d
-			}
-		}
-	case float64:
-		if g, ok := got.(float64); !ok || g != w || math.Signbit(g) != math.Signbit(w) {
-			return fmt.Sprintf("at %q: %#v vs %#v", path, got, want)
-		}
-	default:
-		if got != want {
-			return fmt.Sprintf("at %q: %#v vs %#v", path, got, want)
-		}
-	}
-	return ""
+	return jsonvalue.MapLeaves(out, jsonvalue.PositiveZero).(map[string]any)
 }
 
 func show(v any) string {

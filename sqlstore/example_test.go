@@ -115,7 +115,7 @@ func ExampleStore_Cleanup() {
 
 	id := mcpsession.NewID()
 	_ = store.Create(ctx, id, nil)
-	time.Sleep(100 * time.Millisecond) // let it go idle
+	time.Sleep(100 * time.Millisecond) // let it go idle: the idle timeout is real time
 
 	_, err = store.Get(ctx, id)
 	fmt.Println(errors.Is(err, mcpsession.ErrNotFound)) // expired: gone for reads at once

@@ -164,7 +164,8 @@ func TestWriteAfterLockWaitStampsWhenWritten(t *testing.T) {
 }
 
 // waitForLockWait returns once some backend of db's server waits for a
-// row lock (pg_locks: a lock not granted).
+// row lock (pg_locks: a lock not granted). It polls: the wait happens in
+// the server, and nothing in this process can signal it.
 func waitForLockWait(t *testing.T, db *sql.DB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
 // encoders are reused across calls: encoding into a pooled buffer leaves one
@@ -400,26 +401,14 @@ func decodeWithNumbers(b []byte) (map[string]any, error) {
 	if err := d.Decode(&m); err != nil {
 		return nil, err
 	}
-	for k, v := range m {
-		m[k] = floatNumbers(v)
-	}
-	return m, nil
+	return jsonvalue.MapLeaves(m, floatNumber).(map[string]any), nil
 }
 
-func floatNumbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if f, err := v.Float64(); err == nil {
+// floatNumber turns a json.Number that float64 can hold into a float64.
+func floatNumber(v any) any {
+	if n, ok := v.(json.Number); ok {
+		if f, err := n.Float64(); err == nil {
 			return f
-		}
-		return v
-	case map[string]any:
-		for k, e := range v {
-			v[k] = floatNumbers(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = floatNumbers(e)
 		}
 	}
 	return v

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/backoff"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/executor"
 )
@@ -98,24 +99,20 @@ func (s *Store) withRetry(ctx context.Context, call func() error) error {
 	if p.attempts < 2 {
 		return err
 	}
-	backoff := min(firstBackoff, p.maxBackoff)
+	delay := min(firstBackoff, p.maxBackoff)
 	for attempt := 2; err != nil && attempt <= p.attempts && s.retryable(ctx, err); attempt++ {
 		// Full jitter: replicas that failed together do not come back
 		// together.
-		wait := time.Duration(rand.Int64N(int64(backoff))) + 1
+		wait := time.Duration(rand.Int64N(int64(delay))) + 1
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
 			return err
 		}
 		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: retrying",
 			slog.Int("attempt", attempt), slog.Duration("after", wait), attrError(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return fmt.Errorf("%w (retries stopped: %w)", err, ctx.Err())
 		}
-		backoff = min(2*backoff, p.maxBackoff)
+		delay = min(2*delay, p.maxBackoff)
 		err = call()
 	}
 	return err

@@ -139,11 +139,13 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 // as the README's two-copy recipe does: every one opens, migrates and
 // writes, with no "database is locked", round after round. Each round is a
 // new file, since the race is in the first switch to WAL and the first
-// migration. MCPSESSION_TEST_SQLITE_OPEN_ROUNDS sets the number of rounds.
+// migration. Two rounds here; MCPSESSION_TEST_SQLITE_OPEN_ROUNDS sets
+// another number, and the integration suite's
+// TestSQLiteFreshFileManyProcessesSoak runs ten.
 func TestSQLiteFreshFileManyProcesses(t *testing.T) {
 	t.Parallel()
 	const processes = 10
-	rounds := 5
+	rounds := 2
 	if v := os.Getenv(openRoundsEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

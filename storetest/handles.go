@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
 // RunHandles checks the contract of mcpsession.HandleStore on stores
@@ -85,7 +86,7 @@ func wantState(t *testing.T, hs mcpsession.HandleStore, h, principal string, wan
 	if err != nil {
 		t.Fatalf("GetHandle(%q): %v", principal, err)
 	}
-	if d := diffValues(got, roundTrip(t, want)); d != "" {
+	if d := jsonvalue.Diff(got, roundTrip(t, want)); d != "" {
 		t.Fatalf("state of a handle of %q: %s", principal, d)
 	}
 }

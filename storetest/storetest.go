@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/backoff"
 )
 
 // defaultMaxMetadataBytes is the metadata limit Run expects when
@@ -251,12 +252,7 @@ func sleepPast(ctx context.Context, t0 time.Time, d time.Duration) {
 	if wait <= 0 {
 		return
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-	}
+	backoff.Sleep(ctx, wait)
 }
 
 func bigString(n int) string { return strings.Repeat("x", n) }

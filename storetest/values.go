@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
 // testNumbers: every number reads back as the float64 encoding/json decodes
@@ -53,7 +53,7 @@ func testNumbers(t *testing.T, k *kit) {
 	wantNumbers := func(what, id string) {
 		t.Helper()
 		got := mustGet(t, s, id)
-		if diff := diffValues(got, want); diff != "" {
+		if diff := jsonvalue.Diff(got, want); diff != "" {
 			t.Fatalf("%s: %s", what, diff)
 		}
 	}
@@ -116,73 +116,7 @@ func expectedNumbers(t *testing.T, v any) any {
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("test value does not decode: %v", err)
 	}
-	return positiveZeros(out)
-}
-
-func positiveZeros(v any) any {
-	switch v := v.(type) {
-	case float64:
-		if v == 0 {
-			return 0.0
-		}
-	case map[string]any:
-		for k, e := range v {
-			v[k] = positiveZeros(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = positiveZeros(e)
-		}
-	}
-	return v
-}
-
-// diffValues compares decoded JSON values as reflect.DeepEqual does, but
-// tells 0 from -0. It returns "" when they are the same.
-func diffValues(got, want any) string {
-	return diffAt("", got, want)
-}
-
-func diffAt(path string, got, want any) string {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Sprintf("at %q: got %s, want %s", path, show(got), show(want))
-		}
-		for k, wv := range w {
-			gv, ok := g[k]
-			if !ok {
-				return fmt.Sprintf("at %q: key %q missing", path, k)
-			}
-			if d := diffAt(path+"/"+k, gv, wv); d != "" {
-				return d
-			}
-		}
-		return ""
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Sprintf("at %q: got %s, want %s", path, show(got), show(want))
-		}
-		for i := range w {
-			if d := diffAt(path+"/"+strconv.Itoa(i), g[i], w[i]); d != "" {
-				return d
-			}
-		}
-		return ""
-	case float64:
-		g, ok := got.(float64)
-		if !ok || g != w || math.Signbit(g) != math.Signbit(w) {
-			return fmt.Sprintf("at %q: got %#v, want %#v", path, got, want)
-		}
-		return ""
-	default:
-		if got != want {
-			return fmt.Sprintf("at %q: got %#v, want %#v", path, got, want)
-		}
-		return ""
-	}
+	return jsonvalue.MapLeaves(out, jsonvalue.PositiveZero)
 }
 
 // wantNoValue fails if err's text quotes the refused value: errors must

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/backoff"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	sqlitemigrations "github.com/mcpsession/mcpsession/migrations/sqlite"
 	"github.com/pressly/goose/v3/database"
@@ -215,12 +216,8 @@ func enableWAL(ctx context.Context, conn sqldriver.Conn) error {
 			}
 			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return fmt.Errorf("set journal_mode=WAL: %w (%w)", ctx.Err(), err)
-		case <-t.C:
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}

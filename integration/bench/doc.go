@@ -68,8 +68,8 @@
 //
 // # Servers
 //
-// Postgres comes from the integration suite's harness (package pgtest): the
-// server of MCPSESSION_TEST_POSTGRES_DSN, or one container for the run.
+// Postgres comes from the test kit, mcpsessiontest: the server of
+// MCPSESSION_TEST_POSTGRES_DSN, or one container for the run.
 // SQLite files live in the benchmarks' temporary directories. Without
 // Postgres, or without redis-server on the PATH, the benchmarks that need
 // them are left out with one line on stderr.

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -112,7 +112,7 @@ func TestStoreLosesNoKeys(t *testing.T) {
 		dsn  func(testing.TB) string
 	}{
 		{dialectSQLite, testdb.SQLiteFile},
-		{dialectPostgres, pgtest.DSN},
+		{dialectPostgres, mcpsessiontest.PostgresDSN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

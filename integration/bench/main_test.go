@@ -14,20 +14,20 @@ import (
 	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	_ "modernc.org/sqlite" // registers "sqlite" for the raw SQLite baseline
 )
 
 // TestMain gives the package one Postgres server for the whole run (the
-// integration suite's container, or MCPSESSION_TEST_POSTGRES_DSN), and
+// test kit's container, or MCPSESSION_TEST_POSTGRES_DSN), and
 // terminates the container when the benchmarks are done.
 func TestMain(m *testing.M) {
 	if dsn := os.Getenv(seenReaderEnv); dsn != "" {
 		os.Exit(readerMain(dsn)) // BenchmarkCacheSeenElsewhere's reader
 	}
-	pgtest.Main(m)
+	mcpsessiontest.Main(m)
 }
 
 // The expiry limits every store and baseline runs with: realistic values,
@@ -70,7 +70,7 @@ func openDatabase(b *testing.B, dialect string, opts ...sqlstore.Option) *databa
 	opts = append([]sqlstore.Option{sqlstore.WithAutoMigrate()}, opts...)
 	switch dialect {
 	case dialectPostgres:
-		dsn := pgtest.DSN(b)
+		dsn := mcpsessiontest.PostgresDSN(b)
 		s := openStore(b, dsn, opts...)
 		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mcpsession/mcpsession/dialects/postgres"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -54,7 +54,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 	}
 	var impls []impl
 	if postgresAvailable(b) {
-		dsn := pgtest.DSN(b)
+		dsn := mcpsessiontest.PostgresDSN(b)
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			b.Fatal(err)

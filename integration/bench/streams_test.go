@@ -19,8 +19,8 @@ import (
 	mcpgoserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/mcpgo"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -50,7 +50,7 @@ const busTrafficRate = 500
 // package's Postgres server, or a SQLite file.
 func streamsDSN(b *testing.B, dialect string) string {
 	if dialect == dialectPostgres {
-		return pgtest.DSN(b)
+		return mcpsessiontest.PostgresDSN(b)
 	}
 	return "sqlite:" + filepath.Join(b.TempDir(), "sessions.db")
 }

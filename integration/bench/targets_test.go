@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -110,22 +110,22 @@ func targets(b *testing.B) []target {
 	return ts
 }
 
-// postgresAvailable reports whether pgtest can give b a Postgres server:
-// MCPSESSION_TEST_POSTGRES_DSN, or Docker to start the container on. When
+// postgresAvailable reports whether the test kit can give b a Postgres
+// server: MCPSESSION_TEST_POSTGRES_DSN, or Docker to start one on. When
 // it cannot, the Postgres benchmarks and the scs peer are left out with
 // one line, or b fails under MCPSESSION_REQUIRE_POSTGRES=1.
 func postgresAvailable(b *testing.B) bool {
 	b.Helper()
-	if os.Getenv(pgtest.DSNEnv) != "" {
+	if os.Getenv(mcpsessiontest.DSNEnv) != "" {
 		return true
 	}
-	err := pgtest.DockerAvailable()
+	err := mcpsessiontest.Available()
 	if err == nil {
 		return true
 	}
-	line := fmt.Sprintf("Postgres benchmarks and the scs peer skipped: %v, and %s is not set", err, pgtest.DSNEnv)
-	if os.Getenv(pgtest.RequireEnv) == "1" {
-		b.Fatalf("%s; failing because %s=1", line, pgtest.RequireEnv)
+	line := fmt.Sprintf("Postgres benchmarks and the scs peer skipped: %v, and %s is not set", err, mcpsessiontest.DSNEnv)
+	if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
+		b.Fatalf("%s; failing because %s=1", line, mcpsessiontest.RequireEnv)
 	}
 	note(line)
 	return false

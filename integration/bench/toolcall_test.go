@@ -16,8 +16,8 @@ import (
 	mcpgoserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/gosdk"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/mcpgo"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -98,7 +98,7 @@ func toolCallStore(b *testing.B, dialect string) *sqlstore.Store {
 	b.Helper()
 	opts := []sqlstore.Option{sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(idleTimeout)}
 	if dialect == dialectPostgres {
-		return openStore(b, pgtest.DSN(b), opts...)
+		return openStore(b, mcpsessiontest.PostgresDSN(b), opts...)
 	}
 	return openStore(b, "sqlite:"+filepath.Join(b.TempDir(), "sessions.db"), opts...)
 }

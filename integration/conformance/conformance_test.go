@@ -4,12 +4,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { mcpsessiontest.Main(m) }
 
 // databases are the databases every test runs on; each call returns a new,
 // empty one.
@@ -17,7 +17,7 @@ var databases = []struct {
 	name string
 	dsn  func(t *testing.T) string
 }{
-	{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+	{"postgres", func(t *testing.T) string { return mcpsessiontest.PostgresDSN(t) }},
 	{"sqlite-file", func(t *testing.T) string { return testdb.SQLiteFile(t) }},
 }
 

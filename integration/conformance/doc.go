@@ -6,6 +6,6 @@
 // make test provides.)
 //
 // It has tests only. Run them with `go test ./conformance` from the
-// integration module; the Postgres server comes from internal/pgtest (the test kit
-// mcpsessiontest).
+// integration module; the Postgres server comes from the test kit,
+// mcpsessiontest.
 package conformance

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects/postgres"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/testdb"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/storetest"
 )
@@ -33,7 +33,7 @@ type appRole struct {
 func newAppRole(t *testing.T) *appRole {
 	t.Helper()
 	r := &appRole{
-		admin:    pgtest.AdminDSN(t),
+		admin:    mcpsessiontest.PostgresAdminDSN(t),
 		name:     "mcps_app_" + strings.ToLower(rand.Text()[:12]),
 		password: rand.Text(),
 	}

@@ -24,9 +24,13 @@
 //   - SQLite: a child process creating sessions in a loop is killed with
 //     SIGKILL, again and again; the file must pass PRAGMA integrity_check
 //     and hold every Create the child acknowledged.
+//   - SQLite, fresh file (TestSQLiteFreshFileManyProcessesSoak): ten
+//     processes started at once on a file that does not exist yet all
+//     open, migrate and write, ten rounds over; sqlstore's unit test runs
+//     two.
 //
-// Each Postgres test starts a container of its own (internal/pgtest's
-// Dedicated, with a fixed host port, so the DSN outlives a restart), or
+// Each Postgres test starts a container of its own (the test kit's
+// PostgresServer, with a fixed host port, so the DSN outlives a restart), or
 // nodes of the production-Postgres image (pgtest.HAImage, built by `make
 // ha-image`) on a network of its own, so they need Docker even when
 // MCPSESSION_TEST_POSTGRES_DSN is set. They run

@@ -4,14 +4,18 @@ import (
 	"os"
 	"testing"
 
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 )
 
 func TestMain(m *testing.M) {
 	// The test binary doubles as the SQLite writer that TestSQLiteKill
-	// starts and kills.
+	// starts and kills, and the openers of
+	// TestSQLiteFreshFileManyProcessesSoak.
 	if path := os.Getenv(writerEnv); path != "" {
 		os.Exit(sqliteWriter(path))
 	}
-	pgtest.Main(m)
+	if dsn := os.Getenv(openerEnv); dsn != "" {
+		os.Exit(sqliteOpener(dsn))
+	}
+	mcpsessiontest.Main(m)
 }

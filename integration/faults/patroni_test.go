@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -168,7 +169,7 @@ func TestPatroniFailover(t *testing.T) {
 	dsn := "postgres://postgres:" + password + "@" + haproxy.Addr("5000/tcp") + "/postgres?sslmode=disable&connect_timeout=1"
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := pgtest.WaitAccepting(wctx, dsn); err != nil {
+	if err := testdb.WaitAccepting(wctx, dsn); err != nil {
 		t.Fatal(err)
 	}
 	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/dialects/postgres"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"go.uber.org/goleak"
 )
@@ -17,7 +17,7 @@ type fault struct {
 	name string
 	// down takes the server away; up undoes it, without waiting for the
 	// server to accept connections.
-	down, up func(srv *pgtest.Server, ctx context.Context) error
+	down, up func(srv *mcpsessiontest.Server, ctx context.Context) error
 	// failures is how many calls must have failed, counted from the
 	// fault, before the server comes back: enough that every worker met
 	// the fault at least twice.
@@ -27,8 +27,8 @@ type fault struct {
 func TestPostgresStopStart(t *testing.T) {
 	testPostgresFault(t, fault{
 		name:     "pg-stop-start",
-		down:     (*pgtest.Server).Stop,
-		up:       (*pgtest.Server).Start,
+		down:     (*mcpsessiontest.Server).Stop,
+		up:       (*mcpsessiontest.Server).Start,
 		failures: 4 * workers,
 	})
 }
@@ -36,8 +36,8 @@ func TestPostgresStopStart(t *testing.T) {
 func TestPostgresPause(t *testing.T) {
 	testPostgresFault(t, fault{
 		name: "pg-pause",
-		down: (*pgtest.Server).Pause,
-		up:   (*pgtest.Server).Unpause,
+		down: (*mcpsessiontest.Server).Pause,
+		up:   (*mcpsessiontest.Server).Unpause,
 		// Calls to a frozen server fail only at their deadline: two
 		// rounds of them keep it paused for about twice callDeadline.
 		failures: 2 * workers,
@@ -47,7 +47,7 @@ func TestPostgresPause(t *testing.T) {
 // testPostgresFault runs the load on one Store over a server of the
 // test's own, takes the server away and brings it back, and measures.
 func testPostgresFault(t *testing.T, f fault) {
-	srv := pgtest.Dedicated(t, pgtest.WithFixedHostPort(), pgtest.WithDurableWrites())
+	srv := mcpsessiontest.PostgresServer(t, mcpsessiontest.WithFixedHostPort(), mcpsessiontest.WithDurableWrites())
 	ctx := t.Context()
 	// Everything running now (the container's Docker client included) is
 	// not the store's; whatever the store starts must be gone after Close.

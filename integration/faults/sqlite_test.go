@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -191,4 +192,95 @@ func checkFile(t *testing.T, path string, acked map[string]int) (integrity strin
 		}
 	}
 	return strings.Join(lines, "; "), lost
+}
+
+// openerEnv, set to a SQLite DSN, makes the test binary an opener process
+// of TestSQLiteFreshFileManyProcessesSoak.
+const openerEnv = "MCPSESSION_FAULTS_SQLITE_OPENER"
+
+// sqliteOpener starts as a replica does: it waits for its standard input to
+// close (so that every opener of a round starts at once), opens the store
+// with its migrations, and creates one session.
+func sqliteOpener(dsn string) int {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	if err := s.Create(ctx, mcpsession.NewID(), map[string]any{"pid": os.Getpid()}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// The soak of sqlstore's TestSQLiteFreshFileManyProcesses, which proves
+// the property in two rounds: ten replicas started together on a SQLite
+// file that does not exist yet all open, migrate and write, with no
+// "database is locked", ten rounds of a new file each.
+func TestSQLiteFreshFileManyProcessesSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a soak of 100 process starts; -short leaves it out")
+	}
+	t.Parallel()
+	const processes, rounds = 10, 10
+	for round := range rounds {
+		dsn := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			fails []string
+			gates []io.WriteCloser
+		)
+		for i := range processes {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), openerEnv+"="+dsn)
+			gate, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			gates = append(gates, gate)
+			wg.Go(func() {
+				if err := cmd.Wait(); err != nil {
+					mu.Lock()
+					fails = append(fails, fmt.Sprintf("opener %d: %v: %s", i, err, strings.TrimSpace(out.String())))
+					mu.Unlock()
+				}
+			})
+		}
+		for _, gate := range gates {
+			_ = gate.Close() // every opener starts now
+		}
+		wg.Wait()
+		if len(fails) > 0 {
+			t.Errorf("round %d: %d of %d processes failed:\n%s", round, len(fails), processes, strings.Join(fails, "\n"))
+			continue
+		}
+		s, err := sqlstore.Open(t.Context(), sqlite.Dialect(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		var mode string
+		err = s.DB().QueryRowContext(t.Context(), "SELECT count(*) FROM mcp_sessions").Scan(&n)
+		if err == nil {
+			err = s.DB().QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode)
+		}
+		_ = s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != processes || mode != "wal" {
+			t.Errorf("round %d: %d sessions in the file, journal_mode %q; want one per process, %d, and wal", round, n, mode, processes)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
 	"github.com/mcpsession/mcpsession/internal/janitortest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/storetest"
 )
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 	}
-	pgtest.Main(m)
+	mcpsessiontest.Main(m)
 }
 
 // cluster is one Postgres server with two PgBouncers in front of it, both

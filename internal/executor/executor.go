@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/testsignal"
 )
 
 // Config is what the store was opened with that the packages sharing its
@@ -40,7 +41,20 @@ type Executor struct {
 	// held around every write. A channel rather than a mutex, so that a
 	// write waiting its turn still honours its context.
 	writer chan struct{}
+
+	signals TestSignals
 }
+
+// TestSignals are the moments of a store's work that tests wait for. They
+// do nothing unless a test armed them (see package testsignal).
+type TestSignals struct {
+	// LeaseTaken fires with a lease's name when this store has taken it
+	// (the cleanup lease: a sweep holds it from then on).
+	LeaseTaken testsignal.Signal[string]
+}
+
+// TestSignals returns the store's test signals.
+func (x *Executor) TestSignals() *TestSignals { return &x.signals }
 
 // New returns the Executor of a store over db.
 func New(db *sql.DB, drv driver.Driver, cfg Config) *Executor {

@@ -100,6 +100,8 @@ func TwoJanitors(t *testing.T, dsn string, opts ...sqlstore.Option) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	leaseTaken := &executor.Of(a).TestSignals().LeaseTaken
+	leaseTaken.Arm(t)
 	swept := make(chan int64)
 	go func() {
 		n, err := ja.Sweep(ctx)
@@ -108,7 +110,9 @@ func TwoJanitors(t *testing.T, dsn string, opts ...sqlstore.Option) {
 		}
 		swept <- n
 	}()
-	waitForCleanupLease(t, a)
+	if name := leaseTaken.Wait(t); name != "cleanup" {
+		t.Fatalf("the first sweep took lease %q; want cleanup", name)
+	}
 
 	nb, err := jb.Sweep(ctx)
 	if !errors.Is(err, mcpsession.ErrCleanupInProgress) || nb != 0 {
@@ -143,27 +147,5 @@ func TwoJanitors(t *testing.T, dsn string, opts ...sqlstore.Option) {
 	var leases int
 	if err := raw.DB().QueryRowContext(ctx, `SELECT count(*) FROM mcpsession_leases`).Scan(&leases); err != nil || leases != 0 {
 		t.Fatalf("%d cleanup leases left after both sweeps (%v); want 0", leases, err)
-	}
-}
-
-// waitForCleanupLease polls until some replica holds the cleanup lease:
-// nothing signals it across processes.
-func waitForCleanupLease(t *testing.T, s *sqlstore.Store) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var held bool
-		err := s.DB().QueryRowContext(t.Context(),
-			`SELECT EXISTS (SELECT 1 FROM mcpsession_leases WHERE name = 'cleanup' AND expires_at > now())`).Scan(&held)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if held {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first sweep never took the cleanup lease")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

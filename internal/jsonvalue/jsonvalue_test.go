@@ -2,6 +2,8 @@ package jsonvalue
 
 import (
 	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +78,42 @@ func BenchmarkCopyMap(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		CopyMap(m)
+	}
+}
+
+func TestMapLeaves(t *testing.T) {
+	v := decode(t, `{"a":[1,{"b":-0.0}],"c":"x","d":null}`)
+	var seen []any
+	got := MapLeaves(v, func(l any) any {
+		seen = append(seen, l)
+		if f, ok := l.(float64); ok {
+			return f * 10
+		}
+		return l
+	})
+	if d := Diff(got, decode(t, `{"a":[10,{"b":-0.0}],"c":"x","d":null}`)); d != "" {
+		t.Fatal(d)
+	}
+	if len(seen) != 4 {
+		t.Fatalf("f saw %v; want the 4 leaves", seen)
+	}
+	if got := MapLeaves(math.Copysign(0, -1), PositiveZero); Diff(got, 0.0) != "" {
+		t.Fatalf("MapLeaves(-0, PositiveZero) = %#v; want 0", got)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	for _, tc := range []struct{ got, want, where string }{
+		{`{"a":[1,{"b":true}]}`, `{"a":[1,{"b":true}]}`, ""},
+		{`{"a":[1,{"b":true}]}`, `{"a":[1,{"b":false}]}`, `"/a/1/b"`},
+		{`{"a":[1,2]}`, `{"a":[1]}`, `"/a"`},
+		{`{"a":1}`, `{"b":1}`, `key "b" missing`},
+		{`{"a":0}`, `{"a":-0.0}`, `"/a"`},
+		{`{"a":"1"}`, `{"a":1}`, `"/a"`},
+	} {
+		d := Diff(decode(t, tc.got), decode(t, tc.want))
+		if (tc.where == "") != (d == "") || !strings.Contains(d, tc.where) {
+			t.Errorf("Diff(%s, %s) = %q; want a difference at %s", tc.got, tc.want, d, tc.where)
+		}
 	}
 }

@@ -18,8 +18,8 @@
 // and the sections loadgen writes (make capacity), which it keeps as they
 // are (package integration/internal/mdsection).
 //
-// Postgres is one container for the whole run, started with the
-// integration suite's harness (pgtest; set MCPSESSION_TEST_POSTGRES_IMAGE
+// Postgres is one container for the whole run, started with the test
+// kit, mcpsessiontest (set MCPSESSION_TEST_POSTGRES_IMAGE
 // on hosts without a registry), or the server of
 // MCPSESSION_TEST_POSTGRES_DSN when that is set. The Redis peer needs
 // redis-server on the PATH.

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/integration/internal/mdsection"
-	"github.com/mcpsession/mcpsession/integration/internal/pgtest"
+	"github.com/mcpsession/mcpsession/mcpsessiontest"
 )
 
 func main() {
@@ -186,21 +186,22 @@ func runBenchmarks(cfg config, p paths) (*environment, []ranPass, []byte, error)
 	env := &environment{Quick: cfg.quick, Date: time.Now().UTC()}
 	goEnv := os.Environ()
 	switch {
-	case os.Getenv(pgtest.DSNEnv) != "":
-		env.PostgresSource = "the server of " + pgtest.DSNEnv
-		env.postgresDSN = os.Getenv(pgtest.DSNEnv)
+	case os.Getenv(mcpsessiontest.DSNEnv) != "":
+		env.PostgresSource = "the server of " + mcpsessiontest.DSNEnv
+		env.postgresDSN = os.Getenv(mcpsessiontest.DSNEnv)
 	default:
-		if err := pgtest.DockerAvailable(); err != nil {
-			if os.Getenv(pgtest.RequireEnv) == "1" {
-				return nil, nil, nil, fmt.Errorf("%w, and %s is not set", err, pgtest.DSNEnv)
+		if err := mcpsessiontest.Available(); err != nil {
+			if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
+				return nil, nil, nil, fmt.Errorf("%w, and %s is not set", err, mcpsessiontest.DSNEnv)
 			}
-			fmt.Fprintf(os.Stderr, "benchreport: %v, and %s is not set: the Postgres benchmarks will be left out\n", err, pgtest.DSNEnv)
+			fmt.Fprintf(os.Stderr, "benchreport: %v, and %s is not set: the Postgres benchmarks will be left out\n", err, mcpsessiontest.DSNEnv)
 			env.PostgresSource = "none: " + err.Error()
 			break
 		}
-		fmt.Fprintf(os.Stderr, "benchreport: starting Postgres from %s\n", pgtest.Image())
+		img, _ := mcpsessiontest.Image()
+		fmt.Fprintf(os.Stderr, "benchreport: starting Postgres from %s\n", img)
 		startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		srv, err := pgtest.Start(startCtx)
+		srv, err := mcpsessiontest.StartPostgres(startCtx)
 		cancel()
 		if err != nil {
 			return nil, nil, nil, err
@@ -214,7 +215,7 @@ func runBenchmarks(cfg config, p paths) (*environment, []ranPass, []byte, error)
 		}()
 		env.PostgresSource = "a container from " + srv.Image() + ", started by the integration suite's harness for this run"
 		env.postgresDSN = srv.DSN()
-		goEnv = append(goEnv, pgtest.DSNEnv+"="+srv.DSN())
+		goEnv = append(goEnv, mcpsessiontest.DSNEnv+"="+srv.DSN())
 	}
 	env.collect(ctx, p.integration)
 
@@ -257,8 +258,8 @@ func goTest(ctx context.Context, dir string, env, args []string, out *bytes.Buff
 	cmd.Env = env
 	cmd.Stdout = io.MultiWriter(out, os.Stdout)
 	cmd.Stderr = os.Stderr
-	// On an interrupt, let go test stop its benchmarks (and pgtest its
-	// containers) rather than killing it outright.
+	// On an interrupt, let go test stop its benchmarks (and the test kit
+	// its containers) rather than killing it outright.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = time.Minute
 	return cmd.Run()

@@ -42,36 +42,32 @@ func run(args []string) int {
 	defer signal.Stop(sigs)
 
 	env := os.Environ()
-	var srv *mcpsessiontest.Server
-	switch {
-	case os.Getenv(mcpsessiontest.DSNEnv) != "":
-		// The caller chose the server.
-	default:
-		if err := mcpsessiontest.Available(); err != nil {
-			if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
-				fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set; not running the command, because %s=1\n",
-					err, mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv)
-				return 1
-			}
+	if os.Getenv(mcpsessiontest.DSNEnv) == "" {
+		err := mcpsessiontest.Available()
+		switch {
+		case err != nil && os.Getenv(mcpsessiontest.RequireEnv) == "1":
+			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set; not running the command, because %s=1\n",
+				err, mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv)
+			return 1
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, mcpsessiontest.DSNEnv)
-			break
+		default:
+			srv, code := startServer(sigs)
+			if srv == nil {
+				return code
+			}
+			defer terminate(srv)
+			env = append(env, mcpsessiontest.DSNEnv+"="+srv.DSN())
+			setup := ""
+			if s := mcpsessiontest.Setup(); s != "" {
+				setup = " (" + s + ")"
+			}
+			fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d%s\n", srv.Image(), srv.HostPort(), setup)
 		}
-		var code int
-		if srv, code = startServer(sigs); srv == nil {
-			return code
-		}
-		defer terminate(srv)
-		env = append(env, mcpsessiontest.DSNEnv+"="+srv.DSN())
-		setup := ""
-		if s := mcpsessiontest.Setup(); s != "" {
-			setup = " (" + s + ")"
-		}
-		fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d%s\n", srv.Image(), srv.HostPort(), setup)
 	}
 
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = os.Stdin, os.Stdout, os.Stderr, env
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
 		return 127
@@ -89,7 +85,18 @@ func run(args []string) int {
 	}()
 	err := cmd.Wait()
 	close(done)
-	return exitCode(cmd.ProcessState, err)
+	if cmd.ProcessState == nil {
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+		return 1
+	}
+	var exitErr *exec.ExitError
+	switch ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); {
+	case ok && ws.Signaled():
+		return 128 + int(ws.Signal())
+	case err != nil && !errors.As(err, &exitErr):
+		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+	}
+	return cmd.ProcessState.ExitCode()
 }
 
 // printImage prints the image a container would be started from, chosen
@@ -97,17 +104,15 @@ func run(args []string) int {
 // exitNoDocker or exitNoImage.
 func printImage() int {
 	img, err := mcpsessiontest.Image()
-	switch {
-	case err == nil:
+	if err == nil {
 		fmt.Println(img)
 		return 0
-	case errors.Is(err, mcpsessiontest.ErrNoImage):
-		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
-		return exitNoImage
-	default:
-		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
-		return exitNoDocker
 	}
+	fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
+	if errors.Is(err, mcpsessiontest.ErrNoImage) {
+		return exitNoImage
+	}
+	return exitNoDocker
 }
 
 // startServer starts the container, or gives up on an interrupt. It
@@ -115,28 +120,26 @@ func printImage() int {
 func startServer(sigs <-chan os.Signal) (*mcpsessiontest.Server, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	type result struct {
-		srv *mcpsessiontest.Server
-		err error
-	}
-	started := make(chan result, 1)
+	var srv *mcpsessiontest.Server
+	var err error
+	started := make(chan struct{})
 	go func() {
-		srv, err := mcpsessiontest.StartPostgres(ctx)
-		started <- result{srv, err}
+		defer close(started)
+		srv, err = mcpsessiontest.StartPostgres(ctx)
 	}()
 	select {
-	case r := <-started:
-		if r.err != nil {
-			fmt.Fprintf(os.Stderr, "withpostgres: %v\n", r.err)
+	case <-started:
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
 			return nil, 1
 		}
-		return r.srv, 0
+		return srv, 0
 	case sig := <-sigs:
 		cancel()
-		if r := <-started; r.srv != nil {
-			terminate(r.srv)
+		if <-started; srv != nil {
+			terminate(srv)
 		}
-		return nil, signalCode(sig)
+		return nil, 128 + int(sig.(syscall.Signal))
 	}
 }
 
@@ -146,27 +149,4 @@ func terminate(srv *mcpsessiontest.Server) {
 	if err := srv.Terminate(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
 	}
-}
-
-// exitCode is the shell's view of how the command ended.
-func exitCode(ps *os.ProcessState, err error) int {
-	if ps == nil {
-		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
-		return 1
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
-	}
-	return ps.ExitCode()
-}
-
-func signalCode(sig os.Signal) int {
-	if s, ok := sig.(syscall.Signal); ok {
-		return 128 + int(s)
-	}
-	return 1
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/mcpsession/mcpsession/dialects"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
 // The user and database of every server node; the password is the node's.
@@ -150,32 +150,8 @@ func (p *PGNode) waitReady(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := WaitAccepting(ctx, p.DSN("")); err != nil {
+	if err := testdb.WaitAccepting(ctx, p.DSN("")); err != nil {
 		t.Fatalf("%s: %v; logs: %s", p.Alias, err, p.LogsTail(t))
-	}
-}
-
-// WaitAccepting polls dsn with new connections until one answers a query,
-// or ctx ends.
-func WaitAccepting(ctx context.Context, dsn string) error {
-	var last error
-	for {
-		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgx.Connect(attempt, dsn)
-		if err == nil {
-			_, err = conn.Exec(attempt, "SELECT 1")
-			_ = conn.Close(context.WithoutCancel(attempt))
-		}
-		cancel()
-		if err == nil {
-			return nil
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s accepted no connection: %w", dialects.Redact(dsn), last)
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 
@@ -298,7 +274,7 @@ func StartBouncer(t testing.TB, nw *Network, alias string, backend *PGNode, mode
 	})}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := WaitAccepting(ctx, b.DSN(nodeDatabase, "")); err != nil {
+	if err := testdb.WaitAccepting(ctx, b.DSN(nodeDatabase, "")); err != nil {
 		t.Fatalf("%s: %v; logs: %s", alias, err, b.LogsTail(t))
 	}
 	return b

@@ -1,0 +1,7 @@
+package cache
+
+import "github.com/mcpsession/mcpsession/internal/testsignal"
+
+// Invalidated is the signal c fires with each key it drops ("*" when it
+// drops everything), for the tests of package cache_test.
+func (c *Store) Invalidated() *testsignal.Signal[string] { return &c.invalidated }
