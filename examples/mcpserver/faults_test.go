@@ -81,13 +81,6 @@ func TestListenersKilledUnderStreamTraffic(t *testing.T) {
 			for _, r := range []*running{a, b} {
 				awaitListening(t, r.bus)
 			}
-			// The query text of this schema's LISTEN: only this test's
-			// listeners are killed, not those of tests running beside it.
-			var listen string
-			if err := a.store.DB().QueryRowContext(t.Context(),
-				`SELECT 'LISTEN "mcpsession_' || substr(md5(current_schema()), 1, 16) || '"'`).Scan(&listen); err != nil {
-				t.Fatal(err)
-			}
 			sid := rawInitialize(t, a.url)
 			if status, body := rawPost(t, b.url, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != http.StatusAccepted {
 				t.Fatalf("notifications/initialized: %d %s", status, body)
@@ -139,13 +132,13 @@ func TestListenersKilledUnderStreamTraffic(t *testing.T) {
 						return
 					case <-tick.C:
 					}
-					var n int64
-					if err := a.store.DB().QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query = $1 AND pid <> pg_backend_pid()`, listen).Scan(&n); err != nil {
+					// Only this schema's listeners: not those of tests beside it.
+					n, err := testdb.KillListeners(t.Context(), a.store.DB())
+					if err != nil {
 						killing <- err
 						return
 					}
-					killed.Add(n)
+					killed.Add(int64(n))
 				}
 			}()
 			received := 0
