@@ -48,10 +48,10 @@ type streamKey struct{ session, stream string }
 var _ mcp.EventStore = (*EventStore)(nil)
 
 // NewEventStore returns an EventStore over events. A nil events is an
-// error matching ErrInvalidOption.
+// error matching mcpsession.ErrInvalidOption.
 func NewEventStore(events *eventstore.Store) (*EventStore, error) {
 	if events == nil {
-		return nil, fmt.Errorf("%w: NewEventStore(nil)", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: NewEventStore(nil)", mcpsession.ErrInvalidOption)
 	}
 	return &EventStore{events: events, append: events.Append}, nil
 }

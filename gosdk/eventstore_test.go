@@ -100,7 +100,7 @@ func TestEventStoreContract(t *testing.T) {
 		if err := es.Append(ctx, sid, "", []byte(`{}`)); !errors.Is(err, mcpsession.ErrNotFound) {
 			t.Errorf("Append in a deleted session: %v; want ErrNotFound", err)
 		}
-		if _, err := NewEventStore(nil); !errors.Is(err, ErrInvalidOption) {
+		if _, err := NewEventStore(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("NewEventStore(nil): %v", err)
 		}
 	})

@@ -2,6 +2,7 @@ package gosdk
 
 import (
 	"fmt"
+	"github.com/mcpsession/mcpsession"
 	"log/slog"
 	"net/http"
 	"time"
@@ -28,7 +29,7 @@ const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
 const DefaultMaxLocalSessions = 10000
 
 // An Option configures a Sessions. Each rejects a bad argument with an
-// error matching ErrInvalidOption, which New returns; for an option given
+// error matching mcpsession.ErrInvalidOption, which New returns; for an option given
 // twice, the last one wins.
 type Option interface {
 	apply(*config) error
@@ -64,7 +65,7 @@ type config struct {
 func WithTouchInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
+			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", mcpsession.ErrInvalidOption, d)
 		}
 		c.touchInterval = d
 		return nil
@@ -80,7 +81,7 @@ func WithTouchInterval(d time.Duration) Option {
 func WithLocalIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: WithLocalIdleTimeout(%v): must be positive", ErrInvalidOption, d)
+			return fmt.Errorf("%w: WithLocalIdleTimeout(%v): must be positive", mcpsession.ErrInvalidOption, d)
 		}
 		c.localTTL = d
 		return nil
@@ -96,7 +97,7 @@ func WithLocalIdleTimeout(d time.Duration) Option {
 func WithMaxLocalSessions(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: WithMaxLocalSessions(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: WithMaxLocalSessions(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxLocal = n
 		return nil
@@ -109,7 +110,7 @@ func WithMaxLocalSessions(n int) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
@@ -131,7 +132,7 @@ func WithLogger(l *slog.Logger) Option {
 // session in the store; one of the sessionless revision (2026-07-28) that
 // names none, statelessly.
 //
-// It refuses, with ErrInvalidOption, what it cannot honour on
+// It refuses, with mcpsession.ErrInvalidOption, what it cannot honour on
 // session-based requests:
 //
 //   - SessionTimeout: use WithLocalIdleTimeout, and the store's idle
@@ -142,9 +143,9 @@ func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 	return optionFunc(func(c *config) error {
 		switch {
 		case o.SessionTimeout != 0:
-			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", ErrInvalidOption)
+			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", mcpsession.ErrInvalidOption)
 		case o.EventStore != nil:
-			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas (use WithEventStore)", ErrInvalidOption)
+			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas (use WithEventStore)", mcpsession.ErrInvalidOption)
 		}
 		c.httpOpts = o
 		return nil
@@ -175,7 +176,7 @@ func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithPrincipal(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.principal = fn
 		return nil
@@ -198,7 +199,7 @@ func tokenUser(r *http.Request) (string, error) {
 func WithBus(b *bus.Bus) Option {
 	return optionFunc(func(c *config) error {
 		if b == nil {
-			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithBus(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.bus = b
 		return nil
@@ -211,7 +212,7 @@ func WithBus(b *bus.Bus) Option {
 func WithEventStore(e *eventstore.Store) Option {
 	return optionFunc(func(c *config) error {
 		if e == nil {
-			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithEventStore(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.events = e
 		return nil

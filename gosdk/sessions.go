@@ -56,19 +56,19 @@ type Sessions struct {
 //
 // A bad option, a nil server or store, or a touch interval that is not
 // below half of the store's idle timeout is an error matching
-// ErrInvalidOption.
+// mcpsession.ErrInvalidOption.
 func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions, error) {
 	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, maxLocal: DefaultMaxLocalSessions, principal: tokenUser}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
 		}
 	}
 	if server == nil {
-		return nil, fmt.Errorf("%w: nil mcp.Server", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: nil mcp.Server", mcpsession.ErrInvalidOption)
 	}
 	core, err := adapterstate.New(adapterstate.Config{
 		Name:          "gosdk",
@@ -77,7 +77,6 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		Logger:        cfg.logger,
 		Now:           cfg.now,
 		Principal:     cfg.principal,
-		Errors:        sentinels,
 	})
 	if err != nil {
 		return nil, err
@@ -106,17 +105,6 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 	s.stateless = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &statelessOpts)
 	server.AddReceivingMiddleware(s.middleware)
 	return s, nil
-}
-
-// sentinels are the errors of this package that the shared core wraps.
-var sentinels = adapterstate.Errors{
-	InvalidOption:     ErrInvalidOption,
-	ReservedKey:       ErrReservedKey,
-	InvalidArgument:   ErrInvalidArgument,
-	ModifyUnsupported: ErrModifyUnsupported,
-
-	HandlesUnsupported: ErrHandlesUnsupported,
-	NoPrincipal:        ErrNoPrincipal,
 }
 
 // TouchInterval returns the touch interval in effect (see WithTouchInterval).

@@ -41,8 +41,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		"sdk session expiry": {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{SessionTimeout: time.Minute})},
 		"event store":        {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})},
 	} {
-		if _, err := New(tc.store, tc.server, tc.opt); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: %v; want ErrInvalidOption", name, err)
+		if _, err := New(tc.store, tc.server, tc.opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("%s: %v; want mcpsession.ErrInvalidOption", name, err)
 		}
 	}
 	s, err := New(withIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{DisableLocalhostProtection: true}))

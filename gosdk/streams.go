@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mcpsession/mcpsession"
 	"io"
 	"net/http"
 	"strconv"
@@ -39,9 +40,9 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 	case cfg.bus == nil && cfg.events == nil:
 		return nil, nil
 	case cfg.events == nil:
-		return nil, fmt.Errorf("%w: WithBus needs WithEventStore: streams are followed from the event store", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: WithBus needs WithEventStore: streams are followed from the event store", mcpsession.ErrInvalidOption)
 	case cfg.bus == nil:
-		return nil, fmt.Errorf("%w: WithEventStore needs WithBus: stream followers on other replicas are woken by it", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: WithEventStore needs WithBus: stream followers on other replicas are woken by it", mcpsession.ErrInvalidOption)
 	}
 	es, err := NewEventStore(cfg.events)
 	if err != nil {
@@ -56,7 +57,7 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 			return stream + "_" + strconv.FormatInt(ev.Pos, 10) // go-sdk's own format
 		},
 		ResolveEventID:  resolveEventID,
-		InvalidArgument: ErrInvalidArgument,
+		InvalidArgument: mcpsession.ErrInvalidArgument,
 		Inject:          s.inject,
 		Ended:           s.drop,
 		Cancel:          s.inject,
@@ -293,13 +294,17 @@ func (s *Sessions) sessionEnded(ctx context.Context, id string) {
 	}
 }
 
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithBus and WithEventStore).
+var ErrNoStreams = mcpsession.ErrNoStreams
+
 // Notify sends the client of the session sessionID the notification
 // (method, params) on its standalone GET stream, wherever that is open,
 // with an event id; if none is open, the notification is stored for the
 // client to resume (Last-Event-ID). params must encode as a JSON object,
 // or be nil. It needs WithBus and WithEventStore (ErrNoStreams); a session
 // that is not live is an error matching mcpsession.ErrNotFound; a bad
-// method or params, ErrInvalidArgument.
+// method or params, mcpsession.ErrInvalidArgument.
 func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params any) error {
 	if s.streams == nil {
 		return ErrNoStreams
@@ -312,7 +317,7 @@ func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params 
 // to it: "notifications/tools/list_changed", "prompts/list_changed" and
 // "resources/list_changed" to those that asked for them,
 // "notifications/resources/updated" to those subscribed to its params'
-// "uri". Other methods are ErrInvalidArgument (a listen stream opts in to
+// "uri". Other methods are mcpsession.ErrInvalidArgument (a listen stream opts in to
 // nothing else). It needs WithBus and WithEventStore (ErrNoStreams). It
 // does not reach legacy sessions' GET streams: use Notify for those.
 func (s *Sessions) Broadcast(ctx context.Context, method string, params any) error {

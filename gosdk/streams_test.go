@@ -109,8 +109,8 @@ func TestStreamsOptions(t *testing.T) {
 	t.Parallel()
 	st := adaptertest.NewStreams(t, testdb.SQLiteFile(t))
 	for _, opts := range [][]Option{{WithBus(st.Bus)}, {WithEventStore(st.Events)}, {WithBus(nil)}, {WithEventStore(nil)}} {
-		if _, err := New(st.Store, mcp.NewServer(&mcp.Implementation{Name: "x", Version: "1"}, nil), opts...); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("New with %d options: %v; want ErrInvalidOption", len(opts), err)
+		if _, err := New(st.Store, mcp.NewServer(&mcp.Implementation{Name: "x", Version: "1"}, nil), opts...); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("New with %d options: %v; want mcpsession.ErrInvalidOption", len(opts), err)
 		}
 	}
 	plain, err := New(st.Store, mcp.NewServer(&mcp.Implementation{Name: "x", Version: "1"}, nil))
@@ -127,13 +127,13 @@ func TestStreamsOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Notify(t.Context(), mcpsession.NewID(), "", nil); !errors.Is(err, ErrInvalidArgument) {
+	if err := s.Notify(t.Context(), mcpsession.NewID(), "", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
 		t.Errorf("Notify without a method: %v", err)
 	}
 	if err := s.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNotFound) {
 		t.Errorf("Notify to no session: %v", err)
 	}
-	if err := s.Broadcast(t.Context(), "notifications/message", nil); !errors.Is(err, ErrInvalidArgument) {
+	if err := s.Broadcast(t.Context(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
 		t.Errorf("Broadcast of what no listen stream opts in to: %v", err)
 	}
 	if err := s.Shutdown(t.Context()); err != nil {

@@ -45,10 +45,10 @@ type EventStore struct {
 var _ server.EventStore = (*EventStore)(nil)
 
 // NewEventStore returns an EventStore over events. A nil events is an
-// error matching ErrInvalidOption.
+// error matching mcpsession.ErrInvalidOption.
 func NewEventStore(events *eventstore.Store) (*EventStore, error) {
 	if events == nil {
-		return nil, fmt.Errorf("%w: NewEventStore(nil)", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: NewEventStore(nil)", mcpsession.ErrInvalidOption)
 	}
 	return &EventStore{events: events, append: events.Append}, nil
 }

@@ -92,7 +92,7 @@ func TestEventStoreContract(t *testing.T) {
 		if _, err := es.StoreEvent(ctx, sid, "s1", json.RawMessage(`{}`)); !errors.Is(err, mcpsession.ErrNotFound) {
 			t.Errorf("StoreEvent in a deleted session: %v; want ErrNotFound", err)
 		}
-		if _, err := NewEventStore(nil); !errors.Is(err, ErrInvalidOption) {
+		if _, err := NewEventStore(nil); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("NewEventStore(nil): %v", err)
 		}
 	})

@@ -82,7 +82,7 @@ func UpdateHandle(ctx context.Context, handle string, patch map[string]any) erro
 // one, and concurrent ModifyHandles of one handle, on any replica, run one
 // after another. fn should be quick and must not call the store. If fn
 // returns an error, nothing is written and ModifyHandle returns it; a nil
-// fn is an error matching ErrInvalidArgument.
+// fn is an error matching mcpsession.ErrInvalidArgument.
 func ModifyHandle(ctx context.Context, handle string, fn func(state map[string]any) (map[string]any, error)) error {
 	s, err := serving(ctx)
 	if err != nil {

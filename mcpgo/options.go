@@ -2,6 +2,7 @@ package mcpgo
 
 import (
 	"fmt"
+	"github.com/mcpsession/mcpsession"
 	"log/slog"
 	"net/http"
 	"time"
@@ -23,7 +24,7 @@ const DefaultTouchInterval = adapterstate.DefaultTouchInterval
 const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
 
 // An Option configures a Sessions. Each rejects a bad argument with an
-// error matching ErrInvalidOption, which New returns; for an option given
+// error matching mcpsession.ErrInvalidOption, which New returns; for an option given
 // twice, the last one wins.
 type Option interface {
 	apply(*config) error
@@ -57,7 +58,7 @@ type config struct {
 func WithTouchInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
+			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", mcpsession.ErrInvalidOption, d)
 		}
 		c.touchInterval = d
 		return nil
@@ -69,7 +70,7 @@ func WithTouchInterval(d time.Duration) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.logger = l
 		return nil
@@ -83,7 +84,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return fmt.Errorf("%w: WithHTTPContextFunc(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithHTTPContextFunc(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.contextFunc = fn
 		return nil
@@ -115,7 +116,7 @@ func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
 func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithPrincipal(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.principal = fn
 		return nil
@@ -129,7 +130,7 @@ func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
 func WithBus(b *bus.Bus) Option {
 	return optionFunc(func(c *config) error {
 		if b == nil {
-			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithBus(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.bus = b
 		return nil
@@ -142,7 +143,7 @@ func WithBus(b *bus.Bus) Option {
 func WithEventStore(e *eventstore.Store) Option {
 	return optionFunc(func(c *config) error {
 		if e == nil {
-			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithEventStore(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.events = e
 		return nil

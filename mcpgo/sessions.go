@@ -38,12 +38,12 @@ type Sessions struct {
 
 // New returns a Sessions over store. A bad option, or a touch interval that
 // is not below half of the store's idle timeout, is an error matching
-// ErrInvalidOption.
+// mcpsession.ErrInvalidOption.
 func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: option %d is nil", mcpsession.ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -56,7 +56,6 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 		Logger:        cfg.logger,
 		Now:           cfg.now,
 		Principal:     cfg.principal,
-		Errors:        sentinels,
 	})
 	if err != nil {
 		return nil, err
@@ -74,17 +73,6 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 		st.sessions = s
 	}
 	return s, nil
-}
-
-// sentinels are the errors of this package that the shared core wraps.
-var sentinels = adapterstate.Errors{
-	InvalidOption:     ErrInvalidOption,
-	ReservedKey:       ErrReservedKey,
-	InvalidArgument:   ErrInvalidArgument,
-	ModifyUnsupported: ErrModifyUnsupported,
-
-	HandlesUnsupported: ErrHandlesUnsupported,
-	NoPrincipal:        ErrNoPrincipal,
 }
 
 // TouchInterval returns the touch interval in effect (see WithTouchInterval).

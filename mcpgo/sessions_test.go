@@ -40,8 +40,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		"nil logger":            {noIdle, WithLogger(nil)},
 		"nil http context func": {noIdle, WithHTTPContextFunc(nil)},
 	} {
-		if _, err := New(tc.store, tc.opt); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: %v; want ErrInvalidOption", name, err)
+		if _, err := New(tc.store, tc.opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("%s: %v; want mcpsession.ErrInvalidOption", name, err)
 		}
 	}
 	for _, tc := range []struct {

@@ -13,15 +13,6 @@ import (
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-var testErrors = Errors{
-	InvalidOption:      errors.New("invalid option"),
-	ReservedKey:        errors.New("reserved key"),
-	InvalidArgument:    errors.New("invalid argument"),
-	ModifyUnsupported:  errors.New("modify unsupported"),
-	HandlesUnsupported: errors.New("handles unsupported"),
-	NoPrincipal:        errors.New("no principal"),
-}
-
 func TestTouchGateBounded(t *testing.T) {
 	t.Parallel()
 	g := NewTouchGate(time.Second)
@@ -63,11 +54,11 @@ func TestNewTouchInterval(t *testing.T) {
 		if tc.idle > 0 {
 			opts = append(opts, sqlstore.WithIdleTimeout(tc.idle))
 		}
-		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, "sqlite::memory:", opts...), TouchInterval: tc.given, Errors: testErrors})
+		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, "sqlite::memory:", opts...), TouchInterval: tc.given})
 		switch {
 		case tc.fails:
-			if !errors.Is(err, testErrors.InvalidOption) {
-				t.Errorf("idle %v, interval %v: %v; want the InvalidOption sentinel", tc.idle, tc.given, err)
+			if !errors.Is(err, mcpsession.ErrInvalidOption) {
+				t.Errorf("idle %v, interval %v: %v; want ErrInvalidOption", tc.idle, tc.given, err)
 			}
 		case err != nil:
 			t.Errorf("idle %v, interval %v: %v", tc.idle, tc.given, err)
@@ -75,7 +66,7 @@ func TestNewTouchInterval(t *testing.T) {
 			t.Errorf("idle %v, interval %v: touch interval %v; want %v", tc.idle, tc.given, c.TouchInterval(), tc.want)
 		}
 	}
-	if _, err := New(Config{Errors: testErrors}); !errors.Is(err, testErrors.InvalidOption) {
+	if _, err := New(Config{}); !errors.Is(err, mcpsession.ErrInvalidOption) {
 		t.Errorf("nil store: %v", err)
 	}
 }
@@ -86,7 +77,7 @@ func TestStateHelpers(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, dsn), Errors: testErrors})
+		c, err := New(Config{Name: "test", Store: testdb.OpenStore(t, dsn)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +85,7 @@ func TestStateHelpers(t *testing.T) {
 		if err := c.Create(ctx, id, map[string]any{KeyProtocolVersion: "2025-11-25"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.UpdateState(ctx, id, map[string]any{"a": 1, KeyLogLevel: "debug"}); !errors.Is(err, testErrors.ReservedKey) {
+		if err := c.UpdateState(ctx, id, map[string]any{"a": 1, KeyLogLevel: "debug"}); !errors.Is(err, mcpsession.ErrReservedKey) {
 			t.Errorf("UpdateState of a reserved key: %v", err)
 		}
 		if err := c.UpdateState(ctx, id, map[string]any{"a": 1, "b": 2}); err != nil {
@@ -114,10 +105,10 @@ func TestStateHelpers(t *testing.T) {
 		if err := c.ModifyState(ctx, id, func(st map[string]any) (map[string]any, error) {
 			st[KeyClientInfo] = nil
 			return st, nil
-		}); !errors.Is(err, testErrors.ReservedKey) {
+		}); !errors.Is(err, mcpsession.ErrReservedKey) {
 			t.Errorf("ModifyState returning a reserved key: %v", err)
 		}
-		if err := c.ModifyState(ctx, id, nil); !errors.Is(err, testErrors.InvalidArgument) {
+		if err := c.ModifyState(ctx, id, nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
 			t.Errorf("ModifyState(nil): %v", err)
 		}
 		st, err := c.State(ctx, id)
@@ -154,7 +145,7 @@ func TestStateHelpers(t *testing.T) {
 func TestHandleHelpersNeedAPrincipal(t *testing.T) {
 	t.Parallel()
 	st := testdb.OpenStore(t, "sqlite::memory:")
-	c, err := New(Config{Name: "test", Store: st, Errors: testErrors, Principal: func(r *http.Request) (string, error) {
+	c, err := New(Config{Name: "test", Store: st, Principal: func(r *http.Request) (string, error) {
 		switch r.Header.Get("User") {
 		case "none":
 			return "", errors.New("secret-token-that-must-not-show")
@@ -167,10 +158,10 @@ func TestHandleHelpersNeedAPrincipal(t *testing.T) {
 		t.Fatal(err)
 	}
 	bare := context.Background()
-	if _, err := c.CreateHandle(bare, nil); !errors.Is(err, testErrors.NoPrincipal) {
+	if _, err := c.CreateHandle(bare, nil); !errors.Is(err, mcpsession.ErrNoPrincipal) {
 		t.Errorf("CreateHandle without a principal: %v", err)
 	}
-	if err := c.UpdateHandle(bare, mcpsession.NewID(), nil); !errors.Is(err, testErrors.NoPrincipal) {
+	if err := c.UpdateHandle(bare, mcpsession.NewID(), nil); !errors.Is(err, mcpsession.ErrNoPrincipal) {
 		t.Errorf("UpdateHandle without a principal: %v", err)
 	}
 	req := func(user string) *http.Request {
@@ -178,10 +169,10 @@ func TestHandleHelpersNeedAPrincipal(t *testing.T) {
 		r.Header.Set("User", user)
 		return r
 	}
-	if _, err := c.Principal(req("none")); !errors.Is(err, testErrors.NoPrincipal) || strings.Contains(err.Error(), "secret") {
+	if _, err := c.Principal(req("none")); !errors.Is(err, mcpsession.ErrNoPrincipal) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("a failing principal function: %v", err)
 	}
-	if _, err := c.Principal(req("nul")); !errors.Is(err, testErrors.NoPrincipal) || !errors.Is(err, mcpsession.ErrInvalidPrincipal) {
+	if _, err := c.Principal(req("nul")); !errors.Is(err, mcpsession.ErrNoPrincipal) || !errors.Is(err, mcpsession.ErrInvalidPrincipal) {
 		t.Errorf("an invalid principal: %v", err)
 	}
 	p, err := c.Principal(req("dana"))
@@ -193,7 +184,7 @@ func TestHandleHelpersNeedAPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ModifyHandle(ctx, h, nil); !errors.Is(err, testErrors.InvalidArgument) {
+	if err := c.ModifyHandle(ctx, h, nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
 		t.Errorf("ModifyHandle(nil): %v", err)
 	}
 	if _, err := st.GetHandle(bare, h, "dana"); err != nil {
@@ -202,11 +193,11 @@ func TestHandleHelpersNeedAPrincipal(t *testing.T) {
 	if _, err := c.GetHandle(WithPrincipalError(bare, errors.New("x")), h); err == nil {
 		t.Error("GetHandle with a failed principal succeeded")
 	}
-	noHandles, err := New(Config{Name: "test", Store: plain{st}, Errors: testErrors})
+	noHandles, err := New(Config{Name: "test", Store: plain{st}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := noHandles.CreateHandle(ctx, nil); !errors.Is(err, testErrors.HandlesUnsupported) {
+	if _, err := noHandles.CreateHandle(ctx, nil); !errors.Is(err, mcpsession.ErrHandlesUnsupported) {
 		t.Errorf("CreateHandle on a store without handles: %v", err)
 	}
 }

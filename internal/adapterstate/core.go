@@ -19,21 +19,6 @@ const DefaultTouchInterval = time.Minute
 // of a session nobody uses, when the store reports no idle timeout.
 const DefaultLocalIdleTTL = 30 * time.Minute
 
-// Errors are an adapter's own sentinels, which Core's errors wrap, so that
-// each adapter's callers match the errors its documentation names.
-type Errors struct {
-	InvalidOption     error // a bad configuration
-	ReservedKey       error // application state named a reserved key
-	InvalidArgument   error // a nil function
-	ModifyUnsupported error // the store is no mcpsession.Modifier
-	// HandlesUnsupported: the store is no mcpsession.HandleStore.
-	HandlesUnsupported error
-	// NoPrincipal: a request has no principal (the principal function
-	// failed or gave an invalid one, or the request was not served through
-	// the adapter).
-	NoPrincipal error
-}
-
 // Config is what an adapter has gathered from its options.
 type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
@@ -45,7 +30,6 @@ type Config struct {
 	Now           func() time.Time
 	// Principal gives each request's principal; nil means Anonymous.
 	Principal PrincipalFunc
-	Errors    Errors
 }
 
 // Core is the SDK-independent half of an adapter: reading a session for a
@@ -60,7 +44,6 @@ type Core struct {
 	now           func() time.Time
 	gate          *TouchGate
 	principal     PrincipalFunc
-	errs          Errors
 	failures      failureLog
 }
 
@@ -68,10 +51,10 @@ type Core struct {
 // DefaultTouchInterval or a quarter of the store's idle timeout (when it
 // implements mcpsession.IdleTimeouter), whichever is shorter; a given one
 // must be below half of the idle timeout, or sessions in use would expire.
-// Errors wrap cfg.Errors.InvalidOption.
+// Errors match mcpsession.ErrInvalidOption.
 func New(cfg Config) (*Core, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("%w: nil Store", cfg.Errors.InvalidOption)
+		return nil, fmt.Errorf("%w: nil Store", mcpsession.ErrInvalidOption)
 	}
 	var idle time.Duration
 	if it, ok := cfg.Store.(mcpsession.IdleTimeouter); ok {
@@ -85,11 +68,11 @@ func New(cfg Config) (*Core, error) {
 			interval = min(DefaultTouchInterval, idle/4)
 		}
 		if interval <= 0 {
-			return nil, fmt.Errorf("%w: the store's idle timeout %v is too short for a touch interval", cfg.Errors.InvalidOption, idle)
+			return nil, fmt.Errorf("%w: the store's idle timeout %v is too short for a touch interval", mcpsession.ErrInvalidOption, idle)
 		}
 	case idle > 0 && interval >= idle/2:
 		return nil, fmt.Errorf("%w: WithTouchInterval(%v): must be below half of the store's idle timeout %v, or sessions in use expire",
-			cfg.Errors.InvalidOption, interval, idle)
+			mcpsession.ErrInvalidOption, interval, idle)
 	}
 	localTTL := DefaultLocalIdleTTL
 	if idle > 0 {
@@ -116,7 +99,6 @@ func New(cfg Config) (*Core, error) {
 		now:           now,
 		gate:          NewTouchGate(interval),
 		principal:     principal,
-		errs:          cfg.Errors,
 	}, nil
 }
 
@@ -272,7 +254,7 @@ func (c *Core) State(ctx context.Context, id string) (map[string]any, error) {
 // UpdateState merges keys into the session's application state with
 // Store.Update; a reserved key is an error and nothing is written.
 func (c *Core) UpdateState(ctx context.Context, id string, keys map[string]any) error {
-	if err := CheckKeys(keys, c.errs.ReservedKey); err != nil {
+	if err := CheckKeys(keys, mcpsession.ErrReservedKey); err != nil {
 		return err
 	}
 	return c.Write(ctx, id, keys)
@@ -283,10 +265,10 @@ func (c *Core) UpdateState(ctx context.Context, id string, keys map[string]any) 
 func (c *Core) ModifyState(ctx context.Context, id string, fn func(state map[string]any) (map[string]any, error)) error {
 	mod, ok := c.store.(mcpsession.Modifier)
 	if !ok {
-		return c.errs.ModifyUnsupported
+		return mcpsession.ErrModifyUnsupported
 	}
 	if fn == nil {
-		return fmt.Errorf("%w: ModifyState with a nil function", c.errs.InvalidArgument)
+		return fmt.Errorf("%w: ModifyState with a nil function", mcpsession.ErrInvalidArgument)
 	}
 	now := c.now()
 	err := mod.Modify(ctx, id, func(meta map[string]any) (map[string]any, error) {
@@ -295,7 +277,7 @@ func (c *Core) ModifyState(ctx context.Context, id string, fn func(state map[str
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckKeys(out, c.errs.ReservedKey); err != nil {
+		if err := CheckKeys(out, mcpsession.ErrReservedKey); err != nil {
 			return nil, err
 		}
 		next := make(map[string]any, len(out)+len(reserved)+1)

@@ -20,7 +20,7 @@ import (
 // calls invalid, reveals no more than they do.
 
 // RequestPrincipal returns the principal in ctx, put there by the adapter
-// serving the request; an error wrapping errs.NoPrincipal when there is
+// serving the request; an error wrapping mcpsession.ErrNoPrincipal when there is
 // none.
 func (c *Core) RequestPrincipal(ctx context.Context) (string, error) {
 	p, ok, err := PrincipalFrom(ctx)
@@ -28,7 +28,7 @@ func (c *Core) RequestPrincipal(ctx context.Context) (string, error) {
 	case err != nil:
 		return "", err
 	case !ok:
-		return "", fmt.Errorf("%w: the request was not served through the adapter", c.errs.NoPrincipal)
+		return "", fmt.Errorf("%w: the request was not served through the adapter", mcpsession.ErrNoPrincipal)
 	}
 	return p, nil
 }
@@ -38,7 +38,7 @@ func (c *Core) RequestPrincipal(ctx context.Context) (string, error) {
 func (c *Core) handleStore(ctx context.Context) (mcpsession.HandleStore, string, error) {
 	hs, ok := c.store.(mcpsession.HandleStore)
 	if !ok {
-		return nil, "", c.errs.HandlesUnsupported
+		return nil, "", mcpsession.ErrHandlesUnsupported
 	}
 	p, err := c.RequestPrincipal(ctx)
 	if err != nil {
@@ -94,7 +94,7 @@ func (c *Core) UpdateHandle(ctx context.Context, handle string, patch map[string
 // lock and slides its expiry.
 func (c *Core) ModifyHandle(ctx context.Context, handle string, fn func(state map[string]any) (map[string]any, error)) error {
 	if fn == nil {
-		return fmt.Errorf("%w: ModifyHandle with a nil function", c.errs.InvalidArgument)
+		return fmt.Errorf("%w: ModifyHandle with a nil function", mcpsession.ErrInvalidArgument)
 	}
 	hs, p, err := c.handleFor(ctx, handle)
 	if err != nil {

@@ -51,8 +51,7 @@ func TestRedactSessionIDs(t *testing.T) {
 func TestStoreFailedRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var buf bytes.Buffer
-		c, err := New(Config{Name: "test", Store: nopStore{}, Logger: slog.New(slog.NewTextHandler(&buf, nil)),
-			Errors: Errors{InvalidOption: errors.New("bad")}})
+		c, err := New(Config{Name: "test", Store: nopStore{}, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,16 +73,16 @@ func PrincipalFrom(ctx context.Context) (principal string, ok bool, err error) {
 }
 
 // Principal runs the principal function on r and checks what it returns.
-// The error wraps errs.NoPrincipal: the function's own error (whose text
+// The error wraps mcpsession.ErrNoPrincipal: the function's own error (whose text
 // is not kept: it may quote a credential), or a principal that
 // mcpsession.ValidatePrincipal refuses.
 func (c *Core) Principal(r *http.Request) (string, error) {
 	p, err := c.principal(r)
 	if err != nil {
-		return "", &principalError{sentinel: c.errs.NoPrincipal, cause: err, unauthorized: true}
+		return "", &principalError{sentinel: mcpsession.ErrNoPrincipal, cause: err, unauthorized: true}
 	}
 	if err := mcpsession.ValidatePrincipal(p); err != nil {
-		return "", &principalError{sentinel: c.errs.NoPrincipal, cause: err}
+		return "", &principalError{sentinel: mcpsession.ErrNoPrincipal, cause: err}
 	}
 	return p, nil
 }
