@@ -150,8 +150,8 @@
 // ServerOptions.KeepAlive does when pings fail, which they do on a replica
 // that holds no GET stream of the session; a call that go-sdk session is
 // serving then gets no answer, as with go-sdk's own handler, so with
-// KeepAlive give clients a GET stream and the adapter WithBus and
-// WithEventStore, which carry the pings to it). When another replica changes
+// KeepAlive give clients a GET stream and the adapter WithStreams, which
+// carries the pings to it). When another replica changes
 // the log level, the replica's go-sdk session is handed the same
 // logging/setLevel request at its next request, or within a touch interval
 // while it holds a GET stream (your receiving middleware sees it, with a
@@ -208,9 +208,9 @@
 //
 // # Streams across replicas
 //
-// [WithBus] and [WithEventStore] (package bus and package eventstore, both
-// over the store's database; each replica runs its bus) carry streams and
-// server-to-client messages across replicas:
+// [WithStreams] (a bus and an event store, packages bus and eventstore,
+// both over the store's database; each replica runs its bus) carries
+// streams and server-to-client messages across replicas:
 //
 //   - Each go-sdk session of the adapter has an [EventStore] over the
 //     shared event store: go-sdk stores every message it writes on a

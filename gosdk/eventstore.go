@@ -14,7 +14,7 @@ import (
 
 // EventStore is go-sdk's mcp.EventStore over an eventstore.Store: the
 // events of the sessions' SSE streams kept in the store's database, shared
-// by every replica. New installs one (WithEventStore) with the streams
+// by every replica. New installs one (WithStreams) with the streams
 // across replicas; NewEventStore makes one for a StreamableServerTransport
 // of your own.
 //

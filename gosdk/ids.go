@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -227,20 +228,11 @@ func numberedAnswer(raw json.RawMessage) (int64, bool) {
 
 // withSDKID returns the message msg with go-sdk's id.
 func withSDKID(msg json.RawMessage, sdk jsonrpc.ID) json.RawMessage {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(msg, &fields) != nil {
-		return msg
-	}
 	id, err := json.Marshal(sdk.Raw())
 	if err != nil {
 		return msg
 	}
-	fields["id"] = id
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return msg
-	}
-	return out
+	return relay.WithID(msg, id)
 }
 
 // outgoingOf returns what this replica's go-sdk session of session asked,

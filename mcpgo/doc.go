@@ -131,8 +131,9 @@
 //
 // # Streams across replicas
 //
-// [WithBus] and [WithEventStore] (package bus and package eventstore, both
-// over the store's database; each replica runs its bus) carry the rest, so
+// [WithStreams] (a bus and an event store, packages bus and eventstore,
+// both over the store's database; each replica runs its bus) carries the
+// rest, so
 // that two replicas answer as mcp-go's one server does:
 //
 //   - Server-to-client requests. mcp-go (v1.6) sends sampling/createMessage,

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/server"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -59,7 +59,7 @@ func (s *Sessions) hold(ctx context.Context, cs server.ClientSession, meta map[s
 // stream of the session.
 func streamOpened(meta map[string]any) bool {
 	var m relay.DeliveryMark
-	return meta != nil && adapterstate.Decode(meta[keyDelivery], &m) && m.Owner != ""
+	return meta != nil && record.Decode(meta[keyDelivery], &m) && m.Owner != ""
 }
 
 // initialized records that mcp-go registered the session here itself, at

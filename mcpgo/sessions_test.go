@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,8 +17,9 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/record"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -49,8 +49,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		opts []Option
 		want time.Duration
 	}{
-		{0, nil, DefaultTouchInterval},
-		{30 * time.Minute, nil, DefaultTouchInterval},
+		{0, nil, time.Minute},
+		{30 * time.Minute, nil, time.Minute},
 		{2 * time.Minute, nil, 30 * time.Second},
 		{300 * time.Millisecond, nil, 75 * time.Millisecond},
 		{time.Minute, []Option{WithTouchInterval(29 * time.Second)}, 29 * time.Second},
@@ -64,7 +64,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("idle %v: %v", tc.idle, err)
 		}
-		if got := s.TouchInterval(); got != tc.want {
+		if got := s.core.TouchInterval(); got != tc.want {
 			t.Errorf("idle %v: touch interval %v; want %v", tc.idle, got, tc.want)
 		}
 	}
@@ -339,7 +339,7 @@ func TestPrincipalWithoutHandler(t *testing.T) {
 		}
 		sid := adaptertest.InitializeWith(t, a.url, "c", adaptertest.LegacyVersion, alice)
 		meta, err := st.Get(t.Context(), sid)
-		if err != nil || meta[adapterstate.KeyPrincipal] != "alice" {
+		if err != nil || meta[record.KeyPrincipal] != "alice" {
 			t.Fatalf("record: %v %v", meta, err)
 		}
 		if got := adaptertest.ToolWith(t, a.url, sid, alice, "handle", map[string]any{"op": "principal"}); got != `"alice"` {

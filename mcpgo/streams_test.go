@@ -27,7 +27,7 @@ func TestStreams(t *testing.T) {
 func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	t.Helper()
 	st := adaptertest.NewStreams(t, dsn)
-	sessions, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events), WithLogger(quiet))
+	sessions, err := New(st.Store, WithStreams(st.Bus, st.Events), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +89,12 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	return adaptertest.StreamsReplica{URL: srv.URL + "/mcp", Broadcast: sessions.Broadcast}
 }
 
-// The streams need both options; without them, Notify and Broadcast say
-// so.
+// WithStreams needs a bus and an event store; without it, Notify and
+// Broadcast say so.
 func TestStreamsOptions(t *testing.T) {
 	t.Parallel()
 	st := adaptertest.NewStreams(t, testdb.SQLiteFile(t))
-	for _, opts := range [][]Option{{WithBus(st.Bus)}, {WithEventStore(st.Events)}, {WithBus(nil)}, {WithEventStore(nil)}} {
+	for _, opts := range [][]Option{{WithStreams(st.Bus, nil)}, {WithStreams(nil, st.Events)}, {WithStreams(nil, nil)}} {
 		if _, err := New(st.Store, opts...); !errors.Is(err, mcpsession.ErrInvalidOption) {
 			t.Errorf("New with %d options: %v; want mcpsession.ErrInvalidOption", len(opts), err)
 		}
@@ -109,7 +109,7 @@ func TestStreamsOptions(t *testing.T) {
 	if err := plain.Broadcast(t.Context(), "notifications/tools/list_changed", nil); !errors.Is(err, ErrNoStreams) {
 		t.Errorf("Broadcast without streams: %v", err)
 	}
-	s, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events))
+	s, err := New(st.Store, WithStreams(st.Bus, st.Events))
 	if err != nil {
 		t.Fatal(err)
 	}

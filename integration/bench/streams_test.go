@@ -199,7 +199,7 @@ func newStreamsReplica(b *testing.B, dsn string) streamsReplica {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions, err := mcpgo.New(store, mcpgo.WithBus(runBus(b, store)), mcpgo.WithEventStore(events))
+	sessions, err := mcpgo.New(store, mcpgo.WithStreams(runBus(b, store), events))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
@@ -241,7 +241,7 @@ func sessionOfAnotherPrincipal(t *testing.T, a Adapter, dsn string) {
 	alice := As("alice")
 	sid := InitializeWith(t, ra, "c", LegacyVersion, alice)
 	meta, err := sa.Get(t.Context(), sid)
-	if err != nil || meta[adapterstate.KeyPrincipal] != "alice" {
+	if err != nil || meta[record.KeyPrincipal] != "alice" {
 		t.Fatalf("record of alice's session: %v %v", meta, err)
 	}
 	anonSID := Initialize(t, rb, "c", LegacyVersion)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -481,7 +481,7 @@ func stateHelpers(t *testing.T, a Adapter, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta[adapterstate.KeyProtocolVersion] != LegacyVersion || meta[adapterstate.KeyClientInfo] == nil {
+	if meta[record.KeyProtocolVersion] != LegacyVersion || meta[record.KeyClientInfo] == nil {
 		t.Errorf("reserved keys after the helpers: %v", meta)
 	}
 	if got := ProbeOn(t, rb, sid).Client; got != "c" {

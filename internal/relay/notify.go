@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/mcpsession/mcpsession"
@@ -11,8 +10,9 @@ import (
 )
 
 // ErrInvalidNotification means Notify or Broadcast was given an empty
-// method or params that do not encode as a JSON object.
-var ErrInvalidNotification = errors.New("relay: invalid notification")
+// method or params that do not encode as a JSON object. It matches
+// mcpsession.ErrInvalidArgument too.
+var ErrInvalidNotification = fmt.Errorf("%w: relay: invalid notification", mcpsession.ErrInvalidArgument)
 
 // notification is a JSON-RPC notification as the relay writes it.
 type notification struct {
@@ -21,14 +21,9 @@ type notification struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 }
 
-// invalid is the error of a bad notification: ErrInvalidNotification and
-// the adapter's own sentinel.
+// invalid is the error of a bad notification.
 func (r *Relay) invalid(format string, args ...any) error {
-	err := fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
-	if r.cfg.InvalidArgument != nil {
-		err = fmt.Errorf("%w: %w", r.cfg.InvalidArgument, err)
-	}
-	return err
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
 }
 
 // encodeParams returns params as a JSON object (nil for none).

@@ -75,9 +75,6 @@ type Config struct {
 	// that the request it names stops wherever it runs. It runs on a
 	// goroutine of its own.
 	Cancel func(session string, msg []byte)
-	// InvalidArgument, when not nil, is the adapter's sentinel that the
-	// errors of a bad notification (ErrInvalidNotification) also match.
-	InvalidArgument error
 	// CommentFirst starts a GET stream opened without Last-Event-ID with
 	// an SSE comment, as go-sdk's handler does, instead of an event that
 	// carries the priming entry's id. The priming entry is stored all the
