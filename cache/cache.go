@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testsignal"
 )
 
@@ -71,7 +72,7 @@ type Store struct {
 	origin string // the first word of this Store's messages
 	next   mcpsession.Store
 	expiry expiryReader
-	bus    *bus.Bus
+	bus    *msgbus.Bus
 	cfg    config
 
 	shards [numShards]shard
@@ -277,10 +278,11 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 			cfg.maxStale = idle
 		}
 	}
-	if !b.DatabaseListens() {
+	mb := (*msgbus.Bus)(b)
+	if !mb.DatabaseListens() {
 		cfg.trustPoll = true // polling is all there is
 	}
-	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
+	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: mb, cfg: cfg, pending: make(chan string, 4096),
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
 	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
 	c.now = time.Now
@@ -289,8 +291,8 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		c.shards[i].byKey = map[string]*entry{}
 		c.shards[i].invAt = map[string]invalidation{}
 	}
-	c.unsub = append(c.unsub, b.Subscribe(topic, c.received))
-	c.unsub = append(c.unsub, b.OnListening(func(bool) { c.updateActive() }))
+	c.unsub = append(c.unsub, mb.Subscribe(topic, c.received))
+	c.unsub = append(c.unsub, mb.OnListening(func(bool) { c.updateActive() }))
 	c.updateActive()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopPub = cancel
@@ -572,7 +574,7 @@ func (c *Store) invalidate(id string) {
 }
 
 // received handles an invalidation from the bus (ours included).
-func (c *Store) received(m bus.Message) {
+func (c *Store) received(m msgbus.Message) {
 	words := string(m.Payload)
 	if first, _, _ := strings.Cut(words, " "); first == c.origin {
 		return // written here, and dropped here then

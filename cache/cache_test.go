@@ -13,6 +13,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/storetest"
@@ -50,7 +51,7 @@ func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...c
 		<-done
 	})
 	<-b.Ready()
-	if b.DatabaseListens() {
+	if (*msgbus.Bus)(b).DatabaseListens() {
 		waitListening(t, b)
 	}
 	return &replica{raw: raw, bus: b, cache: c}
@@ -59,9 +60,9 @@ func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...c
 func waitListening(t testing.TB, b *bus.Bus) {
 	t.Helper()
 	ch := make(chan bool, 8)
-	defer b.OnListening(func(on bool) { ch <- on })()
+	defer (*msgbus.Bus)(b).OnListening(func(on bool) { ch <- on })()
 	deadline := time.After(30 * time.Second)
-	for !b.Listening() {
+	for !(*msgbus.Bus)(b).Listening() {
 		select {
 		case <-ch:
 		case <-deadline:
@@ -173,7 +174,7 @@ func waitSeen(t testing.TB, c *cache.Store, start time.Time, bound time.Duration
 // says how many connections were ended.
 func keepKillingListeners(ctx context.Context, r *replica, rounds <-chan struct{}, every int) (killed func() int) {
 	back := make(chan struct{}, 1)
-	stopWatch := r.bus.OnListening(func(on bool) {
+	stopWatch := (*msgbus.Bus)(r.bus).OnListening(func(on bool) {
 		if on {
 			select {
 			case back <- struct{}{}:
@@ -187,7 +188,7 @@ func keepKillingListeners(ctx context.Context, r *replica, rounds <-chan struct{
 		n := 0
 		defer func() { done <- n }()
 		for {
-			for !r.bus.Listening() {
+			for !(*msgbus.Bus)(r.bus).Listening() {
 				select {
 				case <-back:
 				case <-ctx.Done():
@@ -478,7 +479,7 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
 	msgs := make(chan int, 16)
-	defer r.bus.Subscribe(invalidations, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
+	defer (*msgbus.Bus)(r.bus).Subscribe(invalidations, func(m msgbus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
 	ctx := t.Context()
 	ids := make([]string, 6)
 	for i := range ids {
@@ -529,10 +530,10 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	// Hold the bus's delivery on a message published before the write, so
 	// that the write's own message arrives only after the read below.
 	blocked, release := make(chan struct{}), make(chan struct{})
-	defer r.bus.Subscribe("test/block", func(bus.Message) { close(blocked); <-release })()
+	defer (*msgbus.Bus)(r.bus).Subscribe("test/block", func(msgbus.Message) { close(blocked); <-release })()
 	own, marker := make(chan struct{}, 1), make(chan struct{}, 1)
-	defer r.bus.Subscribe(invalidations, func(bus.Message) { own <- struct{}{} })()
-	defer r.bus.Subscribe("test/marker", func(bus.Message) { marker <- struct{}{} })()
+	defer (*msgbus.Bus)(r.bus).Subscribe(invalidations, func(msgbus.Message) { own <- struct{}{} })()
+	defer (*msgbus.Bus)(r.bus).Subscribe("test/marker", func(msgbus.Message) { marker <- struct{}{} })()
 	wait := func(c <-chan struct{}, what string) {
 		t.Helper()
 		select {
@@ -541,7 +542,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 			t.Fatalf("%s not within 10s", what)
 		}
 	}
-	if _, err := r.bus.Publish(ctx, "test/block", nil); err != nil {
+	if _, err := (*msgbus.Bus)(r.bus).Publish(ctx, "test/block", nil); err != nil {
 		t.Fatal(err)
 	}
 	wait(blocked, "the blocking message")
@@ -557,7 +558,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	}
 	close(release)
 	wait(own, "the write's own message")
-	if _, err := r.bus.Publish(ctx, "test/marker", nil); err != nil {
+	if _, err := (*msgbus.Bus)(r.bus).Publish(ctx, "test/marker", nil); err != nil {
 		t.Fatal(err)
 	}
 	wait(marker, "a message after it") // every subscriber has had the own message

@@ -12,6 +12,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -372,8 +373,8 @@ func TestAppendWakesWatchers(t *testing.T) {
 	defer cancel()
 	go b.Run(ctx)
 	listening := make(chan bool, 4)
-	defer b.OnListening(func(on bool) { listening <- on })()
-	for !b.Listening() {
+	defer (*msgbus.Bus)(b).OnListening(func(on bool) { listening <- on })()
+	for !(*msgbus.Bus)(b).Listening() {
 		select {
 		case <-listening:
 		case <-time.After(30 * time.Second):
@@ -382,7 +383,7 @@ func TestAppendWakesWatchers(t *testing.T) {
 	}
 	sess := session(t, s)
 	woken := make(chan struct{}, 1)
-	defer b.Watch(eventstore.WakeKey(sess), func() {
+	defer (*msgbus.Bus)(b).Watch(eventstore.WakeKey(sess), func() {
 		select {
 		case woken <- struct{}{}:
 		default:

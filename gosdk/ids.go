@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -165,7 +165,7 @@ func (st *streams) routeAnswers(ctx context.Context, s *Sessions, session string
 
 // onAnswer hands another replica's answer to this replica's go-sdk
 // session that asked, if any.
-func (st *streams) onAnswer(s *Sessions, m bus.Message) {
+func (st *streams) onAnswer(s *Sessions, m msgbus.Message) {
 	var a answer
 	if json.Unmarshal(m.Payload, &a) != nil || a.From == st.relay.Replica() || a.Session == "" {
 		return

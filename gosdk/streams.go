@@ -12,9 +12,9 @@ import (
 	"sync"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,7 +27,7 @@ type streams struct {
 	relay  *relay.Relay
 	events *EventStore
 	store  *eventstore.Store // what events stores in, and where requests are numbered (ids.go)
-	bus    *bus.Bus
+	bus    *msgbus.Bus
 	unsub  func()
 
 	mu   sync.Mutex
@@ -64,7 +64,7 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 	es.append = r.Append
 	st := &streams{relay: r, events: es, store: cfg.Events, bus: cfg.Bus}
 	s.core.Attach(r)
-	st.unsub = cfg.Bus.Subscribe(topicAnswer, func(m bus.Message) { st.onAnswer(s, m) })
+	st.unsub = cfg.Bus.Subscribe(topicAnswer, func(m msgbus.Message) { st.onAnswer(s, m) })
 	return st, nil
 }
 

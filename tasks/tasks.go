@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/executor"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -48,7 +49,7 @@ const publishTimeout = 5 * time.Second
 type Store struct {
 	x   *executor.Executor
 	q   *driver.TaskStatements
-	bus *bus.Bus
+	bus *msgbus.Bus
 	cfg config
 
 	// Test hooks, set before the Store is used: clock gives the instant
@@ -80,7 +81,7 @@ func New(store *sqlstore.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		}
 	}
 	x := executor.Of(store)
-	return &Store{x: x, q: x.Driver().Tasks(), bus: b, cfg: cfg}, nil
+	return &Store{x: x, q: x.Driver().Tasks(), bus: (*msgbus.Bus)(b), cfg: cfg}, nil
 }
 
 // Replica returns the name of the replica whose Store this is (WithReplica).

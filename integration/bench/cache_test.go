@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -63,14 +64,14 @@ func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (*cach
 func waitListening(b testing.TB, bs *bus.Bus) {
 	b.Helper()
 	changed := make(chan struct{}, 1)
-	defer bs.OnListening(func(bool) {
+	defer (*msgbus.Bus)(bs).OnListening(func(bool) {
 		select {
 		case changed <- struct{}{}:
 		default:
 		}
 	})()
 	deadline := time.After(30 * time.Second)
-	for bs.DatabaseListens() && !bs.Listening() {
+	for (*msgbus.Bus)(bs).DatabaseListens() && !(*msgbus.Bus)(bs).Listening() {
 		select {
 		case <-changed:
 		case <-deadline:

@@ -9,6 +9,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/principal"
 )
 
@@ -20,7 +21,7 @@ type Settings struct {
 	Logger        *slog.Logger   // nil: no logs
 	Principal     principal.Func // nil: principal.Anonymous
 	// Bus and Events, both or neither: streams across replicas.
-	Bus    *bus.Bus
+	Bus    *msgbus.Bus
 	Events *eventstore.Store
 	Now    func() time.Time // nil: time.Now
 }
@@ -74,7 +75,7 @@ func WithStreams(b *bus.Bus, events *eventstore.Store) Setting {
 		case events == nil:
 			return fmt.Errorf("%w: WithStreams: nil event store", mcpsession.ErrInvalidOption)
 		}
-		s.Bus, s.Events = b, events
+		s.Bus, s.Events = (*msgbus.Bus)(b), events
 		return nil
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -92,7 +93,7 @@ func StartBus(t testing.TB, store *sqlstore.Store, opts ...bus.Option) *bus.Bus 
 		}
 	})
 	select {
-	case <-b.Ready():
+	case <-(*msgbus.Bus)(b).Ready():
 	case <-time.After(Timeout):
 		t.Fatal("the bus was not ready in time")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/executor"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -39,7 +40,7 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		defer cancel()
 		var publish, appendErr, after error
 		err = s.Modify(ctx, id, func(m map[string]any) (map[string]any, error) {
-			_, publish = b.Publish(ctx, "t", nil)
+			_, publish = (*msgbus.Bus)(b).Publish(ctx, "t", nil)
 			_, appendErr = e.Append(ctx, id, "s", []byte("x"))
 			_, after = e.After(ctx, id, "s", -1)
 			return m, nil
@@ -69,7 +70,7 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rb.Publish(t.Context(), "t", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
+		if _, err := (*msgbus.Bus)(rb).Publish(t.Context(), "t", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
 			t.Errorf("Publish on a read-only store: %v; want ErrReadOnly", err)
 		}
 		if _, err := re.Append(t.Context(), id, "s", nil); !errors.Is(err, mcpsession.ErrReadOnly) {

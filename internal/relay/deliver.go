@@ -8,8 +8,8 @@ import (
 	"errors"
 	"math"
 
-	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // A DeliveryMark is what the session keeps of its standalone stream's
@@ -70,7 +70,7 @@ func (r *Relay) supersede(ctx context.Context, session string, f *follower) {
 
 // onSuperseded ends this replica's followers of a stream opened again
 // elsewhere, that opened before it.
-func (r *Relay) onSuperseded(m bus.Message) {
+func (r *Relay) onSuperseded(m msgbus.Message) {
 	var s supersession
 	if json.Unmarshal(m.Payload, &s) != nil || s.Session == "" || s.Token == "" {
 		return

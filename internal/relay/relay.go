@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // Standalone is the event store's stream id of a session's standalone
@@ -52,7 +52,7 @@ var ErrUnknownEventID = errors.New("relay: unknown Last-Event-ID")
 type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
 	Name   string
-	Bus    *bus.Bus
+	Bus    *msgbus.Bus
 	Events *eventstore.Store
 	Logger *slog.Logger // nil: no logs
 
@@ -236,7 +236,7 @@ type forwarded struct {
 
 // onForwarded takes an answer another replica received for this one, or
 // the verdict on one this replica forwarded.
-func (r *Relay) onForwarded(m bus.Message) {
+func (r *Relay) onForwarded(m msgbus.Message) {
 	var f forwarded
 	if err := json.Unmarshal(m.Payload, &f); err != nil {
 		return
@@ -252,11 +252,11 @@ func (r *Relay) onForwarded(m bus.Message) {
 }
 
 // onWake wakes the followers of a session's standalone stream.
-func (r *Relay) onWake(m bus.Message) { r.wake(string(m.Payload)) }
+func (r *Relay) onWake(m msgbus.Message) { r.wake(string(m.Payload)) }
 
 // onEnded ends a session's streams here; the adapter drops its SDK's
 // memory of it.
-func (r *Relay) onEnded(m bus.Message) {
+func (r *Relay) onEnded(m msgbus.Message) {
 	session := string(m.Payload)
 	if session == "" {
 		return

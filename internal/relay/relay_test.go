@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -27,7 +27,7 @@ const wait = 30 * time.Second
 // relay, and an HTTP server whose GET the relay serves.
 type replica struct {
 	store    *sqlstore.Store
-	bus      *bus.Bus
+	bus      *msgbus.Bus
 	events   *eventstore.Store
 	relay    *relay.Relay
 	injected chan injection
@@ -63,9 +63,9 @@ func newReplica(t *testing.T, dsn string, opts ...eventstore.Option) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &replica{store: s, bus: b, events: e, injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
+	rep := &replica{store: s, bus: (*msgbus.Bus)(b), events: e, injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
 	rep.relay, err = relay.New(relay.Config{
-		Name: "test", Bus: b, Events: e,
+		Name: "test", Bus: (*msgbus.Bus)(b), Events: e,
 		EventID: eventID, ResolveEventID: resolve,
 		Inject: func(session string, msg []byte) { rep.injected <- injection{session, string(msg)} },
 		Ended:  func(session string) { rep.ended <- session },
