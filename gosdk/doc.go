@@ -212,7 +212,7 @@
 // both over the store's database; each replica runs its bus) carries
 // streams and server-to-client messages across replicas:
 //
-//   - Each go-sdk session of the adapter has an [EventStore] over the
+//   - Each go-sdk session of the adapter has an event store over the
 //     shared event store: go-sdk stores every message it writes on a
 //     session's streams (positions per stream from 0, ids
 //     "<stream>_<index>"), the standalone stream's ("") included, on

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/httpstatus"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
@@ -25,8 +25,8 @@ import (
 // is package relay's. Nil without those options.
 type streams struct {
 	relay  *relay.Relay
-	events *EventStore
-	store  *eventstore.Store // what events stores in, and where requests are numbered (ids.go)
+	events *eventStore
+	store  *events.Store // what events stores in, and where requests are numbered (ids.go)
 	bus    *msgbus.Bus
 	unsub  func()
 
@@ -39,16 +39,13 @@ func newStreams(s *Sessions, cfg config) (*streams, error) {
 	if cfg.Bus == nil {
 		return nil, nil
 	}
-	es, err := NewEventStore(cfg.Events)
-	if err != nil {
-		return nil, err
-	}
+	es := newEventStore(cfg.Events)
 	r, err := relay.New(relay.Config{
 		Name:   "gosdk",
 		Bus:    cfg.Bus,
 		Events: cfg.Events,
 		Logger: s.logger,
-		EventID: func(stream string, ev eventstore.Event) string {
+		EventID: func(stream string, ev events.Event) string {
 			return stream + "_" + strconv.FormatInt(ev.Pos, 10) // go-sdk's own format
 		},
 		ResolveEventID: resolveEventID,

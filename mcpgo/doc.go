@@ -162,7 +162,7 @@
 //     application code sends a session a notification there, from any
 //     replica.
 //   - Last-Event-ID, on any replica: the events after it on its stream
-//     (mcp-go stores each POST stream's events with [EventStore], installed
+//     (mcp-go stores each POST stream's events with the adapter's event store, installed
 //     by HTTPOptions) replayed once, in order, then followed, even while
 //     another replica writes them, to the stream's response or the
 //     session's end. Event ids are the events' seq in the database. A GET

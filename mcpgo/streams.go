@@ -16,7 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/principal"
 	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
@@ -27,7 +27,7 @@ import (
 // is package relay's. Nil without those options.
 type streams struct {
 	relay  *relay.Relay
-	events *EventStore
+	events *eventStore
 	// next is mcp-go's handler, which Handler wraps: answers forwarded from
 	// other replicas, cancellations, the ends of sessions deleted
 	// elsewhere and the opening of sessions here are handed to it as
@@ -52,17 +52,14 @@ func newStreams(s *Sessions, cfg config, store mcpsession.Store) (*streams, erro
 	if cfg.Bus == nil {
 		return nil, nil
 	}
-	es, err := NewEventStore(cfg.Events)
-	if err != nil {
-		return nil, err
-	}
+	es := newEventStore(cfg.Events)
 	st := &streams{events: es, sessions: s}
 	rc := relay.Config{
 		Name:   "mcpgo",
 		Bus:    cfg.Bus,
 		Events: cfg.Events,
 		Logger: s.logger,
-		EventID: func(_ string, ev eventstore.Event) string {
+		EventID: func(_ string, ev events.Event) string {
 			return strconv.FormatInt(ev.Seq, 10)
 		},
 		ResolveEventID: func(ctx context.Context, session, id string) (string, int64, error) {
@@ -82,6 +79,7 @@ func newStreams(s *Sessions, cfg config, store mcpsession.Store) (*streams, erro
 	if m, ok := store.(mcpsession.Modifier); ok {
 		rc.Deliveries = deliveries(m)
 	}
+	var err error
 	st.relay, err = relay.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mcpgo: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/principal"
 )
@@ -22,7 +23,7 @@ type Settings struct {
 	Principal     principal.Func // nil: principal.Anonymous
 	// Bus and Events, both or neither: streams across replicas.
 	Bus    *msgbus.Bus
-	Events *eventstore.Store
+	Events *events.Store
 	Now    func() time.Time // nil: time.Now
 }
 
@@ -66,16 +67,16 @@ func WithPrincipal(fn func(r *http.Request) (string, error)) Setting {
 }
 
 // WithStreams carries the sessions' streams and server-to-client messages
-// across replicas over b, with their events kept in events.
-func WithStreams(b *bus.Bus, events *eventstore.Store) Setting {
+// across replicas over b, with their events kept in e.
+func WithStreams(b *bus.Bus, e *eventstore.Store) Setting {
 	return func(s *Settings) error {
 		switch {
 		case b == nil:
 			return fmt.Errorf("%w: WithStreams: nil bus", mcpsession.ErrInvalidOption)
-		case events == nil:
+		case e == nil:
 			return fmt.Errorf("%w: WithStreams: nil event store", mcpsession.ErrInvalidOption)
 		}
-		s.Bus, s.Events = (*msgbus.Bus)(b), events
+		s.Bus, s.Events = (*msgbus.Bus)(b), (*events.Store)(e)
 		return nil
 	}
 }

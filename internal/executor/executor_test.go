@@ -9,6 +9,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/executor"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
@@ -26,10 +27,11 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := eventstore.New(s)
+		pub, err := eventstore.New(s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		e := (*events.Store)(pub)
 		id := mcpsession.NewID()
 		if err := s.Create(t.Context(), id, nil); err != nil {
 			t.Fatal(err)
@@ -66,17 +68,18 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		re, err := eventstore.New(ro)
+		rpub, err := eventstore.New(ro)
 		if err != nil {
 			t.Fatal(err)
 		}
+		re := (*events.Store)(rpub)
 		if _, err := (*msgbus.Bus)(rb).Publish(t.Context(), "t", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
 			t.Errorf("Publish on a read-only store: %v; want ErrReadOnly", err)
 		}
 		if _, err := re.Append(t.Context(), id, "s", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
 			t.Errorf("Append on a read-only store: %v; want ErrReadOnly", err)
 		}
-		if _, err := re.After(t.Context(), id, "s", -1); !errors.Is(err, eventstore.ErrUnknownStream) {
+		if _, err := re.After(t.Context(), id, "s", -1); !errors.Is(err, events.ErrUnknownStream) {
 			t.Errorf("After on a read-only store: %v; want ErrUnknownStream (reads work)", err)
 		}
 	})

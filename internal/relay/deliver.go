@@ -8,7 +8,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
@@ -150,7 +150,7 @@ func (r *Relay) claim(ctx context.Context, session string, f *follower, through 
 // undeliveredSince returns the standalone stream's retained events after
 // position pos: what no GET stream has sent. Unlike After, it does not
 // fail when the bound dropped some: what is gone is gone.
-func (r *Relay) undeliveredSince(ctx context.Context, session string, pos int64) ([]eventstore.Event, error) {
+func (r *Relay) undeliveredSince(ctx context.Context, session string, pos int64) ([]events.Event, error) {
 	evs, err := r.cfg.Events.SincePriming(ctx, session, Standalone, math.MaxInt64)
 	if err != nil {
 		return nil, err

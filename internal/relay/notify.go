@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 )
 
 // ErrInvalidNotification means Notify or Broadcast was given an empty
@@ -71,7 +71,7 @@ func (r *Relay) Notify(ctx context.Context, session, method string, params any) 
 // down) a wake message on the bus does. A wake message that fails is
 // logged, not returned: the event is stored, and followers find it at
 // their next poll.
-func (r *Relay) Append(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error) {
+func (r *Relay) Append(ctx context.Context, session, stream string, data []byte) (events.Event, error) {
 	ev, err := r.cfg.Events.Append(ctx, session, stream, data)
 	if err != nil {
 		return ev, err

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
@@ -53,12 +53,12 @@ type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
 	Name   string
 	Bus    *msgbus.Bus
-	Events *eventstore.Store
+	Events *events.Store
 	Logger *slog.Logger // nil: no logs
 
 	// EventID formats an event of stream as the SDK's clients see its SSE
 	// id.
-	EventID func(stream string, ev eventstore.Event) string
+	EventID func(stream string, ev events.Event) string
 	// ResolveEventID returns the stream and position a Last-Event-ID
 	// names, or an error matching ErrUnknownEventID.
 	ResolveEventID func(ctx context.Context, session, id string) (stream string, pos int64, err error)
