@@ -75,27 +75,6 @@ type HandleCleaner interface {
 	CleanupHandles(ctx context.Context) (int64, error)
 }
 
-// IdleTimeouter is implemented by stores that expire idle sessions on read,
-// as sqlstore's Store does. A janitor takes its default ttl from it, and an
-// adapter its touch interval, so that reads, touches and sweeps agree on
-// when a session is dead.
-type IdleTimeouter interface {
-	// IdleTimeout returns how long a session may go unused before it
-	// reads as missing, or 0 when sessions do not expire when idle.
-	IdleTimeout() time.Duration
-}
-
-// SharedGetter is implemented by stores that can read a session without
-// copying its metadata, as package cache's Store does. The adapters use it
-// for the session check of every request, which only reads.
-type SharedGetter interface {
-	// GetShared is Get, except that the map, and every map and slice in
-	// it, may be shared with the store and with other callers: the caller
-	// must not modify any of it. The store never modifies a map it has
-	// returned, so the caller may keep it.
-	GetShared(ctx context.Context, id string) (map[string]any, error)
-}
-
 // HandleStore keeps explicit state handles, the sessionless revision's
 // replacement for session state (MCP 2026-07-28, SEP-2567): a tool creates a
 // piece of state, returns its opaque handle to the client, and later calls

@@ -31,7 +31,7 @@ func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var running []<-chan error
-	replica := func() (*sqlstore.Store, *cache.Store) {
+	replica := func() (*sqlstore.Store, cache.Store) {
 		store, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err != nil {
 			log.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -28,7 +29,7 @@ const invalidations = "mcpsession/cache/invalidate"
 type replica struct {
 	raw   *sqlstore.Store
 	bus   *bus.Bus
-	cache *cache.Store
+	cache cache.Store
 }
 
 func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...cache.Option) *replica {
@@ -112,7 +113,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 		const bound = 2 * time.Second
 		a := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
 		b := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
-		a.cache.Invalidated().Arm(t)
+		cache.Invalidated(a.cache).Arm(t)
 		ctx := t.Context()
 		var worst time.Duration
 		const rounds = 100
@@ -135,7 +136,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 				write = func() error { return b.cache.Delete(ctx, id) }
 				seen = func() bool { _, err := a.cache.Get(ctx, id); return errors.Is(err, mcpsession.ErrNotFound) }
 			}
-			a.cache.Invalidated().Drain() // earlier writes' invalidations
+			cache.Invalidated(a.cache).Drain() // earlier writes' invalidations
 			start := time.Now()
 			if err := write(); err != nil {
 				t.Fatal(err)
@@ -143,7 +144,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 			waitSeen(t, a.cache, start, bound, fmt.Sprintf("round %d: the write on b", i), seen)
 			worst = max(worst, time.Since(start))
 		}
-		st := a.cache.Stats()
+		st := probe(a.cache).Stats()
 		if st.Hits < rounds {
 			t.Fatalf("a's reads: %+v; want most served from memory", st)
 		}
@@ -154,13 +155,13 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 // waitSeen returns once seen holds, checking it again each time c drops
 // an entry (its Invalidated signal, armed by the caller), and fails t if
 // that takes longer than bound from start.
-func waitSeen(t testing.TB, c *cache.Store, start time.Time, bound time.Duration, what string, seen func() bool) {
+func waitSeen(t testing.TB, c cache.Store, start time.Time, bound time.Duration, what string, seen func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(time.Until(start.Add(bound)))
 	defer deadline.Stop()
 	for !seen() {
 		select {
-		case <-c.Invalidated().C():
+		case <-cache.Invalidated(c).C():
 		case <-deadline.C:
 			t.Fatalf("%s not seen on the other replica %v later; the bound is %v", what, time.Since(start), bound)
 		}
@@ -243,8 +244,8 @@ func TestFreshMaps(t *testing.T) {
 		md["list"] = append(md["list"].([]any), 3)
 		delete(md, "nested")
 	}
-	if r.cache.Stats().Hits < 2 {
-		t.Fatalf("stats %+v: want the repeated reads served from memory", r.cache.Stats())
+	if probe(r.cache).Stats().Hits < 2 {
+		t.Fatalf("stats %+v: want the repeated reads served from memory", probe(r.cache).Stats())
 	}
 }
 
@@ -367,14 +368,14 @@ func TestBoundedEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.cache.Stats().Entries; n > 64 {
+	if n := probe(r.cache).Stats().Entries; n > 64 {
 		t.Fatalf("%d entries kept; the limit is 64", n)
 	}
-	before := r.cache.Stats().Misses
+	before := probe(r.cache).Stats().Misses
 	if _, err := r.cache.Get(ctx, ids[0]); err != nil { // long evicted
 		t.Fatal(err)
 	}
-	if r.cache.Stats().Misses != before+1 {
+	if probe(r.cache).Stats().Misses != before+1 {
 		t.Fatal("the oldest entry was still cached past the limit")
 	}
 }
@@ -426,7 +427,7 @@ func TestNoStaleReadBeyondTheBound(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no listener connection was killed: the test proved nothing")
 	}
-	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", n, worst, bound, a.cache.Stats())
+	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", n, worst, bound, probe(a.cache).Stats())
 }
 
 // Bad options are refused at New, each with ErrInvalidOption.
@@ -550,7 +551,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	if err := r.cache.Create(ctx, id, map[string]any{"v": 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.cache.Flush(ctx); err != nil {
+	if err := probe(r.cache).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.cache.Get(ctx, id); err != nil { // a miss, kept
@@ -562,11 +563,20 @@ func TestOwnMessagesIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(marker, "a message after it") // every subscriber has had the own message
-	before := r.cache.Stats().Hits
+	before := probe(r.cache).Stats().Hits
 	if md, err := r.cache.Get(ctx, id); err != nil || md["v"] != float64(1) {
 		t.Fatalf("Get = %v, %v", md, err)
 	}
-	if st := r.cache.Stats(); st.Hits != before+1 {
+	if st := probe(r.cache).Stats(); st.Hits != before+1 {
 		t.Fatalf("stats %+v: the read after the own message went to the database", st)
 	}
+}
+
+// probe returns what the cache shows its own module (cacheprobe.Probe).
+func probe(c cache.Store) cacheprobe.Probe {
+	p, ok := cacheprobe.Of(c)
+	if !ok {
+		panic("cache.New made no cacheprobe.Probe")
+	}
+	return p
 }

@@ -67,7 +67,7 @@ func readerProcess(dsn string) int {
 		<-listening
 	}
 	stopWatch()
-	invalidated := c.Invalidated()
+	invalidated := cache.Invalidated(c)
 	invalidated.Arm(exitOnFatal{})
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
@@ -112,7 +112,7 @@ func (exitOnFatal) Fatalf(format string, args ...any) {
 }
 
 // answer is what the reader says of id: "found", "missing" or "error …".
-func answer(ctx context.Context, c *cache.Store, id string) string {
+func answer(ctx context.Context, c cache.Store, id string) string {
 	_, err := c.Get(ctx, id)
 	switch {
 	case err == nil:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/backoff"
+	"github.com/mcpsession/mcpsession/internal/optional"
 )
 
 // maxBackoffShift caps the backoff after failed sweeps at
@@ -58,7 +59,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		}
 	}
 	if cfg.ttl == 0 {
-		if it, ok := c.(mcpsession.IdleTimeouter); ok {
+		if it, ok := c.(optional.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
 					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidTTL)

@@ -356,7 +356,7 @@ func TestPrincipalWithoutHandler(t *testing.T) {
 
 // newCachedStore is a cache over a store of dsn, serving from memory on
 // both dialects.
-func newCachedStore(t *testing.T, dsn string) *cache.Store {
+func newCachedStore(t *testing.T, dsn string) cache.Store {
 	t.Helper()
 	st := testdb.OpenStore(t, dsn)
 	c, err := cache.New(st, adaptertest.StartBus(t, st, bus.WithPollInterval(20*time.Millisecond)), cache.WithPolledInvalidation())

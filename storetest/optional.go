@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/optional"
 )
 
 // ttl is the expiry the timing checks use: long enough that a loaded
@@ -227,9 +228,9 @@ func testModifierConcurrent(t *testing.T, k *kit) {
 
 func testSharedGetter(t *testing.T, k *kit) {
 	s := k.open(t)
-	sg, ok := s.(mcpsession.SharedGetter)
+	sg, ok := s.(optional.SharedGetter)
 	if !ok {
-		t.Skip("store does not implement mcpsession.SharedGetter")
+		t.Skip("store does not implement optional.SharedGetter")
 	}
 	ctx := t.Context()
 	if m, err := sg.GetShared(ctx, mcpsession.NewID()); !errors.Is(err, mcpsession.ErrNotFound) {

@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -253,8 +254,10 @@ func (c *cluster) settle() {
 	for i := range c.replicas {
 		if r := c.replica(i); r != nil {
 			live = append(live, r)
-			if err := r.cache.Flush(ctx); err != nil {
-				c.t.Fatal(err)
+			if p, ok := cacheprobe.Of(r.cache); ok {
+				if err := p.Flush(ctx); err != nil {
+					c.t.Fatal(err)
+				}
 			}
 		}
 	}

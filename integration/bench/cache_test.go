@@ -30,14 +30,14 @@ const implCache = "cache"
 
 // newCache returns a cache over store, with its bus running until b ends,
 // once the bus listens (on Postgres) or has found its position.
-func newCache(b testing.TB, store *sqlstore.Store) *cache.Store {
+func newCache(b testing.TB, store *sqlstore.Store) cache.Store {
 	b.Helper()
 	c, _ := newCacheBus(b, store)
 	return c
 }
 
 // newCacheBus is newCache with opts for its bus, and the bus.
-func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (*cache.Store, *bus.Bus) {
+func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (cache.Store, *bus.Bus) {
 	b.Helper()
 	bs, err := bus.New(store, opts...)
 	if err != nil {
@@ -129,7 +129,7 @@ func readerMain(dsn string) int {
 
 // seenAnswer is what the reader says of id: "found V", "missing" or
 // "error …".
-func seenAnswer(ctx context.Context, c *cache.Store, id string) string {
+func seenAnswer(ctx context.Context, c cache.Store, id string) string {
 	md, err := c.Get(ctx, id)
 	switch {
 	case err == nil:

@@ -65,7 +65,7 @@ const cacheBound = time.Second
 // and waits until the reader answers missing, rounds times, with a tick on
 // ticks (when given) after each; it returns how long each delete took to
 // be seen.
-func deleteSeenRounds(t *testing.T, w *cache.Store, r *cacheReader, rounds int, ticks chan<- struct{}) []time.Duration {
+func deleteSeenRounds(t *testing.T, w cache.Store, r *cacheReader, rounds int, ticks chan<- struct{}) []time.Duration {
 	t.Helper()
 	ctx := t.Context()
 	lags := make([]time.Duration, 0, rounds)

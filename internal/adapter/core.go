@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/optional"
 	"github.com/mcpsession/mcpsession/internal/principal"
 	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
@@ -55,7 +56,7 @@ func New(cfg Config) (*Core, error) {
 		return nil, fmt.Errorf("%w: nil Store", mcpsession.ErrInvalidOption)
 	}
 	var idle time.Duration
-	if it, ok := cfg.Store.(mcpsession.IdleTimeouter); ok {
+	if it, ok := cfg.Store.(optional.IdleTimeouter); ok {
 		idle = it.IdleTimeout()
 	}
 	interval, err := touchgate.Interval(cfg.TouchInterval, idle)
@@ -117,13 +118,13 @@ func IsForeign(err error) bool { return errors.Is(err, errForeign) }
 // found rather than invalid: to a client both mean "initialize again".
 //
 // The map is read-only: it may be shared with the store (a
-// mcpsession.SharedGetter, such as a cache, is read without a copy), so
+// optional.SharedGetter, such as a cache, is read without a copy), so
 // neither the adapters nor anything they hand it to may modify it.
 func (c *Core) Lookup(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", mcpsession.ErrNotFound, err)
 	}
-	if sg, ok := c.store.(mcpsession.SharedGetter); ok {
+	if sg, ok := c.store.(optional.SharedGetter); ok {
 		return sg.GetShared(ctx, id)
 	}
 	return c.store.Get(ctx, id)
