@@ -33,7 +33,6 @@
 // lease has lapsed, because that replica died, the task has failed, for
 // every replica. Every change of a task is announced on the bus, so that a
 // client waiting for its result on any replica learns of it at once, and
-// reads it again now and then (WithBackstop) in case an announcement was
-// lost. Times are the database's clock, so replicas whose clocks differ
+// reads it again now and then in case an announcement was lost. Times are the database's clock, so replicas whose clocks differ
 // agree on them.
 package tasks

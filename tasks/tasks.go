@@ -49,19 +49,8 @@ func WithReplica(name string) Option { return option{itasks.WithReplica(name)} }
 // replica.
 func WithLease(d time.Duration) Option { return option{itasks.WithLease(d)} }
 
-// WithBackstop sets how often a client's wait for a task's result
-// (tasks/result) reads the task again when no message of the bus has woken
-// it (default 30 s, at least a millisecond): the latest a waiter learns of
-// a change whose message was lost, for instance with the replica that
-// made it.
-func WithBackstop(d time.Duration) Option { return option{itasks.WithBackstop(d)} }
-
 // WithMaxResultBytes limits a task's result to n bytes (default 16 MiB).
 func WithMaxResultBytes(n int) Option { return option{itasks.WithMaxResultBytes(n)} }
-
-// WithSweepBatchSize sets how many tasks one statement of Sweep deletes or
-// fails at most (default 1000).
-func WithSweepBatchSize(n int) Option { return option{itasks.WithSweepBatchSize(n)} }
 
 // WithLogger sets where the Store logs what it cannot return: a change it
 // made but could not announce on the bus. It never logs task ids, results
