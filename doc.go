@@ -56,7 +56,8 @@
 //     number beyond float64's range.
 //   - [ErrTooLarge]: the encoded metadata is over the store's limit. It also
 //     matches ErrInvalidMetadata.
-//   - [ErrInvalidTTL]: Cleanup was given a ttl under one millisecond.
+//   - [ErrInvalidArgument]: a call was given an argument it cannot use
+//     (Cleanup a ttl under one millisecond, Modify a nil function).
 //   - [ErrCleanupInProgress]: another process holds the database's cleanup
 //     lock; the caller should skip this sweep rather than fail.
 //   - [ErrCallInModify]: the store was called from inside a Modify

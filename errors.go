@@ -45,9 +45,6 @@ var (
 	// function needs before Modify, and write what it decides after.
 	ErrCallInModify = errors.New("mcpsession: store called from inside a Modify function")
 
-	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
-	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
-
 	// ErrCleanupInProgress means another process holds the database's
 	// cleanup lease: it is sweeping. A janitor treats it as a skipped
 	// sweep, not a failure.
@@ -82,9 +79,9 @@ var (
 	ErrReadOnly = errors.New("mcpsession: database is read-only")
 
 	// ErrInvalidArgument means a call of this module's packages was given
-	// an argument it cannot use: a nil function, a value over a documented
-	// limit, text that is not valid UTF-8. The error's text says which.
-	// Nothing was changed.
+	// an argument it cannot use: a nil function, a Cleanup ttl under one
+	// millisecond, a value over a documented limit, text that is not valid
+	// UTF-8. The error's text says which. Nothing was changed.
 	ErrInvalidArgument = errors.New("mcpsession: invalid argument")
 
 	// ErrUnsupported means the store does not implement what the call
@@ -104,8 +101,8 @@ var (
 	ErrNoSession = errors.New("mcpsession: no session in context")
 
 	// ErrReservedKey means application state named a key that starts with
-	// the adapters' reserved prefix ("mcp."), under which they keep what a
-	// session negotiated.
+	// ReservedPrefix, under which the adapters keep what a session
+	// negotiated.
 	ErrReservedKey = errors.New("mcpsession: reserved metadata key")
 
 	// ErrModifyUnsupported means ModifyState was called on a store that

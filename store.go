@@ -39,7 +39,7 @@ type Store interface {
 type Cleaner interface {
 	// Cleanup deletes the sessions that have not been used for more than
 	// ttl, and returns how many it deleted. A ttl under one millisecond is
-	// an error matching ErrInvalidTTL and deletes nothing. When another
+	// an error matching ErrInvalidArgument and deletes nothing. When another
 	// process is already cleaning the same database, Cleanup may return an
 	// error matching ErrCleanupInProgress without deleting anything.
 	Cleanup(ctx context.Context, ttl time.Duration) (int64, error)
@@ -120,3 +120,12 @@ type HandleStore interface {
 	// whether or not there was such a handle.
 	DeleteHandle(ctx context.Context, handle, principal string) error
 }
+
+// ReservedPrefix starts the top-level metadata keys the SDK adapters (mcpgo,
+// gosdk) keep in a session's record for what the session negotiated
+// (protocol version, client info and capabilities, log level, principal,
+// the time of the last touch). Both adapters write the same keys, so that
+// a session initialized through one is served by the other. The state
+// helpers (State, UpdateState, ModifyState) never show these keys, and
+// refuse them with ErrReservedKey.
+const ReservedPrefix = "mcp."

@@ -127,16 +127,16 @@
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
-// that start with [ReservedPrefix], the same as the mcp-go adapter's
-// (module mcpgo): "mcp.protocolVersion" (negotiated), "mcp.clientInfo",
-// "mcp.clientCapabilities" (as the client sent them), "mcp.logLevel",
-// "mcp.touchedAt" and "mcp.principal", and two that only go-sdk needs:
-// "mcp.initialized", once notifications/initialized was handled, and
-// "mcp.requestedProtocolVersion", when the client asked for a version
-// other than the one negotiated (go-sdk hands handlers the requested one).
-// Each is a top-level key so that Store.Update's shallow merge never makes
-// one write undo another. The helpers hide these keys from tool code and
-// refuse to set them ([ErrReservedKey]).
+// that start with [mcpsession.ReservedPrefix], the same as the mcp-go
+// adapter's (module mcpgo): "mcp.protocolVersion" (negotiated),
+// "mcp.clientInfo", "mcp.clientCapabilities" (as the client sent them),
+// "mcp.logLevel", "mcp.touchedAt" and "mcp.principal", and two that only
+// go-sdk needs: "mcp.initialized", once notifications/initialized was
+// handled, and "mcp.requestedProtocolVersion", when the client asked for a
+// version other than the one negotiated (go-sdk hands handlers the requested
+// one). Each is a top-level key so that Store.Update's shallow merge never
+// makes one write undo another. The helpers hide these keys from tool code
+// and refuse to set them ([ErrReservedKey]).
 //
 // # Sessions in memory
 //

@@ -14,7 +14,7 @@ import "github.com/mcpsession/mcpsession"
 var ErrNoSession = mcpsession.ErrNoSession
 
 // ErrReservedKey means application state named a key that starts with
-// ReservedPrefix, which the adapter keeps for what it negotiated.
+// mcpsession.ReservedPrefix, which the adapter keeps for what it negotiated.
 var ErrReservedKey = mcpsession.ErrReservedKey
 
 // ErrModifyUnsupported means ModifyState was called on a store that does

@@ -9,17 +9,11 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// ReservedPrefix starts the top-level metadata keys the adapter keeps for
-// itself. Application state (State, UpdateState, ModifyState) never sees
-// them and may not set them. They are the keys the mcp-go adapter (module
-// mcpgo) writes, with two more that only go-sdk needs.
-const ReservedPrefix = record.ReservedPrefix
-
 // keyRequestedVersion holds the protocol version the client asked for in
 // initialize, when it differs from the one negotiated (which
 // "mcp.protocolVersion" holds): go-sdk hands the requested one to handlers
 // in InitializeParams, so every replica must restore it.
-const keyRequestedVersion = ReservedPrefix + "requestedProtocolVersion"
+const keyRequestedVersion = record.ReservedPrefix + "requestedProtocolVersion"
 
 // negotiated is the record initialize creates: what go-sdk's initialize
 // put in the session's state, and what it answered.

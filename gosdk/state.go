@@ -52,9 +52,9 @@ func LogLevel(ctx context.Context) (string, error) {
 
 // State returns the application state of the session ctx's request belongs
 // to, read from the store now: every key but the reserved ones (see
-// ReservedPrefix). The map is the caller's. It returns an error matching
-// ErrNoSession outside a session, mcpsession.ErrNotFound if the session has
-// ended, or a store error.
+// mcpsession.ReservedPrefix). The map is the caller's. It returns an error
+// matching ErrNoSession outside a session, mcpsession.ErrNotFound if the
+// session has ended, or a store error.
 func State(ctx context.Context) (map[string]any, error) { return adapter.State(ctx) }
 
 // UpdateState merges keys into the session's application state with

@@ -62,7 +62,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		if it, ok := c.(optional.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
-					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
+					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidArgument)
 				}
 				cfg.ttl = d
 			}

@@ -64,7 +64,7 @@ func defaultConfig() config {
 func WithTTL(ttl time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if ttl < minTTL {
-			return fmt.Errorf("%w: janitor.WithTTL(%v): under one millisecond (%w)", mcpsession.ErrInvalidOption, ttl, mcpsession.ErrInvalidTTL)
+			return fmt.Errorf("%w: janitor.WithTTL(%v): under one millisecond (%w)", mcpsession.ErrInvalidOption, ttl, mcpsession.ErrInvalidArgument)
 		}
 		c.ttl = ttl
 		return nil

@@ -91,13 +91,14 @@
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
-// that start with [ReservedPrefix] ("mcp.protocolVersion", "mcp.clientInfo",
-// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt",
-// "mcp.principal", the principal that initialized the session, and, with
-// streams across replicas, "mcp.delivery", what GET streams sent of the
-// session's stream), each a top-level key so that Store.Update's shallow merge never makes one write
-// undo another. The helpers hide these keys from tool code and refuse to
-// set them ([ErrReservedKey]).
+// that start with [mcpsession.ReservedPrefix] ("mcp.protocolVersion",
+// "mcp.clientInfo", "mcp.clientCapabilities", "mcp.logLevel",
+// "mcp.touchedAt", "mcp.principal", the principal that initialized the
+// session, and, with streams across replicas, "mcp.delivery", what GET
+// streams sent of the session's stream), each a top-level key so that
+// Store.Update's shallow merge never makes one write undo another. The
+// helpers hide these keys from tool code and refuse to set them
+// ([ErrReservedKey]).
 //
 // # Touches
 //

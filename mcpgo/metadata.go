@@ -6,17 +6,6 @@ import (
 	"github.com/mcpsession/mcpsession/internal/record"
 )
 
-// ReservedPrefix starts the top-level metadata keys the adapter keeps for
-// itself. Application state (State, UpdateState, ModifyState) never sees
-// them and may not set them.
-//
-// Each negotiated value has a top-level key of its own, rather than all of
-// them sharing one "mcp" object, because Store.Update merges top-level keys:
-// a touch, a log level change and an application update each write only
-// their own keys and so never undo one another. The go-sdk adapter (module
-// gosdk) uses the same keys.
-const ReservedPrefix = record.ReservedPrefix
-
 // The reserved keys this adapter writes. Values are what encoding/json
 // makes of the mcp-go types; touchedAt is Unix milliseconds.
 const (
@@ -27,7 +16,7 @@ const (
 	keyTouchedAt          = record.KeyTouchedAt
 	// keyDelivery is the session's relay.DeliveryMark: which GET stream
 	// serves its standalone stream, and what GET streams sent of it.
-	keyDelivery = ReservedPrefix + "delivery"
+	keyDelivery = record.ReservedPrefix + "delivery"
 )
 
 // negotiated is the metadata Create stores for an initialize request: what

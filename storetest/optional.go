@@ -27,7 +27,7 @@ func testCleaner(t *testing.T, k *kit) {
 	mustCreate(t, s, keep, mcpMetadata())
 	for _, bad := range []time.Duration{0, -time.Second, time.Millisecond - 1} {
 		n, err := c.Cleanup(ctx, bad)
-		wantErr(t, fmt.Sprintf("Cleanup(%v)", bad), err, mcpsession.ErrInvalidTTL)
+		wantErr(t, fmt.Sprintf("Cleanup(%v)", bad), err, mcpsession.ErrInvalidArgument)
 		if n != 0 {
 			t.Fatalf("Cleanup(%v) = %d; want 0", bad, n)
 		}

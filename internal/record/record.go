@@ -10,16 +10,19 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mcpsession/mcpsession"
 )
 
 // ReservedPrefix starts the top-level metadata keys the adapters keep for
-// themselves. Application state never sees them and may not set them.
+// themselves (mcpsession.ReservedPrefix). Application state never sees them
+// and may not set them.
 //
 // Each negotiated value has a top-level key of its own, rather than all of
 // them sharing one "mcp" object, because Store.Update merges top-level keys:
 // a touch, a log level change and an application update each write only
 // their own keys and so never undo one another.
-const ReservedPrefix = "mcp."
+const ReservedPrefix = mcpsession.ReservedPrefix
 
 // The reserved keys. Values are what encoding/json makes of the SDK's
 // types; touchedAt is Unix milliseconds by the clock of the replica that
