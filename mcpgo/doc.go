@@ -3,6 +3,36 @@
 // behind a load balancer serve every session, and sessions outlive a
 // replica's restart.
 //
+// # Getting started
+//
+// Open a store, make a Sessions, and hand its options to both mcp-go
+// constructors and its middleware to the HTTP server:
+//
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	...
+//	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
+//	...
+//	mcpServer := server.NewMCPServer("name", "1.0.0",
+//		append(sessions.ServerOptions(), server.WithLogging())...)
+//	streamable := server.NewStreamableHTTPServer(mcpServer, sessions.HTTPOptions()...)
+//	mux.Handle("/mcp", sessions.Handler(streamable))
+//
+// All three are needed. [Sessions.ServerOptions] installs mcp-go hooks (use
+// [Sessions.RegisterHooks] instead if you have a server.Hooks of your own).
+// [Sessions.HTTPOptions] installs the session id manager and the context
+// function that restores state; they fill slots of which mcp-go keeps one,
+// so give them after your own options (and your own context function with
+// [WithHTTPContextFunc]). [Sessions.Handler] does what mcp-go does not:
+// checking GET and DELETE, and answering 503 rather than 404 when the store
+// fails. Call the StreamableHTTPServer's Shutdown when the replica stops;
+// the sessions stay in the store.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer than
+// the store's idle timeout.
+//
+// # What it changes
+//
 // Out of the box, mcp-go keeps what a session negotiated (protocol version,
 // client info, client capabilities, log level) in the memory of the replica
 // that served initialize, and accepts any well-formed session id anywhere. A
@@ -59,34 +89,6 @@
 // as go-sdk's own handler answers a token user other than the session's.
 // The principals must be equal; a session initialized anonymously is not
 // open to a signed-in user either.
-//
-// # Wiring
-//
-// Open a store, make a Sessions, and hand its options to both mcp-go
-// constructors and its middleware to the HTTP server:
-//
-//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
-//	...
-//	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
-//	...
-//	mcpServer := server.NewMCPServer("name", "1.0.0",
-//		append(sessions.ServerOptions(), server.WithLogging())...)
-//	streamable := server.NewStreamableHTTPServer(mcpServer, sessions.HTTPOptions()...)
-//	mux.Handle("/mcp", sessions.Handler(streamable))
-//
-// All three are needed. [Sessions.ServerOptions] installs mcp-go hooks (use
-// [Sessions.RegisterHooks] instead if you have a server.Hooks of your own).
-// [Sessions.HTTPOptions] installs the session id manager and the context
-// function that restores state; they fill slots of which mcp-go keeps one,
-// so give them after your own options (and your own context function with
-// [WithHTTPContextFunc]). [Sessions.Handler] does what mcp-go does not:
-// checking GET and DELETE, and answering 503 rather than 404 when the store
-// fails. Call the StreamableHTTPServer's Shutdown when the replica stops;
-// the sessions stay in the store.
-//
-// Run a janitor (package janitor) over the store so that sessions nobody
-// ended are deleted; reads already treat them as gone once idle longer than
-// the store's idle timeout.
 //
 // # The record
 //
