@@ -265,20 +265,8 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 
 func TestHelpersOutsideSession(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	if _, err := State(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("State: %v", err)
-	}
-	if err := UpdateState(ctx, map[string]any{"a": 1}); !errors.Is(err, ErrNoSession) {
-		t.Errorf("UpdateState: %v", err)
-	}
-	if err := ModifyState(ctx, func(m map[string]any) (map[string]any, error) { return m, nil }); !errors.Is(err, ErrNoSession) {
-		t.Errorf("ModifyState: %v", err)
-	}
-	if _, err := SessionID(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("SessionID: %v", err)
-	}
-	if _, err := LogLevel(ctx); !errors.Is(err, ErrNoSession) {
+	helpers.OutsideSession(t)
+	if _, err := LogLevel(context.Background()); !errors.Is(err, ErrNoSession) {
 		t.Errorf("LogLevel: %v", err)
 	}
 }

@@ -265,19 +265,7 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 
 func TestHelpersOutsideSession(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	if _, err := State(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("State: %v", err)
-	}
-	if err := UpdateState(ctx, map[string]any{"a": 1}); !errors.Is(err, ErrNoSession) {
-		t.Errorf("UpdateState: %v", err)
-	}
-	if err := ModifyState(ctx, func(m map[string]any) (map[string]any, error) { return m, nil }); !errors.Is(err, ErrNoSession) {
-		t.Errorf("ModifyState: %v", err)
-	}
-	if _, err := SessionID(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("SessionID: %v", err)
-	}
+	helpers.OutsideSession(t)
 }
 
 // The mcp-go client, pinned to a session-based revision, moves between

@@ -103,25 +103,11 @@ func TestStreamsOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := plain.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, ErrNoStreams) {
-		t.Errorf("Notify without streams: %v", err)
-	}
-	if err := plain.Broadcast(t.Context(), "notifications/tools/list_changed", nil); !errors.Is(err, ErrNoStreams) {
-		t.Errorf("Broadcast without streams: %v", err)
-	}
 	s, err := New(st.Store, WithStreams(st.Bus, st.Events))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Notify(t.Context(), mcpsession.NewID(), "", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
-		t.Errorf("Notify without a method: %v", err)
-	}
-	if err := s.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNotFound) {
-		t.Errorf("Notify to no session: %v", err)
-	}
-	if err := s.Broadcast(t.Context(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
-		t.Errorf("Broadcast of what no listen stream opts in to: %v", err)
-	}
+	adaptertest.NotifyRefusals(t, plain, s)
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
