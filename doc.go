@@ -2,6 +2,21 @@
 // Protocol) server state outside the memory of one process, so that every
 // replica of a service serves every client and nothing is lost on restart.
 //
+// # Getting started
+//
+// A service opens a store (package sqlstore) on every replica, over one
+// database, gives it to the adapter of its SDK (module mcpgo for mcp-go,
+// gosdk for the official go-sdk) and runs a janitor over it:
+//
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate())
+//	sessions, err := mcpgo.New(store) // or gosdk.New(store, server)
+//	j, err := janitor.New(store)      // go j.Run(ctx)
+//
+// This package is the contract they share: the interfaces a store
+// implements, the errors every store and adapter returns, and ids.
+//
+// # Two eras of state
+//
 // MCP has two eras of state. Clients of the 2025-11-25 revision and older
 // get a session id (the Mcp-Session-Id header) at initialize and send it on
 // every later request, on whichever replica it lands: a [Store] keeps each
@@ -56,7 +71,8 @@
 //     number beyond float64's range.
 //   - [ErrTooLarge]: the encoded metadata is over the store's limit. It also
 //     matches ErrInvalidMetadata.
-//   - [ErrInvalidTTL]: Cleanup was given a ttl under one millisecond.
+//   - [ErrInvalidArgument]: a call was given an argument it cannot use
+//     (Cleanup a ttl under one millisecond, Modify a nil function).
 //   - [ErrCleanupInProgress]: another process holds the database's cleanup
 //     lock; the caller should skip this sweep rather than fail.
 //   - [ErrCallInModify]: the store was called from inside a Modify
@@ -75,6 +91,13 @@
 //
 // Every constructor of the module's packages (sqlstore.Open and New,
 // bus.New, eventstore.New, cache.New, janitor.New, requeststate.New,
-// tasks.New) refuses a bad option, or options that conflict, with an error
-// matching [ErrInvalidOption], before it opens or starts anything.
+// tasks.New, and the adapters' New) refuses a bad option, or options that
+// conflict, with an error matching [ErrInvalidOption], before it opens or
+// starts anything; a call given an argument it cannot use returns one
+// matching [ErrInvalidArgument], and one that needs what the store lacks
+// one matching [ErrUnsupported].
+//
+// The SDK adapters' helpers return the errors of the second block below
+// ([ErrNoSession], [ErrReservedKey], [ErrNoPrincipal], …), which each
+// adapter re-exports under the same names.
 package mcpsession

@@ -45,9 +45,6 @@ var (
 	// function needs before Modify, and write what it decides after.
 	ErrCallInModify = errors.New("mcpsession: store called from inside a Modify function")
 
-	// ErrInvalidTTL means Cleanup was given a ttl under one millisecond.
-	ErrInvalidTTL = errors.New("mcpsession: invalid ttl")
-
 	// ErrCleanupInProgress means another process holds the database's
 	// cleanup lease: it is sweeping. A janitor treats it as a skipped
 	// sweep, not a failure.
@@ -80,6 +77,51 @@ var (
 	// target_session_attrs=read-write), or the store was opened read-only.
 	// Nothing was written.
 	ErrReadOnly = errors.New("mcpsession: database is read-only")
+
+	// ErrInvalidArgument means a call of this module's packages was given
+	// an argument it cannot use: a nil function, a Cleanup ttl under one
+	// millisecond, a value over a documented limit, text that is not valid
+	// UTF-8. The error's text says which. Nothing was changed.
+	ErrInvalidArgument = errors.New("mcpsession: invalid argument")
+
+	// ErrUnsupported means the store does not implement what the call
+	// needs: one of this package's optional interfaces (Modifier, Toucher,
+	// Cleaner, HandleStore, HandleCleaner). ErrModifyUnsupported and
+	// ErrHandlesUnsupported match it too.
+	ErrUnsupported = errors.New("mcpsession: the store does not implement this")
+)
+
+// The errors of the SDK adapters (modules mcpgo and gosdk), defined once
+// here: each adapter re-exports them under the same names, so that
+// errors.Is matches either name.
+var (
+	// ErrNoSession means a tool handler's context belongs to no stored
+	// session: the request used the sessionless protocol revision
+	// (2026-07-28), or it was not served through the adapter.
+	ErrNoSession = errors.New("mcpsession: no session in context")
+
+	// ErrReservedKey means application state named a key that starts with
+	// ReservedPrefix, under which the adapters keep what a session
+	// negotiated.
+	ErrReservedKey = errors.New("mcpsession: reserved metadata key")
+
+	// ErrModifyUnsupported means ModifyState was called on a store that
+	// does not implement Modifier. It matches ErrUnsupported too.
+	ErrModifyUnsupported error = &childError{"mcpsession: store does not implement mcpsession.Modifier", ErrUnsupported}
+
+	// ErrHandlesUnsupported means a handle helper was called on a store
+	// that does not implement HandleStore. It matches ErrUnsupported too.
+	ErrHandlesUnsupported error = &childError{"mcpsession: store does not implement mcpsession.HandleStore", ErrUnsupported}
+
+	// ErrNoPrincipal means a tool handler's request has no principal: the
+	// adapter's principal function failed or returned an invalid one, or
+	// the request was not served through the adapter.
+	ErrNoPrincipal = errors.New("mcpsession: no principal for the request")
+
+	// ErrNoStreams means an adapter was asked to send a client something
+	// (Notify, Broadcast) without streams across replicas: it was given no
+	// bus and event store.
+	ErrNoStreams = errors.New("mcpsession: no streams across replicas")
 )
 
 // childError is a sentinel that also matches its parent sentinel.

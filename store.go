@@ -39,7 +39,7 @@ type Store interface {
 type Cleaner interface {
 	// Cleanup deletes the sessions that have not been used for more than
 	// ttl, and returns how many it deleted. A ttl under one millisecond is
-	// an error matching ErrInvalidTTL and deletes nothing. When another
+	// an error matching ErrInvalidArgument and deletes nothing. When another
 	// process is already cleaning the same database, Cleanup may return an
 	// error matching ErrCleanupInProgress without deleting anything.
 	Cleanup(ctx context.Context, ttl time.Duration) (int64, error)
@@ -73,27 +73,6 @@ type HandleCleaner interface {
 	// another process is already cleaning the same database, it may return
 	// an error matching ErrCleanupInProgress without deleting anything.
 	CleanupHandles(ctx context.Context) (int64, error)
-}
-
-// IdleTimeouter is implemented by stores that expire idle sessions on read,
-// as sqlstore's Store does. A janitor takes its default ttl from it, and an
-// adapter its touch interval, so that reads, touches and sweeps agree on
-// when a session is dead.
-type IdleTimeouter interface {
-	// IdleTimeout returns how long a session may go unused before it
-	// reads as missing, or 0 when sessions do not expire when idle.
-	IdleTimeout() time.Duration
-}
-
-// SharedGetter is implemented by stores that can read a session without
-// copying its metadata, as package cache's Store does. The adapters use it
-// for the session check of every request, which only reads.
-type SharedGetter interface {
-	// GetShared is Get, except that the map, and every map and slice in
-	// it, may be shared with the store and with other callers: the caller
-	// must not modify any of it. The store never modifies a map it has
-	// returned, so the caller may keep it.
-	GetShared(ctx context.Context, id string) (map[string]any, error)
 }
 
 // HandleStore keeps explicit state handles, the sessionless revision's
@@ -141,3 +120,12 @@ type HandleStore interface {
 	// whether or not there was such a handle.
 	DeleteHandle(ctx context.Context, handle, principal string) error
 }
+
+// ReservedPrefix starts the top-level metadata keys the SDK adapters (mcpgo,
+// gosdk) keep in a session's record for what the session negotiated
+// (protocol version, client info and capabilities, log level, principal,
+// the time of the last touch). Both adapters write the same keys, so that
+// a session initialized through one is served by the other. The state
+// helpers (State, UpdateState, ModifyState) never show these keys, and
+// refuse them with ErrReservedKey.
+const ReservedPrefix = "mcp."

@@ -8,14 +8,18 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/cache"
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// Two replicas of a service, each with its own store and Bus over one
-// database (a SQLite file here, where the buses poll; on Postgres a NOTIFY
-// wakes them at once): what one publishes, the other's subscribers get.
+// Each replica of a service runs one Bus over the database it shares with
+// the others, and gives it to what keeps the replicas in step: here a read
+// cache, whose entries a write on another replica drops through the bus
+// (a SQLite file here, where the buses poll; on Postgres a NOTIFY wakes
+// them at once).
 func Example() {
 	dir, err := os.MkdirTemp("", "bus-example")
 	if err != nil {
@@ -26,7 +30,8 @@ func Example() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	replica := func() (*sqlstore.Store, *bus.Bus, <-chan error) {
+	var running []<-chan error
+	replica := func() (*sqlstore.Store, cache.Store) {
 		store, err := sqlstore.Open(ctx, sqlite.Dialect(), dsn, sqlstore.WithAutoMigrate())
 		if err != nil {
 			log.Fatal(err)
@@ -37,26 +42,44 @@ func Example() {
 		}
 		done := make(chan error, 1)
 		go func() { done <- b.Run(ctx) }()
-		<-b.Ready() // delivers what is published from now on
-		return store, b, done
+		running = append(running, done)
+		<-b.Ready() // serve once the bus delivers what the others publish
+		c, err := cache.New(store, b, cache.WithMaxStaleness(time.Hour))
+		if err != nil {
+			log.Fatal(err)
+		}
+		return store, c
 	}
-	storeA, a, doneA := replica()
-	storeB, b, doneB := replica()
+	storeA, a := replica()
+	storeB, b := replica()
 
-	got := make(chan string, 1)
-	stop := b.Subscribe("replica/b", func(m bus.Message) { got <- string(m.Payload) })
-	defer stop()
-
-	if _, err := a.Publish(ctx, "replica/b", []byte("the answer to request 7")); err != nil {
+	id := mcpsession.NewID()
+	if err := a.Create(ctx, id, map[string]any{"step": 1}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(<-got)
+	md, err := b.Get(ctx, id) // now in b's cache, for up to an hour
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("b reads step", md["step"])
+	if err := a.Update(ctx, id, map[string]any{"step": 2}); err != nil {
+		log.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); md["step"] != float64(2) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // until the bus brings a's invalidation
+		if md, err = b.Get(ctx, id); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("b reads step", md["step"])
 
+	_, _ = a.Close(), b.Close()
 	cancel() // Run returns; then the stores can close
-	<-doneA
-	<-doneB
-	_ = storeA.Close()
-	_ = storeB.Close()
+	for _, done := range running {
+		<-done
+	}
+	_, _ = storeA.Close(), storeB.Close()
 	// Output:
-	// the answer to request 7
+	// b reads step 1
+	// b reads step 2
 }

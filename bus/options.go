@@ -6,65 +6,27 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-)
-
-// Defaults.
-const (
-	// defaultPollInterval is how often a Bus reads the table while no
-	// listener wakes it.
-	defaultPollInterval = 100 * time.Millisecond
-
-	// defaultBackstop is how often a Bus reads the table while its
-	// listener is up, in case a notification was lost.
-	defaultBackstop = time.Second
-
-	// defaultRetention is how long messages are kept before any Bus
-	// deletes them. A replica whose reader stalls for longer misses them.
-	defaultRetention = time.Minute
-
-	// defaultMaxPayload is the largest payload Publish takes.
-	defaultMaxPayload = 1 << 20
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // An Option configures a Bus; New validates each.
 type Option interface {
-	apply(*config) error
+	apply(*msgbus.Config) error
 }
 
-type optionFunc func(*config) error
+type optionFunc func(*msgbus.Config) error
 
-func (f optionFunc) apply(c *config) error { return f(c) }
-
-type config struct {
-	pollInterval time.Duration
-	backstop     time.Duration
-	retention    time.Duration
-	gapTimeout   time.Duration
-	maxPayload   int
-	pollOnly     bool
-	logger       *slog.Logger
-}
-
-func defaultConfig() config {
-	return config{
-		pollInterval: defaultPollInterval,
-		backstop:     defaultBackstop,
-		retention:    defaultRetention,
-		gapTimeout:   10 * time.Second,
-		maxPayload:   defaultMaxPayload,
-		logger:       slog.New(slog.DiscardHandler),
-	}
-}
+func (f optionFunc) apply(c *msgbus.Config) error { return f(c) }
 
 // WithPollInterval sets how often the Bus reads the table while no listener
 // wakes it (SQLite; Postgres in poll-only mode, or while its listener is
 // down): the latency of a message then. d is at least a millisecond.
 func WithPollInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc(func(c *msgbus.Config) error {
 		if d < time.Millisecond {
 			return fmt.Errorf("%w: bus.WithPollInterval(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
-		c.pollInterval = d
+		c.PollInterval = d
 		return nil
 	})
 }
@@ -73,11 +35,11 @@ func WithPollInterval(d time.Duration) Option {
 // up: the latest a message can be if its notification is lost. d is at
 // least a millisecond.
 func WithBackstop(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc(func(c *msgbus.Config) error {
 		if d < time.Millisecond {
 			return fmt.Errorf("%w: bus.WithBackstop(%v): must be at least 1ms", mcpsession.ErrInvalidOption, d)
 		}
-		c.backstop = d
+		c.Backstop = d
 		return nil
 	})
 }
@@ -86,11 +48,11 @@ func WithBackstop(d time.Duration) Option {
 // a minute); at least a second, and longer than the longest stall a
 // replica's reader may have.
 func WithRetention(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc(func(c *msgbus.Config) error {
 		if d < time.Second {
 			return fmt.Errorf("%w: bus.WithRetention(%v): must be at least 1s", mcpsession.ErrInvalidOption, d)
 		}
-		c.retention = d
+		c.Retention = d
 		return nil
 	})
 }
@@ -98,11 +60,11 @@ func WithRetention(d time.Duration) Option {
 // WithMaxPayload limits the payload Publish takes to n bytes (default
 // 1 MiB).
 func WithMaxPayload(n int) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc(func(c *msgbus.Config) error {
 		if n < 1 {
 			return fmt.Errorf("%w: bus.WithMaxPayload(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
-		c.maxPayload = n
+		c.MaxPayload = n
 		return nil
 	})
 }
@@ -111,8 +73,8 @@ func WithMaxPayload(n int) Option {
 // SQLite and when the store's connections go through a pooler in
 // transaction mode (sqlstore.WithTransactionPooling).
 func WithPollOnly() Option {
-	return optionFunc(func(c *config) error {
-		c.pollOnly = true
+	return optionFunc(func(c *msgbus.Config) error {
+		c.PollOnly = true
 		return nil
 	})
 }
@@ -120,11 +82,11 @@ func WithPollOnly() Option {
 // WithLogger sets where the Bus logs its listener's losses and recoveries
 // and failed reads (rate-limited). It never logs payloads.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc(func(c *msgbus.Config) error {
 		if l == nil {
 			return fmt.Errorf("%w: bus.WithLogger(nil)", mcpsession.ErrInvalidOption)
 		}
-		c.logger = l
+		c.Logger = l
 		return nil
 	})
 }

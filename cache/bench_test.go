@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/optional"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkHit(b *testing.B) {
 	}
 	for name, get := range map[string]func() error{
 		"Get":       func() error { _, err := r.cache.Get(ctx, id); return err },
-		"GetShared": func() error { _, err := r.cache.GetShared(ctx, id); return err },
+		"GetShared": func() error { _, err := r.cache.(optional.SharedGetter).GetShared(ctx, id); return err },
 	} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()

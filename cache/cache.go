@@ -16,8 +16,11 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
+	"github.com/mcpsession/mcpsession/internal/optional"
 	"github.com/mcpsession/mcpsession/internal/testsignal"
 )
 
@@ -30,12 +33,6 @@ const topic = "mcpsession/cache/invalidate"
 
 // originPrefix starts the first word of a payload: the publisher's origin.
 const originPrefix = "o:"
-
-var (
-	// ErrUnsupported means a call the wrapped store does not implement
-	// (Touch, Modify, Cleanup, handles).
-	ErrUnsupported = errors.New("cache: the wrapped store does not implement this")
-)
 
 // Defaults.
 const (
@@ -63,15 +60,32 @@ type expiryReader interface {
 	GetWithTTL(ctx context.Context, id string) (map[string]any, time.Duration, error)
 }
 
-// Store is a read cache over a session store. It implements the same
-// interfaces as sqlstore's Store (the calls the wrapped store lacks return
-// ErrUnsupported), so adapters take it in the store's place. It is safe for
+// Store is a read cache over a session store, to use in the store's place:
+// give it to the adapter (mcpgo.New, gosdk.New) and the janitor instead of
+// the store it wraps, on every replica. It has every method of the
+// contract; a call the wrapped store does not implement returns an error
+// matching mcpsession.ErrUnsupported (ErrModifyUnsupported for Modify,
+// ErrHandlesUnsupported for the handle calls). State handles are not
+// cached: their calls go straight to the wrapped store. It is safe for
 // concurrent use; Close it when done.
-type Store struct {
+type Store interface {
+	mcpsession.Store
+	mcpsession.Modifier
+	mcpsession.Toucher
+	mcpsession.Cleaner
+	mcpsession.HandleStore
+	mcpsession.HandleCleaner
+	// Close stops publishing (after sending what is pending, for up to a
+	// second) and listening. The wrapped store stays open.
+	Close() error
+}
+
+// store is the Store New makes.
+type store struct {
 	origin string // the first word of this Store's messages
 	next   mcpsession.Store
 	expiry expiryReader
-	bus    *bus.Bus
+	bus    *msgbus.Bus
 	cfg    config
 
 	shards [numShards]shard
@@ -255,7 +269,7 @@ func WithLogger(l *slog.Logger) Option {
 // the same database that the caller runs (b.Run). Every replica that writes
 // the store should write through a cache over the same bus, or its writes
 // are seen elsewhere only after WithMaxStaleness.
-func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
+func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (Store, error) {
 	if next == nil {
 		return nil, fmt.Errorf("%w: cache.New: nil store", mcpsession.ErrInvalidOption)
 	}
@@ -272,15 +286,16 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	if it, ok := next.(mcpsession.IdleTimeouter); ok {
+	if it, ok := next.(optional.IdleTimeouter); ok {
 		if idle := it.IdleTimeout(); idle > 0 && idle < cfg.maxStale {
 			cfg.maxStale = idle
 		}
 	}
-	if !b.DatabaseListens() {
+	mb := (*msgbus.Bus)(b)
+	if !mb.DatabaseListens() {
 		cfg.trustPoll = true // polling is all there is
 	}
-	c := &Store{origin: originPrefix + newOrigin(), next: next, bus: b, cfg: cfg, pending: make(chan string, 4096),
+	c := &store{origin: originPrefix + newOrigin(), next: next, bus: mb, cfg: cfg, pending: make(chan string, 4096),
 		flushes: make(chan chan struct{}), pubDone: make(chan struct{}), refreshSlots: make(chan struct{}, maxRefreshes)}
 	c.bgCtx, c.stopBG = context.WithCancel(context.Background())
 	c.now = time.Now
@@ -289,8 +304,8 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 		c.shards[i].byKey = map[string]*entry{}
 		c.shards[i].invAt = map[string]invalidation{}
 	}
-	c.unsub = append(c.unsub, b.Subscribe(topic, c.received))
-	c.unsub = append(c.unsub, b.OnListening(func(bool) { c.updateActive() }))
+	c.unsub = append(c.unsub, mb.Subscribe(topic, c.received))
+	c.unsub = append(c.unsub, mb.OnListening(func(bool) { c.updateActive() }))
 	c.updateActive()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopPub = cancel
@@ -300,7 +315,7 @@ func New(next mcpsession.Store, b *bus.Bus, opts ...Option) (*Store, error) {
 
 // Close stops publishing (after sending what is pending, for up to a
 // second) and listening. The wrapped store stays open.
-func (c *Store) Close() error {
+func (c *store) Close() error {
 	c.closeErr.Do(func() {
 		for _, u := range c.unsub {
 			u()
@@ -318,24 +333,9 @@ func (c *Store) Close() error {
 	return nil
 }
 
-// Stats are counters of a Store's reads.
-type Stats struct {
-	Hits, Misses int64
-	// Refreshes counts the background reads that hits started (see
-	// WithRefreshAhead).
-	Refreshes int64
-	// Bypassed counts reads that did not look in the cache, because it
-	// was not sure of itself (see the package documentation).
-	Bypassed int64
-	// Dropped counts invalidations that could not be published.
-	Dropped int64
-	// Entries is how many sessions are kept now.
-	Entries int
-}
-
-// Stats returns the Store's counters.
-func (c *Store) Stats() Stats {
-	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Dropped: c.dropped.Load(),
+// Stats returns the cache's counters (cacheprobe.Probe).
+func (c *store) Stats() cacheprobe.Stats {
+	st := cacheprobe.Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Dropped: c.dropped.Load(),
 		Refreshes: c.refreshes.Load()}
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -349,7 +349,7 @@ func (c *Store) Stats() Stats {
 // updateActive turns caching on or off as the bus's state says, dropping
 // everything at each change: what was cached while invalidations could be
 // missed cannot be trusted, and what comes back is read afresh.
-func (c *Store) updateActive() {
+func (c *store) updateActive() {
 	on := c.cfg.trustPoll || c.bus.Listening()
 	if c.active.Swap(on) != on {
 		c.flushAll()
@@ -357,7 +357,7 @@ func (c *Store) updateActive() {
 }
 
 // shard returns the shard of a key: its first hex digits.
-func (c *Store) shard(key string) *shard { return &c.shards[shardOf(key)] }
+func (c *store) shard(key string) *shard { return &c.shards[shardOf(key)] }
 
 func shardOf[K string | []byte](key K) uint32 {
 	var h uint32
@@ -377,7 +377,7 @@ func hexDigit(b byte) byte {
 // Get returns the session's metadata, from memory when a live entry is
 // there, else from the wrapped store (keeping it, when it can). The map is
 // the caller's.
-func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
+func (c *store) Get(ctx context.Context, id string) (map[string]any, error) {
 	md, hit, err := c.get(ctx, id)
 	if hit {
 		md = jsonvalue.CopyMap(md)
@@ -387,16 +387,16 @@ func (c *Store) Get(ctx context.Context, id string) (map[string]any, error) {
 
 // GetShared is Get without the copy of a cached entry: the map is shared
 // with the cache and other callers, and must not be modified (see
-// mcpsession.SharedGetter). The cache never modifies an entry's map; a
+// optional.SharedGetter). The cache never modifies an entry's map; a
 // write replaces the entry.
-func (c *Store) GetShared(ctx context.Context, id string) (map[string]any, error) {
+func (c *store) GetShared(ctx context.Context, id string) (map[string]any, error) {
 	md, _, err := c.get(ctx, id)
 	return md, err
 }
 
 // get returns the session's metadata and whether it is a cached entry's own
 // map (hit), which the caller must not modify; else it is the caller's.
-func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool, _ error) {
+func (c *store) get(ctx context.Context, id string) (_ map[string]any, hit bool, _ error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err // as the store would: the caller gave up
 	}
@@ -440,7 +440,7 @@ func (c *Store) get(ctx context.Context, id string) (_ map[string]any, hit bool,
 
 // read reads the session from the wrapped store, with the time it has left
 // by the database's clock when the store can say (else forever).
-func (c *Store) read(ctx context.Context, id string) (map[string]any, time.Duration, error) {
+func (c *store) read(ctx context.Context, id string) (map[string]any, time.Duration, error) {
 	if c.expiry != nil {
 		return c.expiry.GetWithTTL(ctx, id)
 	}
@@ -450,7 +450,7 @@ func (c *Store) read(ctx context.Context, id string) (map[string]any, time.Durat
 
 // startRefresh takes a slot for a background read, unless all are taken or
 // the Store is closed.
-func (c *Store) startRefresh() bool {
+func (c *store) startRefresh() bool {
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
 	if c.bgClosed {
@@ -469,7 +469,7 @@ func (c *Store) startRefresh() bool {
 // refresh reads the session of e again and keeps what it reads as a miss
 // would. A session found gone loses its entry at once; after an error the
 // entry is left to end.
-func (c *Store) refresh(sh *shard, e *entry) {
+func (c *store) refresh(sh *shard, e *entry) {
 	defer c.bgWG.Done()
 	defer func() { <-c.refreshSlots }()
 	ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.maxStale)
@@ -492,7 +492,7 @@ func (c *Store) refresh(sh *shard, e *entry) {
 // keep stores a copy of md for id, read from a time before readAt with left
 // to live, unless an invalidation of id, or of everything, came after the
 // read started (at seq start), or caching stopped meanwhile.
-func (c *Store) keep(sh *shard, id, key string, md map[string]any, readAt time.Time, left time.Duration, start uint64) {
+func (c *store) keep(sh *shard, id, key string, md map[string]any, readAt time.Time, left time.Duration, start uint64) {
 	life := min(left, c.cfg.maxStale)
 	expires := readAt.Add(life)
 	sh.mu.Lock()
@@ -521,7 +521,7 @@ func (sh *shard) remove(e *entry) {
 
 // drop forgets the entry of key, and records the invalidation for reads in
 // flight.
-func (c *Store) drop(key string) {
+func (c *store) drop(key string) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -547,7 +547,7 @@ func (sh *shard) prune(maxStale time.Duration) {
 	}
 }
 
-func (c *Store) flushAll() {
+func (c *store) flushAll() {
 	c.flushd.Store(c.seq.Add(1))
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -561,7 +561,7 @@ func (c *Store) flushAll() {
 }
 
 // invalidate drops id here and announces it to the other replicas.
-func (c *Store) invalidate(id string) {
+func (c *store) invalidate(id string) {
 	key := driver.WakeKey('s', id)
 	c.drop(key)
 	select {
@@ -572,7 +572,7 @@ func (c *Store) invalidate(id string) {
 }
 
 // received handles an invalidation from the bus (ours included).
-func (c *Store) received(m bus.Message) {
+func (c *store) received(m msgbus.Message) {
 	words := string(m.Payload)
 	if first, _, _ := strings.Cut(words, " "); first == c.origin {
 		return // written here, and dropped here then
@@ -602,7 +602,7 @@ func newOrigin() string {
 // one message carries the writes of a whole interval, so that invalidation
 // costs a write little; at rest it costs no wait. A Flush sends what is
 // pending at once.
-func (c *Store) publish(ctx context.Context) {
+func (c *store) publish(ctx context.Context) {
 	defer close(c.pubDone)
 	const most = 400 // keys per message: ~7 KB
 	batch := make([]string, 0, most)
@@ -678,10 +678,8 @@ func (c *Store) publish(ctx context.Context) {
 }
 
 // Flush returns once the invalidations of the writes made through c before
-// the call have been published (or could not be), or when ctx ends. A
-// message published on the bus after Flush returns reaches every replica
-// after them: tests use it to wait until the other replicas know.
-func (c *Store) Flush(ctx context.Context) error {
+// the call have been published, or when ctx ends (cacheprobe.Probe).
+func (c *store) Flush(ctx context.Context) error {
 	done := make(chan struct{})
 	select {
 	case c.flushes <- done:

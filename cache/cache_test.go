@@ -13,6 +13,8 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/storetest"
@@ -27,7 +29,7 @@ const invalidations = "mcpsession/cache/invalidate"
 type replica struct {
 	raw   *sqlstore.Store
 	bus   *bus.Bus
-	cache *cache.Store
+	cache cache.Store
 }
 
 func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...cache.Option) *replica {
@@ -50,7 +52,7 @@ func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...c
 		<-done
 	})
 	<-b.Ready()
-	if b.DatabaseListens() {
+	if (*msgbus.Bus)(b).DatabaseListens() {
 		waitListening(t, b)
 	}
 	return &replica{raw: raw, bus: b, cache: c}
@@ -59,9 +61,9 @@ func newReplica(t testing.TB, dsn string, storeOpts []sqlstore.Option, opts ...c
 func waitListening(t testing.TB, b *bus.Bus) {
 	t.Helper()
 	ch := make(chan bool, 8)
-	defer b.OnListening(func(on bool) { ch <- on })()
+	defer (*msgbus.Bus)(b).OnListening(func(on bool) { ch <- on })()
 	deadline := time.After(30 * time.Second)
-	for !b.Listening() {
+	for !(*msgbus.Bus)(b).Listening() {
 		select {
 		case <-ch:
 		case <-deadline:
@@ -111,7 +113,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 		const bound = 2 * time.Second
 		a := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
 		b := newReplica(t, dsn, nil, cache.WithMaxStaleness(bound))
-		a.cache.Invalidated().Arm(t)
+		cache.Invalidated(a.cache).Arm(t)
 		ctx := t.Context()
 		var worst time.Duration
 		const rounds = 100
@@ -134,7 +136,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 				write = func() error { return b.cache.Delete(ctx, id) }
 				seen = func() bool { _, err := a.cache.Get(ctx, id); return errors.Is(err, mcpsession.ErrNotFound) }
 			}
-			a.cache.Invalidated().Drain() // earlier writes' invalidations
+			cache.Invalidated(a.cache).Drain() // earlier writes' invalidations
 			start := time.Now()
 			if err := write(); err != nil {
 				t.Fatal(err)
@@ -142,7 +144,7 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 			waitSeen(t, a.cache, start, bound, fmt.Sprintf("round %d: the write on b", i), seen)
 			worst = max(worst, time.Since(start))
 		}
-		st := a.cache.Stats()
+		st := probe(a.cache).Stats()
 		if st.Hits < rounds {
 			t.Fatalf("a's reads: %+v; want most served from memory", st)
 		}
@@ -153,13 +155,13 @@ func TestWritesSeenOnOtherReplica(t *testing.T) {
 // waitSeen returns once seen holds, checking it again each time c drops
 // an entry (its Invalidated signal, armed by the caller), and fails t if
 // that takes longer than bound from start.
-func waitSeen(t testing.TB, c *cache.Store, start time.Time, bound time.Duration, what string, seen func() bool) {
+func waitSeen(t testing.TB, c cache.Store, start time.Time, bound time.Duration, what string, seen func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(time.Until(start.Add(bound)))
 	defer deadline.Stop()
 	for !seen() {
 		select {
-		case <-c.Invalidated().C():
+		case <-cache.Invalidated(c).C():
 		case <-deadline.C:
 			t.Fatalf("%s not seen on the other replica %v later; the bound is %v", what, time.Since(start), bound)
 		}
@@ -173,7 +175,7 @@ func waitSeen(t testing.TB, c *cache.Store, start time.Time, bound time.Duration
 // says how many connections were ended.
 func keepKillingListeners(ctx context.Context, r *replica, rounds <-chan struct{}, every int) (killed func() int) {
 	back := make(chan struct{}, 1)
-	stopWatch := r.bus.OnListening(func(on bool) {
+	stopWatch := (*msgbus.Bus)(r.bus).OnListening(func(on bool) {
 		if on {
 			select {
 			case back <- struct{}{}:
@@ -187,7 +189,7 @@ func keepKillingListeners(ctx context.Context, r *replica, rounds <-chan struct{
 		n := 0
 		defer func() { done <- n }()
 		for {
-			for !r.bus.Listening() {
+			for !(*msgbus.Bus)(r.bus).Listening() {
 				select {
 				case <-back:
 				case <-ctx.Done():
@@ -242,8 +244,8 @@ func TestFreshMaps(t *testing.T) {
 		md["list"] = append(md["list"].([]any), 3)
 		delete(md, "nested")
 	}
-	if r.cache.Stats().Hits < 2 {
-		t.Fatalf("stats %+v: want the repeated reads served from memory", r.cache.Stats())
+	if probe(r.cache).Stats().Hits < 2 {
+		t.Fatalf("stats %+v: want the repeated reads served from memory", probe(r.cache).Stats())
 	}
 }
 
@@ -366,14 +368,14 @@ func TestBoundedEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := r.cache.Stats().Entries; n > 64 {
+	if n := probe(r.cache).Stats().Entries; n > 64 {
 		t.Fatalf("%d entries kept; the limit is 64", n)
 	}
-	before := r.cache.Stats().Misses
+	before := probe(r.cache).Stats().Misses
 	if _, err := r.cache.Get(ctx, ids[0]); err != nil { // long evicted
 		t.Fatal(err)
 	}
-	if r.cache.Stats().Misses != before+1 {
+	if probe(r.cache).Stats().Misses != before+1 {
 		t.Fatal("the oldest entry was still cached past the limit")
 	}
 }
@@ -425,7 +427,7 @@ func TestNoStaleReadBeyondTheBound(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no listener connection was killed: the test proved nothing")
 	}
-	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", n, worst, bound, a.cache.Stats())
+	t.Logf("listener connections killed: %d; stalest read %v (bound %v); a's reads: %+v", n, worst, bound, probe(a.cache).Stats())
 }
 
 // Bad options are refused at New, each with ErrInvalidOption.
@@ -478,7 +480,7 @@ func TestWritesOfOneIntervalInOneMessage(t *testing.T) {
 	t.Parallel()
 	r := newReplica(t, testdb.SQLiteFile(t), nil, cache.WithPublishInterval(time.Second))
 	msgs := make(chan int, 16)
-	defer r.bus.Subscribe(invalidations, func(m bus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
+	defer (*msgbus.Bus)(r.bus).Subscribe(invalidations, func(m msgbus.Message) { msgs <- len(strings.Fields(string(m.Payload))) - 1 })() // the origin, then the keys
 	ctx := t.Context()
 	ids := make([]string, 6)
 	for i := range ids {
@@ -529,10 +531,10 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	// Hold the bus's delivery on a message published before the write, so
 	// that the write's own message arrives only after the read below.
 	blocked, release := make(chan struct{}), make(chan struct{})
-	defer r.bus.Subscribe("test/block", func(bus.Message) { close(blocked); <-release })()
+	defer (*msgbus.Bus)(r.bus).Subscribe("test/block", func(msgbus.Message) { close(blocked); <-release })()
 	own, marker := make(chan struct{}, 1), make(chan struct{}, 1)
-	defer r.bus.Subscribe(invalidations, func(bus.Message) { own <- struct{}{} })()
-	defer r.bus.Subscribe("test/marker", func(bus.Message) { marker <- struct{}{} })()
+	defer (*msgbus.Bus)(r.bus).Subscribe(invalidations, func(msgbus.Message) { own <- struct{}{} })()
+	defer (*msgbus.Bus)(r.bus).Subscribe("test/marker", func(msgbus.Message) { marker <- struct{}{} })()
 	wait := func(c <-chan struct{}, what string) {
 		t.Helper()
 		select {
@@ -541,7 +543,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 			t.Fatalf("%s not within 10s", what)
 		}
 	}
-	if _, err := r.bus.Publish(ctx, "test/block", nil); err != nil {
+	if _, err := (*msgbus.Bus)(r.bus).Publish(ctx, "test/block", nil); err != nil {
 		t.Fatal(err)
 	}
 	wait(blocked, "the blocking message")
@@ -549,7 +551,7 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	if err := r.cache.Create(ctx, id, map[string]any{"v": 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.cache.Flush(ctx); err != nil {
+	if err := probe(r.cache).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.cache.Get(ctx, id); err != nil { // a miss, kept
@@ -557,15 +559,24 @@ func TestOwnMessagesIgnored(t *testing.T) {
 	}
 	close(release)
 	wait(own, "the write's own message")
-	if _, err := r.bus.Publish(ctx, "test/marker", nil); err != nil {
+	if _, err := (*msgbus.Bus)(r.bus).Publish(ctx, "test/marker", nil); err != nil {
 		t.Fatal(err)
 	}
 	wait(marker, "a message after it") // every subscriber has had the own message
-	before := r.cache.Stats().Hits
+	before := probe(r.cache).Stats().Hits
 	if md, err := r.cache.Get(ctx, id); err != nil || md["v"] != float64(1) {
 		t.Fatalf("Get = %v, %v", md, err)
 	}
-	if st := r.cache.Stats(); st.Hits != before+1 {
+	if st := probe(r.cache).Stats(); st.Hits != before+1 {
 		t.Fatalf("stats %+v: the read after the own message went to the database", st)
 	}
+}
+
+// probe returns what the cache shows its own module (cacheprobe.Probe).
+func probe(c cache.Store) cacheprobe.Probe {
+	p, ok := cacheprobe.Of(c)
+	if !ok {
+		panic("cache.New made no cacheprobe.Probe")
+	}
+	return p
 }

@@ -4,10 +4,23 @@
 // everywhere, and an Update on one replica is read on the others.
 //
 // A [Store] wraps an mcpsession.Store (sqlstore's, typically) and a
-// bus.Bus over the same database. Get is served from memory when it can
-// be, and always returns a fresh map the caller may change. GetShared
-// (mcpsession.SharedGetter) skips that copy, for readers that only read,
-// such as the adapters' session check on every request. Every write
+// bus.Bus over the same database, and takes the wrapped store's place:
+// give it to the adapter and the janitor.
+//
+// # Getting started
+//
+//	c, err := cache.New(store, b) // b: the replica's bus, running
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	sessions, err := mcpgo.New(c) // or gosdk.New(c, server)
+//
+// # How it works
+//
+// Get is served from memory when it can be, and always returns a fresh
+// map the caller may change; the adapters' session check on every request,
+// which only reads, skips that copy. Every write
 // through the Store (Create, Update, Modify, Delete, and Cleanup when it
 // sweeps what reads still see) drops the session's entry on this replica
 // at once and publishes its key on the bus; every replica's Store drops its
@@ -38,7 +51,7 @@
 // part of an entry's life (WithRefreshAhead, 0.2 by default) starts a
 // background read, kept under the same rules as a miss's, so that requests
 // of a busy session are not the ones that wait for the database each time
-// an entry ends. Stats counts them as Refreshes.
+// an entry ends.
 //
 // Memory is bounded by WithMaxEntries and WithMaxBytes (an estimate of the
 // decoded metadata), the least recently used entries going first.

@@ -13,9 +13,8 @@ import (
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// A replica's read cache in front of its store. The cache is an
-// mcpsession.Store: hand it to the adapter (mcpgo.Handler, gosdk.New) in
-// the store's place. Its invalidations travel on a Bus over the same
+// A replica's read cache in front of its store. The cache is a store:
+// hand it to the adapter (mcpgo.New, gosdk.New) in the store's place. Its invalidations travel on a Bus over the same
 // database, which every replica runs.
 func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,11 +47,6 @@ func Example() {
 	md, _ = sessions.Get(ctx, id)
 	fmt.Println(md["logLevel"])
 
-	// A reader that only reads can skip the copy: GetShared hands out the
-	// entry's own map (mcpsession.SharedGetter), which nobody may change.
-	shared, _ := sessions.GetShared(ctx, id)
-	fmt.Println(shared["logLevel"])
-
 	// A write through the cache drops the entry here at once, and on every
 	// other replica when its key arrives on the bus.
 	_ = sessions.Update(ctx, id, map[string]any{"logLevel": "debug"})
@@ -63,7 +57,6 @@ func Example() {
 	_, err = sessions.Get(ctx, id)
 	fmt.Println(errors.Is(err, mcpsession.ErrNotFound))
 	// Output:
-	// info
 	// info
 	// debug
 	// true

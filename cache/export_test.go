@@ -4,4 +4,4 @@ import "github.com/mcpsession/mcpsession/internal/testsignal"
 
 // Invalidated is the signal c fires with each key it drops ("*" when it
 // drops everything), for the tests of package cache_test.
-func (c *Store) Invalidated() *testsignal.Signal[string] { return &c.invalidated }
+func Invalidated(c Store) *testsignal.Signal[string] { return &c.(*store).invalidated }

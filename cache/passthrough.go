@@ -5,17 +5,21 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
+	"github.com/mcpsession/mcpsession/internal/optional"
 )
 
 var (
-	_ mcpsession.Store         = (*Store)(nil)
-	_ mcpsession.Toucher       = (*Store)(nil)
-	_ mcpsession.Modifier      = (*Store)(nil)
-	_ mcpsession.Cleaner       = (*Store)(nil)
-	_ mcpsession.IdleTimeouter = (*Store)(nil)
-	_ mcpsession.SharedGetter  = (*Store)(nil)
-	_ mcpsession.HandleStore   = (*Store)(nil)
-	_ mcpsession.HandleCleaner = (*Store)(nil)
+	_ Store                    = (*store)(nil)
+	_ cacheprobe.Probe         = (*store)(nil)
+	_ mcpsession.Store         = (*store)(nil)
+	_ mcpsession.Toucher       = (*store)(nil)
+	_ mcpsession.Modifier      = (*store)(nil)
+	_ mcpsession.Cleaner       = (*store)(nil)
+	_ optional.IdleTimeouter   = (*store)(nil)
+	_ optional.SharedGetter    = (*store)(nil)
+	_ mcpsession.HandleStore   = (*store)(nil)
+	_ mcpsession.HandleCleaner = (*store)(nil)
 )
 
 // Every write goes to the wrapped store, then drops the session here and
@@ -23,31 +27,31 @@ var (
 // have committed (a connection lost at the wrong moment).
 
 // Create creates the session in the wrapped store.
-func (c *Store) Create(ctx context.Context, id string, md map[string]any) error {
+func (c *store) Create(ctx context.Context, id string, md map[string]any) error {
 	err := c.next.Create(ctx, id, md)
 	c.invalidate(id)
 	return err
 }
 
 // Update merges into the session in the wrapped store.
-func (c *Store) Update(ctx context.Context, id string, md map[string]any) error {
+func (c *store) Update(ctx context.Context, id string, md map[string]any) error {
 	err := c.next.Update(ctx, id, md)
 	c.invalidate(id)
 	return err
 }
 
 // Delete deletes the session from the wrapped store.
-func (c *Store) Delete(ctx context.Context, id string) error {
+func (c *store) Delete(ctx context.Context, id string) error {
 	err := c.next.Delete(ctx, id)
 	c.invalidate(id)
 	return err
 }
 
 // Modify runs the wrapped store's Modify.
-func (c *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (map[string]any, error)) error {
+func (c *store) Modify(ctx context.Context, id string, fn func(map[string]any) (map[string]any, error)) error {
 	m, ok := c.next.(mcpsession.Modifier)
 	if !ok {
-		return ErrUnsupported
+		return mcpsession.ErrModifyUnsupported
 	}
 	err := m.Modify(ctx, id, fn)
 	c.invalidate(id)
@@ -57,10 +61,10 @@ func (c *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 // Touch marks the session as used in the wrapped store. It announces
 // nothing: a touch only makes a session live longer, and an entry that ends
 // too early is only read again.
-func (c *Store) Touch(ctx context.Context, id string) error {
+func (c *store) Touch(ctx context.Context, id string) error {
 	t, ok := c.next.(mcpsession.Toucher)
 	if !ok {
-		return ErrUnsupported
+		return mcpsession.ErrUnsupported
 	}
 	return t.Touch(ctx, id)
 }
@@ -69,10 +73,10 @@ func (c *Store) Touch(ctx context.Context, id string) error {
 // the store's idle timeout deletes sessions that reads still see, and then
 // everything is dropped everywhere; the usual sweep (the janitor's default
 // ttl is the idle timeout) deletes only what every entry has outlived.
-func (c *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
+func (c *store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	cl, ok := c.next.(mcpsession.Cleaner)
 	if !ok {
-		return 0, ErrUnsupported
+		return 0, mcpsession.ErrUnsupported
 	}
 	n, err := cl.Cleanup(ctx, ttl)
 	if n > 0 && ttl < c.IdleTimeout() {
@@ -87,24 +91,24 @@ func (c *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 }
 
 // IdleTimeout is the wrapped store's, or 0.
-func (c *Store) IdleTimeout() time.Duration {
-	if it, ok := c.next.(mcpsession.IdleTimeouter); ok {
+func (c *store) IdleTimeout() time.Duration {
+	if it, ok := c.next.(optional.IdleTimeouter); ok {
 		return it.IdleTimeout()
 	}
 	return 0
 }
 
-func (c *Store) handles() (mcpsession.HandleStore, error) {
+func (c *store) handles() (mcpsession.HandleStore, error) {
 	h, ok := c.next.(mcpsession.HandleStore)
 	if !ok {
-		return nil, ErrUnsupported
+		return nil, mcpsession.ErrHandlesUnsupported
 	}
 	return h, nil
 }
 
 // CreateHandle, GetHandle, UpdateHandle, ModifyHandle, TouchHandle and
 // DeleteHandle go straight to the wrapped store: handles are not cached.
-func (c *Store) CreateHandle(ctx context.Context, principal string, state map[string]any) (string, error) {
+func (c *store) CreateHandle(ctx context.Context, principal string, state map[string]any) (string, error) {
 	h, err := c.handles()
 	if err != nil {
 		return "", err
@@ -113,7 +117,7 @@ func (c *Store) CreateHandle(ctx context.Context, principal string, state map[st
 }
 
 // GetHandle reads the handle from the wrapped store.
-func (c *Store) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
+func (c *store) GetHandle(ctx context.Context, handle, principal string) (map[string]any, error) {
 	h, err := c.handles()
 	if err != nil {
 		return nil, err
@@ -122,7 +126,7 @@ func (c *Store) GetHandle(ctx context.Context, handle, principal string) (map[st
 }
 
 // UpdateHandle merges into the handle in the wrapped store.
-func (c *Store) UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error {
+func (c *store) UpdateHandle(ctx context.Context, handle, principal string, patch map[string]any) error {
 	h, err := c.handles()
 	if err != nil {
 		return err
@@ -131,7 +135,7 @@ func (c *Store) UpdateHandle(ctx context.Context, handle, principal string, patc
 }
 
 // ModifyHandle runs the wrapped store's ModifyHandle.
-func (c *Store) ModifyHandle(ctx context.Context, handle, principal string, fn func(map[string]any) (map[string]any, error)) error {
+func (c *store) ModifyHandle(ctx context.Context, handle, principal string, fn func(map[string]any) (map[string]any, error)) error {
 	h, err := c.handles()
 	if err != nil {
 		return err
@@ -140,7 +144,7 @@ func (c *Store) ModifyHandle(ctx context.Context, handle, principal string, fn f
 }
 
 // TouchHandle marks the handle as used in the wrapped store.
-func (c *Store) TouchHandle(ctx context.Context, handle, principal string) error {
+func (c *store) TouchHandle(ctx context.Context, handle, principal string) error {
 	h, err := c.handles()
 	if err != nil {
 		return err
@@ -149,7 +153,7 @@ func (c *Store) TouchHandle(ctx context.Context, handle, principal string) error
 }
 
 // DeleteHandle deletes the handle from the wrapped store.
-func (c *Store) DeleteHandle(ctx context.Context, handle, principal string) error {
+func (c *store) DeleteHandle(ctx context.Context, handle, principal string) error {
 	h, err := c.handles()
 	if err != nil {
 		return err
@@ -158,10 +162,10 @@ func (c *Store) DeleteHandle(ctx context.Context, handle, principal string) erro
 }
 
 // CleanupHandles runs the wrapped store's CleanupHandles.
-func (c *Store) CleanupHandles(ctx context.Context) (int64, error) {
+func (c *store) CleanupHandles(ctx context.Context) (int64, error) {
 	hc, ok := c.next.(mcpsession.HandleCleaner)
 	if !ok {
-		return 0, ErrUnsupported
+		return 0, mcpsession.ErrUnsupported
 	}
 	return hc.CleanupHandles(ctx)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -54,7 +55,7 @@ func readerProcess(dsn string) int {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	listening := make(chan struct{}, 1)
-	stopWatch := b.OnListening(func(on bool) {
+	stopWatch := (*msgbus.Bus)(b).OnListening(func(on bool) {
 		select {
 		case listening <- struct{}{}:
 		default:
@@ -62,11 +63,11 @@ func readerProcess(dsn string) int {
 	})
 	go b.Run(rctx)
 	<-b.Ready()
-	for b.DatabaseListens() && !b.Listening() {
+	for (*msgbus.Bus)(b).DatabaseListens() && !(*msgbus.Bus)(b).Listening() {
 		<-listening
 	}
 	stopWatch()
-	invalidated := c.Invalidated()
+	invalidated := cache.Invalidated(c)
 	invalidated.Arm(exitOnFatal{})
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
@@ -111,7 +112,7 @@ func (exitOnFatal) Fatalf(format string, args ...any) {
 }
 
 // answer is what the reader says of id: "found", "missing" or "error …".
-func answer(ctx context.Context, c *cache.Store, id string) string {
+func answer(ctx context.Context, c cache.Store, id string) string {
 	_, err := c.Get(ctx, id)
 	switch {
 	case err == nil:
@@ -183,7 +184,7 @@ func TestTwoProcessesDeleteThenNotFound(t *testing.T) {
 		const rounds = 20
 		lags := deleteRounds(t, w, r, rounds, nil)
 		t.Logf("%s: %d deletes seen by the other process: %s", t.Name(), rounds, summary(lags))
-		if !w.bus.DatabaseListens() {
+		if !(*msgbus.Bus)(w.bus).DatabaseListens() {
 			return
 		}
 		ctx, stop := context.WithCancel(t.Context())

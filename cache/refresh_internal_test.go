@@ -25,7 +25,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // newClocked returns a cache over a store of its own, on the dialect of
 // dsn, with entries' lives on a clock the test moves. The bus is not run:
 // these tests make no writes through the cache that another would hear.
-func newClocked(t *testing.T, dsn string, opts ...Option) (*Store, *sqlstore.Store, *clock) {
+func newClocked(t *testing.T, dsn string, opts ...Option) (*store, *sqlstore.Store, *clock) {
 	t.Helper()
 	if strings.HasPrefix(dsn, "sqlite:") {
 		dsn = testdb.SQLiteFile(t)
@@ -37,10 +37,11 @@ func newClocked(t *testing.T, dsn string, opts ...Option) (*Store, *sqlstore.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(raw, b, append([]Option{WithPolledInvalidation()}, opts...)...)
+	pub, err := New(raw, b, append([]Option{WithPolledInvalidation()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := pub.(*store)
 	t.Cleanup(func() { c.Close() })
 	clk := &clock{t: time.Now()}
 	c.now = clk.now

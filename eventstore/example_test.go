@@ -12,9 +12,11 @@ import (
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-// A session's stream written on one replica and replayed on another after
-// a dropped connection: After(position) returns what came after, in order.
-// The adapters (mcpgo.EventStore, gosdk.EventStore) do this for the SDKs.
+// One event store per replica, over the store every replica shares, given
+// to the adapter with the replica's bus (mcpgo.New(store,
+// mcpgo.WithStreams(b, events)), or gosdk's): a stream broken on one
+// replica is then resumed on any other. Each session keeps its newest
+// events only; a bad bound is refused before anything is made.
 func Example() {
 	ctx := context.Background()
 	store, err := sqlstore.Open(ctx, sqlite.Dialect(), "sqlite::memory:", sqlstore.WithAutoMigrate())
@@ -22,36 +24,13 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	events, err := eventstore.New(store)
-	if err != nil {
-		log.Fatal(err)
-	}
 
-	session := mcpsession.NewID()
-	if err := store.Create(ctx, session, nil); err != nil { // streams belong to a live session
-		log.Fatal(err)
-	}
-	for _, msg := range []string{"one", "two", "three"} {
-		if _, err := events.Append(ctx, session, "get", []byte(msg)); err != nil {
-			log.Fatal(err)
-		}
-	}
+	events, err := eventstore.New(store, eventstore.WithMaxEvents(500))
+	fmt.Println(events != nil, err)
 
-	// The client saw position 0 before its stream broke.
-	missed, err := events.After(ctx, session, "get", 0)
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, ev := range missed {
-		fmt.Println(ev.Pos, string(ev.Data))
-	}
-
-	// A deleted session has no streams left.
-	_ = store.Delete(ctx, session)
-	_, err = events.Append(ctx, session, "get", []byte("four"))
-	fmt.Println(errors.Is(err, mcpsession.ErrNotFound))
+	_, err = eventstore.New(store, eventstore.WithMaxEvents(0))
+	fmt.Println(errors.Is(err, mcpsession.ErrInvalidOption))
 	// Output:
-	// 1 two
-	// 2 three
+	// true <nil>
 	// true
 }

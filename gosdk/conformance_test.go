@@ -143,7 +143,7 @@ func serve(t *testing.T, w adaptertest.Way, c conf) *target {
 		for range w.Replicas {
 			st := adaptertest.NewStreams(t, w.DSN)
 			server := c.server()
-			s, err := New(st.Store, server, WithBus(st.Bus), WithEventStore(st.Events), WithStreamableHTTPOptions(c.opts))
+			s, err := New(st.Store, server, WithStreams(st.Bus, st.Events), WithStreamableHTTPOptions(c.opts))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,49 @@
 // every session, sessions outlive a replica's restart, and one endpoint
 // serves clients of both protocol eras.
 //
+// # Getting started
+//
+// Open a store, build the mcp.Server as usual, and serve it through a
+// Sessions instead of mcp.NewStreamableHTTPHandler:
+//
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	...
+//	server := mcp.NewServer(&mcp.Implementation{Name: "name", Version: "1.0.0"}, nil)
+//	mcp.AddTool(server, ...)
+//	sessions, err := gosdk.New(store, server, gosdk.WithLogger(logger))
+//	...
+//	mux.Handle("/mcp", sessions)
+//	...
+//	sessions.Shutdown(ctx) // then http.Server.Shutdown; the sessions stay in the store
+//
+// New adds receiving middleware to the server; give each mcp.Server to one
+// Sessions and serve it through that alone. Options of go-sdk's handler go
+// through [WithStreamableHTTPOptions] (JSONResponse and Stateless
+// included), which refuses the two the store replaces (EventStore,
+// SessionTimeout).
+//
+// The adapter answers as go-sdk's own handler does: its statuses and
+// bodies, and go-sdk's check of the MCP-Protocol-Version header against the
+// server's versions (ServerOptions.SupportedProtocolVersions narrows them).
+// go-sdk's transport sees each request's version as under its own handler,
+// so that a POST's event stream starts with go-sdk's priming event from
+// 2025-11-25 on, and a handler's CloseSSEStream ends it with a close event
+// that go-sdk's client resumes from. go-sdk's own HTTP tests are the
+// referee (the conformance suite in this package's tests); the README's
+// Limits table lists where the adapter answers otherwise, and why.
+//
+// The adapter never logs session ids (bearer credentials), but go-sdk's
+// ServerOptions.Logger does, at Info, whenever a go-sdk session disconnects,
+// which a replica's sessions in memory do more often than go-sdk's own (see
+// below): give that logger a handler at Warn or above if ids must stay out
+// of your logs.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer
+// than the store's idle timeout.
+//
+// # What it changes
+//
 // go-sdk's mcp.StreamableHTTPHandler keeps its sessions in a map in memory:
 // a replica that did not serve initialize answers 404 to the session's id,
 // and a restart forgets every session. Its only alternative, Stateless
@@ -85,58 +128,19 @@
 // first. In a session, the helpers act for the session's principal, which
 // is every request's.
 //
-// # Wiring
-//
-// Open a store, build the mcp.Server as usual, and serve it through a
-// Sessions instead of mcp.NewStreamableHTTPHandler:
-//
-//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
-//	...
-//	server := mcp.NewServer(&mcp.Implementation{Name: "name", Version: "1.0.0"}, nil)
-//	mcp.AddTool(server, ...)
-//	sessions, err := gosdk.New(store, server, gosdk.WithLogger(logger))
-//	...
-//	mux.Handle("/mcp", sessions)
-//	...
-//	sessions.Shutdown(ctx) // then http.Server.Shutdown; the sessions stay in the store
-//
-// New adds receiving middleware to the server; give each mcp.Server to one
-// Sessions and serve it through that alone. Options of go-sdk's handler go
-// through [WithStreamableHTTPOptions] (JSONResponse and Stateless
-// included), which refuses the two the store replaces (EventStore,
-// SessionTimeout).
-//
-// The adapter answers as go-sdk's own handler does: its statuses and
-// bodies, and go-sdk's check of the MCP-Protocol-Version header against the
-// server's versions (ServerOptions.SupportedProtocolVersions narrows them).
-// go-sdk's transport sees each request's version as under its own handler,
-// so that a POST's event stream starts with go-sdk's priming event from
-// 2025-11-25 on, and a handler's CloseSSEStream ends it with a close event
-// that go-sdk's client resumes from. go-sdk's own HTTP tests are the
-// referee (the conformance suite in this package's tests); the README's
-// Limits table lists where the adapter answers otherwise, and why. The adapter never logs session ids (bearer credentials),
-// but go-sdk's ServerOptions.Logger does, at Info, whenever a go-sdk
-// session disconnects, which a replica's sessions in memory do more often
-// than go-sdk's own (see below): give that logger a handler at Warn or
-// above if ids must stay out of your logs.
-//
-// Run a janitor (package janitor) over the store so that sessions nobody
-// ended are deleted; reads already treat them as gone once idle longer
-// than the store's idle timeout.
-//
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
-// that start with [ReservedPrefix], the same as the mcp-go adapter's
-// (module mcpgo): "mcp.protocolVersion" (negotiated), "mcp.clientInfo",
-// "mcp.clientCapabilities" (as the client sent them), "mcp.logLevel",
-// "mcp.touchedAt" and "mcp.principal", and two that only go-sdk needs:
-// "mcp.initialized", once notifications/initialized was handled, and
-// "mcp.requestedProtocolVersion", when the client asked for a version
-// other than the one negotiated (go-sdk hands handlers the requested one).
-// Each is a top-level key so that Store.Update's shallow merge never makes
-// one write undo another. The helpers hide these keys from tool code and
-// refuse to set them ([ErrReservedKey]).
+// that start with [mcpsession.ReservedPrefix], the same as the mcp-go
+// adapter's (module mcpgo): "mcp.protocolVersion" (negotiated),
+// "mcp.clientInfo", "mcp.clientCapabilities" (as the client sent them),
+// "mcp.logLevel", "mcp.touchedAt" and "mcp.principal", and two that only
+// go-sdk needs: "mcp.initialized", once notifications/initialized was
+// handled, and "mcp.requestedProtocolVersion", when the client asked for a
+// version other than the one negotiated (go-sdk hands handlers the requested
+// one). Each is a top-level key so that Store.Update's shallow merge never
+// makes one write undo another. The helpers hide these keys from tool code
+// and refuse to set them ([ErrReservedKey]).
 //
 // # Sessions in memory
 //
@@ -150,8 +154,8 @@
 // ServerOptions.KeepAlive does when pings fail, which they do on a replica
 // that holds no GET stream of the session; a call that go-sdk session is
 // serving then gets no answer, as with go-sdk's own handler, so with
-// KeepAlive give clients a GET stream and the adapter WithBus and
-// WithEventStore, which carry the pings to it). When another replica changes
+// KeepAlive give clients a GET stream and the adapter WithStreams, which
+// carries the pings to it). When another replica changes
 // the log level, the replica's go-sdk session is handed the same
 // logging/setLevel request at its next request, or within a touch interval
 // while it holds a GET stream (your receiving middleware sees it, with a
@@ -208,11 +212,11 @@
 //
 // # Streams across replicas
 //
-// [WithBus] and [WithEventStore] (package bus and package eventstore, both
-// over the store's database; each replica runs its bus) carry streams and
-// server-to-client messages across replicas:
+// [WithStreams] (a bus and an event store, packages bus and eventstore,
+// both over the store's database; each replica runs its bus) carries
+// streams and server-to-client messages across replicas:
 //
-//   - Each go-sdk session of the adapter has an [EventStore] over the
+//   - Each go-sdk session of the adapter has an event store over the
 //     shared event store: go-sdk stores every message it writes on a
 //     session's streams (positions per stream from 0, ids
 //     "<stream>_<index>"), the standalone stream's ("") included, on

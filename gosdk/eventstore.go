@@ -8,15 +8,14 @@ import (
 	"sync"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// EventStore is go-sdk's mcp.EventStore over an eventstore.Store: the
-// events of the sessions' SSE streams kept in the store's database, shared
-// by every replica. New installs one (WithEventStore) with the streams
-// across replicas; NewEventStore makes one for a StreamableServerTransport
-// of your own.
+// eventStore is go-sdk's mcp.EventStore over the event store of
+// WithStreams: the events of the sessions' SSE streams kept in the store's
+// database, shared by every replica. Each go-sdk session of the adapter
+// has it.
 //
 // It meets the interface's guarantees: each stream numbers its events from
 // 0, with no gap, whoever appends them (go-sdk's event ids are
@@ -33,11 +32,11 @@ import (
 // created the session's row, where no stream can be yet: that priming
 // entry is kept in memory until the stream's next Append, which stores it
 // first, so that positions stay go-sdk's.
-type EventStore struct {
-	events *eventstore.Store
+type eventStore struct {
+	events *events.Store
 	// The adapter's, when it installs the store: how an event is stored
 	// (waking the followers of a standalone stream).
-	append func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+	append func(ctx context.Context, session, stream string, data []byte) (events.Event, error)
 
 	mu   sync.Mutex
 	owed map[streamKey]struct{} // priming entries of sessions not stored yet
@@ -45,15 +44,11 @@ type EventStore struct {
 
 type streamKey struct{ session, stream string }
 
-var _ mcp.EventStore = (*EventStore)(nil)
+var _ mcp.EventStore = (*eventStore)(nil)
 
-// NewEventStore returns an EventStore over events. A nil events is an
-// error matching ErrInvalidOption.
-func NewEventStore(events *eventstore.Store) (*EventStore, error) {
-	if events == nil {
-		return nil, fmt.Errorf("%w: NewEventStore(nil)", ErrInvalidOption)
-	}
-	return &EventStore{events: events, append: events.Append}, nil
+// newEventStore returns an eventStore over e.
+func newEventStore(e *events.Store) *eventStore {
+	return &eventStore{events: e, append: e.Append}
 }
 
 // Open implements mcp.EventStore. It stores nothing: a stream is made by
@@ -62,10 +57,10 @@ func NewEventStore(events *eventstore.Store) (*EventStore, error) {
 // session's row (or while the store is down: initialize then fails as the
 // adapter answers it, 503). After on a stream never appended to is an
 // error, as on one never opened.
-func (e *EventStore) Open(context.Context, string, string) error { return nil }
+func (e *eventStore) Open(context.Context, string, string) error { return nil }
 
 // Append implements mcp.EventStore.
-func (e *EventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
+func (e *eventStore) Append(ctx context.Context, sessionID, streamID string, data []byte) error {
 	key := streamKey{sessionID, streamID}
 	e.mu.Lock()
 	_, owed := e.owed[key]
@@ -93,11 +88,11 @@ func (e *EventStore) Append(ctx context.Context, sessionID, streamID string, dat
 }
 
 // After implements mcp.EventStore.
-func (e *EventStore) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
+func (e *eventStore) After(ctx context.Context, sessionID, streamID string, index int) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		evs, err := e.events.After(ctx, sessionID, streamID, int64(index))
 		switch {
-		case errors.Is(err, eventstore.ErrPurged):
+		case errors.Is(err, events.ErrPurged):
 			yield(nil, fmt.Errorf("%w: %w", mcp.ErrEventsPurged, err))
 			return
 		case err != nil:
@@ -114,7 +109,7 @@ func (e *EventStore) After(ctx context.Context, sessionID, streamID string, inde
 
 // SessionClosed implements mcp.EventStore: it deletes nothing stored (see
 // EventStore), only the priming entries kept for the session.
-func (e *EventStore) SessionClosed(_ context.Context, sessionID string) error {
+func (e *eventStore) SessionClosed(_ context.Context, sessionID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k := range e.owed {

@@ -48,7 +48,7 @@ func Example_streams() {
 			log.Fatal(err)
 		}
 		server := mcp.NewServer(&mcp.Implementation{Name: "example", Version: "1.0.0"}, nil)
-		sessions, err := gosdk.New(store, server, gosdk.WithBus(b), gosdk.WithEventStore(events))
+		sessions, err := gosdk.New(store, server, gosdk.WithStreams(b, events))
 		if err != nil {
 			log.Fatal(err)
 		}

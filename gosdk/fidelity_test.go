@@ -25,7 +25,7 @@ func serveWith(t *testing.T, dsn string, build func(*mcp.Server)) string {
 	st := adaptertest.NewStreams(t, dsn)
 	server := mcp.NewServer(&mcp.Implementation{Name: "fidelity", Version: "1"}, nil)
 	build(server)
-	s, err := New(st.Store, server, WithBus(st.Bus), WithEventStore(st.Events))
+	s, err := New(st.Store, server, WithStreams(st.Bus, st.Events))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,8 @@ package gosdk
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/mcpsession/mcpsession/internal/adapter"
 )
 
 // The handle helpers: explicit state handles (MCP 2026-07-28, SEP-2567)
@@ -24,47 +25,18 @@ import (
 // (sqlstore.WithHandleIdleTimeout); UpdateHandle, ModifyHandle and
 // TouchHandle count as use, GetHandle does not.
 
-// serving returns the Sessions serving ctx's request.
-func serving(ctx context.Context) (*Sessions, error) {
-	s := fromContext(ctx)
-	if s == nil {
-		return nil, fmt.Errorf("%w: the request was not served through a Sessions", ErrNoPrincipal)
-	}
-	return s, nil
-}
-
-// Principal returns the principal of ctx's request, as the function given
-// to WithPrincipal gave it ("" for the anonymous principal), or an error
-// matching ErrNoPrincipal. In a session it is the session's principal,
-// which every request of the session has (others are refused).
-func Principal(ctx context.Context) (string, error) {
-	s, err := serving(ctx)
-	if err != nil {
-		return "", err
-	}
-	return s.core.RequestPrincipal(ctx)
-}
-
 // CreateHandle stores state (nil is {}) under a new handle owned by the
 // request's principal and returns the handle: 130 random bits, a valid MCP
 // id. State follows the rules of session metadata (a JSON object;
 // mcpsession.ErrInvalidMetadata, ErrTooLarge).
 func CreateHandle(ctx context.Context, state map[string]any) (string, error) {
-	s, err := serving(ctx)
-	if err != nil {
-		return "", err
-	}
-	return s.core.CreateHandle(ctx, state)
+	return adapter.CreateHandle(ctx, state)
 }
 
 // GetHandle returns the handle's state, read from the store now, in a map
 // that is the caller's. It does not slide the handle's expiry.
 func GetHandle(ctx context.Context, handle string) (map[string]any, error) {
-	s, err := serving(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.core.GetHandle(ctx, handle)
+	return adapter.GetHandle(ctx, handle)
 }
 
 // UpdateHandle merges patch into the handle's state, shallowly and
@@ -72,11 +44,7 @@ func GetHandle(ctx context.Context, handle string) (map[string]any, error) {
 // handle's expiry. For a change that depends on the current value, use
 // ModifyHandle.
 func UpdateHandle(ctx context.Context, handle string, patch map[string]any) error {
-	s, err := serving(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.UpdateHandle(ctx, handle, patch)
+	return adapter.UpdateHandle(ctx, handle, patch)
 }
 
 // ModifyHandle runs a read-modify-write of the handle's state under the
@@ -84,32 +52,16 @@ func UpdateHandle(ctx context.Context, handle string, patch map[string]any) erro
 // one, and concurrent ModifyHandles of one handle, on any replica, run one
 // after another. fn should be quick and must not call the store. If fn
 // returns an error, nothing is written and ModifyHandle returns it; a nil
-// fn is an error matching ErrInvalidArgument.
+// fn is an error matching mcpsession.ErrInvalidArgument.
 func ModifyHandle(ctx context.Context, handle string, fn func(state map[string]any) (map[string]any, error)) error {
-	s, err := serving(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.ModifyHandle(ctx, handle, fn)
+	return adapter.ModifyHandle(ctx, handle, fn)
 }
 
 // TouchHandle slides the handle's expiry without changing its state, for
 // a tool that only reads it.
-func TouchHandle(ctx context.Context, handle string) error {
-	s, err := serving(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.TouchHandle(ctx, handle)
-}
+func TouchHandle(ctx context.Context, handle string) error { return adapter.TouchHandle(ctx, handle) }
 
 // DeleteHandle removes the handle if the request's principal owns it. It
 // returns nil whether or not there was such a handle, so it reveals
 // nothing about other principals' handles.
-func DeleteHandle(ctx context.Context, handle string) error {
-	s, err := serving(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.DeleteHandle(ctx, handle)
-}
+func DeleteHandle(ctx context.Context, handle string) error { return adapter.DeleteHandle(ctx, handle) }

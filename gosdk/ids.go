@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
+	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -164,7 +165,7 @@ func (st *streams) routeAnswers(ctx context.Context, s *Sessions, session string
 
 // onAnswer hands another replica's answer to this replica's go-sdk
 // session that asked, if any.
-func (st *streams) onAnswer(s *Sessions, m bus.Message) {
+func (st *streams) onAnswer(s *Sessions, m msgbus.Message) {
 	var a answer
 	if json.Unmarshal(m.Payload, &a) != nil || a.From == st.relay.Replica() || a.Session == "" {
 		return
@@ -227,20 +228,11 @@ func numberedAnswer(raw json.RawMessage) (int64, bool) {
 
 // withSDKID returns the message msg with go-sdk's id.
 func withSDKID(msg json.RawMessage, sdk jsonrpc.ID) json.RawMessage {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(msg, &fields) != nil {
-		return msg
-	}
 	id, err := json.Marshal(sdk.Raw())
 	if err != nil {
 		return msg
 	}
-	fields["id"] = id
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return msg
-	}
-	return out
+	return relay.WithID(msg, id)
 }
 
 // outgoingOf returns what this replica's go-sdk session of session asked,

@@ -13,7 +13,10 @@ import (
 	"sync"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -42,7 +45,7 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	p := parsePost(body)
-	id := r.Header.Get(adapterstate.HeaderSessionID)
+	id := r.Header.Get(httpstatus.HeaderSessionID)
 	if id == "" && p.sessionless() {
 		s.serveSessionless(w, r)
 		return
@@ -81,14 +84,14 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		// changes nowhere and the client is told to retry. (go-sdk refuses
 		// the sessionless revision on a session: nothing to store.)
 		level := levels[len(levels)-1]
-		if err := s.core.Write(ctx, id, map[string]any{adapterstate.KeyLogLevel: level}); err != nil {
+		if err := s.core.Write(ctx, id, map[string]any{record.KeyLogLevel: level}); err != nil {
 			if errors.Is(err, mcpsession.ErrNotFound) {
 				s.drop(id)
 				notFound(w)
 				return
 			}
 			s.core.StoreFailed(ctx, "storing the log level", err)
-			adapterstate.Unavailable(w)
+			httpstatus.Unavailable(w)
 			return
 		}
 		s.mu.Lock()
@@ -124,14 +127,14 @@ func (s *Sessions) serveNew(w http.ResponseWriter, r *http.Request, p post) {
 		defer jw.finish() // after the held answer is let go
 		w = jw
 	}
-	var out http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.failed}
+	var out http.ResponseWriter = &httpstatus.StatusWriter{ResponseWriter: w, Failed: st.failed}
 	if s.streams != nil && p.has("initialize") {
 		held := holdUntilDecided(out, st)
 		defer held.release()
 		out = held
 	}
 	l.transport.ServeHTTP(out, r.WithContext(ctx))
-	if st.isRegistered() {
+	if registered, _ := st.outcome(); registered {
 		s.release(l)
 	} else {
 		s.closeUnlisted(l) // initialize failed, or there was none: nothing was stored
@@ -148,7 +151,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Accept must contain 'text/event-stream' for GET requests", http.StatusBadRequest)
 		return
 	}
-	id := r.Header.Get(adapterstate.HeaderSessionID)
+	id := r.Header.Get(httpstatus.HeaderSessionID)
 	if id == "" {
 		http.Error(w, "Bad Request: GET requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
@@ -204,7 +207,7 @@ func (s *Sessions) serveGET(w http.ResponseWriter, r *http.Request) {
 // their next request for it (404) or within one touch interval on a GET
 // stream.
 func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get(adapterstate.HeaderSessionID)
+	id := r.Header.Get(httpstatus.HeaderSessionID)
 	if id == "" {
 		http.Error(w, "Bad Request: DELETE requires an Mcp-Session-Id header", http.StatusBadRequest)
 		return
@@ -214,11 +217,11 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.core.Delete(r.Context(), id); err != nil {
 		s.core.StoreFailed(r.Context(), "deleting a session", err)
-		adapterstate.Unavailable(w)
+		httpstatus.Unavailable(w)
 		return
 	}
 	s.drop(id)
-	s.sessionEnded(r.Context(), id)
+	s.core.SessionEnded(r.Context(), id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -229,7 +232,7 @@ func (s *Sessions) serveDELETE(w http.ResponseWriter, r *http.Request) {
 // ok is false when the response has been written.
 func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch bool) (meta map[string]any, ok bool) {
 	ctx := r.Context()
-	principal, _ := s.core.RequestPrincipal(ctx) // ServeHTTP put it there
+	principal, _ := principal.Of(ctx) // ServeHTTP put it there
 	var err error
 	if touch {
 		meta, err = s.core.OpenAs(ctx, id, principal)
@@ -241,12 +244,12 @@ func (s *Sessions) open(w http.ResponseWriter, r *http.Request, id string, touch
 		s.drop(id)
 		notFound(w)
 		return nil, false
-	case adapterstate.IsForeign(err):
+	case adapter.IsForeign(err):
 		http.Error(w, "session user mismatch", http.StatusForbidden) // go-sdk's answer
 		return nil, false
 	case err != nil:
 		s.core.StoreFailed(ctx, "reading a session", err)
-		adapterstate.Unavailable(w)
+		httpstatus.Unavailable(w)
 		return nil, false
 	}
 	return meta, true
@@ -290,14 +293,15 @@ type initState struct {
 	failure    bool
 }
 
-func (st *initState) failed() bool {
+// outcome is what became of the session: stored and registered, its
+// creation failed, or neither yet.
+func (st *initState) outcome() (registered, failed bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.failure
+	return st.registered, st.failure
 }
 
-func (st *initState) isRegistered() bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.registered
+func (st *initState) failed() bool {
+	_, failed := st.outcome()
+	return failed
 }

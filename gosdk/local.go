@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/adapter"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -42,13 +43,14 @@ type local struct {
 // connect makes a go-sdk session for id, with state (nil for a session
 // that initialize will fill), on a transport of its own. The session's
 // context, which go-sdk hands to every handler of the session, carries the
-// Sessions and the local session for the state helpers.
+// Sessions, the Core and the session's id for the helpers, and the local
+// session.
 func (s *Sessions) connect(ctx context.Context, id string, state *mcp.ServerSessionState) (*local, error) {
 	l := &local{id: id, transport: &mcp.StreamableServerTransport{SessionID: id}, out: newOutgoing()}
 	if state != nil {
 		l.level = string(state.LogLevel)
 	}
-	ctx = context.WithValue(s.versions.withoutVersion(ctx), localKey{}, l)
+	ctx = adapter.WithSession(context.WithValue(s.versions.withoutVersion(ctx), localKey{}, l), id)
 	ss, err := s.server.Connect(ctx, s.transport(l), &mcp.ServerSessionOptions{State: state})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: connect a go-sdk session: %w", err)

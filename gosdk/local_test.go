@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -62,7 +62,7 @@ func TestGETStreamFollowsLevel(t *testing.T) {
 	sid := initialize(t, a.url, "c", "2025-11-25")
 
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, a.url, nil)
-	req.Header.Set(adapterstate.HeaderSessionID, sid)
+	req.Header.Set(httpstatus.HeaderSessionID, sid)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -54,7 +55,7 @@ func (s *Sessions) onInitialize(ctx context.Context, method string, req mcp.Requ
 		return res, err // a second initialize, which go-sdk refused already
 	}
 	meta := negotiated(params, result)
-	meta[adapterstate.KeyPrincipal], _ = s.core.RequestPrincipal(ctx) // ServeHTTP put it there
+	meta[record.KeyPrincipal], _ = principal.Of(ctx) // ServeHTTP put it there
 	if err := s.core.Create(ctx, st.local.id, meta); err != nil {
 		s.core.StoreFailed(ctx, "creating a session", err)
 		st.failure = true
@@ -74,7 +75,7 @@ func (s *Sessions) onInitialized(ctx context.Context) {
 	if l == nil || ctx.Value(sessionsKey{}) != s {
 		return
 	}
-	if err := s.core.Write(ctx, l.id, map[string]any{adapterstate.KeyInitialized: true}); err != nil {
+	if err := s.core.Write(ctx, l.id, map[string]any{record.KeyInitialized: true}); err != nil {
 		s.core.StoreFailed(ctx, "storing notifications/initialized", err)
 	}
 }

@@ -1,54 +1,38 @@
 package gosdk
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/logredact"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// DefaultTouchInterval is the touch interval New uses when WithTouchInterval
-// is not given, unless the store's idle timeout calls for a shorter one (see
-// WithTouchInterval).
-const DefaultTouchInterval = adapterstate.DefaultTouchInterval
-
-// DefaultLocalIdleTTL is how long a replica keeps go-sdk's in-memory
-// session of a session nobody uses, when the store reports no idle timeout
-// (see WithLocalIdleTimeout).
-const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
-
-// DefaultMaxLocalSessions bounds how many go-sdk sessions a replica keeps
+// defaultMaxLocalSessions bounds how many go-sdk sessions a replica keeps
 // in memory (see WithMaxLocalSessions).
-const DefaultMaxLocalSessions = 10000
+const defaultMaxLocalSessions = 10000
 
 // An Option configures a Sessions. Each rejects a bad argument with an
-// error matching ErrInvalidOption, which New returns; for an option given
-// twice, the last one wins.
-type Option interface {
-	apply(*config) error
-}
-
-type optionFunc func(*config) error
-
-func (f optionFunc) apply(c *config) error { return f(c) }
+// error matching mcpsession.ErrInvalidOption, which New returns; for an
+// option given twice, the last one wins.
+type Option = adapter.Option[config]
 
 type config struct {
-	touchInterval time.Duration // 0: the default, derived from the idle timeout
-	localTTL      time.Duration // 0: the store's idle timeout or DefaultLocalIdleTTL
-	maxLocal      int
-	logger        *slog.Logger
-	httpOpts      mcp.StreamableHTTPOptions
-	principal     adapterstate.PrincipalFunc
-	now           func() time.Time
-	bus           *bus.Bus          // with events: streams across replicas (streams.go)
-	events        *eventstore.Store // with bus
+	adapter.Settings
+	localTTL time.Duration // 0: the store's idle timeout or 30 minutes
+	maxLocal int
+	httpOpts mcp.StreamableHTTPOptions
 }
+
+func (c *config) Shared() *adapter.Settings { return &c.Settings }
 
 // WithTouchInterval sets how often, at most, a session in use is written to
 // the store only to slide its idle expiry. Requests in between read the
@@ -59,16 +43,10 @@ type config struct {
 // The interval must be positive and, when the store has an idle timeout (an
 // IdleTimeout() time.Duration method returning a positive duration, as
 // sqlstore's Store has), below half of it; otherwise New fails. Without
-// this option the interval is DefaultTouchInterval, or a quarter of the
-// idle timeout if that is shorter.
+// this option the interval is a minute, or a quarter of the idle timeout
+// if that is shorter.
 func WithTouchInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
-		}
-		c.touchInterval = d
-		return nil
-	})
+	return adapter.Share[config](adapter.WithTouchInterval(d))
 }
 
 // WithLocalIdleTimeout sets how long a replica keeps its in-memory go-sdk
@@ -76,11 +54,11 @@ func WithTouchInterval(d time.Duration) Option {
 // closing it. Closing it is local: the session stays in the store, and the
 // next request for it, on this replica or any other, re-creates it. An open
 // GET stream counts as use. The default is the store's idle timeout, or
-// DefaultLocalIdleTTL when it has none.
+// 30 minutes when it has none.
 func WithLocalIdleTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return adapter.Own(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: WithLocalIdleTimeout(%v): must be positive", ErrInvalidOption, d)
+			return fmt.Errorf("%w: WithLocalIdleTimeout(%v): must be positive", mcpsession.ErrInvalidOption, d)
 		}
 		c.localTTL = d
 		return nil
@@ -88,15 +66,15 @@ func WithLocalIdleTimeout(d time.Duration) Option {
 }
 
 // WithMaxLocalSessions bounds how many go-sdk sessions a replica keeps in
-// memory (DefaultMaxLocalSessions unless given). Past the bound, starting
+// memory (10000 unless given). Past the bound, starting
 // one closes the least recently used session that no request is using;
 // like an idle close, that is local, and the session lives on in the store.
 // Sessions with a request or GET stream in flight are never closed for
 // room, so the bound can be passed while that many are busy at once.
 func WithMaxLocalSessions(n int) Option {
-	return optionFunc(func(c *config) error {
+	return adapter.Own(func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: WithMaxLocalSessions(%d): must be positive", ErrInvalidOption, n)
+			return fmt.Errorf("%w: WithMaxLocalSessions(%d): must be positive", mcpsession.ErrInvalidOption, n)
 		}
 		c.maxLocal = n
 		return nil
@@ -106,15 +84,7 @@ func WithMaxLocalSessions(n int) Option {
 // WithLogger sets where the adapter logs store failures (Warn and Error).
 // It must not be nil. By default the adapter logs nothing. Session ids are
 // never logged.
-func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
-		}
-		c.logger = l
-		return nil
-	})
-}
+func WithLogger(l *slog.Logger) Option { return adapter.Share[config](adapter.WithLogger(l)) }
 
 // WithStreamableHTTPOptions gives the go-sdk options of the HTTP endpoint,
 // as mcp.NewStreamableHTTPHandler takes them. The adapter applies
@@ -131,20 +101,20 @@ func WithLogger(l *slog.Logger) Option {
 // session in the store; one of the sessionless revision (2026-07-28) that
 // names none, statelessly.
 //
-// It refuses, with ErrInvalidOption, what it cannot honour on
+// It refuses, with mcpsession.ErrInvalidOption, what it cannot honour on
 // session-based requests:
 //
 //   - SessionTimeout: use WithLocalIdleTimeout, and the store's idle
 //     timeout for the session itself.
 //   - EventStore: an event store in memory would resume a stream only on
-//     the replica that wrote it; WithEventStore installs a shared one.
+//     the replica that wrote it; WithStreams installs a shared one.
 func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
-	return optionFunc(func(c *config) error {
+	return adapter.Own(func(c *config) error {
 		switch {
 		case o.SessionTimeout != 0:
-			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", ErrInvalidOption)
+			return fmt.Errorf("%w: StreamableHTTPOptions.SessionTimeout: use WithLocalIdleTimeout and the store's idle timeout", mcpsession.ErrInvalidOption)
 		case o.EventStore != nil:
-			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas (use WithEventStore)", ErrInvalidOption)
+			return fmt.Errorf("%w: StreamableHTTPOptions.EventStore: not shared across replicas (use WithStreams)", mcpsession.ErrInvalidOption)
 		}
 		c.httpOpts = o
 		return nil
@@ -173,13 +143,7 @@ func WithStreamableHTTPOptions(o mcp.StreamableHTTPOptions) Option {
 // answered 403 Forbidden, as go-sdk's own handler answers a TokenInfo
 // user other than the session's, and touch nothing.
 func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
-	return optionFunc(func(c *config) error {
-		if fn == nil {
-			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
-		}
-		c.principal = fn
-		return nil
-	})
+	return adapter.Share[config](adapter.WithPrincipal(fn))
 }
 
 // tokenUser is the default principal: the UserID of the auth.TokenInfo a
@@ -191,40 +155,25 @@ func tokenUser(r *http.Request) (string, error) {
 	return "", nil
 }
 
-// WithBus carries the sessions' streams and server-to-client messages
-// across replicas over b, which the caller runs (one Bus per replica, over
-// the store's database): see the package documentation, "Streams across
-// replicas". It needs WithEventStore too. It must not be nil.
-func WithBus(b *bus.Bus) Option {
-	return optionFunc(func(c *config) error {
-		if b == nil {
-			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
-		}
-		c.bus = b
-		return nil
-	})
-}
+// Principal returns the principal of ctx's request, as the function given
+// to WithPrincipal gave it ("" for the anonymous principal), or an error
+// matching ErrNoPrincipal. In a session it is the session's principal,
+// which every request of the session has (others are refused).
+func Principal(ctx context.Context) (string, error) { return adapter.Principal(ctx) }
 
-// WithEventStore keeps the events of the sessions' SSE streams in e, so
+// WithStreams carries the sessions' streams and server-to-client messages
+// across replicas: b (one Bus per replica, over the store's database,
+// which the caller runs) wakes the replicas that follow a stream and
+// forwards the client's answers, and events keeps the streams' events, so
 // that any replica serves a stream's resumption (Last-Event-ID) and its
-// GET stream: see WithBus, which it needs. It must not be nil.
-func WithEventStore(e *eventstore.Store) Option {
-	return optionFunc(func(c *config) error {
-		if e == nil {
-			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
-		}
-		c.events = e
-		return nil
-	})
+// GET stream. See the package documentation, "Streams across replicas".
+// Neither may be nil.
+func WithStreams(b *bus.Bus, events *eventstore.Store) Option {
+	return adapter.Share[config](adapter.WithStreams(b, events))
 }
 
 // withClock replaces the clock; tests use it to step past touch intervals.
-func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) error {
-		c.now = now
-		return nil
-	})
-}
+func withClock(now func() time.Time) Option { return adapter.Share[config](adapter.WithClock(now)) }
 
 // RedactedLogger returns a logger for the SDK's own lines that writes
 // through l's handler with every session id replaced by a digest: the SDK
@@ -232,9 +181,4 @@ func withClock(now func() time.Time) Option {
 // SDK instead of l. It also lowers to Debug the SDK's lines that read, on
 // a shared store, as if a session ended when only this replica's memory of
 // it did.
-func RedactedLogger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return nil
-	}
-	return slog.New(adapterstate.RedactSessionIDs(l.Handler()))
-}
+func RedactedLogger(l *slog.Logger) *slog.Logger { return logredact.Logger(l) }

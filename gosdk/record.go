@@ -5,31 +5,25 @@ package gosdk
 import (
 	"encoding/json"
 
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// ReservedPrefix starts the top-level metadata keys the adapter keeps for
-// itself. Application state (State, UpdateState, ModifyState) never sees
-// them and may not set them. They are the keys the mcp-go adapter (module
-// mcpgo) writes, with two more that only go-sdk needs.
-const ReservedPrefix = adapterstate.ReservedPrefix
 
 // keyRequestedVersion holds the protocol version the client asked for in
 // initialize, when it differs from the one negotiated (which
 // "mcp.protocolVersion" holds): go-sdk hands the requested one to handlers
 // in InitializeParams, so every replica must restore it.
-const keyRequestedVersion = ReservedPrefix + "requestedProtocolVersion"
+const keyRequestedVersion = record.ReservedPrefix + "requestedProtocolVersion"
 
 // negotiated is the record initialize creates: what go-sdk's initialize
 // put in the session's state, and what it answered.
 func negotiated(params *mcp.InitializeParams, res *mcp.InitializeResult) map[string]any {
-	m := map[string]any{adapterstate.KeyProtocolVersion: res.ProtocolVersion}
+	m := map[string]any{record.KeyProtocolVersion: res.ProtocolVersion}
 	if params.ClientInfo != nil {
-		m[adapterstate.KeyClientInfo] = params.ClientInfo
+		m[record.KeyClientInfo] = params.ClientInfo
 	}
 	if params.Capabilities != nil {
-		m[adapterstate.KeyClientCapabilities] = wireCapabilities(params.Capabilities)
+		m[record.KeyClientCapabilities] = wireCapabilities(params.Capabilities)
 	}
 	if params.ProtocolVersion != res.ProtocolVersion {
 		m[keyRequestedVersion] = params.ProtocolVersion
@@ -44,13 +38,13 @@ func negotiated(params *mcp.InitializeParams, res *mcp.InitializeResult) map[str
 // what the mcp-go adapter stores.
 func wireCapabilities(caps *mcp.ClientCapabilities) map[string]any {
 	var m map[string]any
-	if !adapterstate.Decode(caps, &m) {
+	if !record.Decode(caps, &m) {
 		return nil
 	}
 	delete(m, "roots")
 	if caps.RootsV2 != nil {
 		var roots map[string]any
-		if adapterstate.Decode(caps.RootsV2, &roots) {
+		if record.Decode(caps.RootsV2, &roots) {
 			m["roots"] = roots
 		}
 	}
@@ -80,17 +74,17 @@ func restoreCapabilities(v any) *mcp.ClientCapabilities {
 // restore builds the state of a go-sdk session re-created from its record,
 // as go-sdk's own session had it on the replica that served initialize.
 func restore(meta map[string]any) *mcp.ServerSessionState {
-	version, _ := meta[adapterstate.KeyProtocolVersion].(string)
+	version, _ := meta[record.KeyProtocolVersion].(string)
 	requested, _ := meta[keyRequestedVersion].(string)
 	if requested == "" {
 		requested = version
 	}
 	params := &mcp.InitializeParams{
 		ProtocolVersion: requested,
-		Capabilities:    restoreCapabilities(meta[adapterstate.KeyClientCapabilities]),
+		Capabilities:    restoreCapabilities(meta[record.KeyClientCapabilities]),
 	}
 	var info mcp.Implementation
-	if adapterstate.Decode(meta[adapterstate.KeyClientInfo], &info) {
+	if record.Decode(meta[record.KeyClientInfo], &info) {
 		params.ClientInfo = &info
 	}
 	st := &mcp.ServerSessionState{
@@ -98,7 +92,7 @@ func restore(meta map[string]any) *mcp.ServerSessionState {
 		NegotiatedProtocolVersion: version,
 		LogLevel:                  mcp.LoggingLevel(storedLevel(meta)),
 	}
-	if done, _ := meta[adapterstate.KeyInitialized].(bool); done {
+	if done, _ := meta[record.KeyInitialized].(bool); done {
 		st.InitializedParams = &mcp.InitializedParams{}
 	}
 	return st
@@ -107,6 +101,6 @@ func restore(meta map[string]any) *mcp.ServerSessionState {
 // storedLevel is the session's log level in its record: "" until a
 // logging/setLevel, which go-sdk takes as "send no log messages".
 func storedLevel(meta map[string]any) string {
-	v, _ := meta[adapterstate.KeyLogLevel].(string)
+	v, _ := meta[record.KeyLogLevel].(string)
 	return v
 }

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -23,7 +24,7 @@ import (
 // in place of mcp.NewStreamableHTTPHandler; see the package documentation.
 // It is safe for concurrent use.
 type Sessions struct {
-	core      *adapterstate.Core
+	core      *adapter.Core
 	server    *mcp.Server
 	stateless http.Handler // go-sdk's own handler, Stateless, for the sessionless revision
 	versions  *versionProbe
@@ -44,7 +45,7 @@ type Sessions struct {
 	// flight (a subscriptions/listen stream lasts until it ends).
 	down     context.Context
 	shutDown context.CancelFunc
-	// streams carries streams across replicas (WithBus, WithEventStore);
+	// streams carries streams across replicas (WithStreams);
 	// nil without.
 	streams *streams
 }
@@ -56,29 +57,17 @@ type Sessions struct {
 //
 // A bad option, a nil server or store, or a touch interval that is not
 // below half of the store's idle timeout is an error matching
-// ErrInvalidOption.
+// mcpsession.ErrInvalidOption.
 func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions, error) {
-	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, maxLocal: DefaultMaxLocalSessions, principal: tokenUser}
-	for i, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
-		}
-		if err := o.apply(&cfg); err != nil {
-			return nil, err
-		}
+	cfg := config{maxLocal: defaultMaxLocalSessions}
+	cfg.Principal = tokenUser
+	if err := adapter.Configure(&cfg, opts); err != nil {
+		return nil, err
 	}
 	if server == nil {
-		return nil, fmt.Errorf("%w: nil mcp.Server", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: nil mcp.Server", mcpsession.ErrInvalidOption)
 	}
-	core, err := adapterstate.New(adapterstate.Config{
-		Name:          "gosdk",
-		Store:         store,
-		TouchInterval: cfg.touchInterval,
-		Logger:        cfg.logger,
-		Now:           cfg.now,
-		Principal:     cfg.principal,
-		Errors:        sentinels,
-	})
+	core, err := adapter.New(adapter.Config{Name: "gosdk", Store: store, Settings: cfg.Settings})
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +81,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 		core:     core,
 		server:   server,
 		httpOpts: cfg.httpOpts,
-		logger:   cfg.logger,
+		logger:   core.Logger(),
 		localTTL: localTTL,
 		maxLocal: cfg.maxLocal,
 		locals:   make(map[string]*local),
@@ -107,20 +96,6 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 	server.AddReceivingMiddleware(s.middleware)
 	return s, nil
 }
-
-// sentinels are the errors of this package that the shared core wraps.
-var sentinels = adapterstate.Errors{
-	InvalidOption:     ErrInvalidOption,
-	ReservedKey:       ErrReservedKey,
-	InvalidArgument:   ErrInvalidArgument,
-	ModifyUnsupported: ErrModifyUnsupported,
-
-	HandlesUnsupported: ErrHandlesUnsupported,
-	NoPrincipal:        ErrNoPrincipal,
-}
-
-// TouchInterval returns the touch interval in effect (see WithTouchInterval).
-func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval() }
 
 // ServeHTTP serves the MCP endpoint: requests of the sessionless revision
 // (an MCP-Protocol-Version header or a _meta protocol version of
@@ -149,8 +124,8 @@ func (s *Sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r = r.WithContext(context.WithValue(ctx, sessionsKey{}, s))
-	if s.httpOpts.Stateless || r.Header.Get(adapterstate.HeaderSessionID) == "" && isSessionless(r.Header.Get(headerProtocolVersion)) {
+	r = r.WithContext(context.WithValue(ctx, sessionsKey{}, s)) // ctx has the Core (ServePrincipal)
+	if s.httpOpts.Stateless || r.Header.Get(httpstatus.HeaderSessionID) == "" && isSessionless(r.Header.Get(headerProtocolVersion)) {
 		s.serveSessionless(w, r)
 		return
 	}

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -41,15 +42,15 @@ func TestNewValidatesOptions(t *testing.T) {
 		"sdk session expiry": {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{SessionTimeout: time.Minute})},
 		"event store":        {noIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{EventStore: mcp.NewMemoryEventStore(nil)})},
 	} {
-		if _, err := New(tc.store, tc.server, tc.opt); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: %v; want ErrInvalidOption", name, err)
+		if _, err := New(tc.store, tc.server, tc.opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("%s: %v; want mcpsession.ErrInvalidOption", name, err)
 		}
 	}
 	s, err := New(withIdle, server, WithStreamableHTTPOptions(mcp.StreamableHTTPOptions{DisableLocalhostProtection: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.TouchInterval(); got != 15*time.Second {
+	if got := s.core.TouchInterval(); got != 15*time.Second {
 		t.Errorf("touch interval with a 1m idle timeout: %v; want 15s", got)
 	}
 }
@@ -75,7 +76,7 @@ func TestInitializeStoresNegotiated(t *testing.T) {
 					"capabilities":    map[string]any{"roots": map[string]any{"listChanged": true}, "sampling": map[string]any{}},
 				},
 			})
-			sid := r.Header.Get(adapterstate.HeaderSessionID)
+			sid := r.Header.Get(httpstatus.HeaderSessionID)
 			if r.Status != http.StatusOK || sid == "" || !strings.Contains(string(r.Body), `"protocolVersion":"`+tc.want+`"`) {
 				t.Fatalf("asked %q: %d %s, session %q; want %s", tc.asked, r.Status, r.Body, sid, tc.want)
 			}
@@ -83,16 +84,16 @@ func TestInitializeStoresNegotiated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := meta[adapterstate.KeyProtocolVersion]; got != tc.want {
+			if got := meta[record.KeyProtocolVersion]; got != tc.want {
 				t.Errorf("asked %q: stored protocol version %v; want %s", tc.asked, got, tc.want)
 			}
-			info, _ := meta[adapterstate.KeyClientInfo].(map[string]any)
-			caps, _ := meta[adapterstate.KeyClientCapabilities].(map[string]any)
+			info, _ := meta[record.KeyClientInfo].(map[string]any)
+			caps, _ := meta[record.KeyClientCapabilities].(map[string]any)
 			roots, _ := caps["roots"].(map[string]any)
-			if info["name"] != "raw" || roots["listChanged"] != true || caps["sampling"] == nil || meta[adapterstate.KeyTouchedAt] == nil {
+			if info["name"] != "raw" || roots["listChanged"] != true || caps["sampling"] == nil || meta[record.KeyTouchedAt] == nil {
 				t.Errorf("record %v; want client info, the capabilities as sent, and touchedAt", meta)
 			}
-			if _, ok := meta[adapterstate.KeyLogLevel]; ok {
+			if _, ok := meta[record.KeyLogLevel]; ok {
 				t.Errorf("record %v has a log level before logging/setLevel", meta)
 			}
 			onA, onB := probeOn(t, a.url, sid), probeOn(t, b.url, sid)
@@ -264,20 +265,8 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 
 func TestHelpersOutsideSession(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	if _, err := State(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("State: %v", err)
-	}
-	if err := UpdateState(ctx, map[string]any{"a": 1}); !errors.Is(err, ErrNoSession) {
-		t.Errorf("UpdateState: %v", err)
-	}
-	if err := ModifyState(ctx, func(m map[string]any) (map[string]any, error) { return m, nil }); !errors.Is(err, ErrNoSession) {
-		t.Errorf("ModifyState: %v", err)
-	}
-	if _, err := SessionID(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("SessionID: %v", err)
-	}
-	if _, err := LogLevel(ctx); !errors.Is(err, ErrNoSession) {
+	helpers.OutsideSession(t)
+	if _, err := LogLevel(context.Background()); !errors.Is(err, ErrNoSession) {
 		t.Errorf("LogLevel: %v", err)
 	}
 }
@@ -402,8 +391,8 @@ func TestStatelessOption(t *testing.T) {
 		a, b := newReplica(t, "a", cs, opt), newReplica(t, "b", cs, opt)
 		r := rawPost(t, a.url, "", map[string]any{"jsonrpc": "2.0", "id": 1, "method": "initialize",
 			"params": map[string]any{"protocolVersion": adaptertest.LegacyVersion, "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "c", "version": "1"}}})
-		if r.Status != http.StatusOK || r.Header.Get(adapterstate.HeaderSessionID) != "" {
-			t.Fatalf("initialize: %d, session %q; want 200 and none", r.Status, r.Header.Get(adapterstate.HeaderSessionID))
+		if r.Status != http.StatusOK || r.Header.Get(httpstatus.HeaderSessionID) != "" {
+			t.Fatalf("initialize: %d, session %q; want 200 and none", r.Status, r.Header.Get(httpstatus.HeaderSessionID))
 		}
 		if n := cs.Total(); n != 0 {
 			t.Errorf("initialize reached the store %d times; want 0", n)

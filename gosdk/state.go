@@ -1,6 +1,10 @@
 package gosdk
 
-import "context"
+import (
+	"context"
+
+	"github.com/mcpsession/mcpsession/internal/adapter"
+)
 
 type (
 	sessionsKey struct{}
@@ -30,13 +34,7 @@ func current(ctx context.Context) (*Sessions, *local, error) {
 // SessionID returns the id of the session ctx's request belongs to, or an
 // error matching ErrNoSession. Tool handlers can also read
 // req.Session.ID().
-func SessionID(ctx context.Context) (string, error) {
-	_, l, err := current(ctx)
-	if err != nil {
-		return "", err
-	}
-	return l.id, nil
-}
+func SessionID(ctx context.Context) (string, error) { return adapter.SessionID(ctx) }
 
 // LogLevel returns the session's log level, as logging/setLevel last set it
 // on any replica ("" before any: go-sdk then sends no log messages), or an
@@ -54,16 +52,10 @@ func LogLevel(ctx context.Context) (string, error) {
 
 // State returns the application state of the session ctx's request belongs
 // to, read from the store now: every key but the reserved ones (see
-// ReservedPrefix). The map is the caller's. It returns an error matching
-// ErrNoSession outside a session, mcpsession.ErrNotFound if the session has
-// ended, or a store error.
-func State(ctx context.Context) (map[string]any, error) {
-	s, l, err := current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.core.State(ctx, l.id)
-}
+// mcpsession.ReservedPrefix). The map is the caller's. It returns an error
+// matching ErrNoSession outside a session, mcpsession.ErrNotFound if the
+// session has ended, or a store error.
+func State(ctx context.Context) (map[string]any, error) { return adapter.State(ctx) }
 
 // UpdateState merges keys into the session's application state with
 // Store.Update: each key given replaces its value whole, the others are
@@ -75,11 +67,7 @@ func State(ctx context.Context) (map[string]any, error) {
 // ModifyState: two UpdateStates that each read and then write lose one of
 // the writes.
 func UpdateState(ctx context.Context, keys map[string]any) error {
-	s, l, err := current(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.UpdateState(ctx, l.id, keys)
+	return adapter.UpdateState(ctx, keys)
 }
 
 // ModifyState runs a read-modify-write of the session's application state
@@ -96,9 +84,5 @@ func UpdateState(ctx context.Context, keys map[string]any) error {
 // ErrReservedKey, and nothing is written. A store without Modify gives an
 // error matching ErrModifyUnsupported. Errors are otherwise as for State.
 func ModifyState(ctx context.Context, fn func(state map[string]any) (map[string]any, error)) error {
-	s, l, err := current(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.ModifyState(ctx, l.id, fn)
+	return adapter.ModifyState(ctx, fn)
 }

@@ -11,22 +11,23 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/eventstore"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// streams is the adapter's half of the streams across replicas (WithBus
-// and WithEventStore): where go-sdk's messages enter and leave; the rest
+// streams is the adapter's half of the streams across replicas
+// (WithStreams): where go-sdk's messages enter and leave; the rest
 // is package relay's. Nil without those options.
 type streams struct {
 	relay  *relay.Relay
-	events *EventStore
-	store  *eventstore.Store // what events stores in, and where requests are numbered (ids.go)
-	bus    *bus.Bus
+	events *eventStore
+	store  *events.Store // what events stores in, and where requests are numbered (ids.go)
+	bus    *msgbus.Bus
 	unsub  func()
 
 	mu   sync.Mutex
@@ -35,40 +36,32 @@ type streams struct {
 }
 
 func newStreams(s *Sessions, cfg config) (*streams, error) {
-	switch {
-	case cfg.bus == nil && cfg.events == nil:
+	if cfg.Bus == nil {
 		return nil, nil
-	case cfg.events == nil:
-		return nil, fmt.Errorf("%w: WithBus needs WithEventStore: streams are followed from the event store", ErrInvalidOption)
-	case cfg.bus == nil:
-		return nil, fmt.Errorf("%w: WithEventStore needs WithBus: stream followers on other replicas are woken by it", ErrInvalidOption)
 	}
-	es, err := NewEventStore(cfg.events)
-	if err != nil {
-		return nil, err
-	}
+	es := newEventStore(cfg.Events)
 	r, err := relay.New(relay.Config{
 		Name:   "gosdk",
-		Bus:    cfg.bus,
-		Events: cfg.events,
-		Logger: cfg.logger,
-		EventID: func(stream string, ev eventstore.Event) string {
+		Bus:    cfg.Bus,
+		Events: cfg.Events,
+		Logger: s.logger,
+		EventID: func(stream string, ev events.Event) string {
 			return stream + "_" + strconv.FormatInt(ev.Pos, 10) // go-sdk's own format
 		},
-		ResolveEventID:  resolveEventID,
-		InvalidArgument: ErrInvalidArgument,
-		Inject:          s.inject,
-		Ended:           s.drop,
-		Cancel:          s.inject,
-		CommentFirst:    true,                      // go-sdk's GET stream starts with ": ok"
-		ReplayRefused:   "failed to replay events", // go-sdk's words
+		ResolveEventID: resolveEventID,
+		Inject:         s.inject,
+		Ended:          s.drop,
+		Cancel:         s.inject,
+		CommentFirst:   true,                      // go-sdk's GET stream starts with ": ok"
+		ReplayRefused:  "failed to replay events", // go-sdk's words
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gosdk: %w", err)
 	}
 	es.append = r.Append
-	st := &streams{relay: r, events: es, store: cfg.events, bus: cfg.bus}
-	st.unsub = cfg.bus.Subscribe(topicAnswer, func(m bus.Message) { st.onAnswer(s, m) })
+	st := &streams{relay: r, events: es, store: cfg.Events, bus: cfg.Bus}
+	s.core.Attach(r)
+	st.unsub = cfg.Bus.Subscribe(topicAnswer, func(m msgbus.Message) { st.onAnswer(s, m) })
 	return st, nil
 }
 
@@ -207,7 +200,7 @@ func (st *streams) route(s *Sessions, w http.ResponseWriter, r *http.Request, id
 	}
 	if err != nil {
 		s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
-		adapterstate.Unavailable(w)
+		httpstatus.Unavailable(w)
 		return false
 	}
 	if rest == nil {
@@ -285,26 +278,19 @@ type failingReader struct{ err error }
 
 func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
-// sessionEnded ends the session's streams on every replica once a DELETE
-// has removed it from the store.
-func (s *Sessions) sessionEnded(ctx context.Context, id string) {
-	if s.streams != nil {
-		s.streams.relay.SessionEnded(ctx, id)
-	}
-}
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithStreams).
+var ErrNoStreams = mcpsession.ErrNoStreams
 
 // Notify sends the client of the session sessionID the notification
 // (method, params) on its standalone GET stream, wherever that is open,
 // with an event id; if none is open, the notification is stored for the
 // client to resume (Last-Event-ID). params must encode as a JSON object,
-// or be nil. It needs WithBus and WithEventStore (ErrNoStreams); a session
-// that is not live is an error matching mcpsession.ErrNotFound; a bad
-// method or params, ErrInvalidArgument.
+// or be nil. It needs WithStreams (ErrNoStreams); a session that is not
+// live is an error matching mcpsession.ErrNotFound; a bad method or
+// params, mcpsession.ErrInvalidArgument.
 func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params any) error {
-	if s.streams == nil {
-		return ErrNoStreams
-	}
-	return s.streams.relay.Notify(ctx, sessionID, method, params)
+	return s.core.Notify(ctx, sessionID, method, params)
 }
 
 // Broadcast sends the notification (method, params) to the
@@ -312,14 +298,11 @@ func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params 
 // to it: "notifications/tools/list_changed", "prompts/list_changed" and
 // "resources/list_changed" to those that asked for them,
 // "notifications/resources/updated" to those subscribed to its params'
-// "uri". Other methods are ErrInvalidArgument (a listen stream opts in to
-// nothing else). It needs WithBus and WithEventStore (ErrNoStreams). It
-// does not reach legacy sessions' GET streams: use Notify for those.
+// "uri". Other methods are mcpsession.ErrInvalidArgument (a listen stream
+// opts in to nothing else). It needs WithStreams (ErrNoStreams). It does
+// not reach legacy sessions' GET streams: use Notify for those.
 func (s *Sessions) Broadcast(ctx context.Context, method string, params any) error {
-	if s.streams == nil {
-		return ErrNoStreams
-	}
-	return s.streams.relay.Broadcast(ctx, method, params)
+	return s.core.Broadcast(ctx, method, params)
 }
 
 // heldWriter holds back initialize's answer until the session is stored or
@@ -327,7 +310,7 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 // (2025-11-25) before it handles initialize, which would send the status
 // and the session id before the adapter knows whether the store has the
 // session: held, they go out with the answer, or as the 503 that replaces
-// them (adapterstate.StatusWriter).
+// them (httpstatus.StatusWriter).
 type heldWriter struct {
 	w  http.ResponseWriter
 	st *initState
@@ -344,8 +327,10 @@ func holdUntilDecided(w http.ResponseWriter, st *initState) *heldWriter {
 
 // decidedLocked lets go of what is held once the session's fate is known.
 func (h *heldWriter) decidedLocked() bool {
-	if h.held && (h.st.isRegistered() || h.st.failed()) {
-		h.flushLocked()
+	if h.held {
+		if registered, failed := h.st.outcome(); registered || failed {
+			h.flushLocked()
+		}
 	}
 	return !h.held
 }

@@ -30,15 +30,16 @@
 // One setting decides when a session is dead, for reads and for sweeps. If
 // the Cleaner has an IdleTimeout() time.Duration method that returns a
 // positive duration (sqlstore's Store does), that is the ttl. [WithTTL]
-// overrides it; with neither, New returns [ErrNoTTL].
+// overrides it; with neither, New returns an error matching
+// mcpsession.ErrInvalidOption.
 //
 // # Other tables
 //
 // [WithSweeper] adds what else expires in the store's database, such as
-// the used states and retired keys of package requeststate
-// (requeststate's Sealer is a [Sweeper]), or the tasks of package tasks
-// (its Store deletes those past their ttl, and writes down as failed those
-// whose lease lapsed): each sweep runs it after the sessions and handles.
+// the used states and retired keys of package requeststate (give it the
+// Sealer's Sweep), or the tasks of package tasks (the Store's Sweep deletes
+// those past their ttl, and writes down as failed those whose lease
+// lapsed): each sweep runs it after the sessions and handles.
 //
 // # Timing
 //

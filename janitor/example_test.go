@@ -25,7 +25,7 @@ func (s *memoryStore) IdleTimeout() time.Duration { return s.idle }
 
 func (s *memoryStore) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
-		return 0, mcpsession.ErrInvalidTTL
+		return 0, mcpsession.ErrInvalidArgument
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

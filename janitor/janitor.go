@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/backoff"
+	"github.com/mcpsession/mcpsession/internal/optional"
 )
 
 // maxBackoffShift caps the backoff after failed sweeps at
@@ -28,7 +29,7 @@ type Janitor struct {
 	logger   *slog.Logger
 	onSweep  func(SweepResult)
 	rand     func() float64
-	sweepers []Sweeper
+	sweepers []func(ctx context.Context) (int64, error)
 
 	// turn holds a token while a sweep runs; it is a mutex that a waiter
 	// can give up on when its context ends.
@@ -36,23 +37,14 @@ type Janitor struct {
 	running atomic.Bool // Run is running
 }
 
-// A Sweeper deletes what has expired from tables of its own beside the
-// store's, as requeststate's Sealer does (used states, retired keys).
-// WithSweeper adds one to a Janitor's sweeps.
-type Sweeper interface {
-	// Sweep deletes what has expired and returns how many rows it
-	// deleted.
-	Sweep(ctx context.Context) (int64, error)
-}
-
 // New returns a Janitor that sweeps c: its sessions with c.Cleanup and,
 // when c is also an mcpsession.HandleCleaner (as sqlstore's Store is), its
-// expired state handles with c.CleanupHandles after that, then each
-// Sweeper WithSweeper gave. The ttl it passes to c.Cleanup is the
-// one WithTTL sets or else, when c has an IdleTimeout() time.Duration method
-// that returns a positive duration (as sqlstore's Store does), that idle
-// timeout; with neither, New returns an error matching ErrNoTTL. A bad
-// option is an error matching mcpsession.ErrInvalidOption. New starts nothing: call Run.
+// expired state handles with c.CleanupHandles after that, then each sweep
+// WithSweeper gave. The ttl it passes to c.Cleanup is the one WithTTL sets
+// or else, when c has an IdleTimeout() time.Duration method that returns a
+// positive duration (as sqlstore's Store does), that idle timeout. With
+// neither, or with a bad option, New returns an error matching
+// mcpsession.ErrInvalidOption. New starts nothing: call Run.
 func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: janitor.New: nil Cleaner", mcpsession.ErrInvalidOption)
@@ -67,17 +59,17 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		}
 	}
 	if cfg.ttl == 0 {
-		if it, ok := c.(mcpsession.IdleTimeouter); ok {
+		if it, ok := c.(optional.IdleTimeouter); ok {
 			if d := it.IdleTimeout(); d > 0 {
 				if d < minTTL {
-					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidTTL)
+					return nil, fmt.Errorf("%w: janitor.New: the cleaner's idle timeout %v is under one millisecond: %w", mcpsession.ErrInvalidOption, d, mcpsession.ErrInvalidArgument)
 				}
 				cfg.ttl = d
 			}
 		}
 	}
 	if cfg.ttl == 0 {
-		return nil, ErrNoTTL
+		return nil, errNoTTL
 	}
 	return &Janitor{
 		cleaner:  c,
@@ -91,9 +83,6 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 		turn:     make(chan struct{}, 1),
 	}, nil
 }
-
-// TTL returns the ttl the Janitor passes to Cleanup.
-func (j *Janitor) TTL() time.Duration { return j.ttl }
 
 // Run sweeps until ctx ends, then returns nil. The first sweep starts one
 // interval after Run starts, and each later one one interval after the
@@ -109,11 +98,11 @@ func (j *Janitor) TTL() time.Duration { return j.ttl }
 // Skipped set and leaves the wait as it was.
 //
 // A sweep in flight when ctx ends runs with ctx, so it is cancelled; it is
-// still reported, and Run returns nil. Run returns ErrRunning at once if
+// still reported, and Run returns nil. Run returns an error at once if
 // another Run of j has not returned.
 func (j *Janitor) Run(ctx context.Context) error {
 	if !j.running.CompareAndSwap(false, true) {
-		return ErrRunning
+		return errRunning
 	}
 	defer j.running.Store(false)
 
@@ -190,7 +179,7 @@ func (j *Janitor) sweep(ctx context.Context) (res SweepResult, ok bool, err erro
 			break
 		}
 		var n int64
-		n, err = s.Sweep(ctx)
+		n, err = s(ctx)
 		res.RemovedOther += n
 	}
 	res.Duration = time.Since(start)

@@ -521,7 +521,7 @@ func TestRunAlreadyRunning(t *testing.T) {
 		start := time.Now()
 		stop := b.run(t)
 		synctest.Wait() // Run is in its loop
-		if err := b.j.Run(guardCtx(t)); !errors.Is(err, ErrRunning) {
+		if err := b.j.Run(guardCtx(t)); !errors.Is(err, errRunning) {
 			t.Errorf("second Run = %v, want ErrRunning", err)
 		}
 		if d := time.Since(start); d != 0 {

@@ -40,8 +40,8 @@ func TestNewTTLFromIdleTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if got := j.TTL(); got != 30*time.Minute {
-		t.Errorf("TTL() = %v, want 30m", got)
+	if got := j.ttl; got != 30*time.Minute {
+		t.Errorf("ttl = %v, want 30m", got)
 	}
 	if _, err := j.Sweep(guardCtx(t)); err != nil {
 		t.Fatalf("Sweep: %v", err)
@@ -59,8 +59,8 @@ func TestWithTTLOverridesIdleTimeout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("idle %v: New: %v", idle, err)
 		}
-		if got := j.TTL(); got != 2*time.Hour {
-			t.Errorf("idle %v: TTL() = %v, want 2h", idle, got)
+		if got := j.ttl; got != 2*time.Hour {
+			t.Errorf("idle %v: ttl = %v, want 2h", idle, got)
 		}
 		if _, err := j.Sweep(guardCtx(t)); err != nil {
 			t.Fatalf("Sweep: %v", err)
@@ -94,13 +94,13 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"nil cleaner", nil, []Option{ok}, []error{mcpsession.ErrInvalidOption}},
 		{"nil option", plain, []Option{ok, nil}, []error{mcpsession.ErrInvalidOption}},
-		{"no ttl", plain, nil, []error{ErrNoTTL}},
-		{"idle timeout zero", idleCleaner{plain, 0}, nil, []error{ErrNoTTL}},
-		{"idle timeout negative", idleCleaner{plain, -time.Hour}, nil, []error{ErrNoTTL}},
-		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl zero", plain, []Option{WithTTL(0)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl negative", plain, []Option{WithTTL(-time.Hour)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
-		{"ttl under 1ms", plain, []Option{WithTTL(time.Millisecond - 1)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidTTL}},
+		{"no ttl", plain, nil, []error{errNoTTL, mcpsession.ErrInvalidOption}},
+		{"idle timeout zero", idleCleaner{plain, 0}, nil, []error{errNoTTL, mcpsession.ErrInvalidOption}},
+		{"idle timeout negative", idleCleaner{plain, -time.Hour}, nil, []error{errNoTTL, mcpsession.ErrInvalidOption}},
+		{"idle timeout under 1ms", idleCleaner{plain, time.Microsecond}, nil, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidArgument}},
+		{"ttl zero", plain, []Option{WithTTL(0)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidArgument}},
+		{"ttl negative", plain, []Option{WithTTL(-time.Hour)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidArgument}},
+		{"ttl under 1ms", plain, []Option{WithTTL(time.Millisecond - 1)}, []error{mcpsession.ErrInvalidOption, mcpsession.ErrInvalidArgument}},
 		{"bad ttl despite idle timeout", idleCleaner{plain, time.Hour}, []Option{WithTTL(time.Microsecond)}, []error{mcpsession.ErrInvalidOption}},
 		{"interval zero", plain, []Option{ok, WithInterval(0)}, []error{mcpsession.ErrInvalidOption}},
 		{"interval negative", plain, []Option{ok, WithInterval(-time.Second)}, []error{mcpsession.ErrInvalidOption}},

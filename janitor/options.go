@@ -1,6 +1,7 @@
 package janitor
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -40,7 +41,7 @@ type config struct {
 	jitter   float64
 	logger   *slog.Logger
 	onSweep  func(SweepResult)
-	sweepers []Sweeper
+	sweepers []func(ctx context.Context) (int64, error)
 
 	// A test seam, set only by withRand: synctest fakes time, not chance.
 	rand func() float64 // uniform in [0, 1)
@@ -63,7 +64,7 @@ func defaultConfig() config {
 func WithTTL(ttl time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if ttl < minTTL {
-			return fmt.Errorf("%w: janitor.WithTTL(%v): under one millisecond (%w)", mcpsession.ErrInvalidOption, ttl, mcpsession.ErrInvalidTTL)
+			return fmt.Errorf("%w: janitor.WithTTL(%v): under one millisecond (%w)", mcpsession.ErrInvalidOption, ttl, mcpsession.ErrInvalidArgument)
 		}
 		c.ttl = ttl
 		return nil
@@ -125,17 +126,20 @@ func WithOnSweep(fn func(SweepResult)) Option {
 	})
 }
 
-// WithSweeper adds s to every sweep, after the sessions and handles, and
-// not at all when their sweep failed or was skipped (another replica holds
-// the cleanup lease, and sweeps). Given more than once, each Sweeper runs,
-// in the order given, until one fails; like a failed handle sweep, that
-// fails the sweep. It must not be nil.
-func WithSweeper(s Sweeper) Option {
+// WithSweeper adds sweep to every sweep, after the sessions and handles,
+// and not at all when their sweep failed or was skipped (another replica
+// holds the cleanup lease, and sweeps): a function that deletes what has
+// expired from tables of its own beside the store's and returns how many
+// rows it deleted, such as requeststate's Sealer.Sweep or tasks'
+// Store.Sweep. Given more than once, each runs, in the order given, until
+// one fails; like a failed handle sweep, that fails the sweep. It must not
+// be nil.
+func WithSweeper(sweep func(ctx context.Context) (int64, error)) Option {
 	return optionFunc(func(c *config) error {
-		if s == nil {
+		if sweep == nil {
 			return fmt.Errorf("%w: janitor.WithSweeper(nil)", mcpsession.ErrInvalidOption)
 		}
-		c.sweepers = append(c.sweepers, s)
+		c.sweepers = append(c.sweepers, sweep)
 		return nil
 	})
 }

@@ -22,7 +22,7 @@ type SweepResult struct {
 	// are swept after sessions, with the store's own handle idle timeout,
 	// and not at all when the session sweep failed or was skipped.
 	RemovedHandles int64
-	// RemovedOther is how many rows the Sweepers of WithSweeper report
+	// RemovedOther is how many rows the sweeps of WithSweeper report
 	// they removed, together. They run after the handles, and not at all
 	// when an earlier part of the sweep failed or was skipped.
 	RemovedOther int64

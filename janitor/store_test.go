@@ -11,11 +11,11 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/janitortest"
+	"github.com/mcpsession/mcpsession/internal/tasks"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/mcpsession/mcpsession/sqlstore"
-	"github.com/mcpsession/mcpsession/tasks"
 )
 
 var dsns = []struct {
@@ -187,7 +187,7 @@ func TestSweepRunsRequestStateSealer(t *testing.T) {
 				testdb.Exec(t, s.DB(), q, []byte(fmt.Sprintf("expired-id-%05d", i)), past)
 			}
 			results := make(chan janitor.SweepResult, 1)
-			j, err := janitor.New(s, janitor.WithSweeper(sealer), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
+			j, err := janitor.New(s, janitor.WithSweeper(sealer.Sweep), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +246,7 @@ func TestSweepRunsTheTaskStore(t *testing.T) {
 			testdb.Exec(t, s.DB(), lapse, lapsed)
 
 			results := make(chan janitor.SweepResult, 1)
-			j, err := janitor.New(s, janitor.WithSweeper(ts), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
+			j, err := janitor.New(s, janitor.WithSweeper(ts.Sweep), janitor.WithOnSweep(func(r janitor.SweepResult) { results <- r }))
 			if err != nil {
 				t.Fatal(err)
 			}

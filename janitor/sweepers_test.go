@@ -40,7 +40,7 @@ func setupSweepers(t *testing.T, sessions, handles []step, sweepers map[string][
 	f.handleScript = handles
 	var opts []Option
 	for _, name := range names {
-		opts = append(opts, WithSweeper(&fakeSweeper{name: name, f: f, script: sweepers[name]}))
+		opts = append(opts, WithSweeper((&fakeSweeper{name: name, f: f, script: sweepers[name]}).Sweep))
 	}
 	return newBundle(t, handleCleaner{f}, f, opts)
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/principal"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -72,18 +74,18 @@ func (st *streams) post(s *Sessions, w http.ResponseWriter, r *http.Request) (_ 
 // routed only into the live session of its principal.
 func (st *streams) routeAnswer(s *Sessions, w http.ResponseWriter, r *http.Request, sid string, body []byte) {
 	ctx := r.Context()
-	principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
+	principal, _ := principal.Of(ctx) // Handler put it there
 	_, err := s.core.OpenAs(ctx, sid, principal)
 	switch {
 	case errors.Is(err, mcpsession.ErrNotFound):
 		notFound(w)
 		return
-	case adapterstate.IsForeign(err):
-		adapterstate.Forbidden(w)
+	case adapter.IsForeign(err):
+		httpstatus.Forbidden(w)
 		return
 	case err != nil:
 		s.core.StoreFailed(ctx, "reading a session", err)
-		adapterstate.Unavailable(w)
+		httpstatus.Unavailable(w)
 		return
 	}
 	var a struct {
@@ -97,14 +99,14 @@ func (st *streams) routeAnswer(s *Sessions, w http.ResponseWriter, r *http.Reque
 			return // the client went: its call, which the answer unblocked, may have completed first
 		case err != nil:
 			s.core.StoreFailed(ctx, "forwarding an answer to another replica", err)
-			adapterstate.Unavailable(w)
+			httpstatus.Unavailable(w)
 			return
 		}
 		v.Write(w)
 		return
 	}
 	if orig, ok := st.relay.RestoreID(a.ID); ok {
-		body = replaceID(body, orig)
+		body = relay.WithID(body, orig)
 	}
 	noPending(st.serveLocal(http.MethodPost, sid, nil, body)).Write(w)
 }
@@ -163,20 +165,6 @@ func explicitEmptyObject(v json.RawMessage) bool {
 	var obj map[string]json.RawMessage
 	v = bytes.TrimSpace(v)
 	return len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &obj) == nil && len(obj) == 0
-}
-
-// replaceID returns the JSON object msg with its "id" replaced.
-func replaceID(msg []byte, id json.RawMessage) []byte {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(msg, &fields) != nil {
-		return msg
-	}
-	fields["id"] = id
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return msg
-	}
-	return out
 }
 
 // notFound answers 404 as mcp-go answers a session id it does not know.

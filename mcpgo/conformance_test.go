@@ -169,7 +169,7 @@ func serve(t *testing.T, w adaptertest.Way, f fixture) *service {
 		if db == nil {
 			db = st.Store.DB()
 		}
-		sopts := []Option{WithBus(st.Bus), WithEventStore(st.Events), WithLogger(quiet)}
+		sopts := []Option{WithStreams(st.Bus, st.Events), WithLogger(quiet)}
 		if f.contextFunc != nil {
 			sopts = append(sopts, WithHTTPContextFunc(f.contextFunc))
 		}

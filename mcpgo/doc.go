@@ -3,6 +3,36 @@
 // behind a load balancer serve every session, and sessions outlive a
 // replica's restart.
 //
+// # Getting started
+//
+// Open a store, make a Sessions, and hand its options to both mcp-go
+// constructors and its middleware to the HTTP server:
+//
+//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
+//	...
+//	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
+//	...
+//	mcpServer := server.NewMCPServer("name", "1.0.0",
+//		append(sessions.ServerOptions(), server.WithLogging())...)
+//	streamable := server.NewStreamableHTTPServer(mcpServer, sessions.HTTPOptions()...)
+//	mux.Handle("/mcp", sessions.Handler(streamable))
+//
+// All three are needed. [Sessions.ServerOptions] installs mcp-go hooks (use
+// [Sessions.RegisterHooks] instead if you have a server.Hooks of your own).
+// [Sessions.HTTPOptions] installs the session id manager and the context
+// function that restores state; they fill slots of which mcp-go keeps one,
+// so give them after your own options (and your own context function with
+// [WithHTTPContextFunc]). [Sessions.Handler] does what mcp-go does not:
+// checking GET and DELETE, and answering 503 rather than 404 when the store
+// fails. Call the StreamableHTTPServer's Shutdown when the replica stops;
+// the sessions stay in the store.
+//
+// Run a janitor (package janitor) over the store so that sessions nobody
+// ended are deleted; reads already treat them as gone once idle longer than
+// the store's idle timeout.
+//
+// # What it changes
+//
 // Out of the box, mcp-go keeps what a session negotiated (protocol version,
 // client info, client capabilities, log level) in the memory of the replica
 // that served initialize, and accepts any well-formed session id anywhere. A
@@ -60,44 +90,17 @@
 // The principals must be equal; a session initialized anonymously is not
 // open to a signed-in user either.
 //
-// # Wiring
-//
-// Open a store, make a Sessions, and hand its options to both mcp-go
-// constructors and its middleware to the HTTP server:
-//
-//	store, err := sqlstore.Open(ctx, postgres.Dialect(), dsn, sqlstore.WithAutoMigrate(), sqlstore.WithIdleTimeout(30*time.Minute))
-//	...
-//	sessions, err := mcpgo.New(store, mcpgo.WithLogger(logger))
-//	...
-//	mcpServer := server.NewMCPServer("name", "1.0.0",
-//		append(sessions.ServerOptions(), server.WithLogging())...)
-//	streamable := server.NewStreamableHTTPServer(mcpServer, sessions.HTTPOptions()...)
-//	mux.Handle("/mcp", sessions.Handler(streamable))
-//
-// All three are needed. [Sessions.ServerOptions] installs mcp-go hooks (use
-// [Sessions.RegisterHooks] instead if you have a server.Hooks of your own).
-// [Sessions.HTTPOptions] installs the session id manager and the context
-// function that restores state; they fill slots of which mcp-go keeps one,
-// so give them after your own options (and your own context function with
-// [WithHTTPContextFunc]). [Sessions.Handler] does what mcp-go does not:
-// checking GET and DELETE, and answering 503 rather than 404 when the store
-// fails. Call the StreamableHTTPServer's Shutdown when the replica stops;
-// the sessions stay in the store.
-//
-// Run a janitor (package janitor) over the store so that sessions nobody
-// ended are deleted; reads already treat them as gone once idle longer than
-// the store's idle timeout.
-//
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
-// that start with [ReservedPrefix] ("mcp.protocolVersion", "mcp.clientInfo",
-// "mcp.clientCapabilities", "mcp.logLevel", "mcp.touchedAt",
-// "mcp.principal", the principal that initialized the session, and, with
-// streams across replicas, "mcp.delivery", what GET streams sent of the
-// session's stream), each a top-level key so that Store.Update's shallow merge never makes one write
-// undo another. The helpers hide these keys from tool code and refuse to
-// set them ([ErrReservedKey]).
+// that start with [mcpsession.ReservedPrefix] ("mcp.protocolVersion",
+// "mcp.clientInfo", "mcp.clientCapabilities", "mcp.logLevel",
+// "mcp.touchedAt", "mcp.principal", the principal that initialized the
+// session, and, with streams across replicas, "mcp.delivery", what GET
+// streams sent of the session's stream), each a top-level key so that
+// Store.Update's shallow merge never makes one write undo another. The
+// helpers hide these keys from tool code and refuse to set them
+// ([ErrReservedKey]).
 //
 // # Touches
 //
@@ -131,8 +134,9 @@
 //
 // # Streams across replicas
 //
-// [WithBus] and [WithEventStore] (package bus and package eventstore, both
-// over the store's database; each replica runs its bus) carry the rest, so
+// [WithStreams] (a bus and an event store, packages bus and eventstore,
+// both over the store's database; each replica runs its bus) carries the
+// rest, so
 // that two replicas answer as mcp-go's one server does:
 //
 //   - Server-to-client requests. mcp-go (v1.6) sends sampling/createMessage,
@@ -161,7 +165,7 @@
 //     application code sends a session a notification there, from any
 //     replica.
 //   - Last-Event-ID, on any replica: the events after it on its stream
-//     (mcp-go stores each POST stream's events with [EventStore], installed
+//     (mcp-go stores each POST stream's events with the adapter's event store, installed
 //     by HTTPOptions) replayed once, in order, then followed, even while
 //     another replica writes them, to the stream's response or the
 //     session's end. Event ids are the events' seq in the database. A GET

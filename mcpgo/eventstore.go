@@ -9,14 +9,12 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 )
 
-// EventStore is mcp-go's server.EventStore over an eventstore.Store: the
-// events of the sessions' SSE streams kept in the store's database, shared
-// by every replica. New installs one (WithEventStore) with the streams
-// across replicas; NewEventStore makes one to give mcp-go alone, with
-// server.WithEventStore, for resumption served from SQL.
+// eventStore is mcp-go's server.EventStore over the event store of
+// WithStreams: the events of the sessions' SSE streams kept in the store's
+// database, shared by every replica. HTTPOptions installs it.
 //
 // It meets the interface's guarantees: an event's id is its seq in the
 // database (decimal digits: no CR or LF), unique across all of a session's
@@ -28,33 +26,29 @@ import (
 // when a replica merely forgets a session (its idle sweep, its Shutdown)
 // as well as on DELETE, and a session's events go with the session's row
 // anyway, deleted or expired, on every replica at once.
-type EventStore struct {
-	events *eventstore.Store
+type eventStore struct {
+	events *events.Store
 	// The adapter's, when it installs the store: what an event becomes
 	// before it is stored (wire ids), how it is stored (waking the
 	// stream's followers), and which events are of the session's
 	// standalone stream: those of mcp-go's listening pump, which stores
 	// them outside any request.
 	rewrite    func([]byte) []byte
-	append     func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+	append     func(ctx context.Context, session, stream string, data []byte) (events.Event, error)
 	standalone func(ctx context.Context) bool
 	stored     func(ctx context.Context, session, stream string) // an event of a POST's stream
 	spool      *spool
 }
 
-var _ server.EventStore = (*EventStore)(nil)
+var _ server.EventStore = (*eventStore)(nil)
 
-// NewEventStore returns an EventStore over events. A nil events is an
-// error matching ErrInvalidOption.
-func NewEventStore(events *eventstore.Store) (*EventStore, error) {
-	if events == nil {
-		return nil, fmt.Errorf("%w: NewEventStore(nil)", ErrInvalidOption)
-	}
-	return &EventStore{events: events, append: events.Append}, nil
+// newEventStore returns an eventStore over e.
+func newEventStore(e *events.Store) *eventStore {
+	return &eventStore{events: e, append: e.Append}
 }
 
 // StoreEvent implements server.EventStore.
-func (e *EventStore) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
+func (e *eventStore) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
 	data := []byte(message)
 	if e.rewrite != nil {
 		data = e.rewrite(data)
@@ -76,14 +70,14 @@ func (e *EventStore) StoreEvent(ctx context.Context, sessionID, streamID string,
 }
 
 // ReplayEventsAfter implements server.EventStore.
-func (e *EventStore) ReplayEventsAfter(ctx context.Context, sessionID, lastEventID string, send func(eventID string, message json.RawMessage) error) (string, error) {
+func (e *eventStore) ReplayEventsAfter(ctx context.Context, sessionID, lastEventID string, send func(eventID string, message json.RawMessage) error) (string, error) {
 	stream, pos, err := e.resolve(ctx, sessionID, lastEventID)
 	if err != nil {
 		return "", err
 	}
 	evs, err := e.events.After(ctx, sessionID, stream, pos)
 	switch {
-	case errors.Is(err, eventstore.ErrPurged), errors.Is(err, eventstore.ErrUnknownStream):
+	case errors.Is(err, events.ErrPurged), errors.Is(err, events.ErrUnknownStream):
 		return "", fmt.Errorf("%w: %w", server.ErrUnknownEventID, err)
 	case err != nil:
 		return "", fmt.Errorf("mcpgo: replay events: %w", err)
@@ -101,14 +95,14 @@ func (e *EventStore) ReplayEventsAfter(ctx context.Context, sessionID, lastEvent
 
 // resolve returns the stream and position of the session's event id, or
 // an error matching server.ErrUnknownEventID.
-func (e *EventStore) resolve(ctx context.Context, sessionID, eventID string) (string, int64, error) {
+func (e *eventStore) resolve(ctx context.Context, sessionID, eventID string) (string, int64, error) {
 	seq, err := strconv.ParseInt(eventID, 10, 64)
 	if err != nil || seq <= 0 {
 		return "", 0, fmt.Errorf("%w: not an event id of this store", server.ErrUnknownEventID)
 	}
 	stream, pos, err := e.events.Find(ctx, sessionID, seq)
 	switch {
-	case errors.Is(err, eventstore.ErrUnknownEvent), errors.Is(err, mcpsession.ErrInvalidID):
+	case errors.Is(err, events.ErrUnknownEvent), errors.Is(err, mcpsession.ErrInvalidID):
 		return "", 0, fmt.Errorf("%w: %w", server.ErrUnknownEventID, err)
 	case err != nil:
 		return "", 0, fmt.Errorf("mcpgo: find event: %w", err)
@@ -118,4 +112,4 @@ func (e *EventStore) resolve(ctx context.Context, sessionID, eventID string) (st
 
 // PurgeSession implements server.EventStore: it deletes nothing (see
 // EventStore).
-func (e *EventStore) PurgeSession(context.Context, string) error { return nil }
+func (e *eventStore) PurgeSession(context.Context, string) error { return nil }

@@ -47,7 +47,7 @@ func Example_streams() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		sessions, err := mcpgo.New(store, mcpgo.WithBus(b), mcpgo.WithEventStore(events))
+		sessions, err := mcpgo.New(store, mcpgo.WithStreams(b, events))
 		if err != nil {
 			log.Fatal(err)
 		}

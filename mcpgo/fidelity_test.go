@@ -43,7 +43,7 @@ func newFidelityTools() *fidelityTools {
 func serveFidelity(t *testing.T, name, dsn string, tools *fidelityTools) fidelityReplica {
 	t.Helper()
 	st := adaptertest.NewStreams(t, dsn)
-	sessions, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events), WithLogger(quiet))
+	sessions, err := New(st.Store, WithStreams(st.Bus, st.Events), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}

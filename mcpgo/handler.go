@@ -9,7 +9,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/httpstatus"
+	"github.com/mcpsession/mcpsession/internal/principal"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -31,7 +33,7 @@ import (
 //     sees it, for the handle helpers; a session's request from another
 //     principal than the one that initialized it is 403, POST, GET and
 //     DELETE alike.
-//   - With WithBus and WithEventStore, GET streams of sessions are served
+//   - With WithStreams, GET streams of sessions are served
 //     from the event store rather than by mcp-go, Last-Event-ID included,
 //     after mcp-go's own checks of the GET; every replica's mcp-go holds
 //     the sessions it serves; the answers to server-to-client requests go
@@ -78,7 +80,7 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 func (s *Sessions) servePost(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	st := &requestState{}
 	r = r.WithContext(withRequestState(r.Context(), st))
-	var sw http.ResponseWriter = &adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID, KeepNotFound: true}
+	var sw http.ResponseWriter = &httpstatus.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, Forbidden: st.isForbidden, MissingID: st.isMissingID, KeepNotFound: true}
 	var after func()
 	if s.streams != nil {
 		var ok bool
@@ -112,11 +114,11 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	}
 	id := r.Header.Get(server.HeaderKeySessionID)
 	if id == "" {
-		adapterstate.MissingSessionID(w)
+		httpstatus.MissingSessionID(w)
 		return
 	}
 	ctx := r.Context()
-	principal, _ := s.core.RequestPrincipal(ctx) // Handler put it there
+	principal, _ := principal.Of(ctx) // Handler put it there
 	var meta map[string]any
 	var err error
 	if get {
@@ -131,12 +133,12 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 	case errors.Is(err, mcpsession.ErrNotFound):
 		notFound(w)
 		return
-	case adapterstate.IsForeign(err):
-		adapterstate.Forbidden(w)
+	case adapter.IsForeign(err):
+		httpstatus.Forbidden(w)
 		return
 	case err != nil:
 		s.core.StoreFailed(ctx, "reading a session", err)
-		adapterstate.Unavailable(w)
+		httpstatus.Unavailable(w)
 		return
 	}
 	st := &requestState{meta: meta}
@@ -159,7 +161,7 @@ func (s *Sessions) serveSession(w http.ResponseWriter, r *http.Request, next htt
 		s.streams.relay.ServeGET(w, r.WithContext(ctx), id) // from the event store, whoever writes it
 		return
 	}
-	next.ServeHTTP(&adapterstate.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, KeepNotFound: true}, r.WithContext(ctx))
+	next.ServeHTTP(&httpstatus.StatusWriter{ResponseWriter: w, Failed: st.hasFailed, KeepNotFound: true}, r.WithContext(ctx))
 }
 
 // requestState is what one request's adapter calls share: the record

@@ -7,7 +7,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/principal"
 )
 
 // resolver hands mcp-go a SessionIdManager per request. mcp-go calls it with
@@ -24,7 +25,7 @@ func (r resolver) ResolveSessionIdManager(req *http.Request) server.SessionIdMan
 	}
 	m := requestManager{s: r.s, ctx: req.Context()}
 	var ok bool
-	if m.principal, ok, m.principalErr = adapterstate.PrincipalFrom(m.ctx); !ok {
+	if m.principal, ok, m.principalErr = principal.From(m.ctx); !ok {
 		m.principal, m.principalErr = r.s.core.Principal(req) // without Handler in front
 	}
 	return m
@@ -68,7 +69,7 @@ func (m requestManager) Validate(id string) (isTerminated bool, err error) {
 		return false, nil
 	case errors.Is(err, mcpsession.ErrNotFound):
 		return false, err
-	case adapterstate.IsForeign(err):
+	case adapter.IsForeign(err):
 		if st != nil {
 			st.forbid()
 		}
@@ -93,7 +94,7 @@ func (m requestManager) Terminate(id string) (isNotAllowed bool, err error) {
 		}
 		return false, err
 	}
-	m.s.sessionEnded(m.ctx, id)
+	m.s.core.SessionEnded(m.ctx, id)
 	return false, nil
 }
 

@@ -3,31 +3,20 @@ package mcpgo
 import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 )
-
-// ReservedPrefix starts the top-level metadata keys the adapter keeps for
-// itself. Application state (State, UpdateState, ModifyState) never sees
-// them and may not set them.
-//
-// Each negotiated value has a top-level key of its own, rather than all of
-// them sharing one "mcp" object, because Store.Update merges top-level keys:
-// a touch, a log level change and an application update each write only
-// their own keys and so never undo one another. The go-sdk adapter (module
-// gosdk) uses the same keys.
-const ReservedPrefix = adapterstate.ReservedPrefix
 
 // The reserved keys this adapter writes. Values are what encoding/json
 // makes of the mcp-go types; touchedAt is Unix milliseconds.
 const (
-	keyProtocolVersion    = adapterstate.KeyProtocolVersion
-	keyClientInfo         = adapterstate.KeyClientInfo
-	keyClientCapabilities = adapterstate.KeyClientCapabilities
-	keyLogLevel           = adapterstate.KeyLogLevel
-	keyTouchedAt          = adapterstate.KeyTouchedAt
+	keyProtocolVersion    = record.KeyProtocolVersion
+	keyClientInfo         = record.KeyClientInfo
+	keyClientCapabilities = record.KeyClientCapabilities
+	keyLogLevel           = record.KeyLogLevel
+	keyTouchedAt          = record.KeyTouchedAt
 	// keyDelivery is the session's relay.DeliveryMark: which GET stream
 	// serves its standalone stream, and what GET streams sent of it.
-	keyDelivery = ReservedPrefix + "delivery"
+	keyDelivery = record.ReservedPrefix + "delivery"
 )
 
 // negotiated is the metadata Create stores for an initialize request: what
@@ -45,7 +34,7 @@ func negotiated(req *mcp.InitializeRequest) map[string]any {
 // which on any replica but the one that served initialize starts empty (and
 // mcp-go makes a new one for each request of a session without a GET
 // stream here). The client's info and capabilities are decoded once per
-// session and replica (see adapterstate.Memo). The log level is set every
+// session and replica (see memo.Memo). The log level is set every
 // time, to mcp-go's own default (error) until a logging/setLevel is stored:
 // mcp-go applies a setLevel to its session object before the adapter's
 // hook stores it, so a replica whose write failed would otherwise keep a
@@ -76,6 +65,6 @@ func (s *Sessions) restore(cs server.ClientSession, meta map[string]any) {
 
 func decodeAs[T any](raw any) (T, bool) {
 	var v T
-	ok := adapterstate.Decode(raw, &v)
+	ok := record.Decode(raw, &v)
 	return v, ok
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/mark3labs/mcp-go/server"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -59,7 +59,7 @@ func (s *Sessions) hold(ctx context.Context, cs server.ClientSession, meta map[s
 // stream of the session.
 func streamOpened(meta map[string]any) bool {
 	var m relay.DeliveryMark
-	return meta != nil && adapterstate.Decode(meta[keyDelivery], &m) && m.Owner != ""
+	return meta != nil && record.Decode(meta[keyDelivery], &m) && m.Owner != ""
 }
 
 // initialized records that mcp-go registered the session here itself, at
@@ -71,7 +71,7 @@ func (st *streams) initialized(id string) { st.held.Store(id, heldActive) }
 // mcp-go sends the session outside a POST's stream (notifications to the
 // registered session, server-to-client requests whose POST stream has
 // ended) then goes to the session's standalone stream in the event store
-// (EventStore, standalone), which the replica holding the client's GET
+// (eventStore, standalone), which the replica holding the client's GET
 // serves. mcp-go registers the session for the GET unless it holds it
 // from initialize or a GET; a session object the adapter registered is
 // unregistered first (mcp-go refuses to register a second), once what
@@ -91,7 +91,7 @@ func (st *streams) pump(id string, meta map[string]any) {
 			// A POST reusing the session object takes what waits on its
 			// notification channel, as mcp-go's POSTs do, onto its stream:
 			// a request of the adapter's own stores it on the session's
-			// standalone stream instead (EventStore).
+			// standalone stream instead (eventStore).
 			st.serveLocal(http.MethodPost, id, nil, []byte(`{"jsonrpc":"2.0","id":"mcpsession/drain/`+relay.NewToken()+`","method":"ping"}`))
 			ms.UnregisterSession(localContext(context.Background()), id)
 			st.held.Store(id, heldPumped) // the unregister hook forgot it

@@ -1,47 +1,31 @@
 package mcpgo
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/logredact"
 )
 
-// DefaultTouchInterval is the touch interval New uses when WithTouchInterval
-// is not given, unless the store's idle timeout calls for a shorter one (see
-// WithTouchInterval).
-const DefaultTouchInterval = adapterstate.DefaultTouchInterval
-
-// DefaultLocalIdleTTL is how long a replica keeps mcp-go's in-memory state
-// of a session nobody uses when the store reports no idle timeout (see
-// Sessions.HTTPOptions).
-const DefaultLocalIdleTTL = adapterstate.DefaultLocalIdleTTL
-
 // An Option configures a Sessions. Each rejects a bad argument with an
-// error matching ErrInvalidOption, which New returns; for an option given
-// twice, the last one wins.
-type Option interface {
-	apply(*config) error
-}
-
-type optionFunc func(*config) error
-
-func (f optionFunc) apply(c *config) error { return f(c) }
+// error matching mcpsession.ErrInvalidOption, which New returns; for an
+// option given twice, the last one wins.
+type Option = adapter.Option[config]
 
 type config struct {
-	touchInterval time.Duration // 0: the default, derived from the idle timeout
-	logger        *slog.Logger
-	contextFunc   server.HTTPContextFunc
-	principal     adapterstate.PrincipalFunc
-	now           func() time.Time
-	bus           *bus.Bus          // with events: streams across replicas (streams.go)
-	events        *eventstore.Store // with bus
+	adapter.Settings
+	contextFunc server.HTTPContextFunc
 }
+
+func (c *config) Shared() *adapter.Settings { return &c.Settings }
 
 // WithTouchInterval sets how often, at most, a session in use is written to
 // the store only to slide its idle expiry. Requests in between read the
@@ -52,38 +36,24 @@ type config struct {
 // The interval must be positive and, when the store has an idle timeout (an
 // IdleTimeout() time.Duration method returning a positive duration, as
 // sqlstore's Store has), below half of it; otherwise New fails. Without
-// this option the interval is DefaultTouchInterval, or a quarter of the
-// idle timeout if that is shorter.
+// this option the interval is a minute, or a quarter of the idle timeout
+// if that is shorter.
 func WithTouchInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("%w: WithTouchInterval(%v): must be positive", ErrInvalidOption, d)
-		}
-		c.touchInterval = d
-		return nil
-	})
+	return adapter.Share[config](adapter.WithTouchInterval(d))
 }
 
 // WithLogger sets where the adapter logs store failures (Warn and Error).
 // It must not be nil. By default the adapter logs nothing.
-func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
-		}
-		c.logger = l
-		return nil
-	})
-}
+func WithLogger(l *slog.Logger) Option { return adapter.Share[config](adapter.WithLogger(l)) }
 
 // WithHTTPContextFunc sets a function that builds each request's context,
 // as mcp-go's server.WithHTTPContextFunc does. mcp-go has one slot for such
 // a function and Sessions.HTTPOptions fills it, so pass yours here: it runs
 // after the session's state has been restored. It must not be nil.
 func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
-	return optionFunc(func(c *config) error {
+	return adapter.Own(func(c *config) error {
 		if fn == nil {
-			return fmt.Errorf("%w: WithHTTPContextFunc(nil)", ErrInvalidOption)
+			return fmt.Errorf("%w: WithHTTPContextFunc(nil)", mcpsession.ErrInvalidOption)
 		}
 		c.contextFunc = fn
 		return nil
@@ -113,49 +83,27 @@ func WithHTTPContextFunc(fn server.HTTPContextFunc) Option {
 // request is then mcp-go's 404, and a request fn fails has no principal,
 // so the handle helpers return ErrNoPrincipal.)
 func WithPrincipal(fn func(r *http.Request) (string, error)) Option {
-	return optionFunc(func(c *config) error {
-		if fn == nil {
-			return fmt.Errorf("%w: WithPrincipal(nil)", ErrInvalidOption)
-		}
-		c.principal = fn
-		return nil
-	})
+	return adapter.Share[config](adapter.WithPrincipal(fn))
 }
 
-// WithBus carries the sessions' streams and server-to-client messages
-// across replicas over b, which the caller runs (one Bus per replica, over
-// the store's database): see the package documentation, "Streams across
-// replicas". It needs WithEventStore too. It must not be nil.
-func WithBus(b *bus.Bus) Option {
-	return optionFunc(func(c *config) error {
-		if b == nil {
-			return fmt.Errorf("%w: WithBus(nil)", ErrInvalidOption)
-		}
-		c.bus = b
-		return nil
-	})
-}
+// Principal returns the principal of ctx's request, as the function given
+// to WithPrincipal gave it ("" for the anonymous principal), or an error
+// matching ErrNoPrincipal.
+func Principal(ctx context.Context) (string, error) { return adapter.Principal(ctx) }
 
-// WithEventStore keeps the events of the sessions' SSE streams in e, so
+// WithStreams carries the sessions' streams and server-to-client messages
+// across replicas: b (one Bus per replica, over the store's database,
+// which the caller runs) wakes the replicas that follow a stream and
+// forwards the client's answers, and events keeps the streams' events, so
 // that any replica serves a stream's resumption (Last-Event-ID) and its
-// GET stream: see WithBus, which it needs. It must not be nil.
-func WithEventStore(e *eventstore.Store) Option {
-	return optionFunc(func(c *config) error {
-		if e == nil {
-			return fmt.Errorf("%w: WithEventStore(nil)", ErrInvalidOption)
-		}
-		c.events = e
-		return nil
-	})
+// GET stream. See the package documentation, "Streams across replicas".
+// Neither may be nil.
+func WithStreams(b *bus.Bus, events *eventstore.Store) Option {
+	return adapter.Share[config](adapter.WithStreams(b, events))
 }
 
 // withClock replaces the clock; tests use it to step past touch intervals.
-func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) error {
-		c.now = now
-		return nil
-	})
-}
+func withClock(now func() time.Time) Option { return adapter.Share[config](adapter.WithClock(now)) }
 
 // RedactedLogger returns a logger for the SDK's own lines that writes
 // through l's handler with every session id replaced by a digest: the SDK
@@ -163,9 +111,4 @@ func withClock(now func() time.Time) Option {
 // SDK instead of l. It also lowers to Debug the SDK's lines that read, on
 // a shared store, as if a session ended when only this replica's memory of
 // it did.
-func RedactedLogger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return nil
-	}
-	return slog.New(adapterstate.RedactSessionIDs(l.Handler()))
-}
+func RedactedLogger(l *slog.Logger) *slog.Logger { return logredact.Logger(l) }

@@ -5,16 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/adapter"
+	"github.com/mcpsession/mcpsession/internal/memo"
+	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/internal/record"
 )
 
 // Sessions keeps the sessions of an mcp-go streamable-HTTP server in a
@@ -22,73 +23,42 @@ import (
 // session. Wire it with ServerOptions (or RegisterHooks), HTTPOptions and
 // Handler; see the package documentation. It is safe for concurrent use.
 type Sessions struct {
-	core        *adapterstate.Core
+	core        *adapter.Core
 	logger      *slog.Logger
 	contextFunc server.HTTPContextFunc
-	streams     *streams // WithBus and WithEventStore; nil without
+	streams     *streams // WithStreams; nil without
 	// server is the MCPServer whose hooks these are, as its first request
 	// told them (with streams, sessions are registered on it: hold).
 	server atomic.Pointer[server.MCPServer]
 
 	// What the client info and capabilities of sessions served here
 	// decoded to (see restore).
-	infos *adapterstate.Memo[mcp.Implementation]
-	caps  *adapterstate.Memo[mcp.ClientCapabilities]
+	infos *memo.Memo[mcp.Implementation]
+	caps  *memo.Memo[mcp.ClientCapabilities]
 }
 
 // New returns a Sessions over store. A bad option, or a touch interval that
 // is not below half of the store's idle timeout, is an error matching
-// ErrInvalidOption.
+// mcpsession.ErrInvalidOption.
 func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
-	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now}
-	for i, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
-		}
-		if err := o.apply(&cfg); err != nil {
-			return nil, err
-		}
-	}
-	core, err := adapterstate.New(adapterstate.Config{
-		Name:          "mcpgo",
-		Store:         store,
-		TouchInterval: cfg.touchInterval,
-		Logger:        cfg.logger,
-		Now:           cfg.now,
-		Principal:     cfg.principal,
-		Errors:        sentinels,
-	})
-	if err != nil {
+	var cfg config
+	if err := adapter.Configure(&cfg, opts); err != nil {
 		return nil, err
 	}
-	st, err := newStreams(cfg, store)
+	core, err := adapter.New(adapter.Config{Name: "mcpgo", Store: store, Settings: cfg.Settings})
 	if err != nil {
 		return nil, err
 	}
 	s := &Sessions{
-		core: core, logger: cfg.logger, contextFunc: cfg.contextFunc, streams: st,
-		infos: adapterstate.NewMemo[mcp.Implementation](0),
-		caps:  adapterstate.NewMemo[mcp.ClientCapabilities](0),
+		core: core, logger: core.Logger(), contextFunc: cfg.contextFunc,
+		infos: memo.New[mcp.Implementation](0),
+		caps:  memo.New[mcp.ClientCapabilities](0),
 	}
-	if st != nil {
-		st.sessions = s
+	if s.streams, err = newStreams(s, cfg, store); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
-
-// sentinels are the errors of this package that the shared core wraps.
-var sentinels = adapterstate.Errors{
-	InvalidOption:     ErrInvalidOption,
-	ReservedKey:       ErrReservedKey,
-	InvalidArgument:   ErrInvalidArgument,
-	ModifyUnsupported: ErrModifyUnsupported,
-
-	HandlesUnsupported: ErrHandlesUnsupported,
-	NoPrincipal:        ErrNoPrincipal,
-}
-
-// TouchInterval returns the touch interval in effect (see WithTouchInterval).
-func (s *Sessions) TouchInterval() time.Duration { return s.core.TouchInterval() }
 
 // ServerOptions returns the options to pass to server.NewMCPServer:
 // server.WithHooks with the adapter's hooks, which create the session in the
@@ -124,7 +94,7 @@ func (s *Sessions) RegisterHooks(h *server.Hooks) {
 //     the replica's session object from the store. To add a context function
 //     of your own, use WithHTTPContextFunc.
 //   - server.WithSessionIdleTTL, set to the store's idle timeout (or
-//     DefaultLocalIdleTTL when it has none): mcp-go keeps some state of every
+//     30 minutes when it has none): mcp-go keeps some state of every
 //     session a replica served in memory and, without this, never drops
 //     that of sessions ended on another replica or abandoned. The sweep is
 //     local; the store's sessions are not touched. Give your own
@@ -153,17 +123,18 @@ func (s *Sessions) HTTPOptions() []server.StreamableHTTPOption {
 // dispatches, after the session object is in ctx and before any hook or
 // handler, and restores the session's state on it.
 func (s *Sessions) httpContext(ctx context.Context, r *http.Request) context.Context {
-	ctx = context.WithValue(ctx, sessionsKey{}, s)
-	if _, ok, _ := adapterstate.PrincipalFrom(ctx); !ok && r != nil {
+	ctx = s.core.Bind(ctx)
+	if _, ok, _ := principal.From(ctx); !ok && r != nil {
 		// Handler is not in front of mcp-go, which would have put it there.
 		if p, err := s.core.Principal(r); err != nil {
-			ctx = adapterstate.WithPrincipalError(ctx, err)
+			ctx = principal.WithError(ctx, err)
 		} else {
-			ctx = adapterstate.WithPrincipal(ctx, p)
+			ctx = principal.With(ctx, p)
 		}
 	}
 	cs := server.ClientSessionFromContext(ctx)
 	if cs != nil && cs.SessionID() != "" { // "": the sessionless revision
+		ctx = adapter.WithSession(ctx, cs.SessionID())
 		var meta map[string]any
 		if st := requestStateFrom(ctx); st != nil {
 			meta = st.record()
@@ -244,12 +215,12 @@ func (s *Sessions) onRequestInitialization(ctx context.Context, _ any, message a
 	if st != nil && !st.markCreated() {
 		return nil // hooks registered twice
 	}
-	principal, err := s.core.RequestPrincipal(ctx)
+	who, err := principal.Of(ctx)
 	if err != nil {
 		return err // no session for nobody
 	}
 	meta := negotiated(&req)
-	meta[adapterstate.KeyPrincipal] = principal
+	meta[record.KeyPrincipal] = who
 	if err := s.core.Create(ctx, cs.SessionID(), meta); err != nil {
 		s.core.StoreFailed(ctx, "creating a session", err)
 		if st != nil {

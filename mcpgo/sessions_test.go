@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/mcpsession/mcpsession/internal/testdb"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,8 +17,9 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/record"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -40,8 +40,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		"nil logger":            {noIdle, WithLogger(nil)},
 		"nil http context func": {noIdle, WithHTTPContextFunc(nil)},
 	} {
-		if _, err := New(tc.store, tc.opt); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("%s: %v; want ErrInvalidOption", name, err)
+		if _, err := New(tc.store, tc.opt); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("%s: %v; want mcpsession.ErrInvalidOption", name, err)
 		}
 	}
 	for _, tc := range []struct {
@@ -49,8 +49,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		opts []Option
 		want time.Duration
 	}{
-		{0, nil, DefaultTouchInterval},
-		{30 * time.Minute, nil, DefaultTouchInterval},
+		{0, nil, time.Minute},
+		{30 * time.Minute, nil, time.Minute},
 		{2 * time.Minute, nil, 30 * time.Second},
 		{300 * time.Millisecond, nil, 75 * time.Millisecond},
 		{time.Minute, []Option{WithTouchInterval(29 * time.Second)}, 29 * time.Second},
@@ -64,7 +64,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("idle %v: %v", tc.idle, err)
 		}
-		if got := s.TouchInterval(); got != tc.want {
+		if got := s.core.TouchInterval(); got != tc.want {
 			t.Errorf("idle %v: touch interval %v; want %v", tc.idle, got, tc.want)
 		}
 	}
@@ -265,19 +265,7 @@ func TestSessionlessNeverTouchesStore(t *testing.T) {
 
 func TestHelpersOutsideSession(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	if _, err := State(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("State: %v", err)
-	}
-	if err := UpdateState(ctx, map[string]any{"a": 1}); !errors.Is(err, ErrNoSession) {
-		t.Errorf("UpdateState: %v", err)
-	}
-	if err := ModifyState(ctx, func(m map[string]any) (map[string]any, error) { return m, nil }); !errors.Is(err, ErrNoSession) {
-		t.Errorf("ModifyState: %v", err)
-	}
-	if _, err := SessionID(ctx); !errors.Is(err, ErrNoSession) {
-		t.Errorf("SessionID: %v", err)
-	}
+	helpers.OutsideSession(t)
 }
 
 // The mcp-go client, pinned to a session-based revision, moves between
@@ -339,7 +327,7 @@ func TestPrincipalWithoutHandler(t *testing.T) {
 		}
 		sid := adaptertest.InitializeWith(t, a.url, "c", adaptertest.LegacyVersion, alice)
 		meta, err := st.Get(t.Context(), sid)
-		if err != nil || meta[adapterstate.KeyPrincipal] != "alice" {
+		if err != nil || meta[record.KeyPrincipal] != "alice" {
 			t.Fatalf("record: %v %v", meta, err)
 		}
 		if got := adaptertest.ToolWith(t, a.url, sid, alice, "handle", map[string]any{"op": "principal"}); got != `"alice"` {
@@ -356,7 +344,7 @@ func TestPrincipalWithoutHandler(t *testing.T) {
 
 // newCachedStore is a cache over a store of dsn, serving from memory on
 // both dialects.
-func newCachedStore(t *testing.T, dsn string) *cache.Store {
+func newCachedStore(t *testing.T, dsn string) cache.Store {
 	t.Helper()
 	st := testdb.OpenStore(t, dsn)
 	c, err := cache.New(st, adaptertest.StartBus(t, st, bus.WithPollInterval(20*time.Millisecond)), cache.WithPolledInvalidation())

@@ -111,12 +111,9 @@ func probe(ctx context.Context, name string) string {
 
 // helpers are this package's, for the suite's state tool.
 var helpers = adaptertest.Helpers{
-	State: State, UpdateState: UpdateState, ModifyState: ModifyState,
-	ErrNoSession: ErrNoSession, ErrReservedKey: ErrReservedKey, ErrModifyUnsupported: ErrModifyUnsupported,
-
+	SessionID: SessionID, State: State, UpdateState: UpdateState, ModifyState: ModifyState,
 	Principal: Principal, CreateHandle: CreateHandle, GetHandle: GetHandle, UpdateHandle: UpdateHandle,
 	ModifyHandle: ModifyHandle, TouchHandle: TouchHandle, DeleteHandle: DeleteHandle,
-	ErrHandlesUnsupported: ErrHandlesUnsupported, ErrNoPrincipal: ErrNoPrincipal,
 }
 
 // TestAdapter runs what every adapter does alike (adaptertest.Run).

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
@@ -19,7 +19,7 @@ import (
 // refuses to fill further ("queue is full - server overloaded"): a
 // database round trip per message must not hold it.
 type spool struct {
-	append func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error)
+	append func(ctx context.Context, session, stream string, data []byte) (events.Event, error)
 	logger *slog.Logger
 
 	mu     sync.Mutex
@@ -30,7 +30,7 @@ type spool struct {
 // spoolTimeout bounds one append.
 const spoolTimeout = 30 * time.Second
 
-func newSpool(appendFn func(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error), logger *slog.Logger) *spool {
+func newSpool(appendFn func(ctx context.Context, session, stream string, data []byte) (events.Event, error), logger *slog.Logger) *spool {
 	idle := make(chan struct{})
 	close(idle)
 	return &spool{append: appendFn, logger: logger, queues: make(map[string][][]byte), idle: idle}

@@ -3,41 +3,19 @@ package mcpgo
 import (
 	"context"
 
-	"github.com/mark3labs/mcp-go/server"
+	"github.com/mcpsession/mcpsession/internal/adapter"
 )
-
-type sessionsKey struct{}
-
-// current returns the Sessions serving ctx's request and the session id, or
-// ErrNoSession.
-func current(ctx context.Context) (*Sessions, string, error) {
-	s, _ := ctx.Value(sessionsKey{}).(*Sessions)
-	cs := server.ClientSessionFromContext(ctx)
-	if s == nil || cs == nil || cs.SessionID() == "" {
-		return nil, "", ErrNoSession
-	}
-	return s, cs.SessionID(), nil
-}
 
 // SessionID returns the id of the session ctx's request belongs to, or an
 // error matching ErrNoSession.
-func SessionID(ctx context.Context) (string, error) {
-	_, id, err := current(ctx)
-	return id, err
-}
+func SessionID(ctx context.Context) (string, error) { return adapter.SessionID(ctx) }
 
 // State returns the application state of the session ctx's request belongs
 // to, read from the store now: every key but the reserved ones (see
-// ReservedPrefix). The map is the caller's. It returns an error matching
-// ErrNoSession outside a session, mcpsession.ErrNotFound if the session has
-// ended, or a store error.
-func State(ctx context.Context) (map[string]any, error) {
-	s, id, err := current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.core.State(ctx, id)
-}
+// mcpsession.ReservedPrefix). The map is the caller's. It returns an error
+// matching ErrNoSession outside a session, mcpsession.ErrNotFound if the
+// session has ended, or a store error.
+func State(ctx context.Context) (map[string]any, error) { return adapter.State(ctx) }
 
 // UpdateState merges keys into the session's application state with
 // Store.Update: each key given replaces its value whole, the others are
@@ -49,11 +27,7 @@ func State(ctx context.Context) (map[string]any, error) {
 // ModifyState: two UpdateStates that each read and then write lose one of
 // the writes.
 func UpdateState(ctx context.Context, keys map[string]any) error {
-	s, id, err := current(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.UpdateState(ctx, id, keys)
+	return adapter.UpdateState(ctx, keys)
 }
 
 // ModifyState runs a read-modify-write of the session's application state
@@ -70,9 +44,5 @@ func UpdateState(ctx context.Context, keys map[string]any) error {
 // ErrReservedKey, and nothing is written. A store without Modify gives an
 // error matching ErrModifyUnsupported. Errors are otherwise as for State.
 func ModifyState(ctx context.Context, fn func(state map[string]any) (map[string]any, error)) error {
-	s, id, err := current(ctx)
-	if err != nil {
-		return err
-	}
-	return s.core.ModifyState(ctx, id, fn)
+	return adapter.ModifyState(ctx, fn)
 }

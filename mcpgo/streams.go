@@ -16,17 +16,18 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
 )
 
-// streams is the adapter's half of the streams across replicas (WithBus
-// and WithEventStore): where mcp-go's messages enter and leave; the rest
+// streams is the adapter's half of the streams across replicas
+// (WithStreams): where mcp-go's messages enter and leave; the rest
 // is package relay's. Nil without those options.
 type streams struct {
 	relay  *relay.Relay
-	events *EventStore
+	events *eventStore
 	// next is mcp-go's handler, which Handler wraps: answers forwarded from
 	// other replicas, cancellations, the ends of sessions deleted
 	// elsewhere and the opening of sessions here are handed to it as
@@ -47,26 +48,18 @@ type postKey struct{ session, stream string }
 // injectTimeout bounds a request the adapter hands mcp-go itself.
 const injectTimeout = 30 * time.Second
 
-func newStreams(cfg config, store mcpsession.Store) (*streams, error) {
-	switch {
-	case cfg.bus == nil && cfg.events == nil:
+func newStreams(s *Sessions, cfg config, store mcpsession.Store) (*streams, error) {
+	if cfg.Bus == nil {
 		return nil, nil
-	case cfg.events == nil:
-		return nil, fmt.Errorf("%w: WithBus needs WithEventStore: streams are followed from the event store", ErrInvalidOption)
-	case cfg.bus == nil:
-		return nil, fmt.Errorf("%w: WithEventStore needs WithBus: stream followers on other replicas are woken by it", ErrInvalidOption)
 	}
-	es, err := NewEventStore(cfg.events)
-	if err != nil {
-		return nil, err
-	}
-	st := &streams{events: es}
+	es := newEventStore(cfg.Events)
+	st := &streams{events: es, sessions: s}
 	rc := relay.Config{
 		Name:   "mcpgo",
-		Bus:    cfg.bus,
-		Events: cfg.events,
-		Logger: cfg.logger,
-		EventID: func(_ string, ev eventstore.Event) string {
+		Bus:    cfg.Bus,
+		Events: cfg.Events,
+		Logger: s.logger,
+		EventID: func(_ string, ev events.Event) string {
 			return strconv.FormatInt(ev.Seq, 10)
 		},
 		ResolveEventID: func(ctx context.Context, session, id string) (string, int64, error) {
@@ -76,17 +69,17 @@ func newStreams(cfg config, store mcpsession.Store) (*streams, error) {
 			}
 			return stream, pos, err
 		},
-		InvalidArgument: ErrInvalidArgument,
-		Inject:          func(session string, msg []byte) { st.deliver(session, msg) },
-		Deliver:         st.deliver,
-		Ended:           st.ended,
-		Cancel:          st.cancel,
-		Supersede:       true,
-		StreamOpened:    st.streamOpened,
+		Inject:       func(session string, msg []byte) { st.deliver(session, msg) },
+		Deliver:      st.deliver,
+		Ended:        st.ended,
+		Cancel:       st.cancel,
+		Supersede:    true,
+		StreamOpened: st.streamOpened,
 	}
 	if m, ok := store.(mcpsession.Modifier); ok {
 		rc.Deliveries = deliveries(m)
 	}
+	var err error
 	st.relay, err = relay.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mcpgo: %w", err)
@@ -95,7 +88,8 @@ func newStreams(cfg config, store mcpsession.Store) (*streams, error) {
 	es.append = st.relay.Append
 	es.standalone = func(ctx context.Context) bool { return requestStateFrom(ctx) == nil }
 	es.stored = st.storedOnPOSTStream
-	es.spool = newSpool(st.relay.Append, cfg.logger)
+	es.spool = newSpool(st.relay.Append, s.logger)
+	s.core.Attach(st.relay)
 	return st, nil
 }
 
@@ -108,7 +102,7 @@ func deliveries(m mcpsession.Modifier) func(context.Context, string, func(relay.
 		err := m.Modify(ctx, session, func(md map[string]any) (map[string]any, error) {
 			before = relay.NoDelivery
 			if raw, ok := md[keyDelivery]; ok {
-				_ = adapterstate.Decode(raw, &before)
+				_ = record.Decode(raw, &before)
 			}
 			if after := fn(before); after != before {
 				md[keyDelivery] = after
@@ -255,7 +249,7 @@ func (st *streams) serveLocal(method, session string, header http.Header, body [
 // mcp-go itself, with a principal so that WithPrincipal's function is not
 // asked about a request no client sent.
 func localContext(ctx context.Context) context.Context {
-	return adapterstate.WithPrincipal(context.WithValue(ctx, localEndKey{}, true), "")
+	return principal.With(context.WithValue(ctx, localEndKey{}, true), "")
 }
 
 // localEndKey marks the requests the adapter hands mcp-go itself, whose
@@ -341,26 +335,19 @@ func (st *streams) cancel(session string, msg []byte) {
 	st.serveLocal(http.MethodPost, session, header, msg)
 }
 
-// sessionEnded ends the session's streams on every replica once a DELETE
-// has removed it from the store.
-func (s *Sessions) sessionEnded(ctx context.Context, id string) {
-	if s.streams != nil {
-		s.streams.relay.SessionEnded(ctx, id)
-	}
-}
+// ErrNoStreams means Notify or Broadcast was called on a Sessions without
+// streams across replicas (WithStreams).
+var ErrNoStreams = mcpsession.ErrNoStreams
 
 // Notify sends the client of the session sessionID the notification
 // (method, params) on its standalone GET stream, wherever that is open,
 // with an event id; if none is open, the notification is stored for the
 // next GET stream (or Last-Event-ID). params must encode as a JSON object,
-// or be nil. It needs WithBus and WithEventStore (ErrNoStreams); a session
-// that is not live is an error matching mcpsession.ErrNotFound; a bad
-// method or params, ErrInvalidArgument.
+// or be nil. It needs WithStreams (ErrNoStreams); a session that is not
+// live is an error matching mcpsession.ErrNotFound; a bad method or
+// params, mcpsession.ErrInvalidArgument.
 func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params any) error {
-	if s.streams == nil {
-		return ErrNoStreams
-	}
-	return s.streams.relay.Notify(ctx, sessionID, method, params)
+	return s.core.Notify(ctx, sessionID, method, params)
 }
 
 // Broadcast sends the notification (method, params) to the
@@ -368,14 +355,11 @@ func (s *Sessions) Notify(ctx context.Context, sessionID, method string, params 
 // to it: "notifications/tools/list_changed", "prompts/list_changed" and
 // "resources/list_changed" to those that asked for them,
 // "notifications/resources/updated" to those subscribed to its params'
-// "uri". Other methods are ErrInvalidArgument (a listen stream opts in to
-// nothing else). It needs WithBus and WithEventStore (ErrNoStreams). It
-// does not reach legacy sessions' GET streams: use Notify for those.
+// "uri". Other methods are mcpsession.ErrInvalidArgument (a listen stream
+// opts in to nothing else). It needs WithStreams (ErrNoStreams). It does
+// not reach legacy sessions' GET streams: use Notify for those.
 func (s *Sessions) Broadcast(ctx context.Context, method string, params any) error {
-	if s.streams == nil {
-		return ErrNoStreams
-	}
-	return s.streams.relay.Broadcast(ctx, method, params)
+	return s.core.Broadcast(ctx, method, params)
 }
 
 // Shutdown ends the streams the adapter serves on this replica (GET
@@ -383,7 +367,7 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 // which an http.Server's Shutdown would otherwise wait for, and waits for
 // the requests it is handing mcp-go, or ctx's end. Call it before the
 // StreamableHTTPServer's Shutdown. The sessions and their events stay in
-// the database. Without WithBus it does nothing.
+// the database. Without WithStreams it does nothing.
 func (s *Sessions) Shutdown(ctx context.Context) error {
 	if s.streams == nil {
 		return nil

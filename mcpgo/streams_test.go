@@ -27,7 +27,7 @@ func TestStreams(t *testing.T) {
 func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	t.Helper()
 	st := adaptertest.NewStreams(t, dsn)
-	sessions, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events), WithLogger(quiet))
+	sessions, err := New(st.Store, WithStreams(st.Bus, st.Events), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,39 +89,25 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 	return adaptertest.StreamsReplica{URL: srv.URL + "/mcp", Broadcast: sessions.Broadcast}
 }
 
-// The streams need both options; without them, Notify and Broadcast say
-// so.
+// WithStreams needs a bus and an event store; without it, Notify and
+// Broadcast say so.
 func TestStreamsOptions(t *testing.T) {
 	t.Parallel()
 	st := adaptertest.NewStreams(t, testdb.SQLiteFile(t))
-	for _, opts := range [][]Option{{WithBus(st.Bus)}, {WithEventStore(st.Events)}, {WithBus(nil)}, {WithEventStore(nil)}} {
-		if _, err := New(st.Store, opts...); !errors.Is(err, ErrInvalidOption) {
-			t.Errorf("New with %d options: %v; want ErrInvalidOption", len(opts), err)
+	for _, opts := range [][]Option{{WithStreams(st.Bus, nil)}, {WithStreams(nil, st.Events)}, {WithStreams(nil, nil)}} {
+		if _, err := New(st.Store, opts...); !errors.Is(err, mcpsession.ErrInvalidOption) {
+			t.Errorf("New with %d options: %v; want mcpsession.ErrInvalidOption", len(opts), err)
 		}
 	}
 	plain, err := New(st.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := plain.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, ErrNoStreams) {
-		t.Errorf("Notify without streams: %v", err)
-	}
-	if err := plain.Broadcast(t.Context(), "notifications/tools/list_changed", nil); !errors.Is(err, ErrNoStreams) {
-		t.Errorf("Broadcast without streams: %v", err)
-	}
-	s, err := New(st.Store, WithBus(st.Bus), WithEventStore(st.Events))
+	s, err := New(st.Store, WithStreams(st.Bus, st.Events))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Notify(t.Context(), mcpsession.NewID(), "", nil); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("Notify without a method: %v", err)
-	}
-	if err := s.Notify(t.Context(), mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNotFound) {
-		t.Errorf("Notify to no session: %v", err)
-	}
-	if err := s.Broadcast(t.Context(), "notifications/message", nil); !errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("Broadcast of what no listen stream opts in to: %v", err)
-	}
+	adaptertest.NotifyRefusals(t, plain, s)
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}

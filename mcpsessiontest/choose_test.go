@@ -43,10 +43,10 @@ func TestChooseImage(t *testing.T) {
 		want           string // "" means ErrNoImage
 		wantPull       bool
 	}{
-		{name: "named wins, nothing asked", named: "my/pg:16", held: set(DefaultImage), want: "my/pg:16"},
-		{name: "default on the engine", held: set(DefaultImage, OfflineImage), want: DefaultImage},
-		{name: "offline image when the default is absent", held: set(OfflineImage), pullable: set(DefaultImage), want: OfflineImage},
-		{name: "registry: default pulled", held: set(), pullable: set(DefaultImage), want: DefaultImage, wantPull: true},
+		{name: "named wins, nothing asked", named: "my/pg:16", held: set(defaultImage), want: "my/pg:16"},
+		{name: "default on the engine", held: set(defaultImage, offlineImage), want: defaultImage},
+		{name: "offline image when the default is absent", held: set(offlineImage), pullable: set(defaultImage), want: offlineImage},
+		{name: "registry: default pulled", held: set(), pullable: set(defaultImage), want: defaultImage, wantPull: true},
 		{name: "no registry, no offline image", held: set(), pullable: set(), want: "", wantPull: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,7 +56,7 @@ func TestChooseImage(t *testing.T) {
 				if !errors.Is(err, ErrNoImage) {
 					t.Fatalf("chooseImage = %q, %v; want ErrNoImage", got, err)
 				}
-				for _, hint := range []string{"make postgres-image", ImageEnv, "no such host"} {
+				for _, hint := range []string{"make postgres-image", imageEnv, "no such host"} {
 					if !strings.Contains(err.Error(), hint) {
 						t.Errorf("error %q does not say %q", err, hint)
 					}

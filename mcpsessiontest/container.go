@@ -53,7 +53,7 @@ func (runtime) NewNetwork(ctx context.Context) (testdb.Network, error) {
 	if err := engineErr(); err != nil {
 		return nil, err
 	}
-	nw, err := tcnetwork.New(ctx, tcnetwork.WithLabels(map[string]string{RunLabel: runID()}))
+	nw, err := tcnetwork.New(ctx, tcnetwork.WithLabels(map[string]string{runLabel: runID()}))
 	if err != nil {
 		return nil, fmt.Errorf("mcpsessiontest: create network: %w", err)
 	}
@@ -127,7 +127,7 @@ func runContainer(ctx context.Context, spec testdb.ContainerSpec) (*dockerContai
 		testcontainers.WithCmd(spec.Cmd...),
 		testcontainers.WithEnv(spec.Env),
 		testcontainers.WithFiles(files...),
-		testcontainers.WithLabels(map[string]string{RunLabel: runID()}),
+		testcontainers.WithLabels(map[string]string{runLabel: runID()}),
 		testcontainers.WithExposedPorts(spec.Ports...),
 	}
 	if nw, ok := spec.Network.(network); ok {
@@ -194,7 +194,7 @@ func isPortTaken(err error) bool {
 }
 
 func runID() string {
-	if id := os.Getenv(RunIDEnv); id != "" {
+	if id := os.Getenv(runIDEnv); id != "" {
 		return id
 	}
 	return "local"

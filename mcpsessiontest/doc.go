@@ -33,14 +33,14 @@
 //   - MCPSESSION_TEST_POSTGRES_DSN names a server to use instead of a
 //     container; the tests share it, one schema each.
 //   - Otherwise the first test that asks starts one container for the test
-//     binary, lazily, with testcontainers-go. Its image
-//     is MCPSESSION_TEST_POSTGRES_IMAGE when set. When it is not, the image
-//     is chosen by asking the Docker engine: postgres:17-alpine ([DefaultImage])
-//     if the engine has it; else mcpsession-postgres:local ([OfflineImage],
-//     built without any registry by the project's `make postgres-image`) if
-//     it has that; else postgres:17-alpine if it can be pulled. A host
-//     with a registry so gets the registry's image, as testcontainers
-//     would; a host without one uses the offline image.
+//     binary, lazily, with testcontainers-go. Its image is
+//     MCPSESSION_TEST_POSTGRES_IMAGE when set. When it is not, the image is
+//     chosen by asking the Docker engine: postgres:17-alpine if the engine
+//     has it; else mcpsession-postgres:local (built without any registry by
+//     the project's `make postgres-image`) if it has that; else
+//     postgres:17-alpine if it can be pulled. A host with a registry so gets
+//     the registry's image, as testcontainers would; a host without one uses
+//     the offline image.
 //   - With neither a DSN nor Docker, or with Docker but no image to be had,
 //     the Postgres tests skip with one line saying why, and Main prints
 //     that line once for the package. Under MCPSESSION_REQUIRE_POSTGRES=1
@@ -57,7 +57,7 @@
 //     not, TESTCONTAINERS_RYUK_DISABLED=true: testcontainers would
 //     otherwise fail on the pull. This package terminates every container
 //     it starts itself ([Main], [Server.Terminate]); containers also carry
-//     the label dev.mcpsession.test-run ([RunLabel]), valued from
+//     the label dev.mcpsession.test-run, valued from
 //     MCPSESSION_TEST_RUN_ID, so that a CI job can remove what a killed
 //     test binary left behind.
 //   - Does this process run on the engine's own host? testcontainers reads

@@ -18,27 +18,27 @@ import (
 const (
 	// DSNEnv names a Postgres server to use instead of a container.
 	DSNEnv = "MCPSESSION_TEST_POSTGRES_DSN"
-	// ImageEnv names the image containers are started from.
-	ImageEnv = "MCPSESSION_TEST_POSTGRES_IMAGE"
+	// imageEnv names the image containers are started from.
+	imageEnv = "MCPSESSION_TEST_POSTGRES_IMAGE"
 	// RequireEnv, set to 1, turns "no Postgres" from a skip into a failure.
 	RequireEnv = "MCPSESSION_REQUIRE_POSTGRES"
-	// RunIDEnv values the RunLabel of the containers this process starts.
-	RunIDEnv = "MCPSESSION_TEST_RUN_ID"
+	// runIDEnv values the runLabel of the containers this process starts.
+	runIDEnv = "MCPSESSION_TEST_RUN_ID"
 )
 
-// Images the package chooses from when ImageEnv is not set.
+// Images the package chooses from when imageEnv is not set.
 const (
-	// DefaultImage is the official image, used when the engine has it or
+	// defaultImage is the official image, used when the engine has it or
 	// can pull it.
-	DefaultImage = "postgres:17-alpine"
-	// OfflineImage is the image the project's `make postgres-image` builds
+	defaultImage = "postgres:17-alpine"
+	// offlineImage is the image the project's `make postgres-image` builds
 	// from Debian packages, for hosts that reach no container registry.
-	OfflineImage = "mcpsession-postgres:local"
+	offlineImage = "mcpsession-postgres:local"
 )
 
-// RunLabel is the label every container started here carries, valued from
-// RunIDEnv (default "local").
-const RunLabel = "dev.mcpsession.test-run"
+// runLabel is the label every container started here carries, valued from
+// runIDEnv (default "local").
+const runLabel = "dev.mcpsession.test-run"
 
 // testcontainers' own variables, which the package may set (see the
 // package doc).
@@ -69,26 +69,26 @@ type engine interface {
 	pull(ctx context.Context, image string) error
 }
 
-// chooseImage returns the image to start Postgres from: named (ImageEnv)
-// when set; else DefaultImage if the engine has it; else OfflineImage if it
-// has that; else DefaultImage if it can be pulled. Otherwise the error
+// chooseImage returns the image to start Postgres from: named (imageEnv)
+// when set; else defaultImage if the engine has it; else offlineImage if it
+// has that; else defaultImage if it can be pulled. Otherwise the error
 // matches ErrNoImage and says why.
 func chooseImage(ctx context.Context, named string, e engine) (string, error) {
 	if named != "" {
 		return named, nil
 	}
-	if e.has(ctx, DefaultImage) {
-		return DefaultImage, nil
+	if e.has(ctx, defaultImage) {
+		return defaultImage, nil
 	}
-	if e.has(ctx, OfflineImage) {
-		return OfflineImage, nil
+	if e.has(ctx, offlineImage) {
+		return offlineImage, nil
 	}
-	err := e.pull(ctx, DefaultImage)
+	err := e.pull(ctx, defaultImage)
 	if err == nil {
-		return DefaultImage, nil
+		return defaultImage, nil
 	}
 	return "", fmt.Errorf("%w: the engine has neither %s nor %s, and pulling %s failed (%s); build %s with `make postgres-image` in the mcpsession repository, or set %s",
-		ErrNoImage, DefaultImage, OfflineImage, DefaultImage, oneLine(err.Error()), OfflineImage, ImageEnv)
+		ErrNoImage, defaultImage, offlineImage, defaultImage, oneLine(err.Error()), offlineImage, imageEnv)
 }
 
 // ryukUsable reports whether testcontainers' reaper can start: its image
@@ -192,7 +192,7 @@ func runProbe() {
 		return
 	}
 	probe.engine = dockerEngine{cli}
-	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(ImageEnv), probe.engine)
+	probe.image, probe.imageErr = chooseImage(ctx, os.Getenv(imageEnv), probe.engine)
 }
 
 // engineClient returns a client of the engine that answers: the one

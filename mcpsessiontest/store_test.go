@@ -196,7 +196,7 @@ func TestContainerWithoutDSN(t *testing.T) {
 		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v", err))
 	}
 	runID := "child-" + strings.ToLower(rand.Text()[:12])
-	out, err := runChild(t, childEnv+"=container", mcpsessiontest.RunIDEnv+"="+runID)
+	out, err := runChild(t, childEnv+"=container", "MCPSESSION_TEST_RUN_ID"+"="+runID)
 	if err != nil || !strings.Contains(out, "created a session on the shared container") {
 		t.Fatalf("a test without %s: %v\n%s", mcpsessiontest.DSNEnv, err, out)
 	}
@@ -206,7 +206,7 @@ func TestContainerWithoutDSN(t *testing.T) {
 	}
 	defer cli.Close()
 	left, err := cli.ContainerList(t.Context(), client.ContainerListOptions{All: true,
-		Filters: client.Filters{}.Add("label", mcpsessiontest.RunLabel+"="+runID)})
+		Filters: client.Filters{}.Add("label", "dev.mcpsession.test-run"+"="+runID)})
 	if err != nil {
 		t.Skipf("cannot ask the engine what is left: %v", err)
 	}

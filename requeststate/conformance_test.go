@@ -221,7 +221,7 @@ func TestConformance(t *testing.T) {
 func testRoundTrip(t *testing.T, dsn string) {
 	b := setup(t, dsn)
 	other := b.replica(t)
-	for _, state := range []string{"", "x", strings.Repeat("é", MaxStateSize/2)} {
+	for _, state := range []string{"", "x", strings.Repeat("é", maxStateSize/2)} {
 		token := b.seal(t, b.s, alice, state)
 		if strings.ContainsAny(token, "=+/\r\n") {
 			t.Fatalf("token %q is not base64url without padding", token)

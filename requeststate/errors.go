@@ -35,11 +35,6 @@ var (
 	ErrReplayed error = &refusal{"requeststate: state already used"}
 )
 
-// ErrInvalidArgument means Seal was given what it cannot seal: an empty
-// method or one over MaxMethodLength bytes, params that are not one JSON
-// value, or state over MaxStateSize bytes. Nothing was sealed.
-var ErrInvalidArgument = errors.New("requeststate: invalid argument")
-
 // refusal is a refusal's sentinel: it matches ErrRefused too.
 type refusal struct{ msg string }
 

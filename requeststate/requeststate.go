@@ -97,17 +97,19 @@ func New(ctx context.Context, store *sqlstore.Store, opts ...Option) (*Sealer, e
 // Seal returns a token that carries state, bound to req and to an expiry
 // one TTL from now, for the requestState of an InputRequiredResult. The
 // token is base64url without padding, about 190 bytes plus 4/3 of the
-// state: a plain JSON string. It is an error matching ErrInvalidArgument
-// if req's method is empty or over MaxMethodLength bytes, its params are
-// not one JSON value, or state is over MaxStateSize bytes.
+// state: a plain JSON string. It is an error matching
+// mcpsession.ErrInvalidArgument if req's method is empty or over 255 bytes,
+// its params are not one JSON value, or state is over 64 KiB (a state
+// travels to the client and back with every retry: keep what is big in a
+// handle and seal its id).
 func (s *Sealer) Seal(ctx context.Context, req Request, state []byte) (string, error) {
 	switch {
 	case req.Method == "":
-		return "", fmt.Errorf("%w: empty method", ErrInvalidArgument)
-	case len(req.Method) > MaxMethodLength:
-		return "", fmt.Errorf("%w: method of %d bytes, the limit is %d", ErrInvalidArgument, len(req.Method), MaxMethodLength)
-	case len(state) > MaxStateSize:
-		return "", fmt.Errorf("%w: state of %d bytes, the limit is %d", ErrInvalidArgument, len(state), MaxStateSize)
+		return "", fmt.Errorf("%w: empty method", mcpsession.ErrInvalidArgument)
+	case len(req.Method) > maxMethodLength:
+		return "", fmt.Errorf("%w: method of %d bytes, the limit is %d", mcpsession.ErrInvalidArgument, len(req.Method), maxMethodLength)
+	case len(state) > maxStateSize:
+		return "", fmt.Errorf("%w: state of %d bytes, the limit is %d", mcpsession.ErrInvalidArgument, len(state), maxStateSize)
 	}
 	digest, err := digestParams(req.Params)
 	if err != nil {

@@ -89,23 +89,23 @@ func TestSealRefusesBadArguments(t *testing.T) {
 		state []byte
 	}{
 		"empty method":      {requeststate.Request{Principal: "p", Params: ok.Params}, nil},
-		"method too long":   {requeststate.Request{Method: strings.Repeat("m", requeststate.MaxMethodLength+1)}, nil},
-		"state too large":   {ok, make([]byte, requeststate.MaxStateSize+1)},
+		"method too long":   {requeststate.Request{Method: strings.Repeat("m", 255+1)}, nil},
+		"state too large":   {ok, make([]byte, 64<<10+1)},
 		"params not JSON":   {requeststate.Request{Method: "m", Params: json.RawMessage(`{"a":`)}, nil},
 		"params two values": {requeststate.Request{Method: "m", Params: json.RawMessage(`1 2`)}, nil},
 	} {
 		tok, err := s.Seal(t.Context(), tt.req, tt.state)
-		if !errors.Is(err, requeststate.ErrInvalidArgument) || errors.Is(err, requeststate.ErrRefused) || tok != "" {
+		if !errors.Is(err, mcpsession.ErrInvalidArgument) || errors.Is(err, requeststate.ErrRefused) || tok != "" {
 			t.Errorf("%s: Seal = %q, %v; want ErrInvalidArgument only", name, tok, err)
 		}
 	}
 	// The limits themselves are accepted.
-	long := requeststate.Request{Method: strings.Repeat("m", requeststate.MaxMethodLength)}
-	tok, err := s.Seal(t.Context(), long, make([]byte, requeststate.MaxStateSize))
+	long := requeststate.Request{Method: strings.Repeat("m", 255)}
+	tok, err := s.Seal(t.Context(), long, make([]byte, 64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Open(t.Context(), long, tok); err != nil || len(got) != requeststate.MaxStateSize {
+	if got, err := s.Open(t.Context(), long, tok); err != nil || len(got) != 64<<10 {
 		t.Fatalf("Open of the largest state = %d bytes, %v", len(got), err)
 	}
 }

@@ -7,15 +7,17 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+
+	"github.com/mcpsession/mcpsession"
 )
 
-// MaxStateSize is the most state bytes Seal takes. A state travels to the
+// maxStateSize is the most state bytes Seal takes. A state travels to the
 // client and back with every retry: keep what is big in a handle and seal
 // its id.
-const MaxStateSize = 64 << 10
+const maxStateSize = 64 << 10
 
-// MaxMethodLength is the longest method, in bytes.
-const MaxMethodLength = 255
+// maxMethodLength is the longest method, in bytes.
+const maxMethodLength = 255
 
 // A token is base64url, without padding, of
 //
@@ -43,7 +45,7 @@ const (
 	bindingsLen   = idLen + 8 + sha256.Size + sha256.Size + 1
 
 	minSealedLen = headerLen + nonceLen + bindingsLen + tagLen
-	maxSealedLen = minSealedLen + MaxMethodLength + MaxStateSize
+	maxSealedLen = minSealedLen + maxMethodLength + maxStateSize
 )
 
 var (
@@ -127,7 +129,7 @@ func digestParams(params json.RawMessage) ([sha256.Size]byte, error) {
 		return sha256.Sum256([]byte("null")), nil
 	}
 	if !json.Valid(params) {
-		return [sha256.Size]byte{}, fmt.Errorf("%w: params are not one JSON value", ErrInvalidArgument)
+		return [sha256.Size]byte{}, fmt.Errorf("%w: params are not one JSON value", mcpsession.ErrInvalidArgument)
 	}
 	return sha256.Sum256(canonical(params)), nil
 }

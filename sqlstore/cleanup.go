@@ -16,7 +16,7 @@ import (
 // with WithMaxLifetime, those created more than the max lifetime ago, and
 // returns how many it deleted. ttl is at least a millisecond (counted in
 // whole milliseconds); a smaller one is an error matching
-// mcpsession.ErrInvalidTTL and deletes nothing.
+// mcpsession.ErrInvalidArgument and deletes nothing.
 //
 // It deletes in batches of WithCleanupBatchSize rows, each its own
 // statement walking the updated_at (or created_at) index oldest first,
@@ -39,7 +39,7 @@ import (
 // with the error; they stay deleted.
 func (s *Store) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
-		return 0, fmt.Errorf("%w: %v: must be at least 1ms", mcpsession.ErrInvalidTTL, ttl)
+		return 0, fmt.Errorf("%w: %v: must be at least 1ms", mcpsession.ErrInvalidArgument, ttl)
 	}
 	return s.sweep(ctx, s.sessions, ttl)
 }

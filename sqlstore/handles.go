@@ -75,7 +75,7 @@ func (s *Store) ModifyHandle(ctx context.Context, handle, principal string, fn f
 		return err
 	}
 	if fn == nil {
-		return fmt.Errorf("%w: ModifyHandle with a nil function", ErrInvalidArgument)
+		return fmt.Errorf("%w: ModifyHandle with a nil function", mcpsession.ErrInvalidArgument)
 	}
 	return s.handles.modify(ctx, key, fn)
 }

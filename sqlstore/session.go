@@ -2,16 +2,11 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/mcpsession/mcpsession"
 )
-
-// ErrInvalidArgument means a call was given an argument it cannot use, such
-// as a nil function.
-var ErrInvalidArgument = errors.New("sqlstore: invalid argument")
 
 // Create stores a new session. nil metadata is stored as {}. If a live
 // session has the id, Create returns an error matching
@@ -112,7 +107,7 @@ func (s *Store) Modify(ctx context.Context, id string, fn func(map[string]any) (
 		return err
 	}
 	if fn == nil {
-		return fmt.Errorf("%w: Modify with a nil function", ErrInvalidArgument)
+		return fmt.Errorf("%w: Modify with a nil function", mcpsession.ErrInvalidArgument)
 	}
 	return s.sessions.modify(ctx, []any{id}, fn)
 }

@@ -11,13 +11,14 @@ import (
 	"github.com/mcpsession/mcpsession/dialects"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/executor"
+	"github.com/mcpsession/mcpsession/internal/optional"
 	"github.com/mcpsession/mcpsession/migrations"
 )
 
 // Store keeps MCP sessions and state handles in a SQL database: it is an
-// mcpsession.Store, Cleaner, Toucher, Modifier and IdleTimeouter for
-// sessions, and an mcpsession.HandleStore and HandleCleaner for handles. It
-// is safe for concurrent use.
+// mcpsession.Store, Cleaner, Toucher and Modifier for sessions, and an
+// mcpsession.HandleStore and HandleCleaner for handles. It is safe for
+// concurrent use.
 type Store struct {
 	x      *executor.Executor // shared with bus and eventstore
 	cfg    config
@@ -36,7 +37,7 @@ var (
 	_ mcpsession.Cleaner       = (*Store)(nil)
 	_ mcpsession.Toucher       = (*Store)(nil)
 	_ mcpsession.Modifier      = (*Store)(nil)
-	_ mcpsession.IdleTimeouter = (*Store)(nil)
+	_ optional.IdleTimeouter   = (*Store)(nil)
 	_ mcpsession.HandleStore   = (*Store)(nil)
 	_ mcpsession.HandleCleaner = (*Store)(nil)
 )

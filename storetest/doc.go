@@ -18,9 +18,9 @@
 //	}
 //
 // Run checks Create, Get, Update, Delete, bad input, concurrency, and, when
-// the store implements them, the Cleaner, Toucher, Modifier and
-// SharedGetter rules. The
-// store must have default settings: no expiry, and a 1 MiB metadata limit.
+// the store implements them, the Cleaner, Toucher and Modifier rules, and
+// those of GetShared (a read without a copy, which the adapters use when a
+// store has it). The store must have default settings: no expiry, and a 1 MiB metadata limit.
 // [RunExpiry] checks idle timeouts and max lifetimes; it needs a function
 // that opens a store with given limits. Subtests run in parallel, so the
 // stores open must not share data.

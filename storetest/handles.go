@@ -347,7 +347,7 @@ func (v *handleView) Modify(ctx context.Context, id string, fn func(map[string]a
 // pass the ttl the store was opened with.
 func (v handleViewCleaner) Cleanup(ctx context.Context, ttl time.Duration) (int64, error) {
 	if ttl < time.Millisecond {
-		return 0, fmt.Errorf("%w: %v", mcpsession.ErrInvalidTTL, ttl)
+		return 0, fmt.Errorf("%w: %v", mcpsession.ErrInvalidArgument, ttl)
 	}
 	return v.hc.CleanupHandles(ctx)
 }

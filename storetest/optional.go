@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/optional"
 )
 
 // ttl is the expiry the timing checks use: long enough that a loaded
@@ -26,7 +27,7 @@ func testCleaner(t *testing.T, k *kit) {
 	mustCreate(t, s, keep, mcpMetadata())
 	for _, bad := range []time.Duration{0, -time.Second, time.Millisecond - 1} {
 		n, err := c.Cleanup(ctx, bad)
-		wantErr(t, fmt.Sprintf("Cleanup(%v)", bad), err, mcpsession.ErrInvalidTTL)
+		wantErr(t, fmt.Sprintf("Cleanup(%v)", bad), err, mcpsession.ErrInvalidArgument)
 		if n != 0 {
 			t.Fatalf("Cleanup(%v) = %d; want 0", bad, n)
 		}
@@ -227,9 +228,9 @@ func testModifierConcurrent(t *testing.T, k *kit) {
 
 func testSharedGetter(t *testing.T, k *kit) {
 	s := k.open(t)
-	sg, ok := s.(mcpsession.SharedGetter)
+	sg, ok := s.(optional.SharedGetter)
 	if !ok {
-		t.Skip("store does not implement mcpsession.SharedGetter")
+		t.Skip("store does not implement optional.SharedGetter")
 	}
 	ctx := t.Context()
 	if m, err := sg.GetShared(ctx, mcpsession.NewID()); !errors.Is(err, mcpsession.ErrNotFound) {

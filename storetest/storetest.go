@@ -98,7 +98,7 @@ var storeRules = []rule{
 }
 
 // Run checks the contract of mcpsession.Store, and of Cleaner, Toucher,
-// Modifier and SharedGetter when the store implements them, on stores
+// Modifier and GetShared when the store implements them, on stores
 // returned by open.
 // open is called once per subtest and must return an empty store that does
 // not expire sessions, not shared with any other call; it should register

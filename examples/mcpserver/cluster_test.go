@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/mcpsession/mcpsession/bus"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +22,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/cacheprobe"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -201,7 +202,7 @@ func (c *cluster) start() *running {
 		c.t.Fatal(err)
 	}
 	run := &running{replica: r}
-	stopBarrier := r.bus.Subscribe(barrierTopic, func(m bus.Message) {
+	stopBarrier := (*msgbus.Bus)(r.bus).Subscribe(barrierTopic, func(m msgbus.Message) {
 		for {
 			seen := run.barrier.Load()
 			if m.ID <= seen || run.barrier.CompareAndSwap(seen, m.ID) {
@@ -220,9 +221,9 @@ func (c *cluster) start() *running {
 	case <-time.After(30 * time.Second):
 		c.t.Fatal("the bus was not ready within 30s")
 	}
-	if c.cached && r.bus.DatabaseListens() {
+	if c.cached && (*msgbus.Bus)(r.bus).DatabaseListens() {
 		deadline := time.Now().Add(30 * time.Second)
-		for !r.bus.Listening() { // the cache reads through until then
+		for !(*msgbus.Bus)(r.bus).Listening() { // the cache reads through until then
 			if time.Now().After(deadline) {
 				c.t.Fatal("the bus did not listen within 30s")
 			}
@@ -253,12 +254,14 @@ func (c *cluster) settle() {
 	for i := range c.replicas {
 		if r := c.replica(i); r != nil {
 			live = append(live, r)
-			if err := r.cache.Flush(ctx); err != nil {
-				c.t.Fatal(err)
+			if p, ok := cacheprobe.Of(r.cache); ok {
+				if err := p.Flush(ctx); err != nil {
+					c.t.Fatal(err)
+				}
 			}
 		}
 	}
-	id, err := live[0].bus.Publish(ctx, barrierTopic, nil)
+	id, err := (*msgbus.Bus)(live[0].bus).Publish(ctx, barrierTopic, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
@@ -199,14 +200,14 @@ func TestListenersKilledUnderStreamTraffic(t *testing.T) {
 func awaitListening(t *testing.T, b *bus.Bus) {
 	t.Helper()
 	changed := make(chan bool, 8)
-	defer b.OnListening(func(on bool) {
+	defer (*msgbus.Bus)(b).OnListening(func(on bool) {
 		select {
 		case changed <- on:
 		default:
 		}
 	})()
 	deadline := time.After(30 * time.Second)
-	for !b.Listening() {
+	for !(*msgbus.Bus)(b).Listening() {
 		select {
 		case <-changed:
 		case <-deadline:

@@ -23,7 +23,7 @@ func withGoSDK(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(co
 	mcp.AddTool(server, &mcp.Tool{Name: counterTool, Description: counterDescription}, gosdkCounter(cfg.logger))
 	mcp.AddTool(server, &mcp.Tool{Name: sampleTool, Description: sampleDescription}, gosdkSample(cfg.logger))
 	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal),
-		gosdk.WithBus(cfg.bus), gosdk.WithEventStore(cfg.events))
+		gosdk.WithStreams(cfg.bus, cfg.events))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,7 +17,7 @@ import (
 // sessions kept in store by package mcpgo.
 func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
 	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
-		mcpgo.WithBus(cfg.bus), mcpgo.WithEventStore(cfg.events))
+		mcpgo.WithStreams(cfg.bus, cfg.events))
 	if err != nil {
 		return nil, nil, err
 	}

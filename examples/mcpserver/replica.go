@@ -48,7 +48,7 @@ type replica struct {
 	// caller runs it (Run) beside the server.
 	bus *bus.Bus
 	// cache is the read cache over store, with -cache; nil without.
-	cache *cache.Store
+	cache cache.Store
 	// handler serves the MCP endpoint.
 	handler http.Handler
 	// shutdown ends the SDK's sessions in this replica's memory and their
@@ -131,7 +131,7 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		return nil, fmt.Errorf("event store: %w", err)
 	}
 	var sessions mcpsession.Store = store
-	var c *cache.Store
+	var c cache.Store
 	if cfg.withCache {
 		if c, err = cache.New(store, cfg.bus, cache.WithLogger(cfg.logger)); err != nil {
 			_ = store.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -29,14 +30,14 @@ const implCache = "cache"
 
 // newCache returns a cache over store, with its bus running until b ends,
 // once the bus listens (on Postgres) or has found its position.
-func newCache(b testing.TB, store *sqlstore.Store) *cache.Store {
+func newCache(b testing.TB, store *sqlstore.Store) cache.Store {
 	b.Helper()
 	c, _ := newCacheBus(b, store)
 	return c
 }
 
 // newCacheBus is newCache with opts for its bus, and the bus.
-func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (*cache.Store, *bus.Bus) {
+func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (cache.Store, *bus.Bus) {
 	b.Helper()
 	bs, err := bus.New(store, opts...)
 	if err != nil {
@@ -63,14 +64,14 @@ func newCacheBus(b testing.TB, store *sqlstore.Store, opts ...bus.Option) (*cach
 func waitListening(b testing.TB, bs *bus.Bus) {
 	b.Helper()
 	changed := make(chan struct{}, 1)
-	defer bs.OnListening(func(bool) {
+	defer (*msgbus.Bus)(bs).OnListening(func(bool) {
 		select {
 		case changed <- struct{}{}:
 		default:
 		}
 	})()
 	deadline := time.After(30 * time.Second)
-	for bs.DatabaseListens() && !bs.Listening() {
+	for (*msgbus.Bus)(bs).DatabaseListens() && !(*msgbus.Bus)(bs).Listening() {
 		select {
 		case <-changed:
 		case <-deadline:
@@ -128,7 +129,7 @@ func readerMain(dsn string) int {
 
 // seenAnswer is what the reader says of id: "found V", "missing" or
 // "error …".
-func seenAnswer(ctx context.Context, c *cache.Store, id string) string {
+func seenAnswer(ctx context.Context, c cache.Store, id string) string {
 	md, err := c.Get(ctx, id)
 	switch {
 	case err == nil:

@@ -11,6 +11,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/cache"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 )
@@ -37,7 +38,7 @@ func TestCacheDeleteSeenAcrossProcessesSoak(t *testing.T) {
 			r := startCacheReader(t, dsn, seenReaderPollEnv+"="+soakPoll.String())
 			lags := deleteSeenRounds(t, w, r, 1000, nil)
 			t.Logf("%s: 1000 deletes seen by the other process: %s", d, lagSummary(lags))
-			if !wbus.DatabaseListens() {
+			if !(*msgbus.Bus)(wbus).DatabaseListens() {
 				return
 			}
 			ctx, stop := context.WithCancel(t.Context())
@@ -64,7 +65,7 @@ const cacheBound = time.Second
 // and waits until the reader answers missing, rounds times, with a tick on
 // ticks (when given) after each; it returns how long each delete took to
 // be seen.
-func deleteSeenRounds(t *testing.T, w *cache.Store, r *cacheReader, rounds int, ticks chan<- struct{}) []time.Duration {
+func deleteSeenRounds(t *testing.T, w cache.Store, r *cacheReader, rounds int, ticks chan<- struct{}) []time.Duration {
 	t.Helper()
 	ctx := t.Context()
 	lags := make([]time.Duration, 0, rounds)
@@ -103,7 +104,7 @@ func deleteSeenRounds(t *testing.T, w *cache.Store, r *cacheReader, rounds int, 
 // it then sends how many connections it ended.
 func killListenersEachRound(ctx context.Context, bs *bus.Bus, db *sql.DB, ticks <-chan struct{}) <-chan int {
 	back := make(chan struct{}, 1)
-	stopWatch := bs.OnListening(func(on bool) {
+	stopWatch := (*msgbus.Bus)(bs).OnListening(func(on bool) {
 		if on {
 			select {
 			case back <- struct{}{}:
@@ -117,7 +118,7 @@ func killListenersEachRound(ctx context.Context, bs *bus.Bus, db *sql.DB, ticks 
 		n := 0
 		defer func() { killed <- n }()
 		for {
-			for !bs.Listening() {
+			for !(*msgbus.Bus)(bs).Listening() {
 				select {
 				case <-back:
 				case <-ctx.Done():

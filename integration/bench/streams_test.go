@@ -19,6 +19,7 @@ import (
 	mcpgoserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/mcpgo"
 	"github.com/mcpsession/mcpsession/mcpsessiontest"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -74,9 +75,9 @@ func runBus(b *testing.B, store *sqlstore.Store) *bus.Bus {
 		<-done
 	})
 	<-bb.Ready()
-	if !bb.PollOnly() {
+	if !(*msgbus.Bus)(bb).PollOnly() {
 		up := make(chan struct{}, 1)
-		stop := bb.OnListening(func(on bool) {
+		stop := (*msgbus.Bus)(bb).OnListening(func(on bool) {
 			if on {
 				select {
 				case up <- struct{}{}:
@@ -85,7 +86,7 @@ func runBus(b *testing.B, store *sqlstore.Store) *bus.Bus {
 			}
 		})
 		defer stop()
-		if !bb.Listening() {
+		if !(*msgbus.Bus)(bb).Listening() {
 			select {
 			case <-up:
 			case <-time.After(30 * time.Second):
@@ -114,14 +115,14 @@ func BenchmarkCrossReplicaDelivery(b *testing.B) {
 			dsn := streamsDSN(b, dialect)
 			from, to := runBus(b, openStore(b, dsn, sqlstore.WithAutoMigrate())), runBus(b, openStore(b, dsn, sqlstore.WithAutoMigrate()))
 			got := make(chan struct{}, 1)
-			defer to.Subscribe("bench/latency", func(bus.Message) { got <- struct{}{} })()
+			defer (*msgbus.Bus)(to).Subscribe("bench/latency", func(msgbus.Message) { got <- struct{}{} })()
 			latencies := make([]time.Duration, 0, b.N)
 			ctx := context.Background()
 			b.ResetTimer()
 			for range b.N {
 				pause(b, dialect)
 				start := time.Now()
-				if _, err := from.Publish(ctx, "bench/latency", []byte("x")); err != nil {
+				if _, err := (*msgbus.Bus)(from).Publish(ctx, "bench/latency", []byte("x")); err != nil {
 					b.Fatal(err)
 				}
 				<-got
@@ -199,7 +200,7 @@ func newStreamsReplica(b *testing.B, dsn string) streamsReplica {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions, err := mcpgo.New(store, mcpgo.WithBus(runBus(b, store)), mcpgo.WithEventStore(events))
+	sessions, err := mcpgo.New(store, mcpgo.WithStreams(runBus(b, store), events))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func updateBusName(dialect, impl string, par int) string {
 // subscriber reads, until the returned function stops it.
 func busTraffic(b *testing.B, bb *bus.Bus) (stop func()) {
 	b.Helper()
-	stopSub := bb.Subscribe("bench/traffic", func(bus.Message) {})
+	stopSub := (*msgbus.Bus)(bb).Subscribe("bench/traffic", func(msgbus.Message) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -315,7 +316,7 @@ func busTraffic(b *testing.B, bb *bus.Bus) (stop func()) {
 				return
 			case <-t.C:
 			}
-			if _, err := bb.Publish(ctx, "bench/traffic", []byte(`{"session":"x","message":{}}`)); err != nil && ctx.Err() == nil {
+			if _, err := (*msgbus.Bus)(bb).Publish(ctx, "bench/traffic", []byte(`{"session":"x","message":{}}`)); err != nil && ctx.Err() == nil {
 				b.Error(err)
 				return
 			}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
@@ -87,7 +87,7 @@ func (h Helpers) HandleTool(ctx context.Context, args map[string]any) string {
 		err = fmt.Errorf("unknown op %v", args["op"])
 	}
 	if err != nil {
-		for _, e := range []error{mcpsession.ErrHandleNotFound, h.ErrHandlesUnsupported, h.ErrNoPrincipal} {
+		for _, e := range []error{mcpsession.ErrHandleNotFound, mcpsession.ErrHandlesUnsupported, mcpsession.ErrNoPrincipal} {
 			if errors.Is(err, e) {
 				return "error: " + e.Error()
 			}
@@ -194,7 +194,7 @@ func handleHelpers(t *testing.T, a Adapter, dsn string) {
 	}
 
 	plain := a.Serve(t, "plain", plainStore{st}, cfg)
-	if got, want := handle(plain, alice, map[string]any{"op": "create"}), "error: "+a.Helpers.ErrHandlesUnsupported.Error(); got != want {
+	if got, want := handle(plain, alice, map[string]any{"op": "create"}), "error: "+mcpsession.ErrHandlesUnsupported.Error(); got != want {
 		t.Errorf("create on a store without handles: %s; want %s", got, want)
 	}
 }
@@ -241,7 +241,7 @@ func sessionOfAnotherPrincipal(t *testing.T, a Adapter, dsn string) {
 	alice := As("alice")
 	sid := InitializeWith(t, ra, "c", LegacyVersion, alice)
 	meta, err := sa.Get(t.Context(), sid)
-	if err != nil || meta[adapterstate.KeyPrincipal] != "alice" {
+	if err != nil || meta[record.KeyPrincipal] != "alice" {
 		t.Fatalf("record of alice's session: %v %v", meta, err)
 	}
 	anonSID := Initialize(t, rb, "c", LegacyVersion)

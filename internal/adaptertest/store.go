@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -39,7 +39,7 @@ func (c *CountingStore) Get(ctx context.Context, id string) (map[string]any, err
 // ErrOutage.
 func (c *CountingStore) Update(ctx context.Context, id string, m map[string]any) error {
 	c.Updates.Add(1)
-	if len(m) == 1 && m[adapterstate.KeyTouchedAt] != nil {
+	if len(m) == 1 && m[record.KeyTouchedAt] != nil {
 		c.Touches.Add(1)
 	}
 	if c.FailUpdates.Load() {

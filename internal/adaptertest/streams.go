@@ -3,14 +3,17 @@ package adaptertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -92,7 +95,7 @@ func StartBus(t testing.TB, store *sqlstore.Store, opts ...bus.Option) *bus.Bus 
 		}
 	})
 	select {
-	case <-b.Ready():
+	case <-(*msgbus.Bus)(b).Ready():
 	case <-time.After(Timeout):
 		t.Fatal("the bus was not ready in time")
 	}
@@ -421,5 +424,35 @@ func broadcastToListen(t *testing.T, _ StreamsAdapter, a, b StreamsReplica) {
 	}
 	if m.Method != "notifications/tools/list_changed" || json.Unmarshal(m.Params, &p) != nil || p.Meta["io.modelcontextprotocol/subscriptionId"] != float64(77) {
 		t.Fatalf("on the listen stream: %s %s; want tools/list_changed tagged with subscription 77", m.Method, m.Params)
+	}
+}
+
+// Notifier is what an adapter's Sessions sends clients with.
+type Notifier interface {
+	Notify(ctx context.Context, sessionID, method string, params any) error
+	Broadcast(ctx context.Context, method string, params any) error
+}
+
+// NotifyRefusals checks what Notify and Broadcast refuse: everything
+// without streams across replicas (plain), with mcpsession.ErrNoStreams;
+// with them (s), an empty method, a session that is not live and a
+// method no listen stream opts in to.
+func NotifyRefusals(t *testing.T, plain, s Notifier) {
+	t.Helper()
+	ctx := t.Context()
+	if err := plain.Notify(ctx, mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNoStreams) {
+		t.Errorf("Notify without streams: %v", err)
+	}
+	if err := plain.Broadcast(ctx, "notifications/tools/list_changed", nil); !errors.Is(err, mcpsession.ErrNoStreams) {
+		t.Errorf("Broadcast without streams: %v", err)
+	}
+	if err := s.Notify(ctx, mcpsession.NewID(), "", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
+		t.Errorf("Notify without a method: %v", err)
+	}
+	if err := s.Notify(ctx, mcpsession.NewID(), "notifications/message", nil); !errors.Is(err, mcpsession.ErrNotFound) {
+		t.Errorf("Notify to no session: %v", err)
+	}
+	if err := s.Broadcast(ctx, "notifications/message", nil); !errors.Is(err, mcpsession.ErrInvalidArgument) {
+		t.Errorf("Broadcast of what no listen stream opts in to: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/internal/adapterstate"
+	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -73,16 +73,14 @@ func ProbeOn(t testing.TB, url, sid string) Probe {
 	return p
 }
 
-// Helpers are an adapter's state helpers and the sentinels they return.
+// Helpers are an adapter's state and handle helpers, which return the
+// sentinels of package mcpsession.
 type Helpers struct {
+	SessionID   func(ctx context.Context) (string, error)
 	State       func(ctx context.Context) (map[string]any, error)
 	UpdateState func(ctx context.Context, keys map[string]any) error
 	ModifyState func(ctx context.Context, fn func(map[string]any) (map[string]any, error)) error
-	// ErrNoSession, ErrReservedKey and ErrModifyUnsupported are the
-	// adapter's sentinels.
-	ErrNoSession, ErrReservedKey, ErrModifyUnsupported error
 
-	// The handle helpers, and their sentinels.
 	Principal    func(ctx context.Context) (string, error)
 	CreateHandle func(ctx context.Context, state map[string]any) (string, error)
 	GetHandle    func(ctx context.Context, handle string) (map[string]any, error)
@@ -90,8 +88,25 @@ type Helpers struct {
 	ModifyHandle func(ctx context.Context, handle string, fn func(map[string]any) (map[string]any, error)) error
 	TouchHandle  func(ctx context.Context, handle string) error
 	DeleteHandle func(ctx context.Context, handle string) error
+}
 
-	ErrHandlesUnsupported, ErrNoPrincipal error
+// OutsideSession checks that the state helpers refuse a context no
+// adapter served, with mcpsession.ErrNoSession.
+func (h Helpers) OutsideSession(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.State(ctx); !errors.Is(err, mcpsession.ErrNoSession) {
+		t.Errorf("State: %v", err)
+	}
+	if err := h.UpdateState(ctx, map[string]any{"a": 1}); !errors.Is(err, mcpsession.ErrNoSession) {
+		t.Errorf("UpdateState: %v", err)
+	}
+	if err := h.ModifyState(ctx, func(m map[string]any) (map[string]any, error) { return m, nil }); !errors.Is(err, mcpsession.ErrNoSession) {
+		t.Errorf("ModifyState: %v", err)
+	}
+	if _, err := h.SessionID(ctx); !errors.Is(err, mcpsession.ErrNoSession) {
+		t.Errorf("SessionID: %v", err)
+	}
 }
 
 // StateTool runs the helper that args["op"] names ("get", "update" with
@@ -132,7 +147,7 @@ func (h Helpers) StateTool(ctx context.Context, args map[string]any) string {
 			return string(b)
 		}
 	}
-	for _, e := range []error{h.ErrNoSession, h.ErrReservedKey, h.ErrModifyUnsupported, mcpsession.ErrNotFound} {
+	for _, e := range []error{mcpsession.ErrNoSession, mcpsession.ErrReservedKey, mcpsession.ErrModifyUnsupported, mcpsession.ErrNotFound} {
 		if errors.Is(err, e) {
 			return "error: " + e.Error()
 		}
@@ -454,7 +469,7 @@ func stateHelpers(t *testing.T, a Adapter, dsn string) {
 	rb := a.Serve(t, "b", testdb.OpenStore(t, dsn), ReplicaConfig{})
 	sid := Initialize(t, ra, "c", LegacyVersion)
 	state := func(url string, args map[string]any) string { return Tool(t, url, sid, "state", args) }
-	reserved := "error: " + a.Helpers.ErrReservedKey.Error()
+	reserved := "error: " + mcpsession.ErrReservedKey.Error()
 
 	if got := state(ra, map[string]any{"op": "get"}); got != `{}` {
 		t.Errorf("new session's state: %s; want {}", got)
@@ -481,7 +496,7 @@ func stateHelpers(t *testing.T, a Adapter, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta[adapterstate.KeyProtocolVersion] != LegacyVersion || meta[adapterstate.KeyClientInfo] == nil {
+	if meta[record.KeyProtocolVersion] != LegacyVersion || meta[record.KeyClientInfo] == nil {
 		t.Errorf("reserved keys after the helpers: %v", meta)
 	}
 	if got := ProbeOn(t, rb, sid).Client; got != "c" {
@@ -489,7 +504,7 @@ func stateHelpers(t *testing.T, a Adapter, dsn string) {
 	}
 
 	plain := a.Serve(t, "plain", plainStore{st}, ReplicaConfig{})
-	if got, want := state(plain, map[string]any{"op": "modify"}), "error: "+a.Helpers.ErrModifyUnsupported.Error(); got != want {
+	if got, want := state(plain, map[string]any{"op": "modify"}), "error: "+mcpsession.ErrModifyUnsupported.Error(); got != want {
 		t.Errorf("ModifyState on a store without Modify: %s; want %s", got, want)
 	}
 	if got := state(plain, map[string]any{"op": "update", "keys": map[string]any{"w": 1}}); got != `{"w":1,"y":"two","z":true}` {

@@ -9,7 +9,9 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/executor"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -25,10 +27,11 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := eventstore.New(s)
+		pub, err := eventstore.New(s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		e := (*events.Store)(pub)
 		id := mcpsession.NewID()
 		if err := s.Create(t.Context(), id, nil); err != nil {
 			t.Fatal(err)
@@ -39,7 +42,7 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		defer cancel()
 		var publish, appendErr, after error
 		err = s.Modify(ctx, id, func(m map[string]any) (map[string]any, error) {
-			_, publish = b.Publish(ctx, "t", nil)
+			_, publish = (*msgbus.Bus)(b).Publish(ctx, "t", nil)
 			_, appendErr = e.Append(ctx, id, "s", []byte("x"))
 			_, after = e.After(ctx, id, "s", -1)
 			return m, nil
@@ -65,17 +68,18 @@ func TestNeighboursKeepTheStoresDiscipline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		re, err := eventstore.New(ro)
+		rpub, err := eventstore.New(ro)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rb.Publish(t.Context(), "t", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
+		re := (*events.Store)(rpub)
+		if _, err := (*msgbus.Bus)(rb).Publish(t.Context(), "t", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
 			t.Errorf("Publish on a read-only store: %v; want ErrReadOnly", err)
 		}
 		if _, err := re.Append(t.Context(), id, "s", nil); !errors.Is(err, mcpsession.ErrReadOnly) {
 			t.Errorf("Append on a read-only store: %v; want ErrReadOnly", err)
 		}
-		if _, err := re.After(t.Context(), id, "s", -1); !errors.Is(err, eventstore.ErrUnknownStream) {
+		if _, err := re.After(t.Context(), id, "s", -1); !errors.Is(err, events.ErrUnknownStream) {
 			t.Errorf("After on a read-only store: %v; want ErrUnknownStream (reads work)", err)
 		}
 	})

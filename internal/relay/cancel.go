@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // topicCancelled carries a client's notifications/cancelled to every
@@ -46,7 +46,7 @@ func (r *Relay) Cancelled(ctx context.Context, session string, msg []byte) error
 }
 
 // onCancelled gives another replica's cancellation to this one's SDK.
-func (r *Relay) onCancelled(m bus.Message) {
+func (r *Relay) onCancelled(m msgbus.Message) {
 	if r.cfg.Cancel == nil {
 		return
 	}

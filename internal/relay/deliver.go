@@ -8,8 +8,8 @@ import (
 	"errors"
 	"math"
 
-	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // A DeliveryMark is what the session keeps of its standalone stream's
@@ -70,7 +70,7 @@ func (r *Relay) supersede(ctx context.Context, session string, f *follower) {
 
 // onSuperseded ends this replica's followers of a stream opened again
 // elsewhere, that opened before it.
-func (r *Relay) onSuperseded(m bus.Message) {
+func (r *Relay) onSuperseded(m msgbus.Message) {
 	var s supersession
 	if json.Unmarshal(m.Payload, &s) != nil || s.Session == "" || s.Token == "" {
 		return
@@ -150,7 +150,7 @@ func (r *Relay) claim(ctx context.Context, session string, f *follower, through 
 // undeliveredSince returns the standalone stream's retained events after
 // position pos: what no GET stream has sent. Unlike After, it does not
 // fail when the bound dropped some: what is gone is gone.
-func (r *Relay) undeliveredSince(ctx context.Context, session string, pos int64) ([]eventstore.Event, error) {
+func (r *Relay) undeliveredSince(ctx context.Context, session string, pos int64) ([]events.Event, error) {
 	evs, err := r.cfg.Events.SincePriming(ctx, session, Standalone, math.MaxInt64)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -28,9 +30,9 @@ func newMarkedReplica(t *testing.T, dsn string, deliver func(session string, msg
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &replica{store: s, bus: b, events: e, injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
+	rep := &replica{store: s, bus: (*msgbus.Bus)(b), events: (*events.Store)(e), injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
 	rep.relay, err = relay.New(relay.Config{
-		Name: "test", Bus: b, Events: e,
+		Name: "test", Bus: (*msgbus.Bus)(b), Events: (*events.Store)(e),
 		EventID: eventID, ResolveEventID: resolve,
 		Inject:     func(session string, msg []byte) { rep.injected <- injection{session, string(msg)} },
 		Deliver:    deliver,

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 )
 
 // HeaderLastEventID is the header a client resumes a stream with.
@@ -97,14 +97,14 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		}
 		r.mu.Unlock()
 	}()
-	defer r.cfg.Bus.Watch(eventstore.WakeKey(session), f.wake)()
+	defer r.cfg.Bus.Watch(events.WakeKey(session), f.wake)()
 
 	// marked: this stream's deliveries are recorded in the session's
 	// DeliveryMark (Config.Deliveries), so that a fresh GET sends what no
 	// stream sent, and only that.
 	marked := stream == Standalone && r.cfg.Deliveries != nil
-	var first []eventstore.Event
-	var prime *eventstore.Event
+	var first []events.Event
+	var prime *events.Event
 	answered := false // a POST's stream whose response the client has: replay, then end
 	switch {
 	case last != "":
@@ -119,13 +119,13 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 			_, err = r.take(ctx, session, f)
 		}
 		switch {
-		case r.cfg.ReplayRefused != "" && (errors.Is(err, ErrUnknownEventID) || errors.Is(err, eventstore.ErrUnknownStream) || errors.Is(err, eventstore.ErrPurged)):
+		case r.cfg.ReplayRefused != "" && (errors.Is(err, ErrUnknownEventID) || errors.Is(err, events.ErrUnknownStream) || errors.Is(err, events.ErrPurged)):
 			http.Error(w, r.cfg.ReplayRefused, http.StatusBadRequest)
 			return
-		case errors.Is(err, ErrUnknownEventID), errors.Is(err, eventstore.ErrUnknownStream):
+		case errors.Is(err, ErrUnknownEventID), errors.Is(err, events.ErrUnknownStream):
 			http.Error(w, "Bad Request: unknown Last-Event-ID", http.StatusBadRequest)
 			return
-		case errors.Is(err, eventstore.ErrPurged):
+		case errors.Is(err, events.ErrPurged):
 			http.Error(w, "Bad Request: the events after Last-Event-ID were dropped", http.StatusBadRequest)
 			return
 		case errors.Is(err, mcpsession.ErrNotFound):
@@ -273,13 +273,13 @@ func (r *Relay) ServeGET(w http.ResponseWriter, req *http.Request, session strin
 		t.Stop()
 		evs, err := r.cfg.Events.After(ctx, session, stream, pos)
 		switch {
-		case errors.Is(err, eventstore.ErrUnknownStream):
+		case errors.Is(err, events.ErrUnknownStream):
 			return // gone with the session
-		case errors.Is(err, eventstore.ErrPurged) && marked:
+		case errors.Is(err, events.ErrPurged) && marked:
 			// Dropped by the bound before any stream sent them: go on
 			// with what is kept.
 			evs, err = r.undeliveredSince(ctx, session, pos)
-		case errors.Is(err, eventstore.ErrPurged):
+		case errors.Is(err, events.ErrPurged):
 			r.warn(ctx, "a stream's follower fell behind the event store's bound; the stream ends", err)
 			return
 		}
@@ -322,7 +322,7 @@ func (r *Relay) answered(ctx context.Context, session, stream string, pos int64)
 // was sent while no GET had opened it since. A client that reconnects
 // without Last-Event-ID may get some twice, which "at least once" allows;
 // one that resumes gets them from its event id.
-func (r *Relay) undelivered(ctx context.Context, session string, before int64) ([]eventstore.Event, error) {
+func (r *Relay) undelivered(ctx context.Context, session string, before int64) ([]events.Event, error) {
 	return r.cfg.Events.SincePriming(ctx, session, Standalone, before)
 }
 

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // The 2026-07-28 names both SDKs use (SEP-2575).
@@ -172,7 +172,7 @@ func (r *Relay) Broadcast(ctx context.Context, method string, params any) error 
 }
 
 // onListen hands a broadcast to this replica's listen streams.
-func (r *Relay) onListen(m bus.Message) {
+func (r *Relay) onListen(m msgbus.Message) {
 	var b broadcast
 	if json.Unmarshal(m.Payload, &b) != nil || b.Method == "" {
 		return

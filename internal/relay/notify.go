@@ -3,16 +3,16 @@ package relay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
 )
 
 // ErrInvalidNotification means Notify or Broadcast was given an empty
-// method or params that do not encode as a JSON object.
-var ErrInvalidNotification = errors.New("relay: invalid notification")
+// method or params that do not encode as a JSON object. It matches
+// mcpsession.ErrInvalidArgument too.
+var ErrInvalidNotification = fmt.Errorf("%w: relay: invalid notification", mcpsession.ErrInvalidArgument)
 
 // notification is a JSON-RPC notification as the relay writes it.
 type notification struct {
@@ -21,14 +21,9 @@ type notification struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 }
 
-// invalid is the error of a bad notification: ErrInvalidNotification and
-// the adapter's own sentinel.
+// invalid is the error of a bad notification.
 func (r *Relay) invalid(format string, args ...any) error {
-	err := fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
-	if r.cfg.InvalidArgument != nil {
-		err = fmt.Errorf("%w: %w", r.cfg.InvalidArgument, err)
-	}
-	return err
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidNotification}, args...)...)
 }
 
 // encodeParams returns params as a JSON object (nil for none).
@@ -76,7 +71,7 @@ func (r *Relay) Notify(ctx context.Context, session, method string, params any) 
 // down) a wake message on the bus does. A wake message that fails is
 // logged, not returned: the event is stored, and followers find it at
 // their next poll.
-func (r *Relay) Append(ctx context.Context, session, stream string, data []byte) (eventstore.Event, error) {
+func (r *Relay) Append(ctx context.Context, session, stream string, data []byte) (events.Event, error) {
 	ev, err := r.cfg.Events.Append(ctx, session, stream, data)
 	if err != nil {
 		return ev, err

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpsession/mcpsession/bus"
-	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // Standalone is the event store's stream id of a session's standalone
@@ -52,13 +52,13 @@ var ErrUnknownEventID = errors.New("relay: unknown Last-Event-ID")
 type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
 	Name   string
-	Bus    *bus.Bus
-	Events *eventstore.Store
+	Bus    *msgbus.Bus
+	Events *events.Store
 	Logger *slog.Logger // nil: no logs
 
 	// EventID formats an event of stream as the SDK's clients see its SSE
 	// id.
-	EventID func(stream string, ev eventstore.Event) string
+	EventID func(stream string, ev events.Event) string
 	// ResolveEventID returns the stream and position a Last-Event-ID
 	// names, or an error matching ErrUnknownEventID.
 	ResolveEventID func(ctx context.Context, session, id string) (stream string, pos int64, err error)
@@ -75,9 +75,6 @@ type Config struct {
 	// that the request it names stops wherever it runs. It runs on a
 	// goroutine of its own.
 	Cancel func(session string, msg []byte)
-	// InvalidArgument, when not nil, is the adapter's sentinel that the
-	// errors of a bad notification (ErrInvalidNotification) also match.
-	InvalidArgument error
 	// CommentFirst starts a GET stream opened without Last-Event-ID with
 	// an SSE comment, as go-sdk's handler does, instead of an event that
 	// carries the priming entry's id. The priming entry is stored all the
@@ -239,7 +236,7 @@ type forwarded struct {
 
 // onForwarded takes an answer another replica received for this one, or
 // the verdict on one this replica forwarded.
-func (r *Relay) onForwarded(m bus.Message) {
+func (r *Relay) onForwarded(m msgbus.Message) {
 	var f forwarded
 	if err := json.Unmarshal(m.Payload, &f); err != nil {
 		return
@@ -255,11 +252,11 @@ func (r *Relay) onForwarded(m bus.Message) {
 }
 
 // onWake wakes the followers of a session's standalone stream.
-func (r *Relay) onWake(m bus.Message) { r.wake(string(m.Payload)) }
+func (r *Relay) onWake(m msgbus.Message) { r.wake(string(m.Payload)) }
 
 // onEnded ends a session's streams here; the adapter drops its SDK's
 // memory of it.
-func (r *Relay) onEnded(m bus.Message) {
+func (r *Relay) onEnded(m msgbus.Message) {
 	session := string(m.Payload)
 	if session == "" {
 		return

@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
-	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -27,8 +28,8 @@ const wait = 30 * time.Second
 // relay, and an HTTP server whose GET the relay serves.
 type replica struct {
 	store    *sqlstore.Store
-	bus      *bus.Bus
-	events   *eventstore.Store
+	bus      *msgbus.Bus
+	events   *events.Store
 	relay    *relay.Relay
 	injected chan injection
 	ended    chan string
@@ -42,7 +43,7 @@ type injection struct {
 }
 
 // go-sdk's event ids, "<stream>_<pos>", which the tests use.
-func eventID(stream string, ev eventstore.Event) string {
+func eventID(stream string, ev events.Event) string {
 	return stream + "_" + strconv.FormatInt(ev.Pos, 10)
 }
 
@@ -63,9 +64,9 @@ func newReplica(t *testing.T, dsn string, opts ...eventstore.Option) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &replica{store: s, bus: b, events: e, injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
+	rep := &replica{store: s, bus: (*msgbus.Bus)(b), events: (*events.Store)(e), injected: make(chan injection, 16), ended: make(chan string, 16), canceled: make(chan injection, 16)}
 	rep.relay, err = relay.New(relay.Config{
-		Name: "test", Bus: b, Events: e,
+		Name: "test", Bus: (*msgbus.Bus)(b), Events: (*events.Store)(e),
 		EventID: eventID, ResolveEventID: resolve,
 		Inject: func(session string, msg []byte) { rep.injected <- injection{session, string(msg)} },
 		Ended:  func(session string) { rep.ended <- session },
@@ -326,7 +327,7 @@ func TestResumeFollowsAPostStream(t *testing.T) {
 		a, b := newReplica(t, dsn), newReplica(t, dsn)
 		sid := session(t, a.store)
 		ctx := t.Context()
-		appendTo := func(data string) eventstore.Event {
+		appendTo := func(data string) events.Event {
 			t.Helper()
 			ev, err := a.relay.Append(ctx, sid, "post1", []byte(data))
 			if err != nil {

@@ -112,7 +112,7 @@ func (r *Relay) RouteResponses(ctx context.Context, session string, body []byte)
 		case id.kind == kindCall:
 			r.answerCall(session, id, a)
 		default:
-			kept = append(kept, withID(raws[i], id.original()))
+			kept = append(kept, WithID(raws[i], id.original()))
 		}
 	}
 	switch {
@@ -145,7 +145,7 @@ func (r *Relay) deliverLocal(session string, msg json.RawMessage, reply string) 
 		r.sendVerdict(reply, session, v)
 		return
 	}
-	restored := withID(msg, id.original())
+	restored := WithID(msg, id.original())
 	r.goWork(func() {
 		if r.cfg.Deliver != nil {
 			r.sendVerdict(reply, session, r.cfg.Deliver(session, restored))
@@ -237,8 +237,9 @@ func (r *Relay) failCalls(session string) {
 	}
 }
 
-// withID returns the JSON object msg with its "id" replaced.
-func withID(msg json.RawMessage, id json.RawMessage) json.RawMessage {
+// WithID returns the JSON object msg with its "id" replaced (msg as it is
+// when it is no JSON object).
+func WithID(msg json.RawMessage, id json.RawMessage) json.RawMessage {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(msg, &fields) != nil {
 		return msg

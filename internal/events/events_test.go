@@ -1,4 +1,4 @@
-package eventstore_test
+package events_test
 
 import (
 	"context"
@@ -12,18 +12,20 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/eventstore"
+	"github.com/mcpsession/mcpsession/internal/events"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
-func open(t *testing.T, dsn string, opts ...eventstore.Option) (*sqlstore.Store, *eventstore.Store) {
+func open(t *testing.T, dsn string, opts ...eventstore.Option) (*sqlstore.Store, *events.Store) {
 	t.Helper()
 	s := testdb.OpenStore(t, dsn)
 	e, err := eventstore.New(s, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, e
+	return s, (*events.Store)(e)
 }
 
 func session(t *testing.T, s *sqlstore.Store) string {
@@ -35,7 +37,7 @@ func session(t *testing.T, s *sqlstore.Store) string {
 	return id
 }
 
-func mustAppend(t *testing.T, e *eventstore.Store, sess, stream string, data []byte) eventstore.Event {
+func mustAppend(t *testing.T, e *events.Store, sess, stream string, data []byte) events.Event {
 	t.Helper()
 	ev, err := e.Append(t.Context(), sess, stream, data)
 	if err != nil {
@@ -106,10 +108,10 @@ func TestUnknownAndBad(t *testing.T) {
 		s, e := open(t, dsn, eventstore.WithMaxEventBytes(8))
 		sess := session(t, s)
 		ctx := t.Context()
-		if _, err := e.After(ctx, sess, "nope", -1); !errors.Is(err, eventstore.ErrUnknownStream) {
+		if _, err := e.After(ctx, sess, "nope", -1); !errors.Is(err, events.ErrUnknownStream) {
 			t.Errorf("After on an unknown stream = %v; want ErrUnknownStream", err)
 		}
-		if _, _, err := e.Find(ctx, sess, 1<<40); !errors.Is(err, eventstore.ErrUnknownEvent) {
+		if _, _, err := e.Find(ctx, sess, 1<<40); !errors.Is(err, events.ErrUnknownEvent) {
 			t.Errorf("Find of an unknown event = %v; want ErrUnknownEvent", err)
 		}
 		missing := mcpsession.NewID()
@@ -119,12 +121,12 @@ func TestUnknownAndBad(t *testing.T) {
 		if err := e.Open(ctx, missing, "s"); !errors.Is(err, mcpsession.ErrNotFound) {
 			t.Errorf("Open on a missing session = %v; want ErrNotFound", err)
 		}
-		for _, stream := range []string{strings.Repeat("s", eventstore.MaxStreamIDLength+1), "\xff", "a\x00"} {
-			if _, err := e.Append(ctx, sess, stream, nil); !errors.Is(err, eventstore.ErrInvalidArgument) {
+		for _, stream := range []string{strings.Repeat("s", events.MaxStreamIDLength+1), "\xff", "a\x00"} {
+			if _, err := e.Append(ctx, sess, stream, nil); !errors.Is(err, events.ErrInvalidArgument) {
 				t.Errorf("Append to stream %q = %v; want ErrInvalidArgument", stream, err)
 			}
 		}
-		if _, err := e.Append(ctx, sess, "s", []byte("123456789")); !errors.Is(err, eventstore.ErrInvalidArgument) {
+		if _, err := e.Append(ctx, sess, "s", []byte("123456789")); !errors.Is(err, events.ErrInvalidArgument) {
 			t.Errorf("Append of 9 bytes over a limit of 8 = %v; want ErrInvalidArgument", err)
 		}
 		if _, err := e.Append(ctx, "bad id", "s", nil); !errors.Is(err, mcpsession.ErrInvalidID) {
@@ -149,7 +151,7 @@ func TestConcurrentAppendsAcrossReplicas(t *testing.T) {
 		var mu sync.Mutex
 		seen := map[int64]bool{}
 		var wg sync.WaitGroup
-		for _, e := range []*eventstore.Store{e1, e2, e1, e2} {
+		for _, e := range []*events.Store{e1, e2, e1, e2} {
 			wg.Go(func() {
 				for range each {
 					ev, err := e.Append(t.Context(), sess, "shared", []byte("x"))
@@ -240,7 +242,7 @@ func TestRetentionBound(t *testing.T) {
 		if n < 16 || n > 18 {
 			t.Fatalf("%d events kept; want 16 to 18 (16 and an eighth)", n)
 		}
-		if _, err := e.After(t.Context(), sess, "a", -1); !errors.Is(err, eventstore.ErrPurged) {
+		if _, err := e.After(t.Context(), sess, "a", -1); !errors.Is(err, events.ErrPurged) {
 			t.Fatalf("After(-1) on a trimmed stream = %v; want ErrPurged", err)
 		}
 		got, err := e.After(t.Context(), sess, "a", 45)
@@ -259,7 +261,7 @@ func TestSincePriming(t *testing.T) {
 		s, e := open(t, dsn, eventstore.WithMaxEvents(16))
 		sess := session(t, s)
 		ctx := t.Context()
-		positions := func(evs []eventstore.Event) []int64 {
+		positions := func(evs []events.Event) []int64 {
 			var out []int64
 			for _, ev := range evs {
 				out = append(out, ev.Pos)
@@ -317,10 +319,11 @@ func TestSincePriming(t *testing.T) {
 func TestGoneWithTheSession(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		s := testdb.OpenStore(t, dsn, sqlstore.WithIdleTimeout(time.Hour))
-		e, err := eventstore.New(s)
+		pub, err := eventstore.New(s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		e := (*events.Store)(pub)
 		deleted, swept, kept := session(t, s), session(t, s), session(t, s)
 		for _, sess := range []string{deleted, swept, kept} {
 			mustAppend(t, e, sess, "x", []byte("1"))
@@ -341,7 +344,7 @@ func TestGoneWithTheSession(t *testing.T) {
 			t.Fatalf("Cleanup = %d, %v; want 1", n, err)
 		}
 		for _, sess := range []string{deleted, swept} {
-			if _, err := e.After(t.Context(), sess, "x", -1); !errors.Is(err, eventstore.ErrUnknownStream) {
+			if _, err := e.After(t.Context(), sess, "x", -1); !errors.Is(err, events.ErrUnknownStream) {
 				t.Errorf("After on an ended session's stream = %v; want ErrUnknownStream", err)
 			}
 		}
@@ -354,7 +357,7 @@ func TestGoneWithTheSession(t *testing.T) {
 		if err := e.Purge(t.Context(), kept); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.After(t.Context(), kept, "x", -1); !errors.Is(err, eventstore.ErrUnknownStream) {
+		if _, err := e.After(t.Context(), kept, "x", -1); !errors.Is(err, events.ErrUnknownStream) {
 			t.Errorf("After a Purge = %v; want ErrUnknownStream", err)
 		}
 	})
@@ -372,8 +375,8 @@ func TestAppendWakesWatchers(t *testing.T) {
 	defer cancel()
 	go b.Run(ctx)
 	listening := make(chan bool, 4)
-	defer b.OnListening(func(on bool) { listening <- on })()
-	for !b.Listening() {
+	defer (*msgbus.Bus)(b).OnListening(func(on bool) { listening <- on })()
+	for !(*msgbus.Bus)(b).Listening() {
 		select {
 		case <-listening:
 		case <-time.After(30 * time.Second):
@@ -382,7 +385,7 @@ func TestAppendWakesWatchers(t *testing.T) {
 	}
 	sess := session(t, s)
 	woken := make(chan struct{}, 1)
-	defer b.Watch(eventstore.WakeKey(sess), func() {
+	defer (*msgbus.Bus)(b).Watch(events.WakeKey(sess), func() {
 		select {
 		case woken <- struct{}{}:
 		default:

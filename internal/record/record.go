@@ -1,20 +1,28 @@
-package adapterstate
+// Package record is the format of a session's record as the SDK adapters
+// keep it: the reserved keys under which each negotiated value lives, and
+// the split between those and the application's state. Both adapters
+// write the same keys, so a session initialized through one is served by
+// the other.
+package record
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mcpsession/mcpsession"
 )
 
 // ReservedPrefix starts the top-level metadata keys the adapters keep for
-// themselves. Application state never sees them and may not set them.
+// themselves (mcpsession.ReservedPrefix). Application state never sees them
+// and may not set them.
 //
 // Each negotiated value has a top-level key of its own, rather than all of
 // them sharing one "mcp" object, because Store.Update merges top-level keys:
 // a touch, a log level change and an application update each write only
 // their own keys and so never undo one another.
-const ReservedPrefix = "mcp."
+const ReservedPrefix = mcpsession.ReservedPrefix
 
 // The reserved keys. Values are what encoding/json makes of the SDK's
 // types; touchedAt is Unix milliseconds by the clock of the replica that
@@ -29,6 +37,11 @@ const (
 	// notifications/initialized. The go-sdk adapter keeps it, because
 	// go-sdk tracks that step in its session state; mcp-go does not.
 	KeyInitialized = ReservedPrefix + "initialized"
+	// KeyPrincipal holds the principal that started a session. Every
+	// later request of the session must come from the same principal. A
+	// record without it (made before principals were recorded) belongs to
+	// the anonymous principal.
+	KeyPrincipal = ReservedPrefix + "principal"
 )
 
 // IsReserved reports whether key belongs to the adapters.
@@ -70,6 +83,12 @@ func TouchedAt(meta map[string]any) time.Time {
 		return time.UnixMilli(v)
 	}
 	return time.Time{}
+}
+
+// Principal is the principal that started the session meta records.
+func Principal(meta map[string]any) string {
+	p, _ := meta[KeyPrincipal].(string)
+	return p
 }
 
 // Decode converts a stored value (a map[string]any from a SQL store, or the

@@ -1,4 +1,4 @@
-package adapterstate
+package adapter
 
 import (
 	"context"
@@ -9,48 +9,32 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/optional"
+	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/internal/record"
+	"github.com/mcpsession/mcpsession/internal/relay"
+	"github.com/mcpsession/mcpsession/internal/touchgate"
 )
-
-// DefaultTouchInterval is the touch interval when the adapter is given
-// none, unless the store's idle timeout calls for a shorter one.
-const DefaultTouchInterval = time.Minute
 
 // DefaultLocalIdleTTL is how long a replica keeps an SDK's in-memory state
 // of a session nobody uses, when the store reports no idle timeout.
 const DefaultLocalIdleTTL = 30 * time.Minute
 
-// Errors are an adapter's own sentinels, which Core's errors wrap, so that
-// each adapter's callers match the errors its documentation names.
-type Errors struct {
-	InvalidOption     error // a bad configuration
-	ReservedKey       error // application state named a reserved key
-	InvalidArgument   error // a nil function
-	ModifyUnsupported error // the store is no mcpsession.Modifier
-	// HandlesUnsupported: the store is no mcpsession.HandleStore.
-	HandlesUnsupported error
-	// NoPrincipal: a request has no principal (the principal function
-	// failed or gave an invalid one, or the request was not served through
-	// the adapter).
-	NoPrincipal error
-}
-
-// Config is what an adapter has gathered from its options.
+// Config is what an adapter gives New: its name and store, and what its
+// options set.
 type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
 	Name  string
 	Store mcpsession.Store
-	// TouchInterval 0 means the default (see New).
-	TouchInterval time.Duration
-	Logger        *slog.Logger // nil: no logs
-	Now           func() time.Time
-	// Principal gives each request's principal; nil means Anonymous.
-	Principal PrincipalFunc
-	Errors    Errors
+	Settings
 }
 
 // Core is the SDK-independent half of an adapter: reading a session for a
-// request, sliding its expiry through the touch gate, creating and writing
-// it, and the state helpers. It is safe for concurrent use.
+// request, sliding its expiry through the touch gate, creating, writing
+// and deleting it; the principal of each request; the streams across
+// replicas, when the adapter has them. The helpers of this package (State,
+// CreateHandle, …) find it in a request's context (Bind). It is safe for
+// concurrent use.
 type Core struct {
 	name          string
 	store         mcpsession.Store
@@ -58,38 +42,26 @@ type Core struct {
 	localTTL      time.Duration
 	logger        *slog.Logger
 	now           func() time.Time
-	gate          *TouchGate
-	principal     PrincipalFunc
-	errs          Errors
+	gate          *touchgate.Gate
+	principal     principal.Func
 	failures      failureLog
+	relay         *relay.Relay // nil without streams across replicas
 }
 
-// New checks cfg and returns a Core. The touch interval defaults to
-// DefaultTouchInterval or a quarter of the store's idle timeout (when it
-// implements mcpsession.IdleTimeouter), whichever is shorter; a given one
-// must be below half of the idle timeout, or sessions in use would expire.
-// Errors wrap cfg.Errors.InvalidOption.
+// New checks cfg and returns a Core. The touch interval is
+// touchgate.Interval's for the store's idle timeout (when it has an
+// IdleTimeout method). Errors match mcpsession.ErrInvalidOption.
 func New(cfg Config) (*Core, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("%w: nil Store", cfg.Errors.InvalidOption)
+		return nil, fmt.Errorf("%w: nil Store", mcpsession.ErrInvalidOption)
 	}
 	var idle time.Duration
-	if it, ok := cfg.Store.(mcpsession.IdleTimeouter); ok {
+	if it, ok := cfg.Store.(optional.IdleTimeouter); ok {
 		idle = it.IdleTimeout()
 	}
-	interval := cfg.TouchInterval
-	switch {
-	case interval == 0:
-		interval = DefaultTouchInterval
-		if idle > 0 {
-			interval = min(DefaultTouchInterval, idle/4)
-		}
-		if interval <= 0 {
-			return nil, fmt.Errorf("%w: the store's idle timeout %v is too short for a touch interval", cfg.Errors.InvalidOption, idle)
-		}
-	case idle > 0 && interval >= idle/2:
-		return nil, fmt.Errorf("%w: WithTouchInterval(%v): must be below half of the store's idle timeout %v, or sessions in use expire",
-			cfg.Errors.InvalidOption, interval, idle)
+	interval, err := touchgate.Interval(cfg.TouchInterval, idle)
+	if err != nil {
+		return nil, err
 	}
 	localTTL := DefaultLocalIdleTTL
 	if idle > 0 {
@@ -103,9 +75,9 @@ func New(cfg Config) (*Core, error) {
 	if now == nil {
 		now = time.Now
 	}
-	principal := cfg.Principal
-	if principal == nil {
-		principal = Anonymous
+	fn := cfg.Principal
+	if fn == nil {
+		fn = principal.Anonymous
 	}
 	return &Core{
 		name:          cfg.Name,
@@ -114,9 +86,8 @@ func New(cfg Config) (*Core, error) {
 		localTTL:      localTTL,
 		logger:        logger,
 		now:           now,
-		gate:          NewTouchGate(interval),
-		principal:     principal,
-		errs:          cfg.Errors,
+		gate:          touchgate.New(interval),
+		principal:     fn,
 	}, nil
 }
 
@@ -133,23 +104,27 @@ func (c *Core) LocalTTL() time.Duration { return c.localTTL }
 // Logger returns the adapter's logger.
 func (c *Core) Logger() *slog.Logger { return c.logger }
 
-// Now reads the adapter's clock.
-func (c *Core) Now() time.Time { return c.now() }
-
 // Gate returns the touch gate, for tests.
-func (c *Core) Gate() *TouchGate { return c.gate }
+func (c *Core) Gate() *touchgate.Gate { return c.gate }
+
+// errForeign means a session's request came from another principal than
+// the one that started it.
+var errForeign = errors.New("the session belongs to another principal")
+
+// IsForeign reports whether err is OpenAs's refusal of another principal.
+func IsForeign(err error) bool { return errors.Is(err, errForeign) }
 
 // Lookup reads the session id names. An id no session could have is not
 // found rather than invalid: to a client both mean "initialize again".
 //
 // The map is read-only: it may be shared with the store (a
-// mcpsession.SharedGetter, such as a cache, is read without a copy), so
+// optional.SharedGetter, such as a cache, is read without a copy), so
 // neither the adapters nor anything they hand it to may modify it.
 func (c *Core) Lookup(ctx context.Context, id string) (map[string]any, error) {
 	if err := mcpsession.ValidateID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", mcpsession.ErrNotFound, err)
 	}
-	if sg, ok := c.store.(mcpsession.SharedGetter); ok {
+	if sg, ok := c.store.(optional.SharedGetter); ok {
 		return sg.GetShared(ctx, id)
 	}
 	return c.store.Get(ctx, id)
@@ -168,13 +143,13 @@ func (c *Core) Open(ctx context.Context, id string) (map[string]any, error) {
 	return c.slide(ctx, id, meta)
 }
 
-// OpenAs is Open for a request of principal: a session that another
+// OpenAs is Open for a request of principal who: a session that another
 // principal started is an error for which IsForeign holds, and is neither
 // touched nor served. The principals must be equal: a session started
 // anonymously is not open to a signed-in user either, since its handlers
 // would then act for whichever of them came last.
-func (c *Core) OpenAs(ctx context.Context, id, principal string) (map[string]any, error) {
-	meta, err := c.LookupAs(ctx, id, principal)
+func (c *Core) OpenAs(ctx context.Context, id, who string) (map[string]any, error) {
+	meta, err := c.LookupAs(ctx, id, who)
 	if err != nil {
 		return nil, err
 	}
@@ -190,12 +165,12 @@ func (c *Core) slide(ctx context.Context, id string, meta map[string]any) (map[s
 }
 
 // LookupAs is Lookup with OpenAs's check of the principal.
-func (c *Core) LookupAs(ctx context.Context, id, principal string) (map[string]any, error) {
+func (c *Core) LookupAs(ctx context.Context, id, who string) (map[string]any, error) {
 	meta, err := c.Lookup(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if SessionPrincipal(meta) != principal {
+	if record.Principal(meta) != who {
 		return nil, errForeign
 	}
 	return meta, nil
@@ -205,10 +180,10 @@ func (c *Core) LookupAs(ctx context.Context, id, principal string) (map[string]a
 // session within the touch interval.
 func (c *Core) touch(ctx context.Context, id string, meta map[string]any) error {
 	now := c.now()
-	if !c.gate.Claim(id, TouchedAt(meta), now) {
+	if !c.gate.Claim(id, record.TouchedAt(meta), now) {
 		return nil
 	}
-	err := c.store.Update(ctx, id, map[string]any{KeyTouchedAt: now.UnixMilli()})
+	err := c.store.Update(ctx, id, map[string]any{record.KeyTouchedAt: now.UnixMilli()})
 	if err != nil {
 		c.gate.Release(id, now)
 		if !errors.Is(err, mcpsession.ErrNotFound) {
@@ -224,7 +199,7 @@ func (c *Core) Create(ctx context.Context, id string, meta map[string]any) error
 	now := c.now()
 	rec := make(map[string]any, len(meta)+1)
 	maps.Copy(rec, meta)
-	rec[KeyTouchedAt] = now.UnixMilli()
+	rec[record.KeyTouchedAt] = now.UnixMilli()
 	if err := c.store.Create(ctx, id, rec); err != nil {
 		return err
 	}
@@ -238,7 +213,7 @@ func (c *Core) Write(ctx context.Context, id string, patch map[string]any) error
 	now := c.now()
 	p := make(map[string]any, len(patch)+1)
 	maps.Copy(p, patch)
-	p[KeyTouchedAt] = now.UnixMilli()
+	p[record.KeyTouchedAt] = now.UnixMilli()
 	if err := c.store.Update(ctx, id, p); err != nil {
 		return err
 	}
@@ -257,56 +232,3 @@ func (c *Core) Delete(ctx context.Context, id string) error {
 
 // Forget drops this replica's bookkeeping of id; the stored session stays.
 func (c *Core) Forget(id string) { c.gate.Forget(id) }
-
-// State returns the session's application state, read from the store now:
-// every key but the reserved ones, in a map that is the caller's.
-func (c *Core) State(ctx context.Context, id string) (map[string]any, error) {
-	meta, err := c.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	app, _ := Split(meta)
-	return app, nil
-}
-
-// UpdateState merges keys into the session's application state with
-// Store.Update; a reserved key is an error and nothing is written.
-func (c *Core) UpdateState(ctx context.Context, id string, keys map[string]any) error {
-	if err := CheckKeys(keys, c.errs.ReservedKey); err != nil {
-		return err
-	}
-	return c.Write(ctx, id, keys)
-}
-
-// ModifyState runs a read-modify-write of the session's application state
-// with mcpsession.Modifier.Modify, keeping the reserved keys as they were.
-func (c *Core) ModifyState(ctx context.Context, id string, fn func(state map[string]any) (map[string]any, error)) error {
-	mod, ok := c.store.(mcpsession.Modifier)
-	if !ok {
-		return c.errs.ModifyUnsupported
-	}
-	if fn == nil {
-		return fmt.Errorf("%w: ModifyState with a nil function", c.errs.InvalidArgument)
-	}
-	now := c.now()
-	err := mod.Modify(ctx, id, func(meta map[string]any) (map[string]any, error) {
-		app, reserved := Split(meta)
-		out, err := fn(app)
-		if err != nil {
-			return nil, err
-		}
-		if err := CheckKeys(out, c.errs.ReservedKey); err != nil {
-			return nil, err
-		}
-		next := make(map[string]any, len(out)+len(reserved)+1)
-		maps.Copy(next, out)
-		maps.Copy(next, reserved)
-		next[KeyTouchedAt] = now.UnixMilli()
-		return next, nil
-	})
-	if err != nil {
-		return err
-	}
-	c.gate.Note(id, now)
-	return nil
-}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/tasks"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
-	"github.com/mcpsession/mcpsession/tasks"
 )
 
 // guard bounds every wait for a signal: a deadline for a broken test,

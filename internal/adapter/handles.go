@@ -1,4 +1,4 @@
-package adapterstate
+package adapter
 
 import (
 	"context"
@@ -6,12 +6,14 @@ import (
 	"fmt"
 
 	"github.com/mcpsession/mcpsession"
+	"github.com/mcpsession/mcpsession/internal/principal"
 )
 
 // The handle helpers: what a tool handler does with a state handle (MCP
 // 2026-07-28, SEP-2567), for the principal of its request, in either
-// protocol era. Each adapter finds the principal in the handler's context
-// (see RequestPrincipal) and calls these.
+// protocol era. Each adapter re-exports them under the same names; they
+// find the Core and the principal in the handler's context (Bind,
+// principal.With).
 //
 // A handle that is unknown, expired, another principal's or malformed (no
 // store could have minted it) is mcpsession.ErrHandleNotFound alike, so
@@ -19,28 +21,37 @@ import (
 // already answers the first three so, and the fourth, which the store
 // calls invalid, reveals no more than they do.
 
-// RequestPrincipal returns the principal in ctx, put there by the adapter
-// serving the request; an error wrapping errs.NoPrincipal when there is
-// none.
-func (c *Core) RequestPrincipal(ctx context.Context) (string, error) {
-	p, ok, err := PrincipalFrom(ctx)
-	switch {
-	case err != nil:
-		return "", err
-	case !ok:
-		return "", fmt.Errorf("%w: the request was not served through the adapter", c.errs.NoPrincipal)
+// serving returns the Core serving ctx's request.
+func serving(ctx context.Context) (*Core, error) {
+	c := bound(ctx)
+	if c == nil {
+		return nil, fmt.Errorf("%w: the request was not served through the adapter", mcpsession.ErrNoPrincipal)
 	}
-	return p, nil
+	return c, nil
+}
+
+// Principal returns the principal of ctx's request, as the adapter's
+// principal function gave it ("" for the anonymous principal), or an error
+// matching mcpsession.ErrNoPrincipal.
+func Principal(ctx context.Context) (string, error) {
+	if _, err := serving(ctx); err != nil {
+		return "", err
+	}
+	return principal.Of(ctx)
 }
 
 // handleStore returns the store as a HandleStore and the principal of
 // ctx's request.
-func (c *Core) handleStore(ctx context.Context) (mcpsession.HandleStore, string, error) {
+func handleStore(ctx context.Context) (mcpsession.HandleStore, string, error) {
+	c, err := serving(ctx)
+	if err != nil {
+		return nil, "", err
+	}
 	hs, ok := c.store.(mcpsession.HandleStore)
 	if !ok {
-		return nil, "", c.errs.HandlesUnsupported
+		return nil, "", mcpsession.ErrHandlesUnsupported
 	}
-	p, err := c.RequestPrincipal(ctx)
+	p, err := principal.Of(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -49,8 +60,8 @@ func (c *Core) handleStore(ctx context.Context) (mcpsession.HandleStore, string,
 
 // handleFor is handleStore for a call that names handle: a malformed one
 // is ErrHandleNotFound before the store is asked.
-func (c *Core) handleFor(ctx context.Context, handle string) (mcpsession.HandleStore, string, error) {
-	hs, p, err := c.handleStore(ctx)
+func handleFor(ctx context.Context, handle string) (mcpsession.HandleStore, string, error) {
+	hs, p, err := handleStore(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -62,8 +73,8 @@ func (c *Core) handleFor(ctx context.Context, handle string) (mcpsession.HandleS
 
 // CreateHandle stores state under a new handle owned by the request's
 // principal and returns the handle.
-func (c *Core) CreateHandle(ctx context.Context, state map[string]any) (string, error) {
-	hs, p, err := c.handleStore(ctx)
+func CreateHandle(ctx context.Context, state map[string]any) (string, error) {
+	hs, p, err := handleStore(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -72,8 +83,8 @@ func (c *Core) CreateHandle(ctx context.Context, state map[string]any) (string, 
 
 // GetHandle returns the handle's state, read from the store now, without
 // sliding its expiry.
-func (c *Core) GetHandle(ctx context.Context, handle string) (map[string]any, error) {
-	hs, p, err := c.handleFor(ctx, handle)
+func GetHandle(ctx context.Context, handle string) (map[string]any, error) {
+	hs, p, err := handleFor(ctx, handle)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +93,8 @@ func (c *Core) GetHandle(ctx context.Context, handle string) (map[string]any, er
 }
 
 // UpdateHandle merges patch into the handle's state and slides its expiry.
-func (c *Core) UpdateHandle(ctx context.Context, handle string, patch map[string]any) error {
-	hs, p, err := c.handleFor(ctx, handle)
+func UpdateHandle(ctx context.Context, handle string, patch map[string]any) error {
+	hs, p, err := handleFor(ctx, handle)
 	if err != nil {
 		return err
 	}
@@ -92,11 +103,11 @@ func (c *Core) UpdateHandle(ctx context.Context, handle string, patch map[string
 
 // ModifyHandle runs a read-modify-write of the handle's state under its
 // lock and slides its expiry.
-func (c *Core) ModifyHandle(ctx context.Context, handle string, fn func(state map[string]any) (map[string]any, error)) error {
+func ModifyHandle(ctx context.Context, handle string, fn func(state map[string]any) (map[string]any, error)) error {
 	if fn == nil {
-		return fmt.Errorf("%w: ModifyHandle with a nil function", c.errs.InvalidArgument)
+		return fmt.Errorf("%w: ModifyHandle with a nil function", mcpsession.ErrInvalidArgument)
 	}
-	hs, p, err := c.handleFor(ctx, handle)
+	hs, p, err := handleFor(ctx, handle)
 	if err != nil {
 		return err
 	}
@@ -104,8 +115,8 @@ func (c *Core) ModifyHandle(ctx context.Context, handle string, fn func(state ma
 }
 
 // TouchHandle slides the handle's expiry.
-func (c *Core) TouchHandle(ctx context.Context, handle string) error {
-	hs, p, err := c.handleFor(ctx, handle)
+func TouchHandle(ctx context.Context, handle string) error {
+	hs, p, err := handleFor(ctx, handle)
 	if err != nil {
 		return err
 	}
@@ -115,8 +126,8 @@ func (c *Core) TouchHandle(ctx context.Context, handle string) error {
 // DeleteHandle removes the handle if the request's principal owns it. It
 // returns nil whether or not there was one, as the store does, malformed
 // handles included.
-func (c *Core) DeleteHandle(ctx context.Context, handle string) error {
-	hs, p, err := c.handleFor(ctx, handle)
+func DeleteHandle(ctx context.Context, handle string) error {
+	hs, p, err := handleFor(ctx, handle)
 	switch {
 	case errors.Is(err, mcpsession.ErrHandleNotFound):
 		return nil

@@ -1,21 +1,14 @@
-package adapterstate
+// Package httpstatus is how the SDK adapters answer what the SDK cannot:
+// the same status and body for one meaning, whatever the method and the
+// SDK, so that a client (or an operator reading a proxy's log) sees one
+// meaning per status.
+package httpstatus
 
-import (
-	"context"
-	"errors"
-	"net/http"
-	"time"
-
-	"github.com/mcpsession/mcpsession"
-)
+import "net/http"
 
 // HeaderSessionID is the streamable-HTTP session header (the same name in
 // every SDK).
 const HeaderSessionID = "Mcp-Session-Id"
-
-// The answers both adapters give, with the same bodies whatever the method
-// and the SDK: a client (or an operator reading a proxy's log) sees one
-// meaning per status.
 
 // NotFound answers 404: no such live session (never created, ended, or
 // expired), so the client initializes again.
@@ -30,39 +23,29 @@ func MissingSessionID(w http.ResponseWriter) {
 	http.Error(w, "Bad Request: Mcp-Session-Id header required", http.StatusBadRequest)
 }
 
+// Forbidden answers 403: a request of a session from another principal
+// than the one that started it, which go-sdk's own handler refuses so too.
+// Nothing of the request is served.
+func Forbidden(w http.ResponseWriter) {
+	http.Error(w, "Forbidden: the session belongs to another principal", http.StatusForbidden)
+}
+
+// Unauthorized answers 401: the principal function refused the request.
+func Unauthorized(w http.ResponseWriter) {
+	http.Error(w, "Unauthorized", http.StatusUnauthorized)
+}
+
+// InternalError answers 500: the server cannot serve the request as it is
+// configured (a principal function that returns an invalid principal).
+func InternalError(w http.ResponseWriter) {
+	http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+}
+
 // Unavailable answers 503: the store failed, so the client should retry
 // with the same session rather than initialize again (which a 404 would
 // tell it to do).
 func Unavailable(w http.ResponseWriter) {
 	http.Error(w, "Service Unavailable: session store unavailable", http.StatusServiceUnavailable)
-}
-
-// KeepAlive runs beside an open GET stream until ctx ends: once per touch
-// interval it reads the session and slides its expiry, hands the record to
-// seen (when not nil), and when the session is gone (deleted on any
-// replica, or expired) it calls endStream and returns. An SDK whose stream
-// loop watches the request's context ends the stream when endStream
-// cancels it.
-func (c *Core) KeepAlive(ctx context.Context, id string, seen func(meta map[string]any), endStream func()) {
-	t := time.NewTicker(c.touchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		meta, err := c.Open(ctx, id)
-		switch {
-		case errors.Is(err, mcpsession.ErrNotFound):
-			endStream()
-			return
-		case err != nil && ctx.Err() == nil:
-			c.StoreFailed(ctx, "reading the session of a GET stream", err)
-		case err == nil && seen != nil:
-			seen(meta)
-		}
-	}
 }
 
 // StatusWriter replaces a response with a 503 when Failed reports a store

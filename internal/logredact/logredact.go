@@ -1,4 +1,6 @@
-package adapterstate
+// Package logredact keeps session ids, which are bearer credentials, out
+// of the logs the SDK adapters and the SDKs write.
+package logredact
 
 import (
 	"context"
@@ -6,40 +8,9 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
-// storeFailureEvery is how often, at most, an adapter logs that its store
-// failed: an outage fails every request, and one line a second with a count
-// says as much as thousands.
-const storeFailureEvery = time.Second
-
-// failureLog rate-limits an adapter's store-failure lines.
-type failureLog struct {
-	last       atomic.Int64 // unix nanoseconds of the last line
-	suppressed atomic.Int64 // failures since, not logged
-}
-
-// StoreFailed logs that the store failed while doing what (an operation,
-// never a session id), at most once a second; the line counts the failures
-// left unlogged since the previous one. Every path on which an adapter
-// answers 503 reports its failure here.
-func (c *Core) StoreFailed(ctx context.Context, what string, err error) {
-	now := time.Now().UnixNano()
-	last := c.failures.last.Load()
-	if now-last < int64(storeFailureEvery) || !c.failures.last.CompareAndSwap(last, now) {
-		c.failures.suppressed.Add(1)
-		return
-	}
-	attrs := []slog.Attr{slog.String("error", err.Error())}
-	if n := c.failures.suppressed.Swap(0); n > 0 {
-		attrs = append(attrs, slog.Int64("failures_not_logged", n))
-	}
-	c.logger.LogAttrs(ctx, slog.LevelWarn, c.name+": the session store failed "+what, attrs...)
-}
-
-// RedactSessionIDs returns a handler that passes records to h with every
+// Handler returns a handler that passes records to h with every
 // session id replaced by a digest ("sha256:" and 12 hex digits, enough to
 // follow one session through the logs): any attribute whose key mentions a
 // session (session, sessionID, mcp.session.id, …), at any depth of groups.
@@ -49,7 +20,7 @@ func (c *Core) StoreFailed(ctx context.Context, what string, err error) {
 // It also lowers to Debug the SDK lines that mislead on a shared store:
 // mcp-go's "Sweeping expired session", which concerns only this replica's
 // memory.
-func RedactSessionIDs(h slog.Handler) slog.Handler { return redacting{h} }
+func Handler(h slog.Handler) slog.Handler { return redacting{h} }
 
 type redacting struct{ next slog.Handler }
 
@@ -106,4 +77,13 @@ func redactAttr(a slog.Attr) slog.Attr {
 	}
 	sum := sha256.Sum256([]byte(s))
 	return slog.String(a.Key, "sha256:"+hex.EncodeToString(sum[:6]))
+}
+
+// Logger returns a logger for an SDK's own lines that writes through l's
+// handler (see Handler), or nil for a nil l.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return slog.New(Handler(l.Handler()))
 }

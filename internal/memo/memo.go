@@ -1,4 +1,7 @@
-package adapterstate
+// Package memo remembers what a session's stored values decoded to, so that
+// an SDK adapter that rebuilds a session's objects on every request (mcp-go
+// does) does not decode the same value again.
+package memo
 
 import (
 	"sync"
@@ -7,8 +10,8 @@ import (
 	"github.com/mcpsession/mcpsession/internal/jsonvalue"
 )
 
-// DefaultMemoSessions is how many sessions a Memo remembers.
-const DefaultMemoSessions = 4096
+// DefaultSessions is how many sessions a Memo remembers.
+const DefaultSessions = 4096
 
 // Memo remembers, per session, what one of its stored values decoded to, so
 // that the session's requests do not decode the same value again: mcp-go
@@ -30,11 +33,11 @@ type memoEntry[T any] struct {
 	ok  bool
 }
 
-// NewMemo returns a Memo of at most max sessions (DefaultMemoSessions when
+// New returns a Memo of at most max sessions (DefaultSessions when
 // max is not positive).
-func NewMemo[T any](max int) *Memo[T] {
+func New[T any](max int) *Memo[T] {
 	if max <= 0 {
-		max = DefaultMemoSessions
+		max = DefaultSessions
 	}
 	return &Memo[T]{max: max}
 }

@@ -26,8 +26,9 @@ var (
 	// ErrInvalidArgument means a call was given what a task cannot hold:
 	// a tool name, session id, status message or result the store cannot
 	// keep, a negative duration, a status the call does not set. The
-	// error's text says which. Nothing was changed.
-	ErrInvalidArgument = errors.New("tasks: invalid argument")
+	// error's text says which. Nothing was changed. It matches
+	// mcpsession.ErrInvalidArgument too.
+	ErrInvalidArgument error = &childError{"tasks: invalid argument", mcpsession.ErrInvalidArgument}
 
 	// ErrInvalidCursor means List was given a cursor it did not make. It
 	// matches ErrInvalidArgument too.

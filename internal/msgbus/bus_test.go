@@ -1,4 +1,4 @@
-package bus_test
+package msgbus_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/dialects/postgres"
 	"github.com/mcpsession/mcpsession/internal/driver"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
@@ -20,7 +21,7 @@ import (
 // replica is one process's view of the bus: its own store (pool) and Bus.
 type replica struct {
 	store *sqlstore.Store
-	bus   *bus.Bus
+	bus   *msgbus.Bus
 }
 
 // newReplica opens a store on dsn and runs a Bus over it until t ends.
@@ -45,7 +46,7 @@ func newReplica(t *testing.T, dsn string, opts ...bus.Option) *replica {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the bus was not ready within 30s")
 	}
-	return &replica{store: s, bus: b}
+	return &replica{store: s, bus: (*msgbus.Bus)(b)}
 }
 
 // collector gathers what a subscription receives.
@@ -56,9 +57,9 @@ type collector struct {
 	more chan struct{}
 }
 
-func collect(b *bus.Bus, topic string) (*collector, func()) {
+func collect(b *msgbus.Bus, topic string) (*collector, func()) {
 	c := &collector{got: map[int64]int{}, more: make(chan struct{}, 1)}
-	stop := b.Subscribe(topic, func(m bus.Message) {
+	stop := b.Subscribe(topic, func(m msgbus.Message) {
 		c.mu.Lock()
 		c.got[m.ID]++
 		c.seq = append(c.seq, string(m.Payload))
@@ -169,7 +170,7 @@ func TestPostgresListens(t *testing.T) {
 	}
 }
 
-func waitListening(t *testing.T, b *bus.Bus) {
+func waitListening(t *testing.T, b *msgbus.Bus) {
 	t.Helper()
 	changed := make(chan bool, 8)
 	stop := b.OnListening(func(on bool) { changed <- on })
@@ -275,12 +276,12 @@ func TestReadyMarksTheStart(t *testing.T) {
 func TestBadInputAndStop(t *testing.T) {
 	t.Parallel()
 	a := newReplica(t, testdb.SQLiteFile(t), bus.WithMaxPayload(10), bus.WithPollInterval(5*time.Millisecond))
-	for _, topic := range []string{"", strings.Repeat("t", bus.MaxTopicLength+1), "bad\xff", "nul\x00"} {
-		if _, err := a.bus.Publish(t.Context(), topic, nil); !errors.Is(err, bus.ErrInvalidMessage) {
+	for _, topic := range []string{"", strings.Repeat("t", msgbus.MaxTopicLength+1), "bad\xff", "nul\x00"} {
+		if _, err := a.bus.Publish(t.Context(), topic, nil); !errors.Is(err, msgbus.ErrInvalidMessage) {
 			t.Errorf("Publish(%q) = %v; want ErrInvalidMessage", topic, err)
 		}
 	}
-	if _, err := a.bus.Publish(t.Context(), "t", make([]byte, 11)); !errors.Is(err, bus.ErrInvalidMessage) {
+	if _, err := a.bus.Publish(t.Context(), "t", make([]byte, 11)); !errors.Is(err, msgbus.ErrInvalidMessage) {
 		t.Errorf("Publish of 11 bytes over a limit of 10 = %v; want ErrInvalidMessage", err)
 	}
 	c, stop := collect(a.bus, "t")
@@ -309,7 +310,7 @@ func TestBadInputAndStop(t *testing.T) {
 			t.Errorf("New with a bad option = %v; want ErrInvalidOption", err)
 		}
 	}
-	if err := a.bus.Run(t.Context()); !errors.Is(err, bus.ErrRunning) {
+	if err := a.bus.Run(t.Context()); !errors.Is(err, msgbus.ErrRunning) {
 		t.Errorf("a second Run = %v; want ErrRunning", err)
 	}
 }
@@ -425,10 +426,11 @@ func TestListenerOutsideThePool(t *testing.T) {
 	t.Parallel()
 	s := testdb.OpenStore(t, testdb.Postgres(t))
 	s.DB().SetMaxOpenConns(1)
-	b, err := bus.New(s, bus.WithBackstop(time.Hour), bus.WithPollInterval(time.Hour))
+	pub, err := bus.New(s, bus.WithBackstop(time.Hour), bus.WithPollInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := (*msgbus.Bus)(pub)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()

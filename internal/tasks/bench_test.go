@@ -10,8 +10,8 @@ import (
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/executor"
+	"github.com/mcpsession/mcpsession/internal/tasks"
 	"github.com/mcpsession/mcpsession/internal/testdb"
-	"github.com/mcpsession/mcpsession/tasks"
 )
 
 // benchDatabases are the databases the benchmarks run on.

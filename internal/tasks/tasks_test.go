@@ -13,9 +13,9 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/tasks"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
-	"github.com/mcpsession/mcpsession/tasks"
 )
 
 // rules are the store's behaviours, each run on SQLite and on Postgres, on

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/msgbus"
 )
 
 // Wait returns principal's task id once its status is terminal: at once if
@@ -77,5 +77,5 @@ func (s *Store) Wait(ctx context.Context, id, principal string) (Task, error) {
 // replica that died before it announced it is not reported. The returned
 // function stops the watch.
 func (s *Store) Watch(id string, fn func(Status)) (stop func()) {
-	return s.bus.Subscribe(topic(id), func(m bus.Message) { fn(Status(m.Payload)) })
+	return s.bus.Subscribe(topic(id), func(m msgbus.Message) { fn(Status(m.Payload)) })
 }
