@@ -30,7 +30,19 @@ UPDATE mcp_handles SET updated_floor = updated_at;
 CREATE INDEX mcp_handles_updated_floor_idx ON mcp_handles (updated_floor);
 DROP INDEX mcp_handles_updated_at_idx;
 
+-- A HOT update also needs room for the new row version on the same page.
+-- Pages that inserts filled to the brim have none, so the first write of
+-- each record on them went to another page, with index entries, until
+-- pruning freed space: fillfactor keeps a tenth of each page free for
+-- updates (about two versions of a session). It applies to pages written
+-- from now on; VACUUM FULL would repack the existing ones.
+ALTER TABLE mcp_sessions SET (fillfactor = 90);
+ALTER TABLE mcp_handles SET (fillfactor = 90);
+
 -- +goose Down
+ALTER TABLE mcp_handles RESET (fillfactor);
+ALTER TABLE mcp_sessions RESET (fillfactor);
+
 CREATE INDEX mcp_handles_updated_at_idx ON mcp_handles (updated_at);
 DROP INDEX mcp_handles_updated_floor_idx;
 ALTER TABLE mcp_handles DROP COLUMN updated_floor;
