@@ -118,9 +118,10 @@ func TestSweepRemovesExpiredHandles(t *testing.T) {
 				}
 				live = append(live, h)
 			}
-			q := `UPDATE mcp_handles SET updated_at = updated_at - 3600000 WHERE handle = ?1`
+			q := `UPDATE mcp_handles SET updated_at = updated_at - 3600000, updated_floor = updated_floor - 3600000 WHERE handle = ?1`
 			if testdb.DialectName(s) == "postgres" {
-				q = `UPDATE mcp_handles SET updated_at = updated_at - interval '1 hour' WHERE handle = $1`
+				q = `UPDATE mcp_handles SET updated_at = updated_at - interval '1 hour', updated_floor = updated_floor - interval '1 hour'
+WHERE handle = $1`
 			}
 			for _, h := range expired {
 				testdb.Exec(t, s.DB(), q, h)

@@ -19,10 +19,20 @@ import (
 // mcpsession.ErrInvalidArgument and deletes nothing.
 //
 // It deletes in batches of WithCleanupBatchSize rows, each its own
-// statement walking the updated_at (or created_at) index oldest first,
-// until a batch comes back short: its cost grows with the rows removed, not
-// with the table, and no statement holds locks for long. On SQLite a write
-// issued during a long cleanup waits for one batch at most.
+// statement walking an index oldest first, until a batch comes back short:
+// its cost grows with the rows removed, not with the table, and no
+// statement holds locks for long. On SQLite a write issued during a long
+// cleanup waits for one batch at most.
+//
+// The idle sweep walks updated_floor, a lower bound of updated_at, not
+// updated_at itself: writes leave updated_floor alone, so that on Postgres
+// a write of a live session changes no indexed column and stays a HOT
+// update. The sweep raises updated_floor to updated_at on the live
+// sessions it passes (those older than ttl by updated_floor but used since),
+// so each session in use costs the sweep one write about once per ttl, and
+// holds that row's lock for the length of one batch statement. Cleanup
+// stays exact: it deletes every session idle for longer than ttl, and only
+// those, as it would by updated_at.
 //
 // One process at a time cleans up a store's table: Cleanup holds the
 // lease "cleanup" (a row of the table mcpsession_leases, beside
@@ -65,10 +75,10 @@ func (s *Store) sweep(ctx context.Context, r *records, ttl time.Duration) (int64
 	}
 	defer l.release(ctx)
 	start := time.Now()
-	removed, err := r.sweep(ctx, ttl.Milliseconds(), l.renew)
-	if removed > 0 || err != nil {
+	removed, raised, err := r.sweep(ctx, ttl.Milliseconds(), l.renew)
+	if removed > 0 || raised > 0 || err != nil {
 		s.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "sqlstore: "+r.opCleanup,
-			slog.Int64("removed", removed), slog.Duration("ttl", ttl),
+			slog.Int64("removed", removed), slog.Int64("floors_raised", raised), slog.Duration("ttl", ttl),
 			slog.Duration("duration", time.Since(start)), attrError(err))
 	}
 	return removed, err

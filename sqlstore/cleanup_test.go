@@ -21,14 +21,13 @@ func fill(t *testing.T, s *sqlstore.Store, prefix string, n int, age time.Durati
 	var q string
 	switch testdb.DialectName(s) {
 	case "postgres":
-		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-			SELECT $1 || g, '{"k":1}', now() - $3 * interval '1 millisecond', now() - $3 * interval '1 millisecond'
-			FROM generate_series(1, $2::int) AS g`
+		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+			SELECT $1 || g, '{"k":1}', t, t, t
+			FROM generate_series(1, $2::int) AS g, (SELECT now() - $3 * interval '1 millisecond' AS t) AS c`
 	case "sqlite":
 		q = `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?2)
-			INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-			SELECT ?1 || i, '{"k":1}', CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?3,
-				CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?3 FROM g`
+			INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+			SELECT ?1 || i, '{"k":1}', t, t, t FROM g, (SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER) - ?3 AS t)`
 	}
 	if _, err := s.DB().ExecContext(t.Context(), q, prefix, n, age.Milliseconds()); err != nil {
 		t.Fatal(err)
@@ -212,7 +211,7 @@ func TestCleanupContextEnds(t *testing.T) {
 }
 
 // Cleanup walks the index: on a table where few rows have expired, the plan
-// of each statement it runs reads the updated_at (or created_at) index.
+// of each statement it runs reads the updated_floor (or created_at) index.
 func TestCleanupUsesIndex(t *testing.T) {
 	for _, d := range dsns {
 		t.Run(d.name, func(t *testing.T) {
@@ -236,7 +235,8 @@ func TestCleanupUsesIndex(t *testing.T) {
 				explain = "EXPLAIN QUERY PLAN "
 			}
 			for _, c := range []struct{ stmt, index string }{
-				{q.CleanupIdle, "mcp_sessions_updated_at_idx"},
+				{q.RaiseFloor, "mcp_sessions_updated_floor_idx"},
+				{q.CleanupIdle, "mcp_sessions_updated_floor_idx"},
 				{q.CleanupLifetime, "mcp_sessions_created_at_idx"},
 			} {
 				plan := queryPlan(t, s, explain+c.stmt, time.Hour.Milliseconds(), 2000)

@@ -66,6 +66,21 @@
 // do so at once). Without it, apply them with the goose CLI; the store then
 // needs no right beyond SELECT, INSERT, UPDATE and DELETE on mcp_sessions.
 //
+// Reads judge idle expiry by updated_at, which no index holds; the idle
+// sweep walks the index of updated_floor, a lower bound of updated_at
+// that Create sets and Cleanup raises on the live sessions it passes.
+// Writes of a live session thus change no indexed column, and on Postgres
+// they are HOT updates (no index entry, no index WAL) whenever the new row
+// version fits on its page, for which the tables keep a tenth of each page
+// free (fillfactor 90). What that costs: Cleanup rewrites each session
+// still in use about once per ttl, and holds its row lock for one batch
+// statement while it does. What it does not cost: precision. Since
+// updated_floor never exceeds updated_at, Cleanup(ttl) deletes exactly the
+// sessions idle for longer than ttl, as a walk of updated_at would, and a
+// session is never readable after its idle timeout. (Migration 00007 made
+// this change; it fills updated_floor from updated_at.) State handles work
+// the same way.
+//
 // # Production Postgres
 //
 // PgBouncer in transaction mode: add default_query_exec_mode=exec (or

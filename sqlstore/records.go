@@ -219,14 +219,44 @@ func (r *records) modify(ctx context.Context, key []any, fn func(map[string]any)
 // sweep deletes the records idle for more than idleMs and, with a max
 // lifetime, those older than it; see Store.Cleanup. beforeBatch runs before
 // each batch (renewing the cleanup lease) and stops the sweep if it fails.
-func (r *records) sweep(ctx context.Context, idleMs int64, beforeBatch func(context.Context) error) (int64, error) {
-	removed, err := r.deleteExpired(ctx, r.q.CleanupIdle, idleMs, beforeBatch)
+// raised is how many live records had their updated_floor raised.
+func (r *records) sweep(ctx context.Context, idleMs int64, beforeBatch func(context.Context) error) (removed, raised int64, err error) {
+	removed, raised, err = r.deleteIdle(ctx, idleMs, beforeBatch)
 	if err == nil && r.lifetimeMs > 0 {
 		var n int64
 		n, err = r.deleteExpired(ctx, r.q.CleanupLifetime, r.lifetimeMs, beforeBatch)
 		removed += n
 	}
-	return removed, err
+	return removed, raised, err
+}
+
+// deleteIdle walks the updated_floor index below the cutoff in rounds of
+// one window each (see driver.Records): the live records in it get their
+// updated_floor raised to updated_at, which takes them out of the walk
+// until they have been idle for idleMs again, and the expired ones are
+// deleted. A round that affects fewer rows than the batch has emptied the
+// window. Every row read is raised or deleted, so no sweep reads a live
+// record twice, and each reads at most a batch of rows per statement.
+func (r *records) deleteIdle(ctx context.Context, idleMs int64, beforeBatch func(context.Context) error) (removed, raised int64, err error) {
+	batch := int64(r.s.cfg.cleanupBatchSize)
+	for {
+		if err := beforeBatch(ctx); err != nil {
+			return removed, raised, err
+		}
+		up, err := r.s.x.Write(ctx, r.opCleanup, r.q.RaiseFloor, idleMs, batch)
+		raised += up
+		if err != nil {
+			return removed, raised, r.s.x.Wrap(ctx, r.opCleanup, err)
+		}
+		n, err := r.s.x.Write(ctx, r.opCleanup, r.q.CleanupIdle, idleMs, batch)
+		removed += n
+		if err != nil {
+			return removed, raised, r.s.x.Wrap(ctx, r.opCleanup, err)
+		}
+		if up+n < batch {
+			return removed, raised, nil
+		}
+	}
 }
 
 // deleteExpired runs one cleanup statement in batches until one comes back

@@ -42,6 +42,20 @@ func pgCleanup(table, column string) string {
   FOR UPDATE SKIP LOCKED))`, table, column)
 }
 
+// pgFloorWindow selects the idle sweep's window (see driver.Records): the
+// ctids of the first $2 rows by updated_floor below the cutoff of $1
+// milliseconds ago, locked as pgCleanup locks them. The statements over it
+// judge updated_at on the locked rows, which no other writer can change
+// until the statement ends.
+func pgFloorWindow(table string) string {
+	return fmt.Sprintf(`ctid = ANY (ARRAY(
+  SELECT ctid FROM %[1]s
+  WHERE updated_floor < now() - $1::bigint * interval '1 millisecond'
+  ORDER BY updated_floor
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED))`, table)
+}
+
 // Writes stamp rows with clock_timestamp(), the time the row is written,
 // not now(), the time the transaction (or a statement run on its own)
 // started: a write that waited for a row lock, or Modify's write after its
@@ -63,10 +77,11 @@ func pgRecords(t driver.Table) driver.Records {
 		}
 	}
 	return driver.Records{
-		Create: fmt.Sprintf(`INSERT INTO %[1]s AS s (%[2]s, %[3]s, created_at, updated_at)
-SELECT %[4]s, %[5]s::jsonb, t, t FROM (SELECT clock_timestamp() AS t) AS c
+		Create: fmt.Sprintf(`INSERT INTO %[1]s AS s (%[2]s, %[3]s, created_at, updated_at, updated_floor)
+SELECT %[4]s, %[5]s::jsonb, t, t, t FROM (SELECT clock_timestamp() AS t) AS c
 ON CONFLICT (%[6]s) DO UPDATE
-SET %[7]s%[3]s = EXCLUDED.%[3]s, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+SET %[7]s%[3]s = EXCLUDED.%[3]s, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+  updated_floor = EXCLUDED.updated_floor
 WHERE NOT (%[8]s)`, t.Name, cols, t.Doc, strings.Join(keyParams, ", "), p(1), t.Key[0], setKeys, pgLive(p(2), p(3))),
 
 		Get: fmt.Sprintf(`SELECT %s FROM %s AS s WHERE %s AND %s`, t.Doc, t.Name, key, pgLive(p(1), p(2))),
@@ -86,7 +101,10 @@ WHERE %[4]s AND %[5]s`, t.Name, t.Doc, p(1), key, pgLive(p(2), p(3))),
 		Replace: fmt.Sprintf(`UPDATE %[1]s AS s SET %[2]s = %[3]s::jsonb, updated_at = clock_timestamp() WHERE %[4]s`,
 			t.Name, t.Doc, p(1), key),
 
-		CleanupIdle:     pgCleanup(t.Name, "updated_at"),
+		RaiseFloor: fmt.Sprintf(`UPDATE %[1]s SET updated_floor = updated_at WHERE %[2]s
+  AND updated_at >= now() - $1::bigint * interval '1 millisecond'`, t.Name, pgFloorWindow(t.Name)),
+		CleanupIdle: fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s
+  AND updated_at < now() - $1::bigint * interval '1 millisecond'`, t.Name, pgFloorWindow(t.Name)),
 		CleanupLifetime: pgCleanup(t.Name, "created_at"),
 	}
 }

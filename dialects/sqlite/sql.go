@@ -35,6 +35,14 @@ func sqliteCleanup(table, column string) string {
   SELECT rowid FROM %[1]s WHERE %[2]s < %[3]s - ?1 ORDER BY %[2]s LIMIT ?2)`, table, column, sqliteNow)
 }
 
+// sqliteFloorWindow is the idle sweep's window (see driver.Records): the
+// rowids of the first ?2 rows by updated_floor below the cutoff of ?1
+// milliseconds ago, read from the index alone.
+func sqliteFloorWindow(table string) string {
+	return fmt.Sprintf(`rowid IN (
+  SELECT rowid FROM %[1]s WHERE updated_floor < %[2]s - ?1 ORDER BY updated_floor LIMIT ?2)`, table, sqliteNow)
+}
+
 func sqliteRecords(t driver.Table) driver.Records {
 	k := len(t.Key)
 	p := func(n int) string { return sqliteParam(k + n) } // the parameters after the key
@@ -49,10 +57,11 @@ func sqliteRecords(t driver.Table) driver.Records {
 		}
 	}
 	return driver.Records{
-		Create: fmt.Sprintf(`INSERT INTO %[1]s (%[2]s, %[3]s, created_at, updated_at)
-VALUES (%[4]s, %[5]s, %[6]s, %[6]s)
+		Create: fmt.Sprintf(`INSERT INTO %[1]s (%[2]s, %[3]s, created_at, updated_at, updated_floor)
+VALUES (%[4]s, %[5]s, %[6]s, %[6]s, %[6]s)
 ON CONFLICT (%[7]s) DO UPDATE
-SET %[8]s%[3]s = excluded.%[3]s, created_at = excluded.created_at, updated_at = excluded.updated_at
+SET %[8]s%[3]s = excluded.%[3]s, created_at = excluded.created_at, updated_at = excluded.updated_at,
+  updated_floor = excluded.updated_floor
 WHERE NOT (%[9]s)`, t.Name, cols, t.Doc, strings.Join(keyParams, ", "), p(1), sqliteNow, t.Key[0], setKeys,
 			sqliteLive(t.Name, p(2), p(3))),
 
@@ -93,7 +102,10 @@ WHERE %[5]s AND %[6]s`, t.Name, t.Doc, p(1), sqliteNow, key, sqliteLive(t.Name, 
 
 		Replace: fmt.Sprintf(`UPDATE %s SET %s = %s, updated_at = %s WHERE %s`, t.Name, t.Doc, p(1), sqliteNow, key),
 
-		CleanupIdle:     sqliteCleanup(t.Name, "updated_at"),
+		RaiseFloor: fmt.Sprintf(`UPDATE %[1]s SET updated_floor = updated_at WHERE %[2]s AND updated_at >= %[3]s - ?1`,
+			t.Name, sqliteFloorWindow(t.Name), sqliteNow),
+		CleanupIdle: fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s AND updated_at < %[3]s - ?1`,
+			t.Name, sqliteFloorWindow(t.Name), sqliteNow),
 		CleanupLifetime: sqliteCleanup(t.Name, "created_at"),
 	}
 }

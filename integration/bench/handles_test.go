@@ -125,13 +125,13 @@ func (d *database) seedHandles(b *testing.B, prefix, doc string) {
 	var q string
 	switch d.dialect {
 	case postgres.Dialect():
-		q = `INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at)
-SELECT $1 || lpad(g::text, 9, '0'), $2, $3::jsonb, now(), now()
+		q = `INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at, updated_floor)
+SELECT $1 || lpad(g::text, 9, '0'), $2, $3::jsonb, now(), now(), now()
 FROM generate_series(0, $4::bigint - 1) AS g`
 	case sqlite.Dialect():
 		q = `WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < ?4 - 1)
-INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at)
-SELECT ?1 || printf('%09d', x), ?2, ?3, ms, ms
+INSERT INTO mcp_handles (handle, principal, state, created_at, updated_at, updated_floor)
+SELECT ?1 || printf('%09d', x), ?2, ?3, ms, ms, ms
 FROM g, (SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS ms)`
 	}
 	if got := d.exec(b, q, prefix, benchPrincipal, doc, int64(seeded)); got != seeded {

@@ -168,16 +168,15 @@ func (d *database) seed(b *testing.B, prefix string, from, n int, doc string, ag
 	var q string
 	switch d.dialect {
 	case postgres.Dialect():
-		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-SELECT $1 || lpad(g::text, 9, '0'), $2::jsonb,
-       now() - $4::bigint * interval '1 millisecond', now() - $4::bigint * interval '1 millisecond'
-FROM generate_series($3::bigint, $3::bigint + $5::bigint - 1) AS g`
+		q = `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+SELECT $1 || lpad(g::text, 9, '0'), $2::jsonb, ts, ts, ts
+FROM generate_series($3::bigint, $3::bigint + $5::bigint - 1) AS g,
+     (SELECT now() - $4::bigint * interval '1 millisecond' AS ts) AS c`
 	case sqlite.Dialect():
 		q = `WITH RECURSIVE g(x) AS (SELECT ?3 UNION ALL SELECT x + 1 FROM g WHERE x < ?3 + ?5 - 1)
-INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-SELECT ?1 || printf('%09d', x), ?2,
-       CAST(round(unixepoch('subsec') * 1000) AS INTEGER) - ?4, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) - ?4
-FROM g`
+INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+SELECT ?1 || printf('%09d', x), ?2, ts, ts, ts
+FROM g, (SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) - ?4 AS ts)`
 	}
 	if got := d.exec(b, q, prefix, doc, int64(from), age.Milliseconds(), int64(n)); got != int64(n) {
 		b.Fatalf("seeded %d sessions; want %d", got, n)

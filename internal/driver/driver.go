@@ -135,10 +135,17 @@ const LeasesTable = "mcpsession_leases"
 // there. Durations are bigint milliseconds, 0 meaning no limit; "live"
 // means updated_at within the idle timeout and created_at within the max
 // lifetime, both measured on the database's clock.
+//
+// The idle sweep walks the index of updated_floor, not of updated_at: a
+// lower bound of updated_at that only Create and RaiseFloor write, so that
+// the writes of a live record change no indexed column (on Postgres they
+// stay HOT updates). Every statement keeps updated_floor <= updated_at,
+// which is what makes CleanupIdle exact: a record idle for longer than the
+// ttl has its updated_floor below the cutoff too.
 type Records struct {
 	// Create(KEY, doc, idle, lifetime) inserts a record with created_at =
-	// updated_at = now. If the key exists and is not live, it is replaced;
-	// if it is live, no row is affected.
+	// updated_at = updated_floor = now. If the key exists and is not live,
+	// it is replaced; if it is live, no row is affected.
 	Create string
 
 	// Get(KEY, idle, lifetime) selects the document of a live record.
@@ -169,8 +176,19 @@ type Records struct {
 	// document whole and updated_at = now.
 	Replace string
 
-	// CleanupIdle(idle, limit) deletes up to limit records whose
-	// updated_at is more than idle ago, walking the updated_at index.
+	// The idle sweep. Both statements take (idle, limit) and work on the
+	// same window: the first limit records by updated_floor among those
+	// whose updated_floor is more than idle ago, walking its index, so
+	// that each reads at most limit rows however many in the window are
+	// live. RaiseFloor sets updated_floor = updated_at on the live ones
+	// (updated_at within idle), which leave the window; CleanupIdle
+	// deletes the expired ones (updated_at more than idle ago). Run in
+	// that order, a round of the two that affects fewer than limit rows
+	// in all has emptied the window (but for rows another transaction
+	// held, which Postgres skips): the expired rows of the first window
+	// are all in the second one, so a full first window makes the round
+	// affect at least limit rows.
+	RaiseFloor  string
 	CleanupIdle string
 
 	// CleanupLifetime(lifetime, limit) deletes up to limit records whose

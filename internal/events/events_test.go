@@ -332,9 +332,10 @@ func TestGoneWithTheSession(t *testing.T) {
 		if err := s.Delete(t.Context(), deleted); err != nil {
 			t.Fatal(err)
 		}
-		rewind := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000 WHERE id = ?1`
+		rewind := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000, updated_floor = updated_floor - 7200000 WHERE id = ?1`
 		if testdb.DialectName(s) == "postgres" {
-			rewind = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours' WHERE id = $1`
+			rewind = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours', updated_floor = updated_floor - interval '2 hours'
+WHERE id = $1`
 		}
 		testdb.Exec(t, s.DB(), rewind, swept)
 		if _, err := e.Append(t.Context(), swept, "x", nil); !errors.Is(err, mcpsession.ErrNotFound) {

@@ -30,9 +30,11 @@ func Seed(t testing.TB, s *sqlstore.Store, live, expired int) (liveIDs, expiredI
 		}
 		liveIDs = append(liveIDs, id)
 	}
-	q := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000, created_at = created_at - 7200000 WHERE id = ?1`
+	q := `UPDATE mcp_sessions SET updated_at = updated_at - 7200000, updated_floor = updated_floor - 7200000,
+created_at = created_at - 7200000 WHERE id = ?1`
 	if executor.Of(s).Driver().Name() == "postgres" {
-		q = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours', created_at = created_at - interval '2 hours' WHERE id = $1`
+		q = `UPDATE mcp_sessions SET updated_at = updated_at - interval '2 hours', updated_floor = updated_floor - interval '2 hours',
+created_at = created_at - interval '2 hours' WHERE id = $1`
 	}
 	for range expired {
 		id := mcpsession.NewID()

@@ -128,10 +128,7 @@ func writeChurnChart(path string, samples []churnSample) error {
 		latency[0].xy = append(latency[0].xy, plotter.XY{X: minutes(cs), Y: float64(cs.P50) / 1e6})
 		latency[1].xy = append(latency[1].xy, plotter.XY{X: minutes(cs), Y: float64(cs.P99) / 1e6})
 	}
-	specs := []struct {
-		title, ylabel string
-		lines         []series
-	}{
+	specs := []panelSpec{
 		{"Size (table, indexes and TOAST)", "MiB", perTable(func(t tableSample) float64 { return float64(t.Total) / (1 << 20) }, churnTables...)},
 		{"Dead tuples (pg_stat_user_tables)", "tuples", perTable(func(t tableSample) float64 { return float64(t.Dead) }, churnTables...)},
 		{"HOT updates between samples", "% of updates", hot("mcp_sessions", "mcp_handles", "mcp_streams", "mcp_event_sessions")},
@@ -141,6 +138,17 @@ func writeChurnChart(path string, samples []churnSample) error {
 		{"Index leaf density of sessions and handles (pgstatindex)", "%", indexes},
 		{"Request latency between samples", "ms", latency},
 	}
+	return writePanels(path, specs)
+}
+
+// panelSpec is one panel of a chart.
+type panelSpec struct {
+	title, ylabel string
+	lines         []series
+}
+
+// writePanels draws specs two to a row into a PNG at path.
+func writePanels(path string, specs []panelSpec) error {
 	const cols = 2
 	rows := (len(specs) + cols - 1) / cols
 	grid := make([][]*plot.Plot, rows)

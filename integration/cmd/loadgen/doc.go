@@ -7,6 +7,8 @@
 //	go run ./cmd/loadgen -growth …          the store at 10^4 … 10^7 sessions
 //	go run ./cmd/loadgen -churn -duration 1h -rate 200 -report ../BENCHMARKS.md
 //	                                        an hour of churn, the tables sampled and charted
+//	go run ./cmd/loadgen -churn-compare before=a.csv,after=b.csv -out DIR
+//	                                        soaks already run, charted side by side
 //
 // `make capacity` runs the capacity and growth passes into BENCHMARKS.md
 // (under 30 minutes on two cores: it prints its plan first);

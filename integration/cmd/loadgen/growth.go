@@ -234,8 +234,8 @@ func bulkLoad(ctx context.Context, conn *pgx.Conn, template string, from, to int
 	const chunk = 1_000_000
 	for lo := from; lo < to; lo += chunk {
 		hi := min(lo+chunk, to)
-		_, err := conn.Exec(ctx, `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-SELECT id, jsonb_set($1::jsonb, '{mcp.touchedAt}', to_jsonb(floor(extract(epoch FROM ts) * 1000)::bigint)), ts, ts
+		_, err := conn.Exec(ctx, `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+SELECT id, jsonb_set($1::jsonb, '{mcp.touchedAt}', to_jsonb(floor(extract(epoch FROM ts) * 1000)::bigint)), ts, ts, ts
 FROM (SELECT `+seededIDSQL+` AS id, now() - random() * $4::float8 * interval '1 millisecond' AS ts
       FROM generate_series($2::bigint, $3::bigint - 1) AS g) AS s`, template, lo, hi, float64(idle.Milliseconds())/2)
 		if err != nil {
@@ -335,10 +335,9 @@ func perCall(total time.Duration, known bool, n int64) string {
 func cleanupOps(ctx context.Context, e *env, store *sqlstore.Store, mon *monitor, conn *pgx.Conn, template string, size *growthSize) error {
 	ttl := e.cfg.idleTimeout
 	expired := max(size.Sessions/100, 1000)
-	_, err := conn.Exec(ctx, `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at)
-SELECT 'LX' || upper(substr(md5(g::text), 1, 24)), $1::jsonb, now() - $3::bigint * interval '1 millisecond',
-       now() - $3::bigint * interval '1 millisecond'
-FROM generate_series(0, $2::bigint - 1) AS g`, template, expired, (2 * ttl).Milliseconds())
+	_, err := conn.Exec(ctx, `INSERT INTO mcp_sessions (id, metadata, created_at, updated_at, updated_floor)
+SELECT 'LX' || upper(substr(md5(g::text), 1, 24)), $1::jsonb, ts, ts, ts
+FROM generate_series(0, $2::bigint - 1) AS g, (SELECT now() - $3::bigint * interval '1 millisecond' AS ts) AS c`, template, expired, (2 * ttl).Milliseconds())
 	if err != nil {
 		return fmt.Errorf("insert expired sessions: %w", err)
 	}

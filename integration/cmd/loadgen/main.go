@@ -73,6 +73,7 @@ type config struct {
 	growthConfig
 	churn bool
 	churnConfig
+	compare string // -churn-compare
 
 	cpuProfile string
 
@@ -137,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.growthConfig.flags(fs)
 	fs.BoolVar(&c.churn, "churn", false, "churn mode: -duration at a steady -rate with short-lived sessions, the tables sampled")
 	c.churnConfig.flags(fs)
+	fs.StringVar(&c.compare, "churn-compare", "", "label=churn.csv,label=churn.csv: draw earlier churn soaks side by side into -out/churn-compare.png (no server runs)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile here (to check that it is not the bottleneck)")
 	fs.StringVar(&c.report, "report", "", "write each mode's section into this markdown file (make capacity: BENCHMARKS.md)")
 	fs.StringVar(&c.outDir, "out", "", "where raw results, charts and CSV go (default with -report: integration/capacity)")
@@ -178,6 +180,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.churn && (c.capacity || c.growth) {
 		return bad("-churn runs alone (-capacity and -growth run together, in that order)")
 	}
+	if c.compare != "" && (c.churn || c.capacity || c.growth || c.outDir == "") {
+		return bad("-churn-compare runs alone and writes into -out")
+	}
 	if err := c.capacityConfig.check(); err != nil {
 		return bad("%v", err)
 	}
@@ -202,6 +207,9 @@ Modes (each writes its section of -report):
              sticky mcp-go-in-memory ceiling measured in the same run
   -growth    store operations and per-request costs at 10^4 … 10^7 sessions
   -churn     a soak at a steady rate; tables, bloat and autovacuum sampled
+
+-churn-compare before=a/churn.csv,after=b/churn.csv -out DIR draws soaks
+already run side by side (HOT updates, dead tuples, bytes per live row).
 `
 
 // paths are where the repository and its outputs are.
@@ -393,6 +401,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cfg, err := parseFlags(args, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.compare != "" {
+		runs, err := parseCompare(cfg.compare)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(cfg.outDir, "churn-compare.png")
+		if err := writeCompareChart(path, runs); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		fmt.Fprintf(out, "wrote %s\n", path)
+		return nil
 	}
 	if cfg.capacity || cfg.growth {
 		var total time.Duration

@@ -149,12 +149,12 @@ func renderGrowth(rep *growthReport) string {
 		rep.Rate, rep.Step, rep.Fleet, rep.Step, rep.Rate)
 	w("its legacy calls spread over the loaded sessions (the first call on each writes its touch).\n\n")
 	w("### Size per session\n\n| Sessions | Heap | Indexes | of which %s | Total (with TOAST) | Table and indexes | Load, VACUUM, CHECKPOINT took |\n",
-		"pkey, updated_at, created_at")
+		"pkey, updated_floor, created_at")
 	w("|---|---|---|---|---|---|---|\n")
 	for _, s := range rep.Sizes {
 		per := func(n int64) string { return fmt.Sprintf("%.0f B", float64(n)/float64(s.Sessions)) }
 		idx := []string{}
-		for _, name := range []string{"mcp_sessions_pkey", "mcp_sessions_updated_at_idx", "mcp_sessions_created_at_idx"} {
+		for _, name := range []string{"mcp_sessions_pkey", "mcp_sessions_updated_floor_idx", "mcp_sessions_created_at_idx"} {
 			idx = append(idx, per(s.Indexes[name]))
 		}
 		w("| %s | %s | %s | %s | %s | %s | %s |\n", count(s.Sessions), per(s.HeapBytes), per(s.IndexBytes), strings.Join(idx, ", "),
