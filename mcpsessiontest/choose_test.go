@@ -40,7 +40,7 @@ func TestChooseImage(t *testing.T) {
 		name           string
 		named          string
 		held, pullable map[string]bool
-		want           string // "" means ErrNoImage
+		want           string // "" means errNoImage
 		wantPull       bool
 	}{
 		{name: "named wins, nothing asked", named: "my/pg:16", held: set(defaultImage), want: "my/pg:16"},
@@ -53,8 +53,8 @@ func TestChooseImage(t *testing.T) {
 			e := &fakeEngine{held: tc.held, pullable: tc.pullable}
 			got, err := chooseImage(t.Context(), tc.named, e)
 			if tc.want == "" {
-				if !errors.Is(err, ErrNoImage) {
-					t.Fatalf("chooseImage = %q, %v; want ErrNoImage", got, err)
+				if !errors.Is(err, errNoImage) {
+					t.Fatalf("chooseImage = %q, %v; want errNoImage", got, err)
 				}
 				for _, hint := range []string{"make postgres-image", imageEnv, "no such host"} {
 					if !strings.Contains(err.Error(), hint) {

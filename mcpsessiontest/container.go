@@ -31,7 +31,7 @@ type runtime struct{}
 
 func init() { testdb.SetDocker(runtime{}) }
 
-func (runtime) Image() (string, error) { return Image() }
+func (runtime) Image() (string, error) { return probeImage() }
 
 func (runtime) SharedPostgres() (string, error) { return sharedPostgres() }
 
@@ -40,7 +40,7 @@ func (runtime) HasImage(ctx context.Context, image string) error {
 		return err
 	}
 	if !probe.engine.has(ctx, image) {
-		return fmt.Errorf("%w: no image %s on the engine", ErrNoImage, image)
+		return fmt.Errorf("%w: no image %s on the engine", errNoImage, image)
 	}
 	return nil
 }
@@ -48,6 +48,14 @@ func (runtime) HasImage(ctx context.Context, image string) error {
 func (runtime) Start(ctx context.Context, spec testdb.ContainerSpec) (testdb.Container, error) {
 	return startContainer(ctx, spec)
 }
+
+func (runtime) StartPostgres(ctx context.Context, o testdb.ServerOptions) (testdb.Server, error) {
+	return startPostgres(ctx, o)
+}
+
+func (runtime) Notes() string { return setupNotes() }
+
+func (runtime) TerminateAll(ctx context.Context) error { return terminateAll(ctx) }
 
 func (runtime) NewNetwork(ctx context.Context) (testdb.Network, error) {
 	if err := engineErr(); err != nil {
@@ -140,7 +148,7 @@ func runContainer(ctx context.Context, spec testdb.ContainerSpec) (*dockerContai
 		for _, p := range spec.Ports {
 			port, err := freePort()
 			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrStart, err)
+				return nil, fmt.Errorf("%w: %w", errStart, err)
 			}
 			fixed[p] = port
 			bindings[mobynetwork.MustParsePort(p)] = []mobynetwork.PortBinding{{HostPort: strconv.Itoa(port)}}
@@ -152,17 +160,17 @@ func runContainer(ctx context.Context, spec testdb.ContainerSpec) (*dockerContai
 		if ctr != nil {
 			_ = testcontainers.TerminateContainer(ctr, testcontainers.StopTimeout(0))
 		}
-		return nil, fmt.Errorf("%w: %s from %s: %w", ErrStart, name, spec.Image, err)
+		return nil, fmt.Errorf("%w: %s from %s: %w", errStart, name, spec.Image, err)
 	}
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		_ = testcontainers.TerminateContainer(ctr, testcontainers.StopTimeout(0))
-		return nil, fmt.Errorf("%w: docker client: %w", ErrStart, err)
+		return nil, fmt.Errorf("%w: docker client: %w", errStart, err)
 	}
 	c := &dockerContainer{ctr: ctr, cli: cli, name: name, ports: fixed}
 	if c.host, err = ctr.Host(ctx); err != nil {
 		_ = c.Terminate(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("%w: %s: host: %w", ErrStart, name, err)
+		return nil, fmt.Errorf("%w: %s: host: %w", errStart, name, err)
 	}
 	for _, p := range spec.Ports {
 		if _, ok := fixed[p]; ok {
@@ -171,7 +179,7 @@ func runContainer(ctx context.Context, spec testdb.ContainerSpec) (*dockerContai
 		mp, err := ctr.MappedPort(ctx, p)
 		if err != nil {
 			_ = c.Terminate(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("%w: %s: port %s: %w", ErrStart, name, p, err)
+			return nil, fmt.Errorf("%w: %s: port %s: %w", errStart, name, p, err)
 		}
 		c.ports[p] = int(mp.Num())
 	}
@@ -282,11 +290,11 @@ func (c *dockerContainer) Terminate(ctx context.Context) error {
 	return c.termErr
 }
 
-// TerminateAll terminates every container this process started that is
-// not terminated yet: every server StartPostgres started, and whatever
+// terminateAll terminates every container this process started that is
+// not terminated yet: every server startPostgres started, and whatever
 // else the project's tests started through the kit. Commands and TestMain
 // call it on the way out and on interrupts.
-func TerminateAll(ctx context.Context) error {
+func terminateAll(ctx context.Context) error {
 	live.Lock()
 	cs := make([]*dockerContainer, 0, len(live.set))
 	for c := range live.set {

@@ -67,7 +67,7 @@
 //     process shares this process's network namespace,
 //     TESTCONTAINERS_HOST_OVERRIDE=localhost.
 //
-// [StartPostgres] is the same machinery without the testing package: for
-// commands that run other programs against a server, for benchmarks, and
-// for tests that stop or pause their server ([PostgresServer]).
+// The project's own integration suite and commands reach the same
+// machinery (servers to stop and pause, private networks) through an
+// internal seam; it is not part of the kit's promise.
 package mcpsessiontest

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -16,12 +17,12 @@ import (
 
 // Environment variables this package reads.
 const (
-	// DSNEnv names a Postgres server to use instead of a container.
-	DSNEnv = "MCPSESSION_TEST_POSTGRES_DSN"
+	// dsnEnv names a Postgres server to use instead of a container.
+	dsnEnv = testdb.PostgresEnv
 	// imageEnv names the image containers are started from.
 	imageEnv = "MCPSESSION_TEST_POSTGRES_IMAGE"
-	// RequireEnv, set to 1, turns "no Postgres" from a skip into a failure.
-	RequireEnv = "MCPSESSION_REQUIRE_POSTGRES"
+	// requireEnv, set to 1, turns "no Postgres" from a skip into a failure.
+	requireEnv = testdb.RequireEnv
 	// runIDEnv values the runLabel of the containers this process starts.
 	runIDEnv = "MCPSESSION_TEST_RUN_ID"
 )
@@ -49,16 +50,16 @@ const (
 )
 
 var (
-	// ErrNoDocker means there is no Docker engine to start a container on.
-	ErrNoDocker = errors.New("mcpsessiontest: no Docker engine")
+	// errNoDocker means there is no Docker engine to start a container on.
+	errNoDocker = testdb.ErrNoDocker
 
-	// ErrNoImage means the engine has no Postgres image to start and cannot
+	// errNoImage means the engine has no Postgres image to start and cannot
 	// pull one.
-	ErrNoImage = errors.New("mcpsessiontest: no Postgres image")
+	errNoImage = testdb.ErrNoImage
 
-	// ErrStart means a container could not be started or never accepted
+	// errStart means a container could not be started or never accepted
 	// connections.
-	ErrStart = errors.New("mcpsessiontest: cannot start postgres container")
+	errStart = errors.New("mcpsessiontest: cannot start postgres container")
 )
 
 // engine is what the choices below need of a Docker engine.
@@ -72,7 +73,7 @@ type engine interface {
 // chooseImage returns the image to start Postgres from: named (imageEnv)
 // when set; else defaultImage if the engine has it; else offlineImage if it
 // has that; else defaultImage if it can be pulled. Otherwise the error
-// matches ErrNoImage and says why.
+// matches errNoImage and says why.
 func chooseImage(ctx context.Context, named string, e engine) (string, error) {
 	if named != "" {
 		return named, nil
@@ -88,7 +89,7 @@ func chooseImage(ctx context.Context, named string, e engine) (string, error) {
 		return defaultImage, nil
 	}
 	return "", fmt.Errorf("%w: the engine has neither %s nor %s, and pulling %s failed (%s); build %s with `make postgres-image` in the mcpsession repository, or set %s",
-		ErrNoImage, defaultImage, offlineImage, defaultImage, oneLine(err.Error()), offlineImage, imageEnv)
+		errNoImage, defaultImage, offlineImage, defaultImage, oneLine(err.Error()), offlineImage, imageEnv)
 }
 
 // ryukUsable reports whether testcontainers' reaper can start: its image
@@ -138,27 +139,27 @@ func (d dockerEngine) pull(ctx context.Context, image string) error {
 // probe is what this process learnt of its Docker engine, once.
 var probe struct {
 	once   sync.Once
-	err    error        // nil, or matches ErrNoDocker
+	err    error        // nil, or matches errNoDocker
 	engine dockerEngine // when err is nil; open for the process's life
 	image  string       // the image to start, when err is nil
-	// imageErr matches ErrNoImage when there is no image to be had.
+	// imageErr matches errNoImage when there is no image to be had.
 	imageErr error
 	// notes says what the probe set for testcontainers, and why.
 	notes []string
 }
 
-// Available returns nil when a Postgres container can be started here: a
+// available returns nil when a Postgres container can be started here: a
 // Docker engine answers and an image is at hand (see the package doc). It
-// returns an error matching ErrNoDocker or ErrNoImage otherwise, which says
+// returns an error matching errNoDocker or errNoImage otherwise, which says
 // in one line why not. The engine is asked once per process.
-func Available() error {
-	_, err := Image()
+func available() error {
+	_, err := probeImage()
 	return err
 }
 
-// Image returns the image containers are started from, chosen as the
-// package doc says, or an error matching ErrNoDocker or ErrNoImage.
-func Image() (string, error) {
+// probeImage returns the image containers are started from, chosen as the
+// package doc says, or an error matching errNoDocker or errNoImage.
+func probeImage() (string, error) {
 	probe.once.Do(runProbe)
 	if probe.err != nil {
 		return "", probe.err
@@ -167,17 +168,17 @@ func Image() (string, error) {
 }
 
 // engineErr probes the engine once and returns nil when it answers, or an
-// error matching ErrNoDocker.
+// error matching errNoDocker.
 func engineErr() error {
 	probe.once.Do(runProbe)
 	return probe.err
 }
 
-// Setup describes, in one line, what the package set for testcontainers
+// setupNotes describes, in one line, what the package set for testcontainers
 // on this host (the Ryuk reaper off, the host override), or "" when it
 // left testcontainers' defaults alone. Commands print it so that a reader
 // knows why.
-func Setup() string {
+func setupNotes() string {
 	probe.once.Do(runProbe)
 	return strings.Join(probe.notes, "; ")
 }
@@ -213,12 +214,12 @@ func engineClient(ctx context.Context) (*client.Client, error) {
 		_ = cli.Close()
 	}
 	if host := os.Getenv("DOCKER_HOST"); host != "" {
-		return nil, fmt.Errorf("%w (DOCKER_HOST=%s: %s)", ErrNoDocker, host, oneLine(err.Error()))
+		return nil, fmt.Errorf("%w (DOCKER_HOST=%s: %s)", errNoDocker, host, oneLine(err.Error()))
 	}
 	firstErr := err
 	tc, err := tcClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", ErrNoDocker, oneLine(firstErr.Error()))
+		return nil, fmt.Errorf("%w (%s)", errNoDocker, oneLine(firstErr.Error()))
 	}
 	probe.notes = append(probe.notes, "engine found by testcontainers (not on DOCKER_HOST or the default socket): its Ryuk and host settings left alone")
 	return tc, nil

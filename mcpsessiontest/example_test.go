@@ -79,19 +79,6 @@ func ExamplePostgresDSN() {
 	// }
 }
 
-// The container machinery without the testing package: for a command that
-// runs other programs against a server.
-func ExampleStartPostgres() {
-	ctx := context.Background()
-	srv, err := mcpsessiontest.StartPostgres(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err) // matches ErrNoDocker or ErrNoImage where there is none
-		return
-	}
-	defer srv.Terminate(ctx)
-	fmt.Println(srv.Image(), "on port", srv.HostPort())
-}
-
 // exampleT stands in for the *testing.T a test is given, which an Example
 // does not have: it runs cleanups at finish and panics where a test would
 // fail or skip.

@@ -10,29 +10,9 @@ import (
 	"github.com/mcpsession/mcpsession/internal/testdb"
 )
 
-// ServerOption configures a server that StartPostgres starts.
-type ServerOption func(*serverOptions)
-
-type serverOptions struct {
-	fixedPort bool
-	durable   bool
-}
-
-// WithFixedHostPort publishes the server on a host port chosen free when it
-// starts, and kept across Stop and Start; otherwise Docker picks a new
-// random port on every start and the DSN would go stale.
-func WithFixedHostPort() ServerOption { return func(o *serverOptions) { o.fixedPort = true } }
-
-// WithDurableWrites keeps fsync on. Containers run with fsync=off by
-// default, which is faster and loses nothing unless the host itself
-// crashes; tests that check what survives a fault use this to have no
-// doubt.
-func WithDurableWrites() ServerOption { return func(o *serverOptions) { o.durable = true } }
-
-// Server is a PostgreSQL server in a container this process started. Its
-// methods are safe for concurrent use, but Stop, Start, Pause and Unpause
-// are meant to be called by one test at a time.
-type Server struct {
+// server is a PostgreSQL server in a container this process started: the
+// testdb.Server the runtime hands out.
+type server struct {
 	c     *dockerContainer
 	dsn   string
 	image string
@@ -44,16 +24,12 @@ const (
 	serverDatabase = "mcpsession"
 )
 
-// StartPostgres starts a server from the image the package chooses (see
+// startPostgres starts a server from the image the package chooses (see
 // the package doc) and returns once it accepts connections. Terminate it
-// when done: nothing else will, but TerminateAll and Main. Without Docker
-// or an image, the error matches ErrNoDocker or ErrNoImage.
-func StartPostgres(ctx context.Context, opts ...ServerOption) (*Server, error) {
-	var o serverOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	image, err := Image()
+// when done: nothing else will, but terminateAll and Main. Without Docker
+// or an image, the error matches errNoDocker or errNoImage.
+func startPostgres(ctx context.Context, o testdb.ServerOptions) (*server, error) {
+	image, err := probeImage()
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +37,7 @@ func StartPostgres(ctx context.Context, opts ...ServerOption) (*Server, error) {
 	// Tests of several packages share a server; the default of 100
 	// connections is too few for them all.
 	cmd := []string{"postgres", "-c", "max_connections=300"}
-	if !o.durable {
+	if !o.DurableWrites {
 		cmd = append(cmd, "-c", "fsync=off")
 	}
 	c, err := startContainer(ctx, testdb.ContainerSpec{
@@ -71,14 +47,14 @@ func StartPostgres(ctx context.Context, opts ...ServerOption) (*Server, error) {
 			"POSTGRES_USER": serverUser, "POSTGRES_PASSWORD": password, "POSTGRES_DB": serverDatabase,
 		},
 		Ports:      []string{"5432/tcp"},
-		FixedPorts: o.fixedPort,
+		FixedPorts: o.FixedHostPort,
 	})
 	if err != nil {
 		return nil, err
 	}
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(serverUser, password),
 		Host: c.Addr("5432/tcp"), Path: "/" + serverDatabase, RawQuery: "sslmode=disable"}
-	s := &Server{c: c, dsn: u.String(), image: image}
+	s := &server{c: c, dsn: u.String(), image: image}
 	if err := s.WaitReady(ctx, time.Minute); err != nil {
 		_ = s.Terminate(context.WithoutCancel(ctx))
 		return nil, err
@@ -88,41 +64,41 @@ func StartPostgres(ctx context.Context, opts ...ServerOption) (*Server, error) {
 
 // DSN returns the server's DSN: its superuser, password included, and its
 // database. Do not print it; dialects.Redact hides the password.
-func (s *Server) DSN() string { return s.dsn }
+func (s *server) DSN() string { return s.dsn }
 
 // Image returns the image the server runs.
-func (s *Server) Image() string { return s.image }
+func (s *server) Image() string { return s.image }
 
 // HostPort returns the host port the server is published on.
-func (s *Server) HostPort() int { return s.c.HostPort("5432/tcp") }
+func (s *server) HostPort() int { return s.c.HostPort("5432/tcp") }
 
 // WaitReady polls the server with new connections until one succeeds, or
 // fails after timeout (or when ctx ends).
-func (s *Server) WaitReady(ctx context.Context, timeout time.Duration) error {
+func (s *server) WaitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := testdb.WaitAccepting(ctx, s.dsn); err != nil {
-		return fmt.Errorf("%w: %s did not accept connections within %v: %w", ErrStart, s.image, timeout, err)
+		return fmt.Errorf("%w: %s did not accept connections within %v: %w", errStart, s.image, timeout, err)
 	}
 	return nil
 }
 
 // Stop stops the container as `docker stop` does: Postgres gets SIGINT, a
 // fast shutdown that ends every session. The data stays.
-func (s *Server) Stop(ctx context.Context) error { return s.c.Stop(ctx) }
+func (s *server) Stop(ctx context.Context) error { return s.c.Stop(ctx) }
 
 // Start starts a stopped container again. It returns once the container
 // runs, before Postgres accepts connections: WaitReady waits for that.
 // Without WithFixedHostPort the host port changes and DSN goes stale.
-func (s *Server) Start(ctx context.Context) error { return s.c.Start(ctx) }
+func (s *server) Start(ctx context.Context) error { return s.c.Start(ctx) }
 
 // Pause freezes every process of the container (`docker pause`): its
 // connections stay open but nothing answers.
-func (s *Server) Pause(ctx context.Context) error { return s.c.Pause(ctx) }
+func (s *server) Pause(ctx context.Context) error { return s.c.Pause(ctx) }
 
 // Unpause thaws a paused container.
-func (s *Server) Unpause(ctx context.Context) error { return s.c.Unpause(ctx) }
+func (s *server) Unpause(ctx context.Context) error { return s.c.Unpause(ctx) }
 
 // Terminate removes the container and its data. Calling it again returns
 // the first call's result.
-func (s *Server) Terminate(ctx context.Context) error { return s.c.Terminate(ctx) }
+func (s *server) Terminate(ctx context.Context) error { return s.c.Terminate(ctx) }

@@ -154,7 +154,7 @@ func TestChildPostgres(t *testing.T) {
 // a test binary run without MCPSESSION_TEST_POSTGRES_DSN.
 func runChild(t *testing.T, env ...string) (string, error) {
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestChildPostgres$", "-test.v")
-	cmd.Env = append(os.Environ(), append([]string{mcpsessiontest.DSNEnv + "="}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{testdb.PostgresEnv + "="}, env...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -166,7 +166,7 @@ func TestSkipsWithoutPostgres(t *testing.T) {
 	t.Parallel()
 	run := func(require string) (string, error) {
 		return runChild(t, childEnv+"=skip", "DOCKER_HOST=unix://"+t.TempDir()+"/no-engine.sock",
-			mcpsessiontest.RequireEnv+"="+require)
+			testdb.RequireEnv+"="+require)
 	}
 
 	out, err := run("")
@@ -183,7 +183,7 @@ func TestSkipsWithoutPostgres(t *testing.T) {
 
 	out, err = run("1")
 	if err == nil || !strings.Contains(out, "MCPSESSION_REQUIRE_POSTGRES=1 makes that a failure") {
-		t.Fatalf("under %s=1: %v; want a failure saying why:\n%s", mcpsessiontest.RequireEnv, err, out)
+		t.Fatalf("under %s=1: %v; want a failure saying why:\n%s", testdb.RequireEnv, err, out)
 	}
 }
 
@@ -192,13 +192,17 @@ func TestSkipsWithoutPostgres(t *testing.T) {
 // when nothing names a server (make test names one for every module).
 func TestContainerWithoutDSN(t *testing.T) {
 	t.Parallel()
-	if err := mcpsessiontest.Available(); err != nil {
+	rt, err := testdb.Containers()
+	if err == nil {
+		_, err = rt.Image()
+	}
+	if err != nil {
 		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v", err))
 	}
 	runID := "child-" + strings.ToLower(rand.Text()[:12])
 	out, err := runChild(t, childEnv+"=container", "MCPSESSION_TEST_RUN_ID"+"="+runID)
 	if err != nil || !strings.Contains(out, "created a session on the shared container") {
-		t.Fatalf("a test without %s: %v\n%s", mcpsessiontest.DSNEnv, err, out)
+		t.Fatalf("a test without %s: %v\n%s", testdb.PostgresEnv, err, out)
 	}
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
@@ -212,14 +216,5 @@ func TestContainerWithoutDSN(t *testing.T) {
 	}
 	if len(left.Items) != 0 {
 		t.Fatalf("%d containers of the child's run left after its Main returned", len(left.Items))
-	}
-}
-
-// The kit reads the harness's variables: one name each, whichever
-// package a test calls.
-func TestEnvNames(t *testing.T) {
-	if mcpsessiontest.DSNEnv != testdb.PostgresEnv || mcpsessiontest.RequireEnv != testdb.RequireEnv {
-		t.Fatalf("the kit reads %s and %s; the harness %s and %s",
-			mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv, testdb.PostgresEnv, testdb.RequireEnv)
 	}
 }

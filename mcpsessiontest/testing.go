@@ -25,7 +25,7 @@ var (
 
 	shared struct {
 		once sync.Once
-		srv  *Server
+		srv  *server
 		err  error
 	}
 )
@@ -48,7 +48,7 @@ func Main(m *testing.M) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := TerminateAll(ctx); err != nil {
+		if err := terminateAll(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		fmt.Fprintf(os.Stderr, "mcpsessiontest: %v: containers terminated\n", sig)
@@ -61,7 +61,7 @@ func Main(m *testing.M) {
 	close(sigs)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := TerminateAll(ctx); err != nil {
+	if err := terminateAll(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if code == 0 {
 			code = 1
@@ -90,7 +90,7 @@ func sharedPostgres() (string, error) {
 	shared.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		shared.srv, shared.err = StartPostgres(ctx)
+		shared.srv, shared.err = startPostgres(ctx, testdb.ServerOptions{})
 	})
 	if shared.err != nil {
 		return "", shared.err
@@ -144,26 +144,26 @@ func PostgresAdminDSN(t testing.TB) string {
 	return testdb.PostgresAdminDSN(t)
 }
 
-// PostgresServer starts a server that t owns, terminated when t ends: for
+// PostgresServer (testdb.Runtime) starts a server that t owns, terminated when t ends: for
 // tests that stop, pause or restart their database. It needs Docker even
 // when MCPSESSION_TEST_POSTGRES_DSN is set, since that server cannot be
 // stopped by a test; without Docker or an image it skips t, or fails it
 // under MCPSESSION_REQUIRE_POSTGRES=1 when there is no DSN either.
-func PostgresServer(t testing.TB, opts ...ServerOption) *Server {
+func (runtime) PostgresServer(t testing.TB, o testdb.ServerOptions) testdb.Server {
 	t.Helper()
 	if !mainRunning.Load() {
 		t.Fatal("mcpsessiontest: the package's TestMain must call mcpsessiontest.Main, which terminates containers on interrupt")
 	}
-	if err := Available(); err != nil {
-		if dsn := os.Getenv(DSNEnv); dsn != "" {
+	if err := available(); err != nil {
+		if dsn := os.Getenv(dsnEnv); dsn != "" {
 			testdb.Skip(t, fmt.Sprintf("Postgres tests with a server of their own skipped: they stop and pause a container, and %v; the server of %s (%s) cannot be stopped by a test",
-				err, DSNEnv, dialects.Redact(dsn)))
+				err, dsnEnv, dialects.Redact(dsn)))
 		}
-		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v, and %s is not set", err, DSNEnv))
+		testdb.SkipOrFail(t, fmt.Sprintf("Postgres tests skipped: %v, and %s is not set", err, dsnEnv))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := StartPostgres(ctx, opts...)
+	s, err := startPostgres(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/mcpsession/mcpsession/mcpsessiontest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -116,16 +116,16 @@ func targets(b *testing.B) []target {
 // one line, or b fails under MCPSESSION_REQUIRE_POSTGRES=1.
 func postgresAvailable(b *testing.B) bool {
 	b.Helper()
-	if os.Getenv(mcpsessiontest.DSNEnv) != "" {
+	if os.Getenv(testdb.PostgresEnv) != "" {
 		return true
 	}
-	err := mcpsessiontest.Available()
+	_, _, err := testdb.PostgresImage()
 	if err == nil {
 		return true
 	}
-	line := fmt.Sprintf("Postgres benchmarks and the scs peer skipped: %v, and %s is not set", err, mcpsessiontest.DSNEnv)
-	if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
-		b.Fatalf("%s; failing because %s=1", line, mcpsessiontest.RequireEnv)
+	line := fmt.Sprintf("Postgres benchmarks and the scs peer skipped: %v, and %s is not set", err, testdb.PostgresEnv)
+	if os.Getenv(testdb.RequireEnv) == "1" {
+		b.Fatalf("%s; failing because %s=1", line, testdb.RequireEnv)
 	}
 	note(line)
 	return false

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/dialects/postgres"
-	"github.com/mcpsession/mcpsession/mcpsessiontest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"go.uber.org/goleak"
 )
@@ -17,7 +17,7 @@ type fault struct {
 	name string
 	// down takes the server away; up undoes it, without waiting for the
 	// server to accept connections.
-	down, up func(srv *mcpsessiontest.Server, ctx context.Context) error
+	down, up func(srv testdb.Server, ctx context.Context) error
 	// failures is how many calls must have failed, counted from the
 	// fault, before the server comes back: enough that every worker met
 	// the fault at least twice.
@@ -27,8 +27,8 @@ type fault struct {
 func TestPostgresStopStart(t *testing.T) {
 	testPostgresFault(t, fault{
 		name:     "pg-stop-start",
-		down:     (*mcpsessiontest.Server).Stop,
-		up:       (*mcpsessiontest.Server).Start,
+		down:     testdb.Server.Stop,
+		up:       testdb.Server.Start,
 		failures: 4 * workers,
 	})
 }
@@ -36,8 +36,8 @@ func TestPostgresStopStart(t *testing.T) {
 func TestPostgresPause(t *testing.T) {
 	testPostgresFault(t, fault{
 		name: "pg-pause",
-		down: (*mcpsessiontest.Server).Pause,
-		up:   (*mcpsessiontest.Server).Unpause,
+		down: testdb.Server.Pause,
+		up:   testdb.Server.Unpause,
 		// Calls to a frozen server fail only at their deadline: two
 		// rounds of them keep it paused for about twice callDeadline.
 		failures: 2 * workers,
@@ -47,7 +47,7 @@ func TestPostgresPause(t *testing.T) {
 // testPostgresFault runs the load on one Store over a server of the
 // test's own, takes the server away and brings it back, and measures.
 func testPostgresFault(t *testing.T, f fault) {
-	srv := mcpsessiontest.PostgresServer(t, mcpsessiontest.WithFixedHostPort(), mcpsessiontest.WithDurableWrites())
+	srv := testdb.Docker(t).PostgresServer(t, testdb.ServerOptions{FixedHostPort: true, DurableWrites: true})
 	ctx := t.Context()
 	// Everything running now (the container's Docker client included) is
 	// not the store's; whatever the store starts must be gone after Close.

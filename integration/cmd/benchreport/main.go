@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/integration/internal/mdsection"
-	"github.com/mcpsession/mcpsession/mcpsessiontest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	_ "github.com/mcpsession/mcpsession/mcpsessiontest" // registers the container runtime
 )
 
 func main() {
@@ -186,22 +187,22 @@ func runBenchmarks(cfg config, p paths) (*environment, []ranPass, []byte, error)
 	env := &environment{Quick: cfg.quick, Date: time.Now().UTC()}
 	goEnv := os.Environ()
 	switch {
-	case os.Getenv(mcpsessiontest.DSNEnv) != "":
-		env.PostgresSource = "the server of " + mcpsessiontest.DSNEnv
-		env.postgresDSN = os.Getenv(mcpsessiontest.DSNEnv)
+	case os.Getenv(testdb.PostgresEnv) != "":
+		env.PostgresSource = "the server of " + testdb.PostgresEnv
+		env.postgresDSN = os.Getenv(testdb.PostgresEnv)
 	default:
-		if err := mcpsessiontest.Available(); err != nil {
-			if os.Getenv(mcpsessiontest.RequireEnv) == "1" {
-				return nil, nil, nil, fmt.Errorf("%w, and %s is not set", err, mcpsessiontest.DSNEnv)
+		rt, img, err := testdb.PostgresImage()
+		if err != nil {
+			if os.Getenv(testdb.RequireEnv) == "1" {
+				return nil, nil, nil, fmt.Errorf("%w, and %s is not set", err, testdb.PostgresEnv)
 			}
-			fmt.Fprintf(os.Stderr, "benchreport: %v, and %s is not set: the Postgres benchmarks will be left out\n", err, mcpsessiontest.DSNEnv)
+			fmt.Fprintf(os.Stderr, "benchreport: %v, and %s is not set: the Postgres benchmarks will be left out\n", err, testdb.PostgresEnv)
 			env.PostgresSource = "none: " + err.Error()
 			break
 		}
-		img, _ := mcpsessiontest.Image()
 		fmt.Fprintf(os.Stderr, "benchreport: starting Postgres from %s\n", img)
 		startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		srv, err := mcpsessiontest.StartPostgres(startCtx)
+		srv, err := rt.StartPostgres(startCtx, testdb.ServerOptions{})
 		cancel()
 		if err != nil {
 			return nil, nil, nil, err
@@ -215,7 +216,7 @@ func runBenchmarks(cfg config, p paths) (*environment, []ranPass, []byte, error)
 		}()
 		env.PostgresSource = "a container from " + srv.Image() + ", started by the integration suite's harness for this run"
 		env.postgresDSN = srv.DSN()
-		goEnv = append(goEnv, mcpsessiontest.DSNEnv+"="+srv.DSN())
+		goEnv = append(goEnv, testdb.PostgresEnv+"="+srv.DSN())
 	}
 	env.collect(ctx, p.integration)
 

@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mcpsession/mcpsession/mcpsessiontest"
+	"github.com/mcpsession/mcpsession/internal/testdb"
+	_ "github.com/mcpsession/mcpsession/mcpsessiontest" // registers the container runtime
 )
 
 func main() {
@@ -42,24 +43,24 @@ func run(args []string) int {
 	defer signal.Stop(sigs)
 
 	env := os.Environ()
-	if os.Getenv(mcpsessiontest.DSNEnv) == "" {
-		err := mcpsessiontest.Available()
+	if os.Getenv(testdb.PostgresEnv) == "" {
+		rt, _, err := testdb.PostgresImage()
 		switch {
-		case err != nil && os.Getenv(mcpsessiontest.RequireEnv) == "1":
+		case err != nil && os.Getenv(testdb.RequireEnv) == "1":
 			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set; not running the command, because %s=1\n",
-				err, mcpsessiontest.DSNEnv, mcpsessiontest.RequireEnv)
+				err, testdb.PostgresEnv, testdb.RequireEnv)
 			return 1
 		case err != nil:
-			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, mcpsessiontest.DSNEnv)
+			fmt.Fprintf(os.Stderr, "withpostgres: %v and %s is not set: running without Postgres\n", err, testdb.PostgresEnv)
 		default:
-			srv, code := startServer(sigs)
+			srv, code := startServer(rt, sigs)
 			if srv == nil {
 				return code
 			}
 			defer terminate(srv)
-			env = append(env, mcpsessiontest.DSNEnv+"="+srv.DSN())
+			env = append(env, testdb.PostgresEnv+"="+srv.DSN())
 			setup := ""
-			if s := mcpsessiontest.Setup(); s != "" {
+			if s := rt.Notes(); s != "" {
 				setup = " (" + s + ")"
 			}
 			fmt.Fprintf(os.Stderr, "withpostgres: %s listening on port %d%s\n", srv.Image(), srv.HostPort(), setup)
@@ -103,13 +104,13 @@ func run(args []string) int {
 // as the tests choose it, and exits 0; or says why there is none and exits
 // exitNoDocker or exitNoImage.
 func printImage() int {
-	img, err := mcpsessiontest.Image()
+	_, img, err := testdb.PostgresImage()
 	if err == nil {
 		fmt.Println(img)
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "withpostgres: %v\n", err)
-	if errors.Is(err, mcpsessiontest.ErrNoImage) {
+	if errors.Is(err, testdb.ErrNoImage) {
 		return exitNoImage
 	}
 	return exitNoDocker
@@ -117,15 +118,15 @@ func printImage() int {
 
 // startServer starts the container, or gives up on an interrupt. It
 // returns the server, or nil and the exit code.
-func startServer(sigs <-chan os.Signal) (*mcpsessiontest.Server, int) {
+func startServer(rt testdb.Runtime, sigs <-chan os.Signal) (testdb.Server, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var srv *mcpsessiontest.Server
+	var srv testdb.Server
 	var err error
 	started := make(chan struct{})
 	go func() {
 		defer close(started)
-		srv, err = mcpsessiontest.StartPostgres(ctx)
+		srv, err = rt.StartPostgres(ctx, testdb.ServerOptions{})
 	}()
 	select {
 	case <-started:
@@ -143,7 +144,7 @@ func startServer(sigs <-chan os.Signal) (*mcpsessiontest.Server, int) {
 	}
 }
 
-func terminate(srv *mcpsessiontest.Server) {
+func terminate(srv testdb.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := srv.Terminate(ctx); err != nil {
