@@ -18,7 +18,7 @@ package gosdk
 // suite's load (a hundred clients at once, in one case) would upset.
 //
 // What a case cannot do on the adapter is skipped there with t.Skip naming
-// the row of the README's limits table ("## Limits", "### gosdk").
+// the row of the limits table in docs/adapters.md ("## Limits", "### gosdk").
 // Where go-sdk's case reads go-sdk's internals, the port checks what is
 // observable over HTTP instead, and says so. Left out:
 //
@@ -265,20 +265,20 @@ func (tg *target) awaitSessions(t *testing.T, want int) {
 }
 
 // limit skips the rest of a case on the adapter's ways, naming the row of
-// the README's limits table that says why.
+// the limits table in docs/adapters.md that says why.
 func limit(t *testing.T, w adaptertest.Way, row string) {
 	t.Helper()
 	if !w.SDK() {
-		t.Skipf("limit (README, Limits, gosdk): %s", row)
+		t.Skipf("limit (docs/adapters.md, Limits, gosdk): %s", row)
 	}
 }
 
 // limitReplicas skips the rest of a case on the ways with more than one
-// replica, naming the row of the README's limits table that says why.
+// replica, naming the row of the limits table in docs/adapters.md that says why.
 func limitReplicas(t *testing.T, w adaptertest.Way, row string) {
 	t.Helper()
 	if w.Replicas > 1 {
-		t.Skipf("limit (README, Limits, gosdk): %s", row)
+		t.Skipf("limit (docs/adapters.md, Limits, gosdk): %s", row)
 	}
 }
 

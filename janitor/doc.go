@@ -1,6 +1,8 @@
-// Package janitor removes the MCP sessions nobody ended: a background
-// sweeper that calls a [mcpsession.Cleaner] periodically, the way
-// ConduitMCP's session cleanup process does.
+// Package janitor removes the MCP sessions and state handles nobody ended,
+// and whatever else expires in the store's database: a background sweeper
+// that calls a [mcpsession.Cleaner] periodically, the way ConduitMCP's
+// session cleanup process does. Begin with [New] over the store and run
+// [Janitor.Run] for the life of the process.
 //
 // Clients of a streamable-HTTP MCP server often vanish without a DELETE, so
 // their sessions would stay in the store for ever. A store's reads already

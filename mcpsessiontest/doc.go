@@ -1,6 +1,7 @@
 // Package mcpsessiontest gives a service's tests a fresh, migrated
 // mcpsession store: on a SQLite file, on a PostgreSQL container, or on a
-// server the tests name, each test in a schema of its own.
+// server the tests name, each test in a schema of its own. Begin with
+// [SQLite] or [Postgres] in a test, and [Main] in TestMain.
 //
 // It is a module of its own (github.com/mcpsession/mcpsession/mcpsessiontest)
 // because it depends on testcontainers-go and Docker's client libraries:

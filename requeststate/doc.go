@@ -1,6 +1,6 @@
 // Package requeststate seals the requestState of MCP's multi round-trip
 // requests (2026-07-28, SEP-2322) so that any replica can open it, and
-// open it once.
+// open it once. Begin with [New] over the store, one [Sealer] per process.
 //
 // A tool that needs an answer from the user returns an InputRequiredResult
 // with its inputRequests and a requestState; the client retries the same

@@ -26,7 +26,7 @@ import (
 //
 // The seed corpus in testdata/fuzz/FuzzDifferential (and the f.Add seeds)
 // runs with every `go test`, so `make test` replays it against its
-// Postgres container. To search for new cases (see the README):
+// Postgres container. To search for new cases (see docs/testing.md):
 //
 //	MCPSESSION_TEST_POSTGRES_DSN=postgres://… go test ./sqlstore -run '^$' -fuzz FuzzDifferential -fuzztime 30m
 func FuzzDifferential(f *testing.F) {

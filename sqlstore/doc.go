@@ -1,7 +1,8 @@
-// Package sqlstore keeps MCP sessions in PostgreSQL or SQLite, so that every
-// replica of a service can serve every session and sessions survive
-// restarts. Its Store implements mcpsession.Store, Cleaner, Toucher and
-// Modifier.
+// Package sqlstore keeps MCP sessions and state handles in PostgreSQL or
+// SQLite, so that every replica of a service can serve every client and
+// nothing is lost on restart. Begin with [Open] and a dialect; its Store
+// implements mcpsession.Store, Cleaner, Toucher and Modifier for sessions,
+// and mcpsession.HandleStore and HandleCleaner for state handles.
 //
 // # Getting started
 //

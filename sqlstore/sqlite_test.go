@@ -136,7 +136,7 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 }
 
 // Ten replicas started together on a SQLite file that does not exist yet,
-// as the README's two-copy recipe does: every one opens, migrates and
+// as the two-copy recipe of docs/example.md does: every one opens, migrates and
 // writes, with no "database is locked", round after round. Each round is a
 // new file, since the race is in the first switch to WAL and the first
 // migration. Two rounds here; MCPSESSION_TEST_SQLITE_OPEN_ROUNDS sets

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// bouncer is PgBouncer in transaction mode in front of the target, as the
-// README's "Production Postgres" runs it: every database name passes to
+// bouncer is PgBouncer in transaction mode in front of the target, as
+// docs/production.md's "Production Postgres" runs it: every database name passes to
 // the same database on the server. The replicas reach it with
 // default_query_exec_mode=exec, which also tells the store it is pooled
 // (its bus polls, its cache reads through).

@@ -97,7 +97,7 @@ func renderCapacity(rep *capacityReport) string {
 	w("\nPostgres CPU is the time the server's processes ran (from /proc's schedstat, the backends that exited included), ")
 	w("WAL the advance of `pg_current_wal_lsn()`, both over the window and divided by its requests; the connections are the ")
 	w("most client backends on the database in `pg_stat_activity`, sampled every 250 ms. Through PgBouncer the store polls its ")
-	w("bus and the cache reads through (see README, \"A read cache\").\n\n")
+	w("bus and the cache reads through (see docs/production.md, \"A read cache\").\n\n")
 	notes := map[string]bool{}
 	for _, r := range rep.Rows {
 		for _, n := range r.Notes {
