@@ -21,8 +21,6 @@ const (
 	dsnEnv = testdb.PostgresEnv
 	// imageEnv names the image containers are started from.
 	imageEnv = "MCPSESSION_TEST_POSTGRES_IMAGE"
-	// requireEnv, set to 1, turns "no Postgres" from a skip into a failure.
-	requireEnv = testdb.RequireEnv
 	// runIDEnv values the runLabel of the containers this process starts.
 	runIDEnv = "MCPSESSION_TEST_RUN_ID"
 )

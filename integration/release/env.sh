@@ -1,7 +1,19 @@
 # Sourced by tidy.sh and check.sh with the release proxy's directory as $1:
 # the go command then resolves modules as a consumer's does, with this
 # repository's modules at their unpublished release version from the
-# proxy (the Makefile's "release" section says why each variable is set).
+# proxy:
+#
+#   GOWORK=off    the module alone, as a consumer sees it, not the workspace;
+#   GOPROXY=file://<proxy>,<the machine's GOPROXY>
+#                 the repository's modules from that proxy, everything else
+#                 from wherever the machine gets modules (read at run time);
+#   GONOSUMDB=github.com/mcpsession/mcpsession
+#                 the checksum database has never seen the repository's
+#                 modules at an unpublished version; not GOPRIVATE, which
+#                 would also bypass the proxy and go to the VCS host.
+#
+# go.sum files keep no lines for the repository's own modules (tidy.sh
+# writes and checks them so).
 #
 # The proxy serves one version whose content changes with the working
 # tree, and a module cache keeps what it once extracted of a version for
