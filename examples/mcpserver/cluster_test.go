@@ -39,6 +39,8 @@ type cluster struct {
 	idle time.Duration
 	// cached: the replicas run with the read cache (see eachCluster).
 	cached bool
+	// taskLease, when set, is the replicas' task lease (-task-lease).
+	taskLease time.Duration
 
 	mu       sync.Mutex
 	replicas [2]*running
@@ -123,7 +125,13 @@ var (
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t)}
+	return newClusterLease(t, sdk, dsn, idle, 0)
+}
+
+// newClusterLease is newCluster with the replicas' task lease.
+func newClusterLease(t *testing.T, sdk, dsn string, idle, taskLease time.Duration) *cluster {
+	t.Helper()
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), taskLease: taskLease}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -195,6 +203,7 @@ func (c *cluster) start() *running {
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
 		withCache:   c.cached,
+		taskLease:   c.taskLease,
 		busPoll:     10 * time.Millisecond, // settle waits for it on SQLite
 		logger:      slog.New(slog.DiscardHandler),
 	})
