@@ -33,7 +33,7 @@ import (
 // proxy that picks a replica per request: round-robin unless the test
 // routes otherwise.
 type cluster struct {
-	t    *testing.T
+	t    testing.TB
 	sdk  string
 	dsn  string
 	idle time.Duration
@@ -98,7 +98,7 @@ func eachCluster(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 }
 
 // cachedTest reports whether t runs under eachCluster's "cached" subtest.
-func cachedTest(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/cached/") }
+func cachedTest(t testing.TB) bool { return strings.Contains(t.Name()+"/", "/cached/") }
 
 func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 	t.Helper()
@@ -129,7 +129,7 @@ func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 }
 
 // newClusterLease is newCluster with the replicas' task lease.
-func newClusterLease(t *testing.T, sdk, dsn string, idle, taskLease time.Duration) *cluster {
+func newClusterLease(t testing.TB, sdk, dsn string, idle, taskLease time.Duration) *cluster {
 	t.Helper()
 	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), taskLease: taskLease}
 	for i := range c.replicas {

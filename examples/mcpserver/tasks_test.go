@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +297,60 @@ func TestE2ETasksFailover(t *testing.T) {
 			t.Errorf("after a restart of every replica: %+v", got)
 		}
 	})
+}
+
+// BenchmarkTasksGet measures tasks/get of a task created on replica a,
+// answered by b (the other replica, from the store) beside a (the replica
+// running it, from the store too) and, as a baseline, a whoami tools/call
+// on b, in one run. Run it with
+//
+//	go test -run '^$' -bench BenchmarkTasksGet -benchtime 300x ./mcpserver
+//
+// (MCPSESSION_TEST_POSTGRES_DSN set for Postgres too).
+func BenchmarkTasksGet(b *testing.B) {
+	for _, db := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", func(t testing.TB) string { return testdb.SQLiteFile(t) }}, {"postgres", testdb.Postgres}} {
+		b.Run(db.name, func(b *testing.B) { benchTasksGet(b, db.dsn(b)) })
+	}
+}
+
+func benchTasksGet(b *testing.B, dsn string) {
+	c := newClusterLease(b, "mcp-go", dsn, testIdle, 0)
+	c.routeBy(func(string) int { return 0 })
+	status, res := adaptertest.CallModern(b, c.url, nil, "tools/call", map[string]any{"name": researchTool, "arguments": map[string]any{"seconds": 0}, "task": map[string]any{}})
+	var created struct {
+		Task mcp.Task `json:"task"`
+	}
+	if status != http.StatusOK || json.Unmarshal(res, &created) != nil || created.Task.TaskId == "" {
+		b.Fatalf("create: %d %s", status, res)
+	}
+	for _, bc := range []struct {
+		name    string
+		replica int
+		method  string
+		params  map[string]any
+	}{
+		{"tasks-get-other-replica", 1, "tasks/get", map[string]any{"taskId": created.Task.TaskId}},
+		{"tasks-get-same-replica", 0, "tasks/get", map[string]any{"taskId": created.Task.TaskId}},
+		{"baseline-whoami-call", 1, "tools/call", map[string]any{"name": whoamiTool, "arguments": map[string]any{}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c.routeBy(func(string) int { return bc.replica })
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if status, res := adaptertest.CallModern(b, c.url, nil, bc.method, bc.params); status != http.StatusOK {
+					b.Fatalf("%s: %d %s", bc.method, status, res)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
 }
