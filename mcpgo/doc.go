@@ -178,7 +178,45 @@
 //   - [Sessions.Broadcast] reaches the subscriptions/listen streams
 //     (2026-07-28) of every replica that opted in.
 //
-// What stays on one replica (mcp-go's tasks, per-session tools, resource
+// # Tasks on any replica
+//
+// [WithTasks] (a tasks.Store over the store's database) keeps the tasks of
+// mcp-go's task tools in the database. mcp-go still runs a task on the
+// replica the tools/call reached; the adapter, through mcp-go's task hooks:
+//
+//   - stores the task before the CreateTaskResult goes out, which names the
+//     row's id (130 random bits) rather than mcp-go's UUID;
+//   - answers tasks/get, tasks/list (the caller's principal's tasks, and in
+//     a legacy session that session's and those of none, paged as
+//     WithPaginationLimit pages), tasks/result (waiting, woken through the
+//     bus, for a terminal status reached on any replica) and tasks/cancel
+//     from the store, on any replica, once mcp-go has accepted the request:
+//     its checks of the request, the session and the era stay mcp-go's, and
+//     the answers keep mcp-go's form (a GetTaskResult, mcp-go's error codes
+//     and messages; a failed task's tasks/result is -32603 with its error,
+//     a cancelled one's -32800);
+//   - renews the leases of the tasks it runs, cancels mcp-go's task (ending
+//     its handler's context) when a cancel on another replica reaches it on
+//     the bus, and writes down the result, failure or cancellation mcp-go
+//     reports. A task whose replica died fails, "the server running this
+//     task stopped before it finished", once its lease lapses;
+//   - sends notifications/tasks/status of a legacy session's task to its
+//     stream, wherever that is (Notify; it needs WithStreams).
+//
+// Another principal's task is exactly an unknown one ("task not found"),
+// and nothing changes. In 2026-07-28 mcp-go v1.6 serves tools/call with a
+// task, tasks/get and tasks/cancel, and answers tasks/list and tasks/result
+// with -32601 ("removed in protocol version 2026-07-28"), before any hook
+// runs; the adapter keeps that form rather than SEP-2663's, so that N
+// replicas answer exactly as one mcp-go does, and follows mcp-go when it
+// adopts the extension's. Not carried: mcp-go's own
+// notifications/tasks/status (it sends them to every session this replica
+// holds, naming its UUID, which no client can use) and status
+// notifications on subscriptions/listen streams, which mcp-go v1.6 does
+// not send either; the response of a task request on a POST stream that
+// mcp-go recorded in the event store keeps mcp-go's text.
+//
+// What stays on one replica (per-session tools, resource
 // subscriptions; SendNotificationToAllClients reaches the sessions the
 // calling replica holds) is listed in the README, "Limits". A conformance
 // suite of mcp-go v1.6.0's own HTTP tests (conformance_*_test.go) runs on

@@ -47,6 +47,9 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 	if s.streams != nil {
 		s.streams.next.Store(&next)
 	}
+	if s.tasks != nil {
+		next = s.tasks.wrap(next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost, http.MethodGet, http.MethodDelete:

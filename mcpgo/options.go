@@ -13,6 +13,7 @@ import (
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/internal/adapter"
 	"github.com/mcpsession/mcpsession/internal/logredact"
+	"github.com/mcpsession/mcpsession/tasks"
 )
 
 // An Option configures a Sessions. Each rejects a bad argument with an
@@ -23,6 +24,7 @@ type Option = adapter.Option[config]
 type config struct {
 	adapter.Settings
 	contextFunc server.HTTPContextFunc
+	tasks       *tasks.Store
 }
 
 func (c *config) Shared() *adapter.Settings { return &c.Settings }
@@ -100,6 +102,24 @@ func Principal(ctx context.Context) (string, error) { return adapter.Principal(c
 // Neither may be nil.
 func WithStreams(b *bus.Bus, events *eventstore.Store) Option {
 	return adapter.Share[config](adapter.WithStreams(b, events))
+}
+
+// WithTasks keeps the tasks of mcp-go's task tools (AddTaskTool, and tools
+// whose Execution.TaskSupport allows tasks) in ts, so that any replica
+// answers for any task: tasks/get, tasks/list, tasks/result and
+// tasks/cancel are answered from the store, a cancel reaches the replica
+// running the task, and a task whose replica died fails once its lease
+// lapses. See the package documentation, "Tasks on any replica". It needs
+// Handler in front of mcp-go and ServerOptions (which installs mcp-go's
+// task hooks); ts must not be nil.
+func WithTasks(ts *tasks.Store) Option {
+	return adapter.Own(func(c *config) error {
+		if ts == nil {
+			return fmt.Errorf("%w: WithTasks(nil)", mcpsession.ErrInvalidOption)
+		}
+		c.tasks = ts
+		return nil
+	})
 }
 
 // withClock replaces the clock; tests use it to step past touch intervals.

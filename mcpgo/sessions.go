@@ -16,6 +16,7 @@ import (
 	"github.com/mcpsession/mcpsession/internal/memo"
 	"github.com/mcpsession/mcpsession/internal/principal"
 	"github.com/mcpsession/mcpsession/internal/record"
+	itasks "github.com/mcpsession/mcpsession/internal/tasks"
 )
 
 // Sessions keeps the sessions of an mcp-go streamable-HTTP server in a
@@ -26,7 +27,8 @@ type Sessions struct {
 	core        *adapter.Core
 	logger      *slog.Logger
 	contextFunc server.HTTPContextFunc
-	streams     *streams // WithStreams; nil without
+	streams     *streams    // WithStreams; nil without
+	tasks       *taskRunner // WithTasks; nil without
 	// server is the MCPServer whose hooks these are, as its first request
 	// told them (with streams, sessions are registered on it: hold).
 	server atomic.Pointer[server.MCPServer]
@@ -57,19 +59,30 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if s.streams, err = newStreams(s, cfg, store); err != nil {
 		return nil, err
 	}
+	if cfg.tasks != nil {
+		s.tasks = newTaskRunner(s, (*itasks.Store)(cfg.tasks))
+	}
 	return s, nil
 }
 
 // ServerOptions returns the options to pass to server.NewMCPServer:
 // server.WithHooks with the adapter's hooks, which create the session in the
-// store on initialize and store the log level on logging/setLevel.
+// store on initialize and store the log level on logging/setLevel, and,
+// with WithTasks, server.WithTaskHooks with the hooks that keep tasks in
+// the store.
 //
 // mcp-go keeps one Hooks per server, so if you have hooks of your own, do
-// not use ServerOptions: call RegisterHooks on your Hooks instead.
+// not use ServerOptions: call RegisterHooks on your Hooks instead (with
+// WithTasks, ServerOptions is still needed for the task hooks: give yours
+// after it).
 func (s *Sessions) ServerOptions() []server.ServerOption {
 	hooks := &server.Hooks{}
 	s.RegisterHooks(hooks)
-	return []server.ServerOption{server.WithHooks(hooks)}
+	opts := []server.ServerOption{server.WithHooks(hooks)}
+	if s.tasks != nil {
+		opts = append(opts, server.WithTaskHooks(s.tasks.taskHooks()))
+	}
+	return opts
 }
 
 // RegisterHooks adds the adapter's hooks to h, which must be the Hooks given
@@ -80,6 +93,9 @@ func (s *Sessions) RegisterHooks(h *server.Hooks) {
 	h.AddAfterSetLevel(s.afterSetLevel)
 	h.AddOnRegisterSession(s.onRegisterSession)
 	h.AddOnUnregisterSession(s.onUnregisterSession)
+	if s.tasks != nil {
+		s.tasks.registerHooks(h)
+	}
 }
 
 // HTTPOptions returns the options to pass to

@@ -33,12 +33,14 @@ import (
 // proxy that picks a replica per request: round-robin unless the test
 // routes otherwise.
 type cluster struct {
-	t    *testing.T
+	t    testing.TB
 	sdk  string
 	dsn  string
 	idle time.Duration
 	// cached: the replicas run with the read cache (see eachCluster).
 	cached bool
+	// taskLease, when set, is the replicas' task lease (-task-lease).
+	taskLease time.Duration
 
 	mu       sync.Mutex
 	replicas [2]*running
@@ -96,7 +98,7 @@ func eachCluster(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 }
 
 // cachedTest reports whether t runs under eachCluster's "cached" subtest.
-func cachedTest(t *testing.T) bool { return strings.Contains(t.Name()+"/", "/cached/") }
+func cachedTest(t testing.TB) bool { return strings.Contains(t.Name()+"/", "/cached/") }
 
 func eachSDK(t *testing.T, fn func(t *testing.T, sdk, dsn string)) {
 	t.Helper()
@@ -123,7 +125,13 @@ var (
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t)}
+	return newClusterLease(t, sdk, dsn, idle, 0)
+}
+
+// newClusterLease is newCluster with the replicas' task lease.
+func newClusterLease(t testing.TB, sdk, dsn string, idle, taskLease time.Duration) *cluster {
+	t.Helper()
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), taskLease: taskLease}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -195,6 +203,7 @@ func (c *cluster) start() *running {
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
 		withCache:   c.cached,
+		taskLease:   c.taskLease,
 		busPoll:     10 * time.Millisecond, // settle waits for it on SQLite
 		logger:      slog.New(slog.DiscardHandler),
 	})

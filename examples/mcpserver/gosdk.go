@@ -22,6 +22,7 @@ func withGoSDK(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(co
 		gosdkWhoami)
 	mcp.AddTool(server, &mcp.Tool{Name: counterTool, Description: counterDescription}, gosdkCounter(cfg.logger))
 	mcp.AddTool(server, &mcp.Tool{Name: sampleTool, Description: sampleDescription}, gosdkSample(cfg.logger))
+	addGoSDKResearch(server)
 	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal),
 		gosdk.WithStreams(cfg.bus, cfg.events))
 	if err != nil {

@@ -16,13 +16,15 @@ import (
 // withMCPGo serves the tools with mcp-go (github.com/mark3labs/mcp-go), its
 // sessions kept in store by package mcpgo.
 func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
-	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
-		mcpgo.WithStreams(cfg.bus, cfg.events))
+	taskOpts, taskServerOpts := mcpgoTaskOptions(cfg.tasks)
+	sessions, err := mcpgo.New(store, append([]mcpgo.Option{mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
+		mcpgo.WithStreams(cfg.bus, cfg.events)}, taskOpts...)...)
 	if err != nil {
 		return nil, nil, err
 	}
 	mcpServer := server.NewMCPServer(serverName, serverVersion,
-		append(sessions.ServerOptions(), server.WithLogging(), server.WithToolCapabilities(false))...)
+		append(append(sessions.ServerOptions(), server.WithLogging(), server.WithToolCapabilities(false)), taskServerOpts...)...)
+	addMCPGoResearch(mcpServer)
 	mcpServer.AddTool(mcp.NewTool(whoamiTool,
 		mcp.WithDescription(whoamiDescription),
 		mcp.WithReadOnlyHintAnnotation(true)),

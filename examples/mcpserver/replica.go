@@ -18,6 +18,7 @@ import (
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
 	"github.com/mcpsession/mcpsession/sqlstore"
+	"github.com/mcpsession/mcpsession/tasks"
 )
 
 // sdks are the values of -sdk: the MCP SDK a replica serves with, each
@@ -67,7 +68,10 @@ type replicaConfig struct {
 	withCache bool
 	// busPoll, when set, is the bus's poll interval (tests shorten it).
 	busPoll time.Duration
-	logger  *slog.Logger
+	// taskLease, when set, is how long a task stays leased to the replica
+	// running it without a renewal (tasks.WithLease).
+	taskLease time.Duration
+	logger    *slog.Logger
 	// httpServer, when set, is the server the handler runs in, which
 	// shutdown then shuts down.
 	httpServer *http.Server
@@ -77,6 +81,9 @@ type replicaConfig struct {
 	// database.
 	bus    *bus.Bus
 	events *eventstore.Store
+	// tasks keeps the research tool's tasks, with -sdk mcp-go; nil with
+	// go-sdk, which has no tasks.
+	tasks *tasks.Store
 }
 
 // dialectFor returns the dialect of a -db DSN: SQLite for sqlite:PATH and
@@ -105,16 +112,6 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The janitor's ttl is the store's idle timeout; sweeping more often
-	// than the timeout would find nothing new, and less often than the
-	// janitor's default minute would leave expired rows longer.
-	j, err := janitor.New(store,
-		janitor.WithLogger(cfg.logger),
-		janitor.WithInterval(min(time.Minute, cfg.idleTimeout)))
-	if err != nil {
-		_ = store.Close()
-		return nil, fmt.Errorf("janitor: %w", err)
-	}
 	// The bus and the event store live in the store's database: nothing
 	// else to run or reach. On Postgres the bus LISTENs (a connection of
 	// the store's pool); on SQLite it polls.
@@ -129,6 +126,22 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	if cfg.events, err = eventstore.New(store); err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("event store: %w", err)
+	}
+	jopts := []janitor.Option{janitor.WithLogger(cfg.logger), janitor.WithInterval(min(time.Minute, cfg.idleTimeout))}
+	if cfg.sdk == "mcp-go" {
+		if cfg.tasks, err = newTaskStore(store, cfg); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+		jopts = append(jopts, janitor.WithSweeper(cfg.tasks.Sweep)) // after the sessions and handles
+	}
+	// The janitor's ttl is the store's idle timeout; sweeping more often
+	// than the timeout would find nothing new, and less often than the
+	// janitor's default minute would leave expired rows longer.
+	j, err := janitor.New(store, jopts...)
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("janitor: %w", err)
 	}
 	var sessions mcpsession.Store = store
 	var c cache.Store

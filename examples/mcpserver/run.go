@@ -33,6 +33,7 @@ type config struct {
 	drain       time.Duration
 	cache       bool
 	memory      bool
+	taskLease   time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -45,6 +46,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 30*time.Minute, "how long an unused session or state handle lives")
 	fs.BoolVar(&c.cache, "cache", false, "keep the sessions this replica reads in memory, coherent with the other replicas through the database (package cache)")
 	fs.BoolVar(&c.memory, "memory", false, "keep sessions in mcp-go's memory, without -db (a baseline: each session works only on the replica that created it)")
+	fs.DurationVar(&c.taskLease, "task-lease", 30*time.Second, "how long a task stays leased to the replica running it without a renewal; once it lapses (the replica died) the task has failed")
 	fs.DurationVar(&c.drain, "drain", 2*time.Second, "how long a stopping server keeps serving after /readyz turns 503, for load balancers to stop sending it requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,6 +100,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		dsn:         cfg.db,
 		idleTimeout: cfg.idleTimeout,
 		withCache:   cfg.cache,
+		taskLease:   cfg.taskLease,
 		logger:      logger,
 		httpServer:  srv,
 	}
