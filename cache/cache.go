@@ -206,7 +206,7 @@ func WithMaxBytes(n int) Option {
 	})
 }
 
-// WithPublishInterval sets the least time between two invalidation
+// withPublishInterval sets the least time between two invalidation
 // messages this Store publishes (default 10 ms): the keys
 // of the writes made meanwhile travel together in the next one. A write's
 // key so reaches the other replicas up to d later than the bus alone would
@@ -214,17 +214,17 @@ func WithMaxBytes(n int) Option {
 // every write of that interval: on Postgres, one message per Update halved
 // the throughput of Updates on one goroutine. 0 publishes as soon as the
 // previous message is written (at most 1 s).
-func WithPublishInterval(d time.Duration) Option {
+func withPublishInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d < 0 || d > time.Second {
-			return fmt.Errorf("%w: cache.WithPublishInterval(%v): must be from 0 to 1s", mcpsession.ErrInvalidOption, d)
+			return fmt.Errorf("%w: cache.withPublishInterval(%v): must be from 0 to 1s", mcpsession.ErrInvalidOption, d)
 		}
 		c.pubEvery = d
 		return nil
 	})
 }
 
-// WithRefreshAhead sets the part of an entry's life, at its end, in which a
+// withRefreshAhead sets the part of an entry's life, at its end, in which a
 // hit also reads the session again in the background (default
 // 0.2): a session in use then gets a new entry before its
 // old one ends, and no request of it waits for the database, at the price
@@ -232,10 +232,10 @@ func WithPublishInterval(d time.Duration) Option {
 // often, at most). The hit itself is served from the entry, which is still
 // within every bound; the new read is kept under the same rules as a miss's.
 // From 0 (never: an entry that ends is read again by the next Get) to 0.5.
-func WithRefreshAhead(part float64) Option {
+func withRefreshAhead(part float64) Option {
 	return optionFunc(func(c *config) error {
 		if !(part >= 0 && part <= 0.5) { // also refuses NaN
-			return fmt.Errorf("%w: cache.WithRefreshAhead(%v): must be from 0 to 0.5", mcpsession.ErrInvalidOption, part)
+			return fmt.Errorf("%w: cache.withRefreshAhead(%v): must be from 0 to 0.5", mcpsession.ErrInvalidOption, part)
 		}
 		c.refreshPart = part
 		return nil

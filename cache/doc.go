@@ -25,8 +25,8 @@
 // sweeps what reads still see) drops the session's entry on this replica
 // at once and publishes its key on the bus; every replica's Store drops its
 // entry when the key arrives. A read that was in flight when a key arrived
-// is not kept. The keys of the writes of one WithPublishInterval
-// (10 ms by default) travel in one message, on the bus topic
+// is not kept. The keys of the writes of one 10 ms interval travel in one
+// message, on the bus topic
 // "mcpsession/cache/invalidate", so that invalidation costs the database
 // one message per interval, not one per write.
 //
@@ -48,8 +48,7 @@
 //     and WithMaxStaleness is what holds.
 //
 // A session in use is read again before its entry ends: a hit in the last
-// part of an entry's life (WithRefreshAhead, 0.2 by default) starts a
-// background read, kept under the same rules as a miss's, so that requests
+// fifth of an entry's life starts a background read, kept under the same rules as a miss's, so that requests
 // of a busy session are not the ones that wait for the database each time
 // an entry ends.
 //

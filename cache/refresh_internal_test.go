@@ -57,7 +57,7 @@ func TestRefreshAhead(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		const bound = time.Second
 		for _, part := range []float64{0.2, 0} {
-			c, raw, clk := newClocked(t, dsn, WithMaxStaleness(bound), WithRefreshAhead(part))
+			c, raw, clk := newClocked(t, dsn, WithMaxStaleness(bound), withRefreshAhead(part))
 			ctx := t.Context()
 			id := mcpsession.NewID()
 			if err := raw.Create(ctx, id, map[string]any{"v": 0}); err != nil {
@@ -102,7 +102,7 @@ func TestRefreshAhead(t *testing.T) {
 func TestRefreshFindsSessionGone(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		const bound = time.Second
-		c, raw, clk := newClocked(t, dsn, WithMaxStaleness(bound), WithRefreshAhead(0.5))
+		c, raw, clk := newClocked(t, dsn, WithMaxStaleness(bound), withRefreshAhead(0.5))
 		ctx := t.Context()
 		id := mcpsession.NewID()
 		if err := raw.Create(ctx, id, map[string]any{"v": 0}); err != nil {

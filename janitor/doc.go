@@ -49,8 +49,7 @@
 // default, see [WithInterval]), and then one interval after each sweep
 // ends, so sweeps of one Janitor never overlap; [Janitor.Sweep] sweeps now,
 // waiting for a sweep in progress to end. Every wait is jittered by a
-// random fraction (10% by default, see [WithJitter]) so that replicas
-// started together do not sweep together.
+// random fraction of up to 10% so that replicas started together do not sweep together.
 //
 // While sweeps fail, Run backs off: after k failures in a row it waits
 // interval * 2^(k-1), at most 8 intervals; a successful sweep resets the

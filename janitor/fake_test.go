@@ -271,7 +271,7 @@ func newBundle(t *testing.T, c mcpsession.Cleaner, f *fakeCleaner, opts []Option
 	base := []Option{
 		WithTTL(time.Hour),
 		WithInterval(testInterval),
-		WithJitter(0),
+		withJitter(0),
 		WithLogger(slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithOnSweep(func(r SweepResult) { b.results <- r }),
 	}

@@ -86,7 +86,7 @@ func New(c mcpsession.Cleaner, opts ...Option) (*Janitor, error) {
 
 // Run sweeps until ctx ends, then returns nil. The first sweep starts one
 // interval after Run starts, and each later one one interval after the
-// previous sweep ended; every wait is jittered (see WithJitter). A sweep that
+// previous sweep ended; every wait is jittered by 10%. A sweep that
 // Sweep started in the meantime is waited for, never overlapped.
 //
 // A failed sweep is logged and reported to the OnSweep callback, and Run

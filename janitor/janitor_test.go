@@ -73,7 +73,7 @@ func TestRunWaitsOneIntervalAfterEachSweep(t *testing.T) {
 func TestRunJitterUsesRandomSource(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		b := setup(t, nil, WithJitter(0.25), withRand(seqRand(0, 0.5, 0.75)))
+		b := setup(t, nil, withJitter(0.25), withRand(seqRand(0, 0.5, 0.75)))
 		start := time.Now()
 		b.run(t)
 		// wait = interval * (1 + jitter*(2r-1))
@@ -88,7 +88,7 @@ func TestRunJitterBounds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		// The default random source, through Run.
-		b := setup(t, nil, WithJitter(0.25))
+		b := setup(t, nil, withJitter(0.25))
 		start := time.Now()
 		b.run(t)
 		lo, hi := 750*time.Millisecond, 1250*time.Millisecond
@@ -109,7 +109,7 @@ func TestRunJitterBounds(t *testing.T) {
 func TestNextWaitJitterBounds(t *testing.T) {
 	t.Parallel()
 	for _, jitter := range []float64{0.1, 0.25, 0.5, 0.9} {
-		j, err := New(newFakeCleaner(), WithTTL(time.Hour), WithInterval(time.Minute), WithJitter(jitter))
+		j, err := New(newFakeCleaner(), WithTTL(time.Hour), WithInterval(time.Minute), withJitter(jitter))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestNextWaitBackoff(t *testing.T) {
 	t.Parallel()
 	newJ := func(interval time.Duration, jitter float64, r func() float64) *Janitor {
 		t.Helper()
-		j, err := New(newFakeCleaner(), WithTTL(time.Hour), WithInterval(interval), WithJitter(jitter), withRand(r))
+		j, err := New(newFakeCleaner(), WithTTL(time.Hour), WithInterval(interval), withJitter(jitter), withRand(r))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -631,7 +631,7 @@ func TestRunInRealTime(t *testing.T) {
 	t.Parallel()
 	fc := newFakeCleaner()
 	results := make(chan SweepResult, 100)
-	j, err := New(fc, WithTTL(time.Hour), WithInterval(time.Millisecond), WithJitter(0.5),
+	j, err := New(fc, WithTTL(time.Hour), WithInterval(time.Millisecond), withJitter(0.5),
 		WithOnSweep(func(r SweepResult) {
 			select {
 			case results <- r:

@@ -104,10 +104,10 @@ func TestNewErrors(t *testing.T) {
 		{"bad ttl despite idle timeout", idleCleaner{plain, time.Hour}, []Option{WithTTL(time.Microsecond)}, []error{mcpsession.ErrInvalidOption}},
 		{"interval zero", plain, []Option{ok, WithInterval(0)}, []error{mcpsession.ErrInvalidOption}},
 		{"interval negative", plain, []Option{ok, WithInterval(-time.Second)}, []error{mcpsession.ErrInvalidOption}},
-		{"jitter negative", plain, []Option{ok, WithJitter(-0.1)}, []error{mcpsession.ErrInvalidOption}},
-		{"jitter one", plain, []Option{ok, WithJitter(1)}, []error{mcpsession.ErrInvalidOption}},
-		{"jitter NaN", plain, []Option{ok, WithJitter(math.NaN())}, []error{mcpsession.ErrInvalidOption}},
-		{"jitter infinite", plain, []Option{ok, WithJitter(math.Inf(1))}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter negative", plain, []Option{ok, withJitter(-0.1)}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter one", plain, []Option{ok, withJitter(1)}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter NaN", plain, []Option{ok, withJitter(math.NaN())}, []error{mcpsession.ErrInvalidOption}},
+		{"jitter infinite", plain, []Option{ok, withJitter(math.Inf(1))}, []error{mcpsession.ErrInvalidOption}},
 		{"nil logger", plain, []Option{ok, WithLogger(nil)}, []error{mcpsession.ErrInvalidOption}},
 		{"nil callback", plain, []Option{ok, WithOnSweep(nil)}, []error{mcpsession.ErrInvalidOption}},
 		{"nil sweeper", plain, []Option{ok, WithSweeper(nil)}, []error{mcpsession.ErrInvalidOption}},
@@ -133,11 +133,11 @@ func TestNewErrors(t *testing.T) {
 
 func TestNewAcceptsBoundaryValues(t *testing.T) {
 	t.Parallel()
-	_, err := New(newFakeCleaner(), WithTTL(time.Millisecond), WithInterval(1), WithJitter(0))
+	_, err := New(newFakeCleaner(), WithTTL(time.Millisecond), WithInterval(1), withJitter(0))
 	if err != nil {
 		t.Errorf("New: %v", err)
 	}
-	_, err = New(idleCleaner{newFakeCleaner(), time.Millisecond}, WithJitter(0.999))
+	_, err = New(idleCleaner{newFakeCleaner(), time.Millisecond}, withJitter(0.999))
 	if err != nil {
 		t.Errorf("New: %v", err)
 	}

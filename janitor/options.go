@@ -84,13 +84,13 @@ func WithInterval(d time.Duration) Option {
 	})
 }
 
-// WithJitter sets the fraction f by which each wait varies: a wait of d
+// withJitter sets the fraction f by which each wait varies: a wait of d
 // becomes a uniformly random duration in [d*(1-f), d*(1+f)]. It must be in
 // [0, 1); 0 turns jitter off. The default is 0.1.
-func WithJitter(f float64) Option {
+func withJitter(f float64) Option {
 	return optionFunc(func(c *config) error {
 		if !(f >= 0 && f < 1) { // also refuses NaN
-			return fmt.Errorf("%w: janitor.WithJitter(%v): must be in [0, 1)", mcpsession.ErrInvalidOption, f)
+			return fmt.Errorf("%w: janitor.withJitter(%v): must be in [0, 1)", mcpsession.ErrInvalidOption, f)
 		}
 		c.jitter = f
 		return nil

@@ -10,7 +10,7 @@ import "context"
 type Stats struct {
 	Hits, Misses int64
 	// Refreshes counts the background reads that hits started
-	// (cache.WithRefreshAhead).
+	// (the cache's refresh ahead).
 	Refreshes int64
 	// Bypassed counts reads that did not look in the cache, because it
 	// was not sure of itself (see package cache).
