@@ -43,7 +43,12 @@ type taskRunner struct {
 
 	mu       sync.Mutex
 	running  map[string]*runningTask // by mcp-go's id
-	renewing bool
+	renewing bool                    // renew runs
+	stopped  bool                    // shutdown was called: renew starts no more
+	// stopCtx ends with shutdown, which then waits for renew (renewals).
+	stopCtx  context.Context
+	stop     context.CancelFunc
+	renewals sync.WaitGroup
 }
 
 // runningTask is a task this replica's mcp-go runs.
@@ -55,7 +60,36 @@ type runningTask struct {
 }
 
 func newTaskRunner(s *Sessions, ts *itasks.Store) *taskRunner {
-	return &taskRunner{s: s, ts: ts, logger: s.logger, running: map[string]*runningTask{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &taskRunner{s: s, ts: ts, logger: s.logger, running: map[string]*runningTask{}, stopCtx: ctx, stop: stop}
+}
+
+// shutdown stops the lease renewal and waits for it to return, or for
+// ctx's end. The tasks still running here keep running, unrenewed: once
+// their leases lapse they have failed, as if the replica had died.
+func (t *taskRunner) shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.stop()
+	done := make(chan struct{})
+	go func() {
+		t.renewals.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isRenewing reports whether the lease renewal runs.
+func (t *taskRunner) isRenewing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.renewing
 }
 
 // taskCall is what the adapter learned of one POST that mcp-go's task
@@ -177,6 +211,9 @@ func (b *bufferWriter) WriteHeader(code int) {
 func (b *bufferWriter) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
+	}
+	if isTaskStatusEvent(p) {
+		return len(p), nil // mcp-go's own (see statusFilter)
 	}
 	return b.body.Write(p)
 }
@@ -525,12 +562,12 @@ func (t *taskRunner) created(ctx context.Context, m server.TaskMetrics) {
 	})
 	t.mu.Lock()
 	t.running[m.TaskID] = rt
-	start := !t.renewing
-	t.renewing = true
-	t.mu.Unlock()
-	if start {
+	if !t.renewing && !t.stopped {
+		t.renewing = true
+		t.renewals.Add(1)
 		go t.renew(ms)
 	}
+	t.mu.Unlock()
 	t.answer(ctx, call, mcp.NewCreateTaskResult(wireTask(task)))
 }
 
@@ -621,24 +658,31 @@ func (t *taskRunner) cancelLocal(ms *server.MCPServer, local string) {
 }
 
 // renew renews the leases of the tasks this replica runs, every third of
-// the lease, while it runs any; a task whose lease is lost (ended
-// elsewhere, or lapsed) is cancelled here.
+// the lease, while it runs any and until shutdown; a task whose lease is
+// lost (ended elsewhere, or lapsed) is cancelled here.
 func (t *taskRunner) renew(ms *server.MCPServer) {
+	defer t.renewals.Done()
 	tick := time.NewTicker(t.ts.Lease() / 3)
 	defer tick.Stop()
-	for range tick.C {
+	for {
+		select {
+		case <-tick.C:
+		case <-t.stopCtx.Done():
+		}
 		t.mu.Lock()
-		if len(t.running) == 0 {
+		if len(t.running) == 0 || t.stopCtx.Err() != nil {
 			t.renewing = false
 			t.mu.Unlock()
 			return
 		}
 		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), t.ts.Lease()/3)
+		ctx, cancel := context.WithTimeout(t.stopCtx, t.ts.Lease()/3)
 		ids, err := t.ts.RenewLeases(ctx)
 		cancel()
 		if err != nil {
-			t.s.core.StoreFailed(context.Background(), "renewing task leases", err)
+			if t.stopCtx.Err() == nil {
+				t.s.core.StoreFailed(context.Background(), "renewing task leases", err)
+			}
 			continue
 		}
 		kept := make(map[string]bool, len(ids))
