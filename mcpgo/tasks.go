@@ -49,6 +49,8 @@ type taskRunner struct {
 	stopCtx  context.Context
 	stop     context.CancelFunc
 	renewals sync.WaitGroup
+	// fieldGone warns once that mcp-go's pagination limit cannot be read.
+	fieldGone sync.Once
 }
 
 // runningTask is a task this replica's mcp-go runs.
@@ -414,7 +416,7 @@ func (t *taskRunner) registerHooks(h *server.Hooks) {
 			t.refusal(ctx, call, err)
 			return
 		}
-		page, err := t.ts.List(ctx, principal, itasks.ListParams{Session: session, Cursor: string(req.Params.Cursor), Limit: paginationLimit(server.ServerFromContext(ctx))})
+		page, err := t.ts.List(ctx, principal, itasks.ListParams{Session: session, Cursor: string(req.Params.Cursor), Limit: t.pageSize(ctx, server.ServerFromContext(ctx))})
 		if errors.Is(err, itasks.ErrInvalidCursor) {
 			call.arm(errorResponse(call.id, mcp.INVALID_PARAMS, "invalid cursor"), mcp.INVALID_PARAMS)
 			return
@@ -500,20 +502,37 @@ func (t *taskRunner) result(ctx context.Context, call *taskCall, task itasks.Tas
 	t.answer(ctx, call, res)
 }
 
-// paginationLimit reads mcp-go's WithPaginationLimit, which it keeps
-// unexported, so that tasks/list pages as mcp-go's own does; 0 if none.
-func paginationLimit(ms *server.MCPServer) int {
+// pageSize is the most tasks a tasks/list page holds: mcp-go's
+// WithPaginationLimit, so that tasks/list pages as mcp-go's own does; 0,
+// no limit, without one. mcp-go keeps it unexported (MCPServer's
+// paginationLimit, an *int, in v1.6) and has no getter, so it is read by
+// reflection. Should a later mcp-go rename or retype the field, the
+// adapter logs a warning, once, and lists without a limit, and
+// TestPaginationLimitField fails: that test is what keeps this honest.
+func (t *taskRunner) pageSize(ctx context.Context, ms *server.MCPServer) int {
+	n, ok := paginationLimit(ms)
+	if !ok {
+		t.fieldGone.Do(func() {
+			t.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: cannot read mcp-go's pagination limit (MCPServer.paginationLimit is gone); tasks/list pages are unlimited")
+		})
+	}
+	return n
+}
+
+// paginationLimit reads mcp-go's MCPServer.paginationLimit: its value (0
+// for none), and false when the field is not what mcp-go v1.6 has.
+func paginationLimit(ms *server.MCPServer) (int, bool) {
 	if ms == nil {
-		return 0
+		return 0, true
 	}
 	f := reflect.ValueOf(ms).Elem().FieldByName("paginationLimit")
-	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() || f.Elem().Kind() != reflect.Int {
-		return 0
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.Type().Elem().Kind() != reflect.Int {
+		return 0, false
 	}
-	if n := int(f.Elem().Int()); n > 0 {
-		return n
+	if f.IsNil() || f.Elem().Int() <= 0 {
+		return 0, true
 	}
-	return 0
+	return int(f.Elem().Int()), true
 }
 
 // taskHooks are the hooks that keep the rows of the tasks mcp-go runs

@@ -477,3 +477,24 @@ func getAs(t *testing.T, url, sid, user string) *adaptertest.SSE {
 	req.Header.Set(adaptertest.UserHeader, user)
 	return adaptertest.OpenSSE(t, req)
 }
+
+// The adapter reads mcp-go's pagination limit from an unexported field
+// (see taskRunner.pageSize). This fails loudly when an mcp-go upgrade
+// renames or retypes it: tasks/list would otherwise page unlike mcp-go's
+// own lists.
+func TestPaginationLimitField(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opts []server.ServerOption
+		want int
+	}{{nil, 0}, {[]server.ServerOption{server.WithPaginationLimit(3)}, 3}, {[]server.ServerOption{server.WithPaginationLimit(0)}, 0}} {
+		n, ok := paginationLimit(server.NewMCPServer("t", "1", tc.opts...))
+		if !ok {
+			t.Fatal("mcp-go's MCPServer has no paginationLimit *int field any more: " +
+				"find how this mcp-go exposes WithPaginationLimit and change paginationLimit (tasks.go)")
+		}
+		if n != tc.want {
+			t.Errorf("paginationLimit with %d options: %d; want %d", len(tc.opts), n, tc.want)
+		}
+	}
+}
