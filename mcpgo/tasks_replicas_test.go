@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -72,15 +71,7 @@ func serveTasks(t *testing.T, name, dsn string, cfg taskReplicaConfig) *taskRepl
 			}
 			return &mcp.CreateTaskResult{Content: []mcp.Content{mcp.NewTextContent("quick from " + name)}}, nil
 		})
-	h := server.NewStreamableHTTPServer(ms, append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)...)
-	srv := httptest.NewServer(sessions.Handler(h))
-	t.Cleanup(func() {
-		_ = sessions.Shutdown(context.Background())
-		srv.CloseClientConnections()
-		_ = h.Shutdown(context.Background())
-		srv.Close()
-	})
-	r.url = srv.URL + "/mcp"
+	r.url = serveHTTP(t, sessions, ms)
 	return r
 }
 
