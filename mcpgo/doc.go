@@ -200,8 +200,11 @@
 //     the bus, and writes down the result, failure or cancellation mcp-go
 //     reports. A task whose replica died fails, "the server running this
 //     task stopped before it finished", once its lease lapses;
-//   - sends notifications/tasks/status of a legacy session's task to its
-//     stream, wherever that is (Notify; it needs WithStreams).
+//   - sends notifications/tasks/status of a legacy session's task, when it
+//     completes, fails or is cancelled, to that session's GET stream
+//     wherever it is open (Notify; it needs WithStreams), naming the row's
+//     id. mcp-go's own (it sends them to every session its replica holds,
+//     naming its UUID, which no client can use) are dropped.
 //
 // Another principal's task is exactly an unknown one ("task not found"),
 // and nothing changes. In 2026-07-28 mcp-go v1.6 serves tools/call with a
@@ -209,12 +212,15 @@
 // with -32601 ("removed in protocol version 2026-07-28"), before any hook
 // runs; the adapter keeps that form rather than SEP-2663's, so that N
 // replicas answer exactly as one mcp-go does, and follows mcp-go when it
-// adopts the extension's. Not carried: mcp-go's own
-// notifications/tasks/status (it sends them to every session this replica
-// holds, naming its UUID, which no client can use) and status
-// notifications on subscriptions/listen streams, which mcp-go v1.6 does
-// not send either; the response of a task request on a POST stream that
-// mcp-go recorded in the event store keeps mcp-go's text.
+// adopts the extension's. A subscriptions/listen stream (2026-07-28) gets
+// no status notifications: mcp-go v1.6 delivers on it only the types its
+// filter names (tools, prompts and resources list changes, resource
+// updates) and drops every other, notifications/tasks/status included, and
+// a sessionless task has no stream to name; its client polls tasks/get.
+// The response of a task request on a POST stream that mcp-go recorded in
+// the event store keeps mcp-go's text. [Sessions.Shutdown] stops the lease
+// renewal: tasks still running on a replica that shuts down fail once
+// their leases lapse.
 //
 // What stays on one replica (per-session tools, resource
 // subscriptions; SendNotificationToAllClients reaches the sessions the

@@ -38,6 +38,10 @@ type eventStore struct {
 	standalone func(ctx context.Context) bool
 	stored     func(ctx context.Context, session, stream string) // an event of a POST's stream
 	spool      *spool
+	// dropTaskStatus drops mcp-go's notifications/tasks/status (WithTasks;
+	// see statusFilter): none is stored, and a POST's stream writes it
+	// without an id, for statusFilter to drop.
+	dropTaskStatus bool
 }
 
 var _ server.EventStore = (*eventStore)(nil)
@@ -50,6 +54,9 @@ func newEventStore(e *events.Store) *eventStore {
 // StoreEvent implements server.EventStore.
 func (e *eventStore) StoreEvent(ctx context.Context, sessionID, streamID string, message json.RawMessage) (string, error) {
 	data := []byte(message)
+	if e.dropTaskStatus && isTaskStatus(data) {
+		return "", nil
+	}
 	if e.rewrite != nil {
 		data = e.rewrite(data)
 	}

@@ -51,6 +51,9 @@ func (s *Sessions) Handler(next http.Handler) http.Handler {
 		next = s.tasks.wrap(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.tasks != nil {
+			w = &statusFilter{ResponseWriter: w} // mcp-go's own, naming its ids
+		}
 		switch r.Method {
 		case http.MethodPost, http.MethodGet, http.MethodDelete:
 		default:

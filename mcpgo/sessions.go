@@ -61,6 +61,9 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	}
 	if cfg.tasks != nil {
 		s.tasks = newTaskRunner(s, (*itasks.Store)(cfg.tasks))
+		if s.streams != nil {
+			s.streams.events.dropTaskStatus = true
+		}
 	}
 	return s, nil
 }

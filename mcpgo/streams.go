@@ -365,10 +365,17 @@ func (s *Sessions) Broadcast(ctx context.Context, method string, params any) err
 // Shutdown ends the streams the adapter serves on this replica (GET
 // streams, listen streams, answers waiting for another replica's verdict),
 // which an http.Server's Shutdown would otherwise wait for, and waits for
-// the requests it is handing mcp-go, or ctx's end. Call it before the
-// StreamableHTTPServer's Shutdown. The sessions and their events stay in
-// the database. Without WithStreams it does nothing.
+// the requests it is handing mcp-go, or ctx's end. With WithTasks it stops
+// renewing the leases of the tasks this replica runs: those that have not
+// finished when their leases lapse have failed, on every replica. Call it
+// before the StreamableHTTPServer's Shutdown. The sessions, their events
+// and the tasks stay in the database.
 func (s *Sessions) Shutdown(ctx context.Context) error {
+	if s.tasks != nil {
+		if err := s.tasks.shutdown(ctx); err != nil {
+			return fmt.Errorf("mcpgo: shutdown: %w", err)
+		}
+	}
 	if s.streams == nil {
 		return nil
 	}

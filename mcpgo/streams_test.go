@@ -78,6 +78,13 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 		}
 		return mcp.NewToolResultText(text), nil
 	})
+	return adaptertest.StreamsReplica{URL: serveHTTP(t, sessions, ms), Broadcast: sessions.Broadcast}
+}
+
+// serveHTTP serves ms behind sessions' Handler until t ends, stopping as
+// a replica does (Sessions.Shutdown first), and returns the MCP endpoint.
+func serveHTTP(t *testing.T, sessions *Sessions, ms *server.MCPServer) string {
+	t.Helper()
 	h := server.NewStreamableHTTPServer(ms, append([]server.StreamableHTTPOption{server.WithStreamableHTTPLogger(quiet)}, sessions.HTTPOptions()...)...)
 	srv := httptest.NewServer(sessions.Handler(h))
 	t.Cleanup(func() {
@@ -86,7 +93,7 @@ func serveStreams(t *testing.T, name, dsn string) adaptertest.StreamsReplica {
 		_ = h.Shutdown(context.Background())
 		srv.Close()
 	})
-	return adaptertest.StreamsReplica{URL: srv.URL + "/mcp", Broadcast: sessions.Broadcast}
+	return srv.URL + "/mcp"
 }
 
 // WithStreams needs a bus and an event store; without it, Notify and

@@ -43,7 +43,14 @@ type taskRunner struct {
 
 	mu       sync.Mutex
 	running  map[string]*runningTask // by mcp-go's id
-	renewing bool
+	renewing bool                    // renew runs
+	stopped  bool                    // shutdown was called: renew starts no more
+	// stopCtx ends with shutdown, which then waits for renew (renewals).
+	stopCtx  context.Context
+	stop     context.CancelFunc
+	renewals sync.WaitGroup
+	// fieldGone warns once that mcp-go's pagination limit cannot be read.
+	fieldGone sync.Once
 }
 
 // runningTask is a task this replica's mcp-go runs.
@@ -55,7 +62,36 @@ type runningTask struct {
 }
 
 func newTaskRunner(s *Sessions, ts *itasks.Store) *taskRunner {
-	return &taskRunner{s: s, ts: ts, logger: s.logger, running: map[string]*runningTask{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &taskRunner{s: s, ts: ts, logger: s.logger, running: map[string]*runningTask{}, stopCtx: ctx, stop: stop}
+}
+
+// shutdown stops the lease renewal and waits for it to return, or for
+// ctx's end. The tasks still running here keep running, unrenewed: once
+// their leases lapse they have failed, as if the replica had died.
+func (t *taskRunner) shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.stop()
+	done := make(chan struct{})
+	go func() {
+		t.renewals.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isRenewing reports whether the lease renewal runs.
+func (t *taskRunner) isRenewing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.renewing
 }
 
 // taskCall is what the adapter learned of one POST that mcp-go's task
@@ -177,6 +213,9 @@ func (b *bufferWriter) WriteHeader(code int) {
 func (b *bufferWriter) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
+	}
+	if isTaskStatusEvent(p) {
+		return len(p), nil // mcp-go's own (see statusFilter)
 	}
 	return b.body.Write(p)
 }
@@ -377,7 +416,7 @@ func (t *taskRunner) registerHooks(h *server.Hooks) {
 			t.refusal(ctx, call, err)
 			return
 		}
-		page, err := t.ts.List(ctx, principal, itasks.ListParams{Session: session, Cursor: string(req.Params.Cursor), Limit: paginationLimit(server.ServerFromContext(ctx))})
+		page, err := t.ts.List(ctx, principal, itasks.ListParams{Session: session, Cursor: string(req.Params.Cursor), Limit: t.pageSize(ctx, server.ServerFromContext(ctx))})
 		if errors.Is(err, itasks.ErrInvalidCursor) {
 			call.arm(errorResponse(call.id, mcp.INVALID_PARAMS, "invalid cursor"), mcp.INVALID_PARAMS)
 			return
@@ -463,20 +502,37 @@ func (t *taskRunner) result(ctx context.Context, call *taskCall, task itasks.Tas
 	t.answer(ctx, call, res)
 }
 
-// paginationLimit reads mcp-go's WithPaginationLimit, which it keeps
-// unexported, so that tasks/list pages as mcp-go's own does; 0 if none.
-func paginationLimit(ms *server.MCPServer) int {
+// pageSize is the most tasks a tasks/list page holds: mcp-go's
+// WithPaginationLimit, so that tasks/list pages as mcp-go's own does; 0,
+// no limit, without one. mcp-go keeps it unexported (MCPServer's
+// paginationLimit, an *int, in v1.6) and has no getter, so it is read by
+// reflection. Should a later mcp-go rename or retype the field, the
+// adapter logs a warning, once, and lists without a limit, and
+// TestPaginationLimitField fails: that test is what keeps this honest.
+func (t *taskRunner) pageSize(ctx context.Context, ms *server.MCPServer) int {
+	n, ok := paginationLimit(ms)
+	if !ok {
+		t.fieldGone.Do(func() {
+			t.logger.LogAttrs(ctx, slog.LevelWarn, "mcpgo: cannot read mcp-go's pagination limit (MCPServer.paginationLimit is gone); tasks/list pages are unlimited")
+		})
+	}
+	return n
+}
+
+// paginationLimit reads mcp-go's MCPServer.paginationLimit: its value (0
+// for none), and false when the field is not what mcp-go v1.6 has.
+func paginationLimit(ms *server.MCPServer) (int, bool) {
 	if ms == nil {
-		return 0
+		return 0, true
 	}
 	f := reflect.ValueOf(ms).Elem().FieldByName("paginationLimit")
-	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() || f.Elem().Kind() != reflect.Int {
-		return 0
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.Type().Elem().Kind() != reflect.Int {
+		return 0, false
 	}
-	if n := int(f.Elem().Int()); n > 0 {
-		return n
+	if f.IsNil() || f.Elem().Int() <= 0 {
+		return 0, true
 	}
-	return 0
+	return int(f.Elem().Int()), true
 }
 
 // taskHooks are the hooks that keep the rows of the tasks mcp-go runs
@@ -525,12 +581,12 @@ func (t *taskRunner) created(ctx context.Context, m server.TaskMetrics) {
 	})
 	t.mu.Lock()
 	t.running[m.TaskID] = rt
-	start := !t.renewing
-	t.renewing = true
-	t.mu.Unlock()
-	if start {
+	if !t.renewing && !t.stopped {
+		t.renewing = true
+		t.renewals.Add(1)
 		go t.renew(ms)
 	}
+	t.mu.Unlock()
 	t.answer(ctx, call, mcp.NewCreateTaskResult(wireTask(task)))
 }
 
@@ -621,24 +677,31 @@ func (t *taskRunner) cancelLocal(ms *server.MCPServer, local string) {
 }
 
 // renew renews the leases of the tasks this replica runs, every third of
-// the lease, while it runs any; a task whose lease is lost (ended
-// elsewhere, or lapsed) is cancelled here.
+// the lease, while it runs any and until shutdown; a task whose lease is
+// lost (ended elsewhere, or lapsed) is cancelled here.
 func (t *taskRunner) renew(ms *server.MCPServer) {
+	defer t.renewals.Done()
 	tick := time.NewTicker(t.ts.Lease() / 3)
 	defer tick.Stop()
-	for range tick.C {
+	for {
+		select {
+		case <-tick.C:
+		case <-t.stopCtx.Done():
+		}
 		t.mu.Lock()
-		if len(t.running) == 0 {
+		if len(t.running) == 0 || t.stopCtx.Err() != nil {
 			t.renewing = false
 			t.mu.Unlock()
 			return
 		}
 		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), t.ts.Lease()/3)
+		ctx, cancel := context.WithTimeout(t.stopCtx, t.ts.Lease()/3)
 		ids, err := t.ts.RenewLeases(ctx)
 		cancel()
 		if err != nil {
-			t.s.core.StoreFailed(context.Background(), "renewing task leases", err)
+			if t.stopCtx.Err() == nil {
+				t.s.core.StoreFailed(context.Background(), "renewing task leases", err)
+			}
 			continue
 		}
 		kept := make(map[string]bool, len(ids))

@@ -46,9 +46,9 @@
 // eras: legacy sessions pinned to 2025-11-25 (initialize, counter, whoami,
 // a GET stream that receives notify's notifications, DELETE or
 // abandonment) and sessionless 2026-07-28 calls on state handles; tasks
-// (research) and multi round-trip requests (confirm) are placeholders,
-// skipped with a note until the example has those tools and the generator
-// drives them. The generator keeps pools of live sessions, streams and
+// (task.research: a task-augmented call of research, then tasks/get until
+// it ends, on whichever replica); multi round-trip requests (confirm) are a
+// placeholder, skipped with a note. The generator keeps pools of live sessions, streams and
 // handles (-sessions, -streams, -handles), filled before the timeline
 // starts.
 //

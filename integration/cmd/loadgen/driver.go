@@ -87,7 +87,7 @@ func (d *driver) prepare(ctx context.Context) error {
 			d.mix = d.mix.without(op)
 		}
 	}
-	for _, p := range []struct{ op, tool string }{{opResearch, "research"}, {opConfirm, "confirm"}} {
+	for _, p := range []struct{ op, tool string }{{opConfirm, "confirm"}} {
 		if tools[p.tool] {
 			drop(p.op, "the server has the "+p.tool+" tool, but this generator does not drive it yet; skipped")
 		} else {
@@ -101,6 +101,7 @@ func (d *driver) prepare(ctx context.Context) error {
 		{"counter", []string{opCounter, opHandleNew, opHandleCounter}},
 		{"whoami", []string{opWhoami, opSessionlessWhoam}},
 		{"notify", []string{opNotify}},
+		{"research", []string{opResearch}},
 	} {
 		if !tools[p.tool] {
 			for _, op := range p.ops {
@@ -209,6 +210,9 @@ func (d *driver) fire(ctx context.Context, a arrival) {
 func (d *driver) do(ctx context.Context, op string, a arrival) {
 	rec := d.rec.Load()
 	switch op {
+	case opResearch:
+		n, err := d.research(ctx)
+		rec.record(op, a.Due, n, err)
 	case opInit:
 		n, err := d.newSession(ctx)
 		rec.record(op, a.Due, n, err)

@@ -38,7 +38,7 @@ var opHelp = map[string]string{
 	opHandleNew:        "sessionless (" + sessionlessVersion + ") tools/call counter without a handle: a new state handle",
 	opHandleCounter:    "sessionless tools/call counter on a live handle",
 	opSessionlessWhoam: "sessionless tools/call whoami",
-	opResearch:         "a task (tool research): placeholder, skipped until the server has the tool and this generator drives it",
+	opResearch:         "sessionless task-augmented tools/call research (seconds 0), then tasks/get until the task is terminal, each on whichever replica",
 	opConfirm:          "a multi round-trip request (tool confirm): placeholder, skipped likewise",
 }
 
