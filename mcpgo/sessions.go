@@ -45,7 +45,7 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if err := adapter.Configure(&cfg, opts); err != nil {
 		return nil, err
 	}
-	core, err := adapter.New(adapter.Config{Name: "mcpgo", Store: store, Settings: cfg.Settings})
+	core, err := adapter.New(adapter.Config{Name: "mcpgo", Store: store, Settings: cfg.Settings, RefusedState: refusedState})
 	if err != nil {
 		return nil, err
 	}
@@ -62,19 +62,22 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 
 // ServerOptions returns the options to pass to server.NewMCPServer:
 // server.WithHooks with the adapter's hooks, which create the session in the
-// store on initialize and store the log level on logging/setLevel.
+// store on initialize and store the log level on logging/setLevel, and a
+// tool handler middleware that gives the sealed-state helpers (SealState,
+// OpenState) the call they seal for.
 //
 // mcp-go keeps one Hooks per server, so if you have hooks of your own, do
 // not use ServerOptions: call RegisterHooks on your Hooks instead.
 func (s *Sessions) ServerOptions() []server.ServerOption {
 	hooks := &server.Hooks{}
 	s.RegisterHooks(hooks)
-	return []server.ServerOption{server.WithHooks(hooks)}
+	return []server.ServerOption{server.WithHooks(hooks), server.WithToolHandlerMiddleware(bindCall)}
 }
 
 // RegisterHooks adds the adapter's hooks to h, which must be the Hooks given
 // to server.NewMCPServer with server.WithHooks. Use it instead of
-// ServerOptions, not as well.
+// ServerOptions, not as well; the sealed-state helpers then need the
+// options of ServerOptions after the first, its hooks.
 func (s *Sessions) RegisterHooks(h *server.Hooks) {
 	h.AddOnRequestInitialization(s.onRequestInitialization)
 	h.AddAfterSetLevel(s.afterSetLevel)
