@@ -53,6 +53,8 @@ type cluster struct {
 
 	logMu sync.Mutex
 	log   []hop
+
+	tune func(*replicaConfig) // see newTunedCluster
 }
 
 // running is a replica serving HTTP.
@@ -123,7 +125,14 @@ var (
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t)}
+	return newTunedCluster(t, sdk, dsn, idle, nil)
+}
+
+// newTunedCluster is newCluster with tune (when not nil) applied to each
+// replica's configuration.
+func newTunedCluster(t *testing.T, sdk, dsn string, idle time.Duration, tune func(*replicaConfig)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), tune: tune}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -190,14 +199,18 @@ func (c *cluster) replica(i int) *running {
 // without the listener and the janitor.
 func (c *cluster) start() *running {
 	c.t.Helper()
-	r, err := newReplica(context.Background(), replicaConfig{
+	rc := replicaConfig{
 		sdk:         c.sdk,
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
 		withCache:   c.cached,
 		busPoll:     10 * time.Millisecond, // settle waits for it on SQLite
 		logger:      slog.New(slog.DiscardHandler),
-	})
+	}
+	if c.tune != nil {
+		c.tune(&rc)
+	}
+	r, err := newReplica(context.Background(), rc)
 	if err != nil {
 		c.t.Fatal(err)
 	}

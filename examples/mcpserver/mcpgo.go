@@ -17,7 +17,7 @@ import (
 // sessions kept in store by package mcpgo.
 func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
 	sessions, err := mcpgo.New(store, mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
-		mcpgo.WithStreams(cfg.bus, cfg.events))
+		mcpgo.WithStreams(cfg.bus, cfg.events), mcpgo.WithSealer(cfg.sealer))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,6 +41,7 @@ func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(co
 		mcp.WithDescription(notifyDescription),
 		mcp.WithInputSchema[notifyArgs]()),
 		mcpgoNotify(sessions, cfg.logger))
+	mcpServer.AddTool(mcpgoConfirmTool(), mcpgoConfirm(cfg.logger))
 
 	// mcp-go logs session ids at Info; its lines go through a redacting
 	// logger.

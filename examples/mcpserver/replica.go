@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
+	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -65,6 +66,9 @@ type replicaConfig struct {
 	// read of every request comes from memory while the bus keeps it
 	// coherent.
 	withCache bool
+	// stateTTL and stateRotation configure the Sealer of confirm's
+	// requestState (0: requeststate's defaults).
+	stateTTL, stateRotation time.Duration
 	// busPoll, when set, is the bus's poll interval (tests shorten it).
 	busPoll time.Duration
 	logger  *slog.Logger
@@ -77,6 +81,9 @@ type replicaConfig struct {
 	// database.
 	bus    *bus.Bus
 	events *eventstore.Store
+	// sealer seals and opens confirm's requestState, its keys in the
+	// store's database.
+	sealer *requeststate.Sealer
 }
 
 // dialectFor returns the dialect of a -db DSN: SQLite for sqlite:PATH and
@@ -105,12 +112,18 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.sealer, err = newSealer(ctx, store, cfg.stateTTL, cfg.stateRotation); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("requeststate: %w", err)
+	}
 	// The janitor's ttl is the store's idle timeout; sweeping more often
 	// than the timeout would find nothing new, and less often than the
-	// janitor's default minute would leave expired rows longer.
+	// janitor's default minute would leave expired rows longer. It also
+	// deletes used requestStates and retired keys (Sealer.Sweep).
 	j, err := janitor.New(store,
 		janitor.WithLogger(cfg.logger),
-		janitor.WithInterval(min(time.Minute, cfg.idleTimeout)))
+		janitor.WithInterval(min(time.Minute, cfg.idleTimeout)),
+		janitor.WithSweeper(cfg.sealer.Sweep))
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("janitor: %w", err)
