@@ -45,10 +45,10 @@
 // -mix weighs the operations of a fleet in transition between the protocol
 // eras: legacy sessions pinned to 2025-11-25 (initialize, counter, whoami,
 // a GET stream that receives notify's notifications, DELETE or
-// abandonment) and sessionless 2026-07-28 calls on state handles; tasks
-// (research) and multi round-trip requests (confirm) are placeholders,
-// skipped with a note until the example has those tools and the generator
-// drives them. The generator keeps pools of live sessions, streams and
+// abandonment) and sessionless 2026-07-28 calls on state handles and
+// multi round-trip requests (confirm: the call and its retry with the
+// sealed requestState); tasks (research) are a placeholder, skipped with a
+// note until the example has that tool and the generator drives it. The generator keeps pools of live sessions, streams and
 // handles (-sessions, -streams, -handles), filled before the timeline
 // starts.
 //

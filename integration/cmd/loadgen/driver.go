@@ -87,7 +87,7 @@ func (d *driver) prepare(ctx context.Context) error {
 			d.mix = d.mix.without(op)
 		}
 	}
-	for _, p := range []struct{ op, tool string }{{opResearch, "research"}, {opConfirm, "confirm"}} {
+	for _, p := range []struct{ op, tool string }{{opResearch, "research"}} {
 		if tools[p.tool] {
 			drop(p.op, "the server has the "+p.tool+" tool, but this generator does not drive it yet; skipped")
 		} else {
@@ -101,6 +101,7 @@ func (d *driver) prepare(ctx context.Context) error {
 		{"counter", []string{opCounter, opHandleNew, opHandleCounter}},
 		{"whoami", []string{opWhoami, opSessionlessWhoam}},
 		{"notify", []string{opNotify}},
+		{"confirm", []string{opConfirm}},
 	} {
 		if !tools[p.tool] {
 			for _, op := range p.ops {
@@ -303,6 +304,8 @@ func (d *driver) do(ctx context.Context, op string, a arrival) {
 	case opSessionlessWhoam:
 		_, err := d.client.tool(ctx, caller{token: d.token()}, "whoami", nil)
 		rec.record(op, a.Due, 1, err)
+	case opConfirm:
+		rec.record(op, a.Due, 2, d.client.confirm(ctx, caller{token: d.token()}, "deploy"))
 	}
 }
 
