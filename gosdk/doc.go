@@ -128,6 +128,20 @@
 // first. In a session, the helpers act for the session's principal, which
 // is every request's.
 //
+// # Multi round-trip requests
+//
+// A tool that needs the user's answer returns a CallToolResult with
+// InputRequests and a RequestState, and the client retries with the
+// answer, on any replica. The state is attacker-controlled: seal it with
+// SealState and open the retry's with OpenState, given a
+// requeststate.Sealer (WithSealer) whose keys live in the store's database,
+// so that every replica opens what any sealed, bound to the principal, the
+// method and the params, for a TTL; OpenState with once set makes it
+// single use across replicas. A refused state is answered with the JSON-RPC
+// error -32602 "invalid requestState", from typed handlers too, and the
+// reason goes to the log only. For clients of earlier revisions, go-sdk
+// elicits server-to-client itself and calls the handler again.
+//
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
