@@ -32,7 +32,7 @@
 // so that a POST's event stream starts with go-sdk's priming event from
 // 2025-11-25 on, and a handler's CloseSSEStream ends it with a close event
 // that go-sdk's client resumes from. go-sdk's own HTTP tests are the
-// referee (the conformance suite in this package's tests); the README's
+// referee (the conformance suite in this package's tests); docs/adapters.md's
 // Limits table lists where the adapter answers otherwise, and why.
 //
 // The adapter never logs session ids (bearer credentials), but go-sdk's
@@ -127,6 +127,20 @@
 // session's context, not the request's) would act for whichever came
 // first. In a session, the helpers act for the session's principal, which
 // is every request's.
+//
+// # Multi round-trip requests
+//
+// A tool that needs the user's answer returns a CallToolResult with
+// InputRequests and a RequestState, and the client retries with the
+// answer, on any replica. The state is attacker-controlled: seal it with
+// SealState and open the retry's with OpenState, given a
+// requeststate.Sealer (WithSealer) whose keys live in the store's database,
+// so that every replica opens what any sealed, bound to the principal, the
+// method and the params, for a TTL; OpenState with once set makes it
+// single use across replicas. A refused state is answered with the JSON-RPC
+// error -32602 "invalid requestState", from typed handlers too, and the
+// reason goes to the log only. For clients of earlier revisions, go-sdk
+// elicits server-to-client itself and calls the handler again.
 //
 // # The record
 //

@@ -10,9 +10,11 @@ import (
 )
 
 // middleware is the receiving middleware New adds to the server. It acts
-// only on sessions this Sessions made (their context says so); the server's
-// sessionless requests, and any it serves through another handler, pass
-// untouched.
+// on initialize and notifications/initialized only for sessions this
+// Sessions made (their context says so); the server's sessionless
+// requests, and any it serves through another handler, pass untouched but
+// for the call the sealed-state helpers need in their context
+// (sealedCall).
 func (s *Sessions) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
@@ -24,6 +26,8 @@ func (s *Sessions) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 				s.onInitialized(ctx)
 			}
 			return res, err
+		case "tools/call", "prompts/get", "resources/read": // the requests that may take several round trips
+			return sealedCall(ctx, method, req, next)
 		}
 		return next(ctx, method, req)
 	}

@@ -67,7 +67,7 @@ func New(store mcpsession.Store, server *mcp.Server, opts ...Option) (*Sessions,
 	if server == nil {
 		return nil, fmt.Errorf("%w: nil mcp.Server", mcpsession.ErrInvalidOption)
 	}
-	core, err := adapter.New(adapter.Config{Name: "gosdk", Store: store, Settings: cfg.Settings})
+	core, err := adapter.New(adapter.Config{Name: "gosdk", Store: store, Settings: cfg.Settings, RefusedState: refusedState})
 	if err != nil {
 		return nil, err
 	}

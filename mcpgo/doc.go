@@ -90,6 +90,21 @@
 // The principals must be equal; a session initialized anonymously is not
 // open to a signed-in user either.
 //
+// # Multi round-trip requests
+//
+// A tool that needs the user's answer returns an InputRequiredResult
+// (server.NewInputRequestBuilder) and the client retries with the answer,
+// on any replica. Its requestState is attacker-controlled: seal it with
+// SealState and open the retry's with OpenState, given a
+// requeststate.Sealer (WithSealer) whose keys live in the store's database,
+// so that every replica opens what any sealed, bound to the principal, the
+// method and the params, for a TTL; OpenState with once set makes it
+// single use across replicas. A refused state is answered with the JSON-RPC
+// error -32602 "invalid requestState" and the reason goes to the log only.
+// The helpers need the tool handler middleware of ServerOptions. For
+// clients of earlier revisions, mcp-go elicits server-to-client itself and
+// calls the handler again: the same code serves both eras.
+//
 // # The record
 //
 // What the adapter negotiated lives in the session's metadata under keys
@@ -224,7 +239,7 @@
 //
 // What stays on one replica (per-session tools, resource
 // subscriptions; SendNotificationToAllClients reaches the sessions the
-// calling replica holds) is listed in the README, "Limits". A conformance
+// calling replica holds) is listed in docs/adapters.md, "Limits". A conformance
 // suite of mcp-go v1.6.0's own HTTP tests (conformance_*_test.go) runs on
 // mcp-go's handler, one replica and two. Call [Sessions.Shutdown] before
 // the StreamableHTTPServer's Shutdown: it ends the streams the adapter

@@ -47,7 +47,7 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 	if err := adapter.Configure(&cfg, opts); err != nil {
 		return nil, err
 	}
-	core, err := adapter.New(adapter.Config{Name: "mcpgo", Store: store, Settings: cfg.Settings})
+	core, err := adapter.New(adapter.Config{Name: "mcpgo", Store: store, Settings: cfg.Settings, RefusedState: refusedState})
 	if err != nil {
 		return nil, err
 	}
@@ -70,9 +70,10 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 
 // ServerOptions returns the options to pass to server.NewMCPServer:
 // server.WithHooks with the adapter's hooks, which create the session in the
-// store on initialize and store the log level on logging/setLevel, and,
-// with WithTasks, server.WithTaskHooks with the hooks that keep tasks in
-// the store.
+// store on initialize and store the log level on logging/setLevel, a
+// tool handler middleware that gives the sealed-state helpers (SealState,
+// OpenState) the call they seal for, and, with WithTasks,
+// server.WithTaskHooks with the hooks that keep tasks in the store.
 //
 // mcp-go keeps one Hooks per server, so if you have hooks of your own, do
 // not use ServerOptions: call RegisterHooks on your Hooks instead (with
@@ -81,7 +82,7 @@ func New(store mcpsession.Store, opts ...Option) (*Sessions, error) {
 func (s *Sessions) ServerOptions() []server.ServerOption {
 	hooks := &server.Hooks{}
 	s.RegisterHooks(hooks)
-	opts := []server.ServerOption{server.WithHooks(hooks)}
+	opts := []server.ServerOption{server.WithHooks(hooks), server.WithToolHandlerMiddleware(bindCall)}
 	if s.tasks != nil {
 		opts = append(opts, server.WithTaskHooks(s.tasks.taskHooks()))
 	}
@@ -90,7 +91,8 @@ func (s *Sessions) ServerOptions() []server.ServerOption {
 
 // RegisterHooks adds the adapter's hooks to h, which must be the Hooks given
 // to server.NewMCPServer with server.WithHooks. Use it instead of
-// ServerOptions, not as well.
+// ServerOptions, not as well; the sealed-state helpers then need the
+// options of ServerOptions after the first, its hooks.
 func (s *Sessions) RegisterHooks(h *server.Hooks) {
 	h.AddOnRequestInitialization(s.onRequestInitialization)
 	h.AddAfterSetLevel(s.afterSetLevel)

@@ -38,10 +38,7 @@ type cluster struct {
 	dsn  string
 	idle time.Duration
 	// cached: the replicas run with the read cache (see eachCluster).
-	cached bool
-	// taskLease, when set, is the replicas' task lease (-task-lease).
-	taskLease time.Duration
-
+	cached   bool
 	mu       sync.Mutex
 	replicas [2]*running
 
@@ -55,6 +52,8 @@ type cluster struct {
 
 	logMu sync.Mutex
 	log   []hop
+
+	tune func(*replicaConfig) // see newTunedCluster
 }
 
 // running is a replica serving HTTP.
@@ -125,13 +124,20 @@ var (
 
 func newCluster(t *testing.T, sdk, dsn string, idle time.Duration) *cluster {
 	t.Helper()
-	return newClusterLease(t, sdk, dsn, idle, 0)
+	return newTunedCluster(t, sdk, dsn, idle, nil)
 }
 
 // newClusterLease is newCluster with the replicas' task lease.
 func newClusterLease(t testing.TB, sdk, dsn string, idle, taskLease time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), taskLease: taskLease}
+	return newTunedCluster(t, sdk, dsn, idle, func(rc *replicaConfig) { rc.taskLease = taskLease })
+}
+
+// newTunedCluster is newCluster with tune (when not nil) applied to each
+// replica's configuration.
+func newTunedCluster(t testing.TB, sdk, dsn string, idle time.Duration, tune func(*replicaConfig)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), tune: tune}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -198,15 +204,18 @@ func (c *cluster) replica(i int) *running {
 // without the listener and the janitor.
 func (c *cluster) start() *running {
 	c.t.Helper()
-	r, err := newReplica(context.Background(), replicaConfig{
+	rc := replicaConfig{
 		sdk:         c.sdk,
 		dsn:         c.dsn,
 		idleTimeout: c.idle,
 		withCache:   c.cached,
-		taskLease:   c.taskLease,
 		busPoll:     10 * time.Millisecond, // settle waits for it on SQLite
 		logger:      slog.New(slog.DiscardHandler),
-	})
+	}
+	if c.tune != nil {
+		c.tune(&rc)
+	}
+	r, err := newReplica(context.Background(), rc)
 	if err != nil {
 		c.t.Fatal(err)
 	}

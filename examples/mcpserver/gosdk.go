@@ -23,8 +23,9 @@ func withGoSDK(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(co
 	mcp.AddTool(server, &mcp.Tool{Name: counterTool, Description: counterDescription}, gosdkCounter(cfg.logger))
 	mcp.AddTool(server, &mcp.Tool{Name: sampleTool, Description: sampleDescription}, gosdkSample(cfg.logger))
 	addGoSDKResearch(server)
+	mcp.AddTool(server, &mcp.Tool{Name: confirmTool, Description: confirmDescription}, gosdkConfirm(cfg.logger))
 	sessions, err := gosdk.New(store, server, gosdk.WithLogger(cfg.logger), gosdk.WithPrincipal(bearerPrincipal),
-		gosdk.WithStreams(cfg.bus, cfg.events))
+		gosdk.WithStreams(cfg.bus, cfg.events), gosdk.WithSealer(cfg.sealer))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,7 +18,7 @@ import (
 func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(context.Context) error, error) {
 	taskOpts, taskServerOpts := mcpgoTaskOptions(cfg.tasks)
 	sessions, err := mcpgo.New(store, append([]mcpgo.Option{mcpgo.WithLogger(cfg.logger), mcpgo.WithPrincipal(bearerPrincipal),
-		mcpgo.WithStreams(cfg.bus, cfg.events)}, taskOpts...)...)
+		mcpgo.WithStreams(cfg.bus, cfg.events), mcpgo.WithSealer(cfg.sealer)}, taskOpts...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,6 +43,7 @@ func withMCPGo(store mcpsession.Store, cfg replicaConfig) (http.Handler, func(co
 		mcp.WithDescription(notifyDescription),
 		mcp.WithInputSchema[notifyArgs]()),
 		mcpgoNotify(sessions, cfg.logger))
+	mcpServer.AddTool(mcpgoConfirmTool(), mcpgoConfirm(cfg.logger))
 
 	// mcp-go logs session ids at Info; its lines go through a redacting
 	// logger.

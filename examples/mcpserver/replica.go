@@ -17,6 +17,7 @@ import (
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
 	"github.com/mcpsession/mcpsession/eventstore"
 	"github.com/mcpsession/mcpsession/janitor"
+	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/mcpsession/mcpsession/sqlstore"
 	"github.com/mcpsession/mcpsession/tasks"
 )
@@ -66,6 +67,9 @@ type replicaConfig struct {
 	// read of every request comes from memory while the bus keeps it
 	// coherent.
 	withCache bool
+	// stateTTL and stateRotation configure the Sealer of confirm's
+	// requestState (0: requeststate's defaults).
+	stateTTL, stateRotation time.Duration
 	// busPoll, when set, is the bus's poll interval (tests shorten it).
 	busPoll time.Duration
 	// taskLease, when set, is how long a task stays leased to the replica
@@ -84,6 +88,9 @@ type replicaConfig struct {
 	// tasks keeps the research tool's tasks, with -sdk mcp-go; nil with
 	// go-sdk, which has no tasks.
 	tasks *tasks.Store
+	// sealer seals and opens confirm's requestState, its keys in the
+	// store's database.
+	sealer *requeststate.Sealer
 }
 
 // dialectFor returns the dialect of a -db DSN: SQLite for sqlite:PATH and
@@ -112,6 +119,10 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.sealer, err = newSealer(ctx, store, cfg.stateTTL, cfg.stateRotation); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("requeststate: %w", err)
+	}
 	// The bus and the event store live in the store's database: nothing
 	// else to run or reach. On Postgres the bus LISTENs (a connection of
 	// the store's pool); on SQLite it polls.
@@ -127,7 +138,10 @@ func newReplica(ctx context.Context, cfg replicaConfig) (*replica, error) {
 		_ = store.Close()
 		return nil, fmt.Errorf("event store: %w", err)
 	}
-	jopts := []janitor.Option{janitor.WithLogger(cfg.logger), janitor.WithInterval(min(time.Minute, cfg.idleTimeout))}
+	// The janitor also deletes used requestStates and retired keys
+	// (Sealer.Sweep), and, with tasks, expired tasks.
+	jopts := []janitor.Option{janitor.WithLogger(cfg.logger), janitor.WithInterval(min(time.Minute, cfg.idleTimeout)),
+		janitor.WithSweeper(cfg.sealer.Sweep)}
 	if cfg.sdk == "mcp-go" {
 		if cfg.tasks, err = newTaskStore(store, cfg); err != nil {
 			_ = store.Close()

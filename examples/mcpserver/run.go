@@ -34,6 +34,9 @@ type config struct {
 	cache       bool
 	memory      bool
 	taskLease   time.Duration
+	// confirm's sealed requestState (confirm.go): 0 is requeststate's
+	// default.
+	stateTTL, stateRotation time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -47,6 +50,8 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.cache, "cache", false, "keep the sessions this replica reads in memory, coherent with the other replicas through the database (package cache)")
 	fs.BoolVar(&c.memory, "memory", false, "keep sessions in mcp-go's memory, without -db (a baseline: each session works only on the replica that created it)")
 	fs.DurationVar(&c.taskLease, "task-lease", 30*time.Second, "how long a task stays leased to the replica running it without a renewal; once it lapses (the replica died) the task has failed")
+	fs.DurationVar(&c.stateTTL, "state-ttl", 0, "how long a sealed requestState (the confirm tool's) can be opened; 0: 10 minutes")
+	fs.DurationVar(&c.stateRotation, "state-rotation", 0, "how long each key of the requestState key ring seals, at least twice -state-ttl; 0: 24 hours")
 	fs.DurationVar(&c.drain, "drain", 2*time.Second, "how long a stopping server keeps serving after /readyz turns 503, for load balancers to stop sending it requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,13 +101,15 @@ func run(ctx context.Context, args []string, logger *slog.Logger) error {
 		ConnState:         conns.track,
 	}
 	rcfg := replicaConfig{
-		sdk:         cfg.sdk,
-		dsn:         cfg.db,
-		idleTimeout: cfg.idleTimeout,
-		withCache:   cfg.cache,
-		taskLease:   cfg.taskLease,
-		logger:      logger,
-		httpServer:  srv,
+		sdk:           cfg.sdk,
+		dsn:           cfg.db,
+		idleTimeout:   cfg.idleTimeout,
+		withCache:     cfg.cache,
+		taskLease:     cfg.taskLease,
+		stateTTL:      cfg.stateTTL,
+		stateRotation: cfg.stateRotation,
+		logger:        logger,
+		httpServer:    srv,
 	}
 	var r *replica
 	if cfg.memory {

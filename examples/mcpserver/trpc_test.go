@@ -388,7 +388,7 @@ func trpcListsTools(t *testing.T, s *trpcSession) {
 		names = append(names, tool.Name)
 	}
 	slices.Sort(names)
-	if want := []string{counterTool, notifyTool, researchTool, sampleTool, whoamiTool}; !slices.Equal(names, want) {
+	if want := []string{confirmTool, counterTool, notifyTool, researchTool, sampleTool, whoamiTool}; !slices.Equal(names, want) {
 		t.Errorf("tools/list: %v; want %v", names, want)
 	}
 }

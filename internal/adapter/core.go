@@ -14,6 +14,7 @@ import (
 	"github.com/mcpsession/mcpsession/internal/record"
 	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/touchgate"
+	"github.com/mcpsession/mcpsession/requeststate"
 )
 
 // DefaultLocalIdleTTL is how long a replica keeps an SDK's in-memory state
@@ -26,6 +27,10 @@ type Config struct {
 	// Name prefixes log messages ("mcpgo", "gosdk").
 	Name  string
 	Store mcpsession.Store
+	// RefusedState is the SDK's JSON-RPC error for a refused requestState
+	// (RefusedStateCode, RefusedStateMessage), which OpenState's error
+	// wraps; nil: none.
+	RefusedState error
 	Settings
 }
 
@@ -46,6 +51,8 @@ type Core struct {
 	principal     principal.Func
 	failures      failureLog
 	relay         *relay.Relay // nil without streams across replicas
+	sealer        *requeststate.Sealer
+	refusedState  error
 }
 
 // New checks cfg and returns a Core. The touch interval is
@@ -88,6 +95,8 @@ func New(cfg Config) (*Core, error) {
 		now:           now,
 		gate:          touchgate.New(interval),
 		principal:     fn,
+		sealer:        cfg.Sealer,
+		refusedState:  cfg.RefusedState,
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/mcpsession/mcpsession/internal/events"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/principal"
+	"github.com/mcpsession/mcpsession/requeststate"
 )
 
 // Settings are what the options every adapter takes set. Each adapter's
@@ -25,6 +26,9 @@ type Settings struct {
 	Bus    *msgbus.Bus
 	Events *events.Store
 	Now    func() time.Time // nil: time.Now
+	// Sealer seals and opens requestState (SealState, OpenState); nil:
+	// those helpers fail.
+	Sealer *requeststate.Sealer
 }
 
 // A Setting is one option every adapter takes (see Share). It rejects a

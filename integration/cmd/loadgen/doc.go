@@ -47,10 +47,10 @@
 // a GET stream that receives notify's notifications, DELETE or
 // abandonment) and sessionless 2026-07-28 calls on state handles; tasks
 // (task.research: a task-augmented call of research, then tasks/get until
-// it ends, on whichever replica); multi round-trip requests (confirm) are a
-// placeholder, skipped with a note. The generator keeps pools of live sessions, streams and
-// handles (-sessions, -streams, -handles), filled before the timeline
-// starts.
+// it ends, on whichever replica); multi round-trip requests (mrtr.confirm:
+// the call and its retry with the sealed requestState). The generator
+// keeps pools of live sessions, streams and handles (-sessions, -streams,
+// -handles), filled before the timeline starts.
 //
 // # What it measures
 //

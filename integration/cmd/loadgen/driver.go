@@ -87,13 +87,6 @@ func (d *driver) prepare(ctx context.Context) error {
 			d.mix = d.mix.without(op)
 		}
 	}
-	for _, p := range []struct{ op, tool string }{{opConfirm, "confirm"}} {
-		if tools[p.tool] {
-			drop(p.op, "the server has the "+p.tool+" tool, but this generator does not drive it yet; skipped")
-		} else {
-			drop(p.op, "the server has no "+p.tool+" tool; skipped")
-		}
-	}
 	for _, p := range []struct {
 		tool string
 		ops  []string
@@ -102,6 +95,7 @@ func (d *driver) prepare(ctx context.Context) error {
 		{"whoami", []string{opWhoami, opSessionlessWhoam}},
 		{"notify", []string{opNotify}},
 		{"research", []string{opResearch}},
+		{"confirm", []string{opConfirm}},
 	} {
 		if !tools[p.tool] {
 			for _, op := range p.ops {
@@ -307,6 +301,8 @@ func (d *driver) do(ctx context.Context, op string, a arrival) {
 	case opSessionlessWhoam:
 		_, err := d.client.tool(ctx, caller{token: d.token()}, "whoami", nil)
 		rec.record(op, a.Due, 1, err)
+	case opConfirm:
+		rec.record(op, a.Due, 2, d.client.confirm(ctx, caller{token: d.token()}, "deploy"))
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // The operations of the mix. Each arrival of the timeline is one of them,
-// drawn by weight; each is one HTTP request but legacy.initialize (two:
+// drawn by weight; each is one HTTP request but mrtr.confirm (two: the
+// call and its retry), legacy.initialize (two:
 // initialize and notifications/initialized) and legacy.abandon (none).
 const (
 	opInit             = "legacy.initialize"
@@ -39,7 +40,7 @@ var opHelp = map[string]string{
 	opHandleCounter:    "sessionless tools/call counter on a live handle",
 	opSessionlessWhoam: "sessionless tools/call whoami",
 	opResearch:         "sessionless task-augmented tools/call research (seconds 0), then tasks/get until the task is terminal, each on whichever replica",
-	opConfirm:          "a multi round-trip request (tool confirm): placeholder, skipped likewise",
+	opConfirm:          "a multi round-trip request, sessionless: tools/call confirm, then its retry with yes and the sealed requestState (two requests)",
 }
 
 // defaultMix is what a fleet in transition between the eras might see:
@@ -48,7 +49,7 @@ var opHelp = map[string]string{
 // sessionless clients counting on handles.
 const defaultMix = "legacy.initialize=1,legacy.counter=6,legacy.whoami=2,legacy.listen=0.5,legacy.notify=1," +
 	"legacy.delete=0.6,legacy.abandon=0.4,sessionless.counter-new=1,sessionless.counter=6,sessionless.whoami=1," +
-	"task.research=1,mrtr.confirm=1"
+	"task.research=1,mrtr.confirm=0.5"
 
 // mix is the weights of the operations.
 type mix struct {

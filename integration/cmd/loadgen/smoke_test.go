@@ -37,9 +37,9 @@ func TestSmoke(t *testing.T) {
 		t.Skip("builds the example and starts servers")
 	}
 	// Every operation of the mix at the same weight: at 40/s for 4 s each
-	// comes up about 14 times (e^-14: never not).
+	// comes up about 13 times (e^-13: never not).
 	mix := "legacy.initialize=1,legacy.counter=1,legacy.whoami=1,legacy.listen=1,legacy.notify=1,legacy.delete=1," +
-		"legacy.abandon=1,sessionless.counter-new=1,sessionless.counter=1,sessionless.whoami=1,task.research=1"
+		"legacy.abandon=1,sessionless.counter-new=1,sessionless.counter=1,sessionless.whoami=1,task.research=1,mrtr.confirm=1"
 	args := append(smokePostgres(t), "-mix", mix, "-replicas", "1", "-rate", "40", "-duration", "5s", "-warmup", "1s",
 		"-sessions", "10", "-handles", "10", "-streams", "3", "-principals", "3", "-timeout", "10s", "-progress", "0")
 	cfg, err := parseFlags(args, io.Discard)
@@ -92,5 +92,8 @@ func TestSmoke(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(s.driver.notes, "\n"), "research") {
 		t.Errorf("notes %q: research was skipped", s.driver.notes)
+	}
+	if strings.Contains(strings.Join(s.driver.notes, "\n"), opConfirm) {
+		t.Errorf("notes %q: %s was dropped; the example has the confirm tool", s.driver.notes, opConfirm)
 	}
 }
