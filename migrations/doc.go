@@ -13,7 +13,7 @@
 //	goose -table mcpsession_db_version -dir migrations/postgres postgres "$DSN" up
 //	goose -table mcpsession_db_version -dir migrations/sqlite sqlite3 ./sessions.db up
 //
-// Versions are recorded in the table mcpsession_db_version ([TableName]),
+// Versions are recorded in the table mcpsession_db_version,
 // never in goose's default goose_db_version, so an application's own goose
 // migrations never collide with these. On Postgres, Up holds goose's table
 // lock (a lease row in mcpsession_lock) while it migrates, so replicas that

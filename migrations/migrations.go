@@ -12,8 +12,8 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// TableName is the goose version table of this schema.
-const TableName = "mcpsession_db_version"
+// tableName is the goose version table of this schema.
+const tableName = "mcpsession_db_version"
 
 // migrationsOf returns the driver and the migrations of dialect d, which
 // the dialect's package embeds (migrations/NAME of the repository).
@@ -30,7 +30,7 @@ func migrationsOf(d dialects.Dialect) (driver.Driver, fs.FS, error) {
 }
 
 // NewProvider returns a goose provider over the embedded migrations of
-// dialect d, recording versions in TableName and, on databases that have
+// dialect d, recording versions in mcpsession_db_version and, on databases that have
 // one, holding the dialect's migration lock (ctx bounds finding its key).
 // Use it for what Up does not do (Status, Down, DownTo); opts are passed to
 // goose after ours.
@@ -40,7 +40,7 @@ func NewProvider(ctx context.Context, db *sql.DB, d dialects.Dialect, opts ...go
 		return nil, err
 	}
 	base := []goose.ProviderOption{
-		goose.WithTableName(TableName),
+		goose.WithTableName(tableName),
 		// Go migrations an application registers with goose globally are
 		// the application's, not ours.
 		goose.WithDisableGlobalRegistry(true),

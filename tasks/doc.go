@@ -27,8 +27,8 @@
 // # Rules
 //
 // A task belongs to the principal that created it: another principal's
-// task is exactly an unknown one ([ErrTaskNotFound]). A task's ttl counts
-// from its creation; past it, the task is gone and Sweep deletes it. A
+// task is exactly an unknown one (the adapter answers "task not found").
+// A task's ttl counts from its creation; past it, the task is gone and Sweep deletes it. A
 // task is leased to the replica running it (WithLease, 30 s); once the
 // lease has lapsed, because that replica died, the task has failed, for
 // every replica. Every change of a task is announced on the bus, so that a

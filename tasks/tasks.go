@@ -21,11 +21,6 @@ import (
 // creates, polls, lists, awaits and ends tasks; its users do not.
 type Store itasks.Store
 
-// ErrTaskNotFound means the principal has no task of that id: it was never
-// created, has expired or was deleted, or belongs to another principal,
-// which is not revealed. It matches mcpsession.ErrNotFound too.
-var ErrTaskNotFound = itasks.ErrTaskNotFound
-
 // An Option configures a Store; New validates each, and refuses a bad one
 // with an error matching mcpsession.ErrInvalidOption.
 type Option interface {
