@@ -63,6 +63,8 @@ type running struct {
 	url     string
 	stopBus func()       // stops the replica's bus and waits for its Run
 	barrier atomic.Int64 // the last of settle's markers this replica read
+	// barrierRead is signalled each time barrier grows.
+	barrierRead chan struct{}
 }
 
 // hop is one request the proxy forwarded.
@@ -219,15 +221,30 @@ func (c *cluster) start() *running {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	run := &running{replica: r}
+	run := &running{replica: r, barrierRead: make(chan struct{}, 1)}
 	stopBarrier := (*msgbus.Bus)(r.bus).Subscribe(barrierTopic, func(m msgbus.Message) {
 		for {
 			seen := run.barrier.Load()
-			if m.ID <= seen || run.barrier.CompareAndSwap(seen, m.ID) {
+			if m.ID <= seen {
+				return
+			}
+			if run.barrier.CompareAndSwap(seen, m.ID) {
+				select {
+				case run.barrierRead <- struct{}{}:
+				default:
+				}
 				return
 			}
 		}
 	})
+	listening := make(chan struct{})
+	var listenOnce sync.Once
+	stopListening := (*msgbus.Bus)(r.bus).OnListening(func(on bool) {
+		if on {
+			listenOnce.Do(func() { close(listening) })
+		}
+	})
+	defer stopListening()
 	busCtx, cancel := context.WithCancel(context.Background())
 	busDone := make(chan struct{})
 	go func() {
@@ -239,13 +256,11 @@ func (c *cluster) start() *running {
 	case <-time.After(30 * time.Second):
 		c.t.Fatal("the bus was not ready within 30s")
 	}
-	if c.cached && (*msgbus.Bus)(r.bus).DatabaseListens() {
-		deadline := time.Now().Add(30 * time.Second)
-		for !(*msgbus.Bus)(r.bus).Listening() { // the cache reads through until then
-			if time.Now().After(deadline) {
-				c.t.Fatal("the bus did not listen within 30s")
-			}
-			time.Sleep(5 * time.Millisecond)
+	if c.cached && (*msgbus.Bus)(r.bus).DatabaseListens() && !(*msgbus.Bus)(r.bus).Listening() {
+		select { // the cache reads through until then
+		case <-listening:
+		case <-time.After(30 * time.Second):
+			c.t.Fatal("the bus did not listen within 30s")
 		}
 	}
 	run.srv = httptest.NewServer(r.handler)
@@ -285,10 +300,11 @@ func (c *cluster) settle() {
 	}
 	for _, r := range live {
 		for r.barrier.Load() < id {
-			if ctx.Err() != nil {
+			select {
+			case <-r.barrierRead:
+			case <-ctx.Done():
 				c.t.Fatal("a replica did not read the barrier within 30s")
 			}
-			time.Sleep(time.Millisecond)
 		}
 	}
 }
