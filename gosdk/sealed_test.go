@@ -33,24 +33,7 @@ func TestSealedStateGoSDKClient(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		var served [2]atomic.Int32
 		var logs [2]syncBuffer
-		urls := make([]string, 2)
-		for i := range 2 {
-			store := testdb.OpenStore(t, dsn)
-			sealer, err := requeststate.New(t.Context(), store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			server := mcp.NewServer(&mcp.Implementation{Name: "sealed", Version: "1"}, nil)
-			sessions, err := New(store, server, WithSealer(sealer),
-				WithLogger(slog.New(slog.NewTextHandler(&logs[i], nil))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			mcp.AddTool(server, &mcp.Tool{Name: "confirm"}, confirmTool(&served[i]))
-			srv := httptest.NewServer(sessions)
-			t.Cleanup(srv.Close)
-			urls[i] = srv.URL
-		}
+		urls := sealedReplicas(t, dsn, &served, &logs)
 		proxy := adaptertest.RoundRobin(t, urls...) + "/mcp"
 
 		for _, version := range []string{""} { // the default, 2026-07-28 (a session-based client, answering on another replica, needs WithStreams: see the example's tests and TestAnswerElsewhereWithoutStreams)
@@ -130,24 +113,7 @@ func TestAnswerElsewhereWithoutStreams(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		var served [2]atomic.Int32
 		var logs [2]syncBuffer
-		urls := make([]string, 2)
-		for i := range 2 {
-			store := testdb.OpenStore(t, dsn)
-			sealer, err := requeststate.New(t.Context(), store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			server := mcp.NewServer(&mcp.Implementation{Name: "sealed", Version: "1"}, nil)
-			sessions, err := New(store, server, WithSealer(sealer),
-				WithLogger(slog.New(slog.NewTextHandler(&logs[i], nil))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			mcp.AddTool(server, &mcp.Tool{Name: "confirm"}, confirmTool(&served[i]))
-			srv := httptest.NewServer(sessions)
-			t.Cleanup(srv.Close)
-			urls[i] = srv.URL
-		}
+		urls := sealedReplicas(t, dsn, &served, &logs)
 		// Every request to a, every answer to answerTo.
 		var answerStatus, answerTo atomic.Int32
 		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -209,6 +175,32 @@ func TestAnswerElsewhereWithoutStreams(t *testing.T) {
 			t.Logf("answered to b, the call failed after %v: %v", took.Round(time.Millisecond), err)
 		}
 	})
+}
+
+// sealedReplicas serves two replicas over dsn, without streams across
+// replicas, each with a Sealer, the confirm tool (counting its calls in
+// served) and its log in logs; it returns their URLs.
+func sealedReplicas(t *testing.T, dsn string, served *[2]atomic.Int32, logs *[2]syncBuffer) []string {
+	t.Helper()
+	urls := make([]string, 2)
+	for i := range 2 {
+		store := testdb.OpenStore(t, dsn)
+		sealer, err := requeststate.New(t.Context(), store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := mcp.NewServer(&mcp.Implementation{Name: "sealed", Version: "1"}, nil)
+		sessions, err := New(store, server, WithSealer(sealer),
+			WithLogger(slog.New(slog.NewTextHandler(&logs[i], nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mcp.AddTool(server, &mcp.Tool{Name: "confirm"}, confirmTool(&served[i]))
+		srv := httptest.NewServer(sessions)
+		t.Cleanup(srv.Close)
+		urls[i] = srv.URL
+	}
+	return urls
 }
 
 // statusRecorder keeps the status a handler wrote.
