@@ -201,12 +201,15 @@
 //     runs; anything else the server sends a session (a log message sent
 //     with another context, resource updates, list-changed notifications)
 //     reaches the client only from the replica holding its GET stream.
-//   - Server-to-client requests (sampling, elicitation, roots, ping) wait
-//     for their answer in the memory of the replica that asked. An answer
-//     POSTed to another replica reaches a go-sdk session that asked nothing
-//     and is dropped; the waiting handler waits until its context ends.
-//     So does a client's notifications/cancelled: it cancels a request
-//     only on the replica it is POSTed to.
+//   - Server-to-client requests (sampling, elicitation, roots, ping, and
+//     the elicitation go-sdk sends a client of an earlier revision for a
+//     multi round-trip request) wait for their answer in the memory of the
+//     replica that asked. An answer POSTed to another replica is refused
+//     there at once (400, with a Warn log matching mcpsession.ErrNoStreams),
+//     where go-sdk would drop it: go-sdk's client then fails the call, but
+//     the handler that asked waits until its context ends. A client's
+//     notifications/cancelled cancels a request only on the replica it is
+//     POSTed to.
 //   - Stream resumption (Last-Event-ID) needs an event store shared by the
 //     replicas; go-sdk's is in memory, so WithStreamableHTTPOptions refuses
 //     EventStore, and a GET with Last-Event-ID is 400, as go-sdk answers

@@ -72,6 +72,9 @@ func (s *Sessions) servePOST(w http.ResponseWriter, r *http.Request) {
 		if !s.streams.route(s, w, r, id, body) {
 			return // answers to other replicas' requests, forwarded
 		}
+	} else if relay.Responses(body) && !s.askedHere(id, body) {
+		s.refuseAnswer(w, r) // asked on another replica, or never
+		return
 	}
 	l, err := s.acquire(ctx, id, meta)
 	if err != nil {

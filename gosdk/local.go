@@ -25,7 +25,7 @@ type local struct {
 	id        string
 	session   *mcp.ServerSession
 	transport *mcp.StreamableServerTransport
-	out       *outgoing // its requests on the wire, with streams across replicas
+	out       *outgoing // its requests on the wire, awaiting their answers
 
 	// level is the log level go-sdk's session has, as far as the adapter
 	// knows: the one it was made with or last given.

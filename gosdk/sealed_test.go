@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	"github.com/mcpsession/mcpsession/internal/relay"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/requeststate"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -27,27 +33,10 @@ func TestSealedStateGoSDKClient(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		var served [2]atomic.Int32
 		var logs [2]syncBuffer
-		urls := make([]string, 2)
-		for i := range 2 {
-			store := testdb.OpenStore(t, dsn)
-			sealer, err := requeststate.New(t.Context(), store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			server := mcp.NewServer(&mcp.Implementation{Name: "sealed", Version: "1"}, nil)
-			sessions, err := New(store, server, WithSealer(sealer),
-				WithLogger(slog.New(slog.NewTextHandler(&logs[i], nil))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			mcp.AddTool(server, &mcp.Tool{Name: "confirm"}, confirmTool(&served[i]))
-			srv := httptest.NewServer(sessions)
-			t.Cleanup(srv.Close)
-			urls[i] = srv.URL
-		}
+		urls := sealedReplicas(t, dsn, &served, &logs)
 		proxy := adaptertest.RoundRobin(t, urls...) + "/mcp"
 
-		for _, version := range []string{""} { // the default, 2026-07-28 (a session-based client, answering on another replica, needs WithStreams: see the example's tests)
+		for _, version := range []string{""} { // the default, 2026-07-28 (a session-based client, answering on another replica, needs WithStreams: see the example's tests and TestAnswerElsewhereWithoutStreams)
 			var asked atomic.Int32
 			c := mcp.NewClient(&mcp.Implementation{Name: "sealed-client", Version: "1"}, &mcp.ClientOptions{
 				ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
@@ -111,6 +100,124 @@ func TestSealedStateGoSDKClient(t *testing.T) {
 			t.Errorf("the servers' logs: %q; want the refusal with its reason, without the state", all)
 		}
 	})
+}
+
+// Without WithStreams, go-sdk's client pinned to 2025-11-25 calls a tool
+// that elicits (go-sdk asks the client itself, elicitation/create on the
+// call's stream), and its answer is POSTed to the other replica, which
+// did not ask: the answer is refused there at once (400), with the reason
+// in that replica's log, and the client's call fails at once, where the
+// answer used to be dropped and the call to wait out its context.
+func TestAnswerElsewhereWithoutStreams(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		var served [2]atomic.Int32
+		var logs [2]syncBuffer
+		urls := sealedReplicas(t, dsn, &served, &logs)
+		// Every request to a, every answer to answerTo.
+		var answerStatus, answerTo atomic.Int32
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			target := urls[0]
+			answer := r.Method == http.MethodPost && relay.Responses(body)
+			if answer {
+				target = urls[answerTo.Load()]
+			}
+			u, _ := url.Parse(target)
+			rec := &statusRecorder{ResponseWriter: w}
+			(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }, FlushInterval: -1}).ServeHTTP(rec, r)
+			if answer {
+				answerStatus.Store(int32(rec.status))
+			}
+		}))
+		t.Cleanup(proxy.Close)
+
+		for _, to := range []int32{0, 1} {
+			answerTo.Store(to)
+			var asked atomic.Int32
+			c := mcp.NewClient(&mcp.Implementation{Name: "pinned", Version: "1"}, &mcp.ClientOptions{
+				ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+					asked.Add(1)
+					return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"answer": "yes"}}, nil
+				},
+			})
+			cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: proxy.URL + "/mcp"},
+				&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const patience = 20 * time.Second
+			ctx, cancel := context.WithTimeout(t.Context(), patience)
+			start := time.Now()
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "confirm", Arguments: map[string]any{"action": "deploy"}})
+			took := time.Since(start)
+			cancel()
+			_ = cs.Close()
+			if to == 0 {
+				// The answer reached the replica that asked, as with
+				// routing by session: it confirms.
+				if err != nil || res.Content[0].(*mcp.TextContent).Text != "confirmed deploy" || answerStatus.Load() != http.StatusAccepted {
+					t.Fatalf("answered to a: %+v, %v, the answer's status %d; want \"confirmed deploy\" and 202", res, err, answerStatus.Load())
+				}
+				continue
+			}
+			if err == nil || errors.Is(err, context.DeadlineExceeded) || took > patience/2 {
+				t.Fatalf("answered to b: %+v, %v after %v; want the call to fail at once", res, err, took)
+			}
+			if asked.Load() != 1 || answerStatus.Load() != http.StatusBadRequest {
+				t.Errorf("%d elicitations, the answer's status %d; want 1 and 400", asked.Load(), answerStatus.Load())
+			}
+			if log := logs[1].String(); !strings.Contains(log, "an answer to a request this replica did not send was refused") ||
+				!strings.Contains(log, "WithStreams") {
+				t.Errorf("b's log: %q; want the refusal, naming WithStreams", log)
+			}
+			t.Logf("answered to b, the call failed after %v: %v", took.Round(time.Millisecond), err)
+		}
+	})
+}
+
+// sealedReplicas serves two replicas over dsn, without streams across
+// replicas, each with a Sealer, the confirm tool (counting its calls in
+// served) and its log in logs; it returns their URLs.
+func sealedReplicas(t *testing.T, dsn string, served *[2]atomic.Int32, logs *[2]syncBuffer) []string {
+	t.Helper()
+	urls := make([]string, 2)
+	for i := range 2 {
+		store := testdb.OpenStore(t, dsn)
+		sealer, err := requeststate.New(t.Context(), store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := mcp.NewServer(&mcp.Implementation{Name: "sealed", Version: "1"}, nil)
+		sessions, err := New(store, server, WithSealer(sealer),
+			WithLogger(slog.New(slog.NewTextHandler(&logs[i], nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mcp.AddTool(server, &mcp.Tool{Name: "confirm"}, confirmTool(&served[i]))
+		srv := httptest.NewServer(sessions)
+		t.Cleanup(srv.Close)
+		urls[i] = srv.URL
+	}
+	return urls
+}
+
+// statusRecorder keeps the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // confirmTool asks for a yes with a sealed, single-use state, and

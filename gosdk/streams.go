@@ -88,16 +88,12 @@ func resolveEventID(_ context.Context, _, id string) (string, int64, error) {
 
 // transport is what a go-sdk session of this replica is connected to: the
 // session's StreamableServerTransport, with its connection wrapped
-// (sessionConn) where the adapter must see what go-sdk sends: with
-// streams across replicas, and in JSON mode.
+// (sessionConn), as the adapter must see what go-sdk sends.
 func (s *Sessions) transport(l *local) mcp.Transport {
 	t := sessionTransport{inner: l.transport, l: l, json: s.httpOpts.JSONResponse}
 	if s.streams != nil {
 		l.transport.EventStore = s.streams.events
 		t.streams = s.streams
-	}
-	if t.streams == nil && !t.json {
-		return l.transport
 	}
 	return t
 }
@@ -124,9 +120,10 @@ func (t sessionTransport) SupportsProtocolVersion(version string) bool {
 // sessionConn sees what go-sdk sends a client. With streams across
 // replicas, a request gets the session's next number as its id, and a
 // cancellation of one names that number, so that the client's answer,
-// POSTed to any replica, finds its way back (ids.go). In JSON mode, what
-// is not a response goes to the standalone stream, as go-sdk's JSON mode
-// sends it (json.go).
+// POSTed to any replica, finds its way back (ids.go); without, the ids of
+// the requests are kept, so that an answer POSTed to another replica is
+// refused there (answers.go). In JSON mode, what is not a response goes to
+// the standalone stream, as go-sdk's JSON mode sends it (json.go).
 type sessionConn struct {
 	mcp.Connection
 	l       *local
@@ -137,6 +134,9 @@ type sessionConn struct {
 func (c sessionConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if _, ok := msg.(*jsonrpc.Response); !ok && c.json {
 		ctx = valueless{ctx}
+	}
+	if req, ok := msg.(*jsonrpc.Request); ok && c.streams == nil && req.IsCall() {
+		c.l.out.asked(req.ID.Raw()) // before the client can answer
 	}
 	if req, ok := msg.(*jsonrpc.Request); ok && c.streams != nil {
 		switch {

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcpsession/mcpsession/internal/adaptertest"
+	gomcp "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // The confirm tool across two replicas (issue 22): the retry of a multi
@@ -143,29 +144,62 @@ func TestE2EConfirm(t *testing.T) {
 			}
 		})
 
-		t.Run("mcp-go client", func(t *testing.T) {
-			for _, pinned := range []bool{false, true} {
-				var asked atomic.Int32
-				cl := confirmClient(t, c.url, pinned, &asked)
-				c.hops()
-				ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-				res, err := cl.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: confirmTool, Arguments: map[string]any{"action": "deploy"}}})
-				cancel()
-				if err != nil {
-					t.Fatalf("pinned %v: %v", pinned, err)
-				}
-				text, _ := res.Content[0].(mcp.TextContent)
-				if text.Text != "confirmed deploy" || asked.Load() != 1 {
-					t.Errorf("pinned %v: %q after %d elicitations; want \"confirmed deploy\" after 1", pinned, text.Text, asked.Load())
-				}
-				if !pinned {
-					// The first call and its retry, one on each replica.
-					if served := toolReplicas(c.hops()); served != [2]int{1, 1} {
-						t.Errorf("tools/call per replica: %v; want one each", served)
+		// The real clients, at their defaults (2026-07-28: the retry
+		// carries the state) and pinned to 2025-11-25 (the SDK asks the
+		// client itself, elicitation/create on the call's stream, and the
+		// client POSTs its answer): round-robin, then with every call on a
+		// and every answer POSTed to b, where the adapter's streams across
+		// replicas hand it to the handler waiting on a.
+		for _, cl := range confirmClients {
+			t.Run(cl.name+" client", func(t *testing.T) {
+				for _, mode := range []string{"default", "pinned", "pinned, answers on b"} {
+					pinned := mode != "default"
+					var next atomic.Int64
+					if mode == "pinned, answers on b" {
+						c.routeBy(func(method string) int {
+							switch method {
+							case "tools/call":
+								return 0
+							case "": // a client's answer has no method
+								return 1
+							}
+							return int(next.Add(1) % 2)
+						})
+					}
+					var asked atomic.Int32
+					call := cl.connect(t, c.url, pinned, &asked)
+					c.hops()
+					ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+					text, err := call(ctx, "deploy")
+					cancel()
+					c.routeBy(nil)
+					if err != nil {
+						t.Fatalf("%s: %v", mode, err)
+					}
+					if text != "confirmed deploy" || asked.Load() != 1 {
+						t.Errorf("%s: %q after %d elicitations; want \"confirmed deploy\" after 1", mode, text, asked.Load())
+					}
+					hops := c.hops()
+					switch mode {
+					case "default":
+						// The first call and its retry, one on each replica.
+						if served := toolReplicas(hops); served != [2]int{1, 1} {
+							t.Errorf("tools/call per replica: %v; want one each", served)
+						}
+					case "pinned, answers on b":
+						answers := 0
+						for _, h := range hops {
+							if h.rpcMethod == "" && h.replica == 1 {
+								answers++
+							}
+						}
+						if served := toolReplicas(hops); served != [2]int{1, 0} || answers != 1 {
+							t.Errorf("tools/call per replica: %v, answers POSTed to b: %d; want the call on a, its answer on b", served, answers)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	})
 }
 
@@ -232,9 +266,18 @@ func tamper(tok string) string {
 	return string(b)
 }
 
-// confirmClient is an mcp-go client at its defaults (2026-07-28), or
-// pinned to the newest session-based revision, whose user answers yes.
-func confirmClient(t *testing.T, url string, pinned bool, asked *atomic.Int32) *client.Client {
+// confirmClients are the real clients, each connected through url at its
+// defaults (2026-07-28) or pinned to 2025-11-25, whose user answers yes;
+// call calls confirm.
+var confirmClients = []struct {
+	name    string
+	connect func(t *testing.T, url string, pinned bool, asked *atomic.Int32) (call func(ctx context.Context, action string) (string, error))
+}{
+	{"mcp-go", confirmMCPGo},
+	{"go-sdk", confirmGoSDK},
+}
+
+func confirmMCPGo(t *testing.T, url string, pinned bool, asked *atomic.Int32) func(context.Context, string) (string, error) {
 	t.Helper()
 	tr, err := transport.NewStreamableHTTP(url)
 	if err != nil {
@@ -250,7 +293,43 @@ func confirmClient(t *testing.T, url string, pinned bool, asked *atomic.Int32) *
 		t.Fatal(err)
 	}
 	initialize(t, cl, "confirm")
-	return cl
+	return func(ctx context.Context, action string) (string, error) {
+		res, err := cl.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: confirmTool, Arguments: map[string]any{"action": action}}})
+		if err != nil {
+			return "", err
+		}
+		text, _ := res.Content[0].(mcp.TextContent)
+		return text.Text, nil
+	}
+}
+
+func confirmGoSDK(t *testing.T, url string, pinned bool, asked *atomic.Int32) func(context.Context, string) (string, error) {
+	t.Helper()
+	c := gomcp.NewClient(&gomcp.Implementation{Name: "confirm", Version: "1.0.0"}, &gomcp.ClientOptions{
+		ElicitationHandler: func(context.Context, *gomcp.ElicitRequest) (*gomcp.ElicitResult, error) {
+			asked.Add(1)
+			return &gomcp.ElicitResult{Action: "accept", Content: map[string]any{"answer": "yes"}}, nil
+		},
+	})
+	var opts *gomcp.ClientSessionOptions
+	if pinned {
+		opts = &gomcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+	}
+	cs, err := c.Connect(t.Context(), &gomcp.StreamableClientTransport{Endpoint: url}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return func(ctx context.Context, action string) (string, error) {
+		res, err := cs.CallTool(ctx, &gomcp.CallToolParams{Name: confirmTool, Arguments: map[string]any{"action": action}})
+		if err != nil {
+			return "", err
+		}
+		if text, ok := res.Content[0].(*gomcp.TextContent); ok {
+			return text.Text, nil
+		}
+		return "", nil
+	}
 }
 
 // yes is a user who says yes.

@@ -77,6 +77,17 @@ func (e *RefusedState) Unwrap() []error {
 	return []error{e.reason, e.wire}
 }
 
+// noSealer is the helpers' error without WithSealer: it matches
+// mcpsession.ErrUnsupported, whose own text speaks of the store, and says
+// what is missing instead.
+type noSealer struct{ adapter string }
+
+func (e noSealer) Error() string {
+	return e.adapter + ": no requeststate.Sealer to seal or open requestState: give the adapter WithSealer"
+}
+
+func (noSealer) Unwrap() error { return mcpsession.ErrUnsupported }
+
 // sealing returns the Sealer and the requeststate.Request of ctx's
 // request.
 func sealing(ctx context.Context) (*Core, *requeststate.Sealer, requeststate.Request, error) {
@@ -85,7 +96,7 @@ func sealing(ctx context.Context) (*Core, *requeststate.Sealer, requeststate.Req
 		return nil, nil, requeststate.Request{}, err
 	}
 	if c.sealer == nil {
-		return nil, nil, requeststate.Request{}, fmt.Errorf("%w: no requeststate.Sealer (WithSealer)", mcpsession.ErrUnsupported)
+		return nil, nil, requeststate.Request{}, noSealer{adapter: c.name}
 	}
 	b, _ := ctx.Value(requestKey{}).(*boundRequest)
 	if b == nil {
