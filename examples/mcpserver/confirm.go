@@ -94,7 +94,7 @@ func (h confirmHelpers) step(ctx context.Context, args confirmArgs, token string
 		}
 	}
 	if token == "" || !answer.given {
-		raw, _ := json.Marshal(confirmState{Action: args.Action})
+		raw, _ := json.Marshal(confirmState(args))
 		ask, err := h.seal(ctx, raw)
 		return ask, "", err
 	}
