@@ -222,17 +222,20 @@ func TestE2EConfirmExpiryAndRotation(t *testing.T) {
 		})
 		t.Run("rotation", func(t *testing.T) {
 			t.Parallel()
-			epoch := func() int64 { return time.Now().UnixMilli() / rotation.Milliseconds() }
+			// Epochs are the wall clock's, in whole rotations since the Unix
+			// epoch; the test waits for the clock, which nothing signals.
+			intoEpoch := func() time.Duration { return time.Duration(time.Now().UnixNano() % int64(rotation)) }
 			// Seal late in an epoch, so that the next one begins well
 			// within the TTL.
-			for time.Now().UnixMilli()%rotation.Milliseconds() < rotation.Milliseconds()-(ttl/3).Milliseconds() {
-				time.Sleep(50 * time.Millisecond)
+			if late := rotation - ttl/3; intoEpoch() < late {
+				time.Sleep(late - intoEpoch())
 			}
 			tok := ask(t, a, "alice", "deploy")
 			sealedWith := keyID(t, tok)
-			for epoch() <= int64(sealedWith) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			// Then wait into the next epoch (the key ring's id is the
+			// epoch's number).
+			next := time.UnixMilli(int64(sealedWith+1) * rotation.Milliseconds())
+			time.Sleep(time.Until(next) + 10*time.Millisecond)
 			if fresh := keyID(t, ask(t, b, "alice", "other")); fresh != sealedWith+1 {
 				t.Fatalf("after the rotation the replicas seal with key %d; want %d", fresh, sealedWith+1)
 			}
