@@ -22,6 +22,29 @@ import (
 // unread past it, for mcp-go to bound as it is configured to.
 const maxInspect = server.DefaultMaxRequestBodyBytes
 
+// peekBody reads r's body, up to maxInspect bytes, for the adapter to see
+// what it holds, and puts it back for mcp-go. whole is false when the body
+// is longer (r.Body then yields all of it still, and the caller passes r
+// on unread); ok is false when the body could not be read and the 400 has
+// been written.
+func peekBody(w http.ResponseWriter, r *http.Request) (body []byte, whole, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxInspect+1))
+	if err != nil {
+		http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
+		return nil, false, false
+	}
+	if len(body) > maxInspect {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return nil, false, true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return body, true, true
+}
+
 // post prepares a legacy POST of a session for mcp-go. A client's answer
 // to a server-to-client request goes where the request came from and is
 // answered there (routeAnswer). What mcp-go writes on the response
@@ -34,16 +57,11 @@ func (st *streams) post(s *Sessions, w http.ResponseWriter, r *http.Request) (_ 
 	if sid == "" {
 		return w, r, nil, true
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxInspect+1))
-	if err != nil {
-		http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
+	body, whole, ok := peekBody(w, r)
+	if !ok {
 		return nil, nil, nil, false
 	}
-	if len(body) > maxInspect {
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+	if !whole {
 		return st.relay.RewritingWriter(w), r, nil, true
 	}
 	if isAnswer(r.Header, body) {
@@ -60,8 +78,6 @@ func (st *streams) post(s *Sessions, w http.ResponseWriter, r *http.Request) (_ 
 			}
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
 	return st.relay.RewritingWriter(w), r, after, true
 }
 

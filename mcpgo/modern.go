@@ -1,8 +1,6 @@
 package mcpgo
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 
 	"github.com/mcpsession/mcpsession/internal/relay"
@@ -18,21 +16,14 @@ func (st *streams) serveModern(w http.ResponseWriter, r *http.Request, next http
 		next.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxInspect+1))
-	if err != nil {
-		http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
+	body, whole, ok := peekBody(w, r)
+	if !ok {
 		return
 	}
-	if len(body) > maxInspect {
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+	if !whole {
 		next.ServeHTTP(w, r)
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
 	_, canStream := w.(http.Flusher) // what mcp-go asks of a writer before it streams
 	switch {
 	case relay.IsListen(body) && canStream:

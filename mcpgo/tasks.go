@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -136,21 +135,14 @@ func (t *taskRunner) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxInspect+1))
-		if err != nil {
-			http.Error(w, "Bad Request: cannot read the body", http.StatusBadRequest)
+		body, whole, ok := peekBody(w, r)
+		if !ok {
 			return
 		}
-		if len(body) > maxInspect {
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		if !whole {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
 		call := inspectTaskCall(body)
 		if call == nil {
 			next.ServeHTTP(w, r)
