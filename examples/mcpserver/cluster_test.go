@@ -52,6 +52,8 @@ type cluster struct {
 
 	logMu sync.Mutex
 	log   []hop
+	// logged is signalled each time a hop is logged (see awaitHop).
+	logged chan struct{}
 
 	tune func(*replicaConfig) // see newTunedCluster
 }
@@ -139,7 +141,7 @@ func newClusterLease(t testing.TB, sdk, dsn string, idle, taskLease time.Duratio
 // replica's configuration.
 func newTunedCluster(t testing.TB, sdk, dsn string, idle time.Duration, tune func(*replicaConfig)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), tune: tune}
+	c := &cluster{t: t, sdk: sdk, dsn: dsn, idle: idle, cached: cachedTest(t), tune: tune, logged: make(chan struct{}, 1)}
 	for i := range c.replicas {
 		c.replicas[i] = c.start()
 	}
@@ -366,6 +368,33 @@ func (c *cluster) hops() []hop {
 	return h
 }
 
+// awaitHop waits until the log holds n hops for which ok holds, without
+// taking them. A hop is logged when its response's status is written: for
+// a client's answer POSTed to a replica that did not ask, that is after a
+// round trip over the bus, which may end after the call it answered has.
+func (c *cluster) awaitHop(n int, ok func(hop) bool) {
+	c.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		c.logMu.Lock()
+		found := 0
+		for _, h := range c.log {
+			if ok(h) {
+				found++
+			}
+		}
+		c.logMu.Unlock()
+		if found >= n {
+			return
+		}
+		select {
+		case <-c.logged:
+		case <-timeout:
+			c.t.Fatalf("the proxy logged %d of the %d hops awaited within 30s", found, n)
+		}
+	}
+}
+
 // hopRecorder logs the hop when the status is written, before the client
 // can see any of the response.
 type hopRecorder struct {
@@ -382,6 +411,10 @@ func (r *hopRecorder) WriteHeader(code int) {
 		r.c.logMu.Lock()
 		r.c.log = append(r.c.log, r.hop)
 		r.c.logMu.Unlock()
+		select {
+		case r.c.logged <- struct{}{}:
+		default:
+		}
 	}
 	r.ResponseWriter.WriteHeader(code)
 }

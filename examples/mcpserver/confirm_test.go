@@ -179,6 +179,9 @@ func TestE2EConfirm(t *testing.T) {
 					if text != "confirmed deploy" || asked.Load() != 1 {
 						t.Errorf("%s: %q after %d elicitations; want \"confirmed deploy\" after 1", mode, text, asked.Load())
 					}
+					if pinned { // the client's one answer: see awaitHop
+						c.awaitHop(1, func(h hop) bool { return h.rpcMethod == "" })
+					}
 					hops := c.hops()
 					switch mode {
 					case "default":
