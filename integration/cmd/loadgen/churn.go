@@ -178,7 +178,12 @@ func relToReport(e *env, path string) string {
 	if e.cfg.report == "" {
 		return path
 	}
-	r, err := filepath.Rel(filepath.Dir(e.cfg.report), path)
+	dir, err1 := filepath.Abs(filepath.Dir(e.cfg.report))
+	abs, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	r, err := filepath.Rel(dir, abs)
 	if err != nil {
 		return path
 	}
