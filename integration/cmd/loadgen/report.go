@@ -98,14 +98,18 @@ func renderCapacity(rep *capacityReport) string {
 	w("WAL the advance of `pg_current_wal_lsn()`, both over the window and divided by its requests; the connections are the ")
 	w("most client backends on the database in `pg_stat_activity`, sampled every 250 ms. Through PgBouncer the store polls its ")
 	w("bus and the cache reads through (see docs/production.md, \"A read cache\").\n\n")
-	notes := map[string]bool{}
+	// Each note with the configurations it holds for (the mix may lose
+	// an operation on one of them only).
+	notes := map[string][]string{}
 	for _, r := range rep.Rows {
 		for _, n := range r.Notes {
-			notes[n] = true
+			if !slices.Contains(notes[n], r.Label) {
+				notes[n] = append(notes[n], r.Label)
+			}
 		}
 	}
 	for _, n := range sortedKeys(notes) {
-		w("- %s\n", n)
+		w("- %s (%s)\n", n, strings.Join(notes[n], "; "))
 	}
 	if len(notes) > 0 {
 		w("\n")
