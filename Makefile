@@ -96,11 +96,15 @@ bench:
 # quiet machine). The hour's churn soak: cd integration && go run
 # ./cmd/loadgen -churn -duration 1h -report ../BENCHMARKS.md
 CAPACITY_FLAGS ?=
+# The mix the sticky in-memory ceiling can serve too: no tasks, no sealed
+# requests (and mcp-go v1.6.0 cuts a legacy POST that a task's status
+# reaches; see docs/adapters.md, Limits).
+CAPACITY_MIX ?= legacy.abandon=0.4,legacy.counter=6,legacy.delete=0.6,legacy.initialize=1,legacy.listen=0.5,legacy.notify=1,legacy.whoami=2,sessionless.counter=6,sessionless.counter-new=1,sessionless.whoami=1
 
 .PHONY: capacity
 capacity:
 	@command -v pgbouncer >/dev/null || { echo "==> installing pgbouncer"; $(SUDO) apt-get install -y pgbouncer; }
-	cd integration && go run ./cmd/loadgen -capacity -growth -report ../BENCHMARKS.md $(CAPACITY_FLAGS)
+	cd integration && go run ./cmd/loadgen -capacity -growth -report ../BENCHMARKS.md -mix '$(CAPACITY_MIX)' $(CAPACITY_FLAGS)
 
 # --- tools -------------------------------------------------------------------
 
