@@ -156,37 +156,7 @@ func TestSQLiteFreshFileManyProcesses(t *testing.T) {
 	failed := 0
 	for round := range rounds {
 		dsn := testdb.SQLiteFile(t)
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			fails []string
-			gates []io.WriteCloser
-		)
-		for i := range processes {
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), openerEnv+"="+dsn)
-			gate, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out strings.Builder
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			gates = append(gates, gate)
-			wg.Go(func() {
-				if err := cmd.Wait(); err != nil {
-					mu.Lock()
-					fails = append(fails, fmt.Sprintf("opener %d: %v: %s", i, err, strings.TrimSpace(out.String())))
-					mu.Unlock()
-				}
-			})
-		}
-		for _, gate := range gates {
-			_ = gate.Close() // every opener starts now
-		}
-		wg.Wait()
+		fails := testdb.RunTogether(t, processes, openerEnv+"="+dsn)
 		if len(fails) > 0 {
 			failed++
 			t.Errorf("round %d: %d of %d processes failed:\n%s", round, len(fails), processes, strings.Join(fails, "\n"))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/dialects/sqlite"
+	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
 )
 
@@ -230,37 +231,7 @@ func TestSQLiteFreshFileManyProcessesSoak(t *testing.T) {
 	const processes, rounds = 10, 10
 	for round := range rounds {
 		dsn := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			fails []string
-			gates []io.WriteCloser
-		)
-		for i := range processes {
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), openerEnv+"="+dsn)
-			gate, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out strings.Builder
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			gates = append(gates, gate)
-			wg.Go(func() {
-				if err := cmd.Wait(); err != nil {
-					mu.Lock()
-					fails = append(fails, fmt.Sprintf("opener %d: %v: %s", i, err, strings.TrimSpace(out.String())))
-					mu.Unlock()
-				}
-			})
-		}
-		for _, gate := range gates {
-			_ = gate.Close() // every opener starts now
-		}
-		wg.Wait()
+		fails := testdb.RunTogether(t, processes, openerEnv+"="+dsn)
 		if len(fails) > 0 {
 			t.Errorf("round %d: %d of %d processes failed:\n%s", round, len(fails), processes, strings.Join(fails, "\n"))
 			continue

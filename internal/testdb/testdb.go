@@ -19,8 +19,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -264,4 +266,44 @@ func SkipSummary() string {
 	skips.mu.Lock()
 	defer skips.mu.Unlock()
 	return fmt.Sprintf("%s (%d tests)", skips.line, n)
+}
+
+// RunTogether starts n copies of the test binary, running no test, with
+// env added to their environment (the package's TestMain acts on it),
+// holds each at its standard input until all have started, then lets them
+// go at once. It returns, for each copy that failed, what it printed.
+func RunTogether(t testing.TB, n int, env ...string) []string {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		fails []string
+		gates []io.WriteCloser
+	)
+	for i := range n {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), env...)
+		gate, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		gates = append(gates, gate)
+		wg.Go(func() {
+			if err := cmd.Wait(); err != nil {
+				mu.Lock()
+				fails = append(fails, fmt.Sprintf("process %d: %v: %s", i, err, strings.TrimSpace(out.String())))
+				mu.Unlock()
+			}
+		})
+	}
+	for _, gate := range gates {
+		_ = gate.Close() // every copy starts now
+	}
+	wg.Wait()
+	return fails
 }
