@@ -259,9 +259,20 @@ func TestConformanceStreamableServerShutdown(t *testing.T) {
 				if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "greet", Arguments: map[string]any{"Name": "foo"}}); err != nil {
 					t.Fatalf("CallTool() failed: %v", err)
 				}
+				shutDown := make(chan struct{})
 				go func() {
+					defer close(shutDown)
 					if err := tg.Shutdown(context.Background()); err != nil && !errors.Is(err, http.ErrServerClosed) {
 						t.Errorf("closing http server: %v", err)
+					}
+				}()
+				// The shutdown ends before the test does: the test's cleanup
+				// closes the same listeners.
+				defer func() {
+					select {
+					case <-shutDown:
+					case <-time.After(adaptertest.Timeout):
+						t.Error("the server's shutdown did not end")
 					}
 				}()
 				// Wait may fail (the connection did), but must return.
