@@ -12,6 +12,7 @@ import (
 	"github.com/mcpsession/mcpsession"
 	"github.com/mcpsession/mcpsession/bus"
 	"github.com/mcpsession/mcpsession/dialects/postgres"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/internal/driver"
 	"github.com/mcpsession/mcpsession/internal/msgbus"
 	"github.com/mcpsession/mcpsession/internal/testdb"
@@ -28,24 +29,7 @@ type replica struct {
 func newReplica(t *testing.T, dsn string, opts ...bus.Option) *replica {
 	t.Helper()
 	s := testdb.OpenStore(t, dsn)
-	b, err := bus.New(s, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case <-b.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the bus was not ready within 30s")
-	}
+	b := adaptertest.StartBus(t, s, opts...)
 	return &replica{store: s, bus: (*msgbus.Bus)(b)}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpsession/mcpsession/bus"
+	"github.com/mcpsession/mcpsession/internal/adaptertest"
 	"github.com/mcpsession/mcpsession/internal/tasks"
 	"github.com/mcpsession/mcpsession/internal/testdb"
 	"github.com/mcpsession/mcpsession/sqlstore"
@@ -65,24 +66,7 @@ func setup(t *testing.T, dsn string, opts ...tasks.Option) *harness {
 func (h *harness) replica(t *testing.T, name string, opts ...tasks.Option) *replica {
 	t.Helper()
 	s := testdb.OpenStore(t, h.dsn)
-	b, err := bus.New(s, bus.WithPollInterval(20*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("bus.Run: %v", err)
-		}
-	})
-	select {
-	case <-b.Ready():
-	case <-time.After(guard):
-		t.Fatalf("the bus was not ready within %v", guard)
-	}
+	b := adaptertest.StartBus(t, s, bus.WithPollInterval(20*time.Millisecond))
 	opts = append([]tasks.Option{tasks.WithReplica(name), tasks.WithLease(testLease), tasks.WithBackstop(time.Hour)}, opts...)
 	ts, err := tasks.New(s, b, opts...)
 	if err != nil {
